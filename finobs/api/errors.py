@@ -1,0 +1,70 @@
+"""One error shape for the whole API: {"code", "message", "details"} with the right status."""
+
+import logging
+
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """An error raised by our own code with an explicit code and details."""
+
+    def __init__(self, *, status_code: int, code: str, message: str, details: dict | None = None):
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        super().__init__(detail=message, code=code)
+
+
+_CODES = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+    exceptions.ValidationError: "invalid",
+}
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApiError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("Unhandled API error", exc_info=exc)
+        return Response(
+            error_body("server_error", "The server could not complete the request."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"errors": exc.detail}
+        message = "The request is not valid."
+    else:
+        details = {}
+        message = str(exc.detail)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        details = {"retry_after_s": int(exc.wait)}
+    response.data = error_body(code, message, details)
+    return response
+
+
+def not_found(request, exception=None):
+    return JsonResponse(error_body("not_found", "Nothing is here."), status=404)
+
+
+def server_error(request):
+    return JsonResponse(error_body("server_error", "The server could not complete the request."), status=500)

@@ -1,0 +1,19 @@
+"""URL map: admin, API v1, OpenAPI schema and docs, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from finobs import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("finobs.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+]
+
+handler404 = "finobs.api.errors.not_found"
+handler500 = "finobs.api.errors.server_error"

@@ -1,0 +1,75 @@
+"""API keys that integrators authenticate with, and the transactional outbox of events to publish."""
+
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+KEY_PREFIX_LENGTH = 8
+
+
+class ApiKey(models.Model):
+    class Scope(models.TextChoices):
+        INGEST = "ingest", "Ingest transactions"
+        READ = "read", "Read decisions and cases"
+        STREAM = "stream", "Follow the live streams"
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=KEY_PREFIX_LENGTH, unique=True, help_text="Shown to identify the key.")
+    key_hash = models.CharField(max_length=64, help_text="SHA-256 of the whole key; the key itself is never stored.")
+    scopes = models.JSONField(default=list)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        permissions = [("manage_keys", "Can create and revoke API keys")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_key(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @staticmethod
+    def generate() -> tuple[str, str]:
+        """A new random key and its prefix: `fo_<prefix>_<secret>`."""
+        prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
+        return f"fo_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+    def matches(self, raw_key: str) -> bool:
+        return hmac.compare_digest(self.key_hash, self.hash_key(raw_key))
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    @property
+    def source_label(self) -> str:
+        return f"api:{self.prefix}"
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same DB transaction as the data it describes, published after commit."""
+
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(published_at__isnull=True), name="outbox_unpublished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event_type}"
