@@ -23,6 +23,21 @@ def _redis_reachable() -> bool:
         return False
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Let transactional tests' teardown flush (a TRUNCATE on PostgreSQL) empty the audit table.
+
+    Only the test database is touched; UPDATE and DELETE stay refused, and audit's
+    test_pg_trigger.py re-enables the TRUNCATE trigger inside its own transaction to check it.
+    """
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_append_only_truncate")
+
+
 def pytest_collection_modifyitems(config, items):
     """The SQLite run deselects what needs PostgreSQL/Redis; the service run must run all of it."""
     need_pg = [i for i in items if i.get_closest_marker("postgres")]
@@ -48,3 +63,99 @@ def pytest_runtest_makereport(item, call):
     if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in ("postgres", "redis", "browser")):
         report.outcome = "failed"
         report.longrepr = f"{item.nodeid}: a service test was skipped in CI ({report.longrepr})"
+
+
+# --- Personas and builders shared by every app's tests ------------------------------------------
+
+_trained_champion: dict = {}
+
+
+@pytest.fixture
+def champion(db):
+    """A real champion model (IsolationForest in ONNX). Trained once per test session, re-inserted per test."""
+    from scoring.models import ModelVersion
+    from scoring.services import model_train
+
+    if not _trained_champion:
+        version = model_train(n_accounts=300, days=14, seed=11, n_estimators=60, actor="tests")
+        _trained_champion.update(
+            {f.attname: getattr(version, f.attname) for f in ModelVersion._meta.concrete_fields if f.attname != "id"}
+        )
+        return version
+    return ModelVersion.objects.create(**_trained_champion)
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("analyst") -> a user in that role's group (roles come from the data migration)."""
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from finobs.roles import ROLES, sync_roles
+
+    if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
+        sync_roles(apps)  # a transactional test's flush empties the tables the roles migration filled
+
+    def make(role: str | None = None, username: str | None = None):
+        user = get_user_model().objects.create_user(username=username or f"{role or 'nobody'}-user", password=None)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_key(db):
+    """(ApiKey, raw key) with every scope, ingesting as source "acme"."""
+    from ingestion.services import api_key_create
+
+    return api_key_create(name="Acme bank", source="acme", scopes=["ingest", "read", "stream"])
+
+
+def transaction_record(n: int = 1, **overrides) -> dict:
+    """An everyday card payment in the public JSON shape."""
+    record = {
+        "external_id": f"tx-{n}",
+        "account_id": f"acc-{n % 50}",
+        "amount": "42.50",
+        "currency": "EUR",
+        "timestamp": "2026-11-20T14:03:00Z",
+        "merchant_id": f"m-{n % 20}",
+        "merchant_category": "5411",
+        "country": "DE",
+        "channel": "card_present",
+    }
+    record.update(overrides)
+    return record
+
+
+def suspicious_record(n: int = 1, **overrides) -> dict:
+    """Far outside normal behaviour: a huge 3 a.m. online quasi-cash payment abroad."""
+    return transaction_record(
+        n,
+        **{
+            "amount": "98500.00",
+            "currency": "USD",
+            "timestamp": "2026-11-20T03:12:00Z",
+            "merchant_category": "6051",
+            "country": "KP",
+            "channel": "online",
+            **overrides,
+        },
+    )
+
+
+@pytest.fixture
+def celery_worker_if_queued(transactional_db):
+    """With Redis configured tasks go through the broker: run a real Celery worker in a thread."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        yield None
+        return
+    from celery.contrib.testing.worker import start_worker
+
+    from finobs.celery import app
+
+    with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, shutdown_timeout=10) as worker:
+        yield worker

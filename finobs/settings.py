@@ -5,6 +5,7 @@ With DATABASE_URL and REDIS_URL: PostgreSQL (psycopg 3), channels-redis and Cele
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -29,13 +30,23 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def dev_secret(name: str) -> str:
+    """A random secret for development, made once and kept in var/ (never in the repository)."""
+    path = VAR_DIR / f".{name}"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+    SECRET_KEY = dev_secret("dev_secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -229,7 +240,7 @@ PII_HASH_SALT = os.environ.get("PII_HASH_SALT", "")
 if PII_HASH_ENABLED and not PII_HASH_SALT:
     if not DEBUG:
         raise ImproperlyConfigured("PII_HASH_SALT must be set when DEBUG is off and PII hashing is on.")
-    PII_HASH_SALT = "dev-only-pii-salt"
+    PII_HASH_SALT = dev_secret("dev_pii_salt")
 
 # Hours an analyst has to act on a new case, by severity.
 CASE_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
@@ -241,4 +252,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
+}
+
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {"task": "ingestion.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
 }

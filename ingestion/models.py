@@ -18,6 +18,10 @@ class ApiKey(models.Model):
         STREAM = "stream", "Follow the live streams"
 
     name = models.CharField(max_length=100)
+    source = models.SlugField(
+        max_length=64,
+        help_text="The source this key ingests as; duplicates are detected per source, so a rotated key keeps it.",
+    )
     prefix = models.CharField(max_length=KEY_PREFIX_LENGTH, unique=True, help_text="Shown to identify the key.")
     key_hash = models.CharField(max_length=64, help_text="SHA-256 of the whole key; the key itself is never stored.")
     scopes = models.JSONField(default=list)
@@ -53,7 +57,7 @@ class ApiKey(models.Model):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     @property
-    def source_label(self) -> str:
+    def audit_label(self) -> str:
         return f"api:{self.prefix}"
 
 

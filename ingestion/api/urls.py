@@ -1,3 +1,7 @@
 from django.urls import path
 
-urlpatterns: list = []
+from ingestion.api.views import IngestView
+
+urlpatterns = [
+    path("transactions/ingest", IngestView.as_view(), name="transactions-ingest"),
+]

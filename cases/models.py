@@ -1,0 +1,133 @@
+"""Cases that analysts work: one per account under investigation, with its transactions and timeline."""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+SEVERITY_ORDER = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+class CaseQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(status=Case.Status.CLOSED)
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        TRIAGE = "triage", "Triage"
+        INVESTIGATING = "investigating", "Investigating"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        ESCALATED = "escalated", "Escalated"
+        CLOSED = "closed", "Closed"
+
+    class Outcome(models.TextChoices):
+        FALSE_POSITIVE = "false_positive", "False positive"
+        CONFIRMED_FRAUD = "confirmed_fraud", "Confirmed fraud"
+        SAR_FILED = "sar_filed", "SAR filed"
+        NO_ACTION = "no_action", "No action"
+
+    reference = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    account_id = models.CharField(max_length=128, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_cases"
+    )
+    sla_due_at = models.DateTimeField()
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    rationale = models.TextField(blank=True, default="")
+    transactions = models.ManyToManyField("scoring.Transaction", through="CaseTransaction", related_name="cases")
+    history = HistoricalRecords()
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [
+            models.Index(fields=["status", "severity"], name="case_status_severity"),
+            models.Index(fields=["sla_due_at"], name="case_sla"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_id"], condition=~models.Q(status="closed"), name="one_open_case_per_account"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="closed", outcome__gt="")
+                | (~models.Q(status="closed") & models.Q(outcome="")),
+                name="closed_case_has_outcome",
+            ),
+        ]
+        permissions = [
+            ("work_case", "Can work cases: triage, investigate, comment"),
+            ("assign_case", "Can assign cases"),
+            ("escalate_case", "Can escalate cases"),
+            ("propose_closure", "Can propose closing a case"),
+            ("approve_closure", "Can approve or reject a case closure (four-eyes)"),
+            ("view_all_cases", "Can see every team's cases"),
+            ("file_sar", "Can close a case as SAR filed"),
+            ("export_case", "Can export a case file"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class CaseTransaction(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links")
+    transaction = models.ForeignKey("scoring.Transaction", on_delete=models.PROTECT, related_name="case_links")
+    added_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "transaction"], name="case_transaction_once")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ← {self.transaction_id}"
+
+
+class CaseEvent(models.Model):
+    """One entry on a case's timeline."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        TRANSACTIONS_ADDED = "transactions_added", "Transactions added"
+        SEVERITY_RAISED = "severity_raised", "Severity raised"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        ASSIGNED = "assigned", "Assigned"
+        COMMENTED = "commented", "Commented"
+        CLOSED = "closed", "Closed"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    actor = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+
+class CaseCounter(models.Model):
+    """Last case number used in a year, for references like CASE-2026-000123."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"

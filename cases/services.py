@@ -1,0 +1,137 @@
+"""Case workflows; the only place that writes cases."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from audit.services import AuditEntry, actor_label, audit_log_many
+from cases.models import SEVERITY_ORDER, Case, CaseCounter, CaseEvent, CaseTransaction, Severity
+from scoring.models import RISK_ORDER, Decision, RiskLevel
+from scoring.signals import DecisionsStoredReply
+
+SEVERITY_FOR_RISK = {
+    RiskLevel.LOW: Severity.LOW,
+    RiskLevel.MEDIUM: Severity.MEDIUM,
+    RiskLevel.HIGH: Severity.HIGH,
+    RiskLevel.CRITICAL: Severity.CRITICAL,
+}
+
+
+def sla_due_at(severity: str, *, start: datetime) -> datetime:
+    return start + timedelta(hours=settings.CASE_SLA_HOURS[severity])
+
+
+def case_references_allocate(*, count: int, year: int) -> list[str]:
+    """Reserve `count` consecutive references for `year`; the UPDATE holds the counter's row lock."""
+    CaseCounter.objects.get_or_create(year=year)
+    CaseCounter.objects.filter(year=year).update(last=F("last") + count)
+    last = CaseCounter.objects.values_list("last", flat=True).get(year=year)
+    return [f"CASE-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
+
+
+def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> DecisionsStoredReply:
+    """One open case per account: flagged decisions open one, or join the account's open case.
+
+    Runs inside the ingest transaction; a constant number of queries whatever the batch size.
+    """
+    by_account: dict[str, list[Decision]] = defaultdict(list)
+    for decision in decisions:
+        if decision.flagged:
+            by_account[decision.transaction.account_id].append(decision)
+    reply = DecisionsStoredReply()
+    if not by_account:
+        return reply
+
+    now = timezone.now()
+    label = actor_label(actor)
+    open_cases = {case.account_id: case for case in Case.objects.open().filter(account_id__in=list(by_account))}
+    new_accounts = [account for account in by_account if account not in open_cases]
+    references = case_references_allocate(count=len(new_accounts), year=now.year) if new_accounts else []
+
+    new_cases = []
+    for account, reference in zip(new_accounts, references, strict=True):
+        severity = _severity_for(by_account[account])
+        count = len(by_account[account])
+        new_cases.append(
+            Case(
+                reference=reference,
+                title=f"{count} flagged transaction{'s' if count > 1 else ''} on account {account}",
+                account_id=account,
+                severity=severity,
+                sla_due_at=sla_due_at(severity, start=now),
+                opened_at=now,
+            )
+        )
+    if new_cases:
+        new_cases = bulk_create_with_history(new_cases, Case, default_change_reason="opened from flagged decisions")
+
+    raised = []
+    events, audit_entries = [], []
+    for case in new_cases:
+        events.append(
+            CaseEvent(
+                case=case, kind=CaseEvent.Kind.OPENED, actor=label, data=_event_data(case, by_account), created_at=now
+            )
+        )
+        audit_entries.append(_audit(actor, "case.opened", case, by_account))
+        reply.events.append(("case.opened", {"reference": case.reference, "severity": case.severity}))
+    for account, case in open_cases.items():
+        severity = _severity_for(by_account[account])
+        data = _event_data(case, by_account)
+        events.append(
+            CaseEvent(case=case, kind=CaseEvent.Kind.TRANSACTIONS_ADDED, actor=label, data=data, created_at=now)
+        )
+        audit_entries.append(_audit(actor, "case.transactions_added", case, by_account))
+        if SEVERITY_ORDER[severity] > SEVERITY_ORDER[case.severity]:
+            events.append(
+                CaseEvent(
+                    case=case,
+                    kind=CaseEvent.Kind.SEVERITY_RAISED,
+                    actor=label,
+                    data={"from": case.severity, "to": severity},
+                    created_at=now,
+                )
+            )
+            case.severity = severity
+            case.sla_due_at = min(case.sla_due_at, sla_due_at(severity, start=now))
+            raised.append(case)
+    if raised:
+        bulk_update_with_history(raised, Case, ["severity", "sla_due_at"], default_change_reason="severity raised")
+
+    links = []
+    for case in [*new_cases, *open_cases.values()]:
+        for decision in by_account[case.account_id]:
+            links.append(CaseTransaction(case=case, transaction_id=decision.transaction_id, added_at=now))
+            reply.case_references[decision.transaction_id] = case.reference
+    CaseTransaction.objects.bulk_create(links)
+    CaseEvent.objects.bulk_create(events)
+    audit_log_many(audit_entries)
+    return reply
+
+
+def _severity_for(decisions: list[Decision]) -> str:
+    worst = max((d.risk_level for d in decisions), key=lambda level: RISK_ORDER[level])
+    return SEVERITY_FOR_RISK[worst]
+
+
+def _event_data(case: Case, by_account: dict[str, list[Decision]]) -> dict:
+    decisions = by_account[case.account_id]
+    return {
+        "transaction_ids": [d.transaction_id for d in decisions],
+        "max_risk_level": max((d.risk_level for d in decisions), key=lambda level: RISK_ORDER[level]),
+    }
+
+
+def _audit(actor, action: str, case: Case, by_account: dict[str, list[Decision]]) -> AuditEntry:
+    return AuditEntry(
+        actor=actor,
+        action=action,
+        object_type="case",
+        object_id=case.reference,
+        payload={"account_id": case.account_id, "severity": case.severity, **_event_data(case, by_account)},
+    )

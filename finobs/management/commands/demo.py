@@ -1,0 +1,68 @@
+"""Set up a working demo: roles' users, a trained champion model, an API key and generated traffic."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from scoring.generator import generate
+from scoring.services import model_train
+
+from finobs.roles import ROLES, STAFF_ROLES
+from ingestion.models import ApiKey
+from ingestion.services import api_key_create, ingest
+from scoring.models import ModelVersion
+
+DEMO_SOURCE = "demo"
+CHUNK = 2000
+
+
+class Command(BaseCommand):
+    help = "Create demo users for every role (passwords printed), train a model if none, ingest generated traffic."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--accounts", type=int, default=300)
+        parser.add_argument("--days", type=int, default=7)
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, accounts, days, seed, **options):
+        self._users()
+        if not ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
+            self.stdout.write("Training the default model (IsolationForest -> ONNX)...")
+            version = model_train(actor="demo")
+            self.stdout.write(f"  champion is model v{version.version}: {version.metrics}")
+        self._api_key()
+        self._traffic(accounts=accounts, days=days, seed=seed)
+
+    def _users(self):
+        user_model = get_user_model()
+        self.stdout.write("Demo users (passwords are reset each time this runs):")
+        for role in ROLES:
+            password = secrets.token_urlsafe(12)
+            with transaction.atomic():
+                user, _ = user_model.objects.get_or_create(username=role, defaults={"email": f"{role}@demo.finobs"})
+                user.set_password(password)
+                user.is_staff = role in STAFF_ROLES
+                user.save()
+                user.groups.set([Group.objects.get(name=role)])
+            self.stdout.write(f"  {role:<11} password {password}")
+
+    def _api_key(self):
+        if ApiKey.objects.filter(source=DEMO_SOURCE, revoked_at__isnull=True).exists():
+            self.stdout.write("Demo API key exists (create another with: manage.py create_api_key --name NAME).")
+            return
+        _, raw = api_key_create(name="demo integrator", source=DEMO_SOURCE, scopes=["ingest", "read", "stream"])
+        self.stdout.write(f"Demo API key (shown once): {raw}")
+
+    def _traffic(self, *, accounts: int, days: int, seed: int):
+        generated = generate(n_accounts=accounts, days=days, seed=seed)
+        accepted = flagged = duplicates = 0
+        for start in range(0, len(generated.records), CHUNK):
+            result = ingest(generated.records[start : start + CHUNK], source=DEMO_SOURCE, actor="demo")
+            accepted += result.accepted
+            flagged += result.flagged
+            duplicates += len(result.duplicates)
+        self.stdout.write(
+            f"Ingested {accepted} generated transactions ({flagged} flagged, {duplicates} already there)."
+        )

@@ -1,0 +1,84 @@
+"""The four roles and what each may do; the roles migration applies this, the README shows it."""
+
+VIEWER = (
+    "scoring.view_transaction",
+    "scoring.view_decision",
+    "scoring.view_modelversion",
+    "scoring.view_live_decisions",
+    "cases.view_case",
+    "cases.view_caseevent",
+)
+ANALYST = (
+    *VIEWER,
+    "scoring.view_explanation",
+    "scoring.ingest_transactions",
+    "cases.change_case",
+    "cases.work_case",
+    "cases.assign_case",
+    "cases.escalate_case",
+    "cases.propose_closure",
+)
+COMPLIANCE = (
+    *ANALYST,
+    "cases.approve_closure",
+    "cases.view_all_cases",
+    "cases.file_sar",
+    "cases.export_case",
+    "audit.view_auditevent",
+    "audit.export_audit",
+    "audit.verify_audit",
+    "scoring.change_modelversion",
+    "scoring.promote_model",
+    "scoring.retrain_model",
+)
+ADMIN = (
+    *COMPLIANCE,
+    "ingestion.view_apikey",
+    "ingestion.add_apikey",
+    "ingestion.change_apikey",
+    "ingestion.delete_apikey",
+    "ingestion.manage_keys",
+    "ingestion.view_outboxevent",
+    "auth.view_user",
+    "auth.add_user",
+    "auth.change_user",
+    "auth.view_group",
+    "auth.change_group",
+    "django_celery_beat.view_periodictask",
+    "django_celery_beat.change_periodictask",
+)
+
+ROLES: dict[str, tuple[str, ...]] = {
+    "viewer": VIEWER,
+    "analyst": ANALYST,
+    "compliance": COMPLIANCE,
+    "admin": ADMIN,
+}
+# Roles that may use Django admin (is_staff): admin runs the platform, compliance approves there.
+STAFF_ROLES = frozenset({"compliance", "admin"})
+
+
+def sync_roles(apps) -> None:
+    """Create the groups and give each exactly its permissions (idempotent; `apps` may be historical)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    wanted = {name for names in ROLES.values() for name in names}
+    found = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in permission_model.objects.select_related("content_type").filter(
+            codename__in={name.split(".", 1)[1] for name in wanted}
+        )
+    }
+    missing = wanted - found.keys()
+    if missing:
+        raise RuntimeError(f"Roles name permissions that do not exist: {sorted(missing)}")
+    for role, names in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        group.permissions.set([found[name] for name in names])

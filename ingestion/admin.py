@@ -1,0 +1,77 @@
+"""Admin for API keys (created with the secret shown once) and the outbox."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from ingestion.models import ApiKey, OutboxEvent
+from ingestion.services import api_key_create, api_key_revoke
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "source",
+        "prefix",
+        "scopes",
+        "owner",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "is_active",
+    )
+    list_filter = ("revoked_at", "source")
+    search_fields = ("name", "prefix", "source")
+    readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
+    fields = ("name", "source", "scopes", "owner", "expires_at", *readonly_fields)
+    actions = ["revoke"]
+
+    @admin.display(boolean=True)
+    def is_active(self, obj):
+        return obj.is_active
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("ingestion.manage_keys") and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("ingestion.manage_keys") and super().has_add_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = api_key_create(
+            name=obj.name,
+            source=obj.source,
+            scopes=obj.scopes,
+            owner=obj.owner,
+            expires_at=obj.expires_at,
+            actor=request.user,
+        )
+        obj.pk = key.pk
+        obj.prefix, obj.key_hash = key.prefix, key.key_hash
+        messages.warning(request, f"Copy this key now, it is not shown again: {raw}")
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(key=key, actor=request.user)
+        self.message_user(request, f"Revoked at {timezone.now():%Y-%m-%d %H:%M} UTC.")
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ("id", "event_type", "created_at", "published_at", "attempts")
+    list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
+    search_fields = ("event_type",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("event_type", "payload", "created_at", "published_at", "attempts")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

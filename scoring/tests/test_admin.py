@@ -1,0 +1,57 @@
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from scoring.models import Decision, Label, Transaction
+from scoring.tests.builders import save_with_decision, transaction
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def decisions(champion):
+    return [save_with_decision(transaction(n), champion) for n in range(1, 4)]
+
+
+@pytest.mark.parametrize("model", ["transaction", "decision", "modelversion"])
+def test_changelists_render(admin_client, decisions, model):
+    response = admin_client.get(reverse(f"admin:scoring_{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_model_version_page_shows_hash_and_size_but_not_the_artifact(admin_client, champion):
+    response = admin_client.get(reverse("admin:scoring_modelversion_change", args=[champion.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert champion.artifact_sha256 in body
+    assert f"{len(bytes(champion.artifact))}" in body
+    assert 'name="artifact"' not in body
+
+
+def test_decisions_and_models_are_read_only(admin_client, decisions, champion):
+    assert admin_client.get(reverse("admin:scoring_decision_add")).status_code == 403
+    assert admin_client.get(reverse("admin:scoring_modelversion_add")).status_code == 403
+    page = admin_client.get(reverse("admin:scoring_decision_change", args=[decisions[0].pk]))
+    assert page.status_code == 200 and b'name="score"' not in page.content
+    response = admin_client.post(reverse("admin:scoring_decision_delete", args=[decisions[0].pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert Decision.objects.count() == 3
+
+
+def test_label_action_goes_through_the_audited_service(admin_client, admin_user, decisions):
+    ids = [d.transaction_id for d in decisions[:2]]
+    response = admin_client.post(
+        reverse("admin:scoring_transaction_changelist"),
+        {"action": "label_fraud", "_selected_action": ids},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert set(Transaction.objects.filter(label=Label.FRAUD).values_list("pk", flat=True)) == set(ids)
+    assert AuditEvent.objects.get(action="transaction.labelled").actor == f"user:{admin_user.username}"
+
+
+def test_decision_filter_by_model_version(admin_client, decisions, champion):
+    url = reverse("admin:scoring_decision_changelist")
+    response = admin_client.get(url, {"model_version": champion.pk})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 3
