@@ -58,10 +58,10 @@ def fresh_records(n: int, seed: int) -> list[dict]:
 def naive_baseline(records: list[dict]) -> float:
     """Per item: ORM save, one-row model call, ORM save. Returns seconds for all items."""
     from django.utils import timezone
-    from scoring.generator import records_to_transactions
-    from scoring.services import score_batch
 
+    from scoring.generator import records_to_transactions
     from scoring.models import Decision
+    from scoring.services import score_batch
 
     transactions = records_to_transactions(records, source="bench-naive")
     started = time.perf_counter()
@@ -94,10 +94,10 @@ def main() -> None:
     django.setup()
     import httpx
     from django.core.management import call_command
-    from scoring.services import model_train
 
     from ingestion.services import api_key_create
     from scoring.models import ModelVersion
+    from scoring.services import model_train
 
     call_command("migrate", verbosity=0)
     if not ModelVersion.objects.filter(status="champion").exists():

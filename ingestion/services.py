@@ -8,12 +8,12 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from scoring.services import score_batch
 
 from audit.services import AuditEntry, audit_log, audit_log_many
 from ingestion.models import ApiKey, OutboxEvent
 from ingestion.validation import ItemError, ValidItem, validate_items
 from scoring.models import Decision, Transaction
+from scoring.services import score_batch
 from scoring.signals import DecisionsStoredReply, decisions_stored
 
 logger = logging.getLogger(__name__)

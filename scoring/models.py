@@ -22,7 +22,9 @@ class Label(models.TextChoices):
 
 
 class Transaction(models.Model):
-    source = models.CharField(max_length=64, help_text="Where it came from: an API key prefix, a pull source, an upload.")
+    source = models.CharField(
+        max_length=64, help_text="Where it came from: an API key's source, a pull source, an upload."
+    )
     external_id = models.CharField(max_length=128)
     account_id = models.CharField(max_length=128, db_index=True)
     amount = models.DecimalField(max_digits=20, decimal_places=4, help_text="Negative for refunds and reversals.")

@@ -6,13 +6,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from scoring.generator import generate
-from scoring.services import model_train
 
 from finobs.roles import ROLES, STAFF_ROLES
 from ingestion.models import ApiKey
 from ingestion.services import api_key_create, ingest
+from scoring.generator import generate
 from scoring.models import ModelVersion
+from scoring.services import model_train
 
 DEMO_SOURCE = "demo"
 CHUNK = 2000
