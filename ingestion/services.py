@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
+from ingestion.bulk import bulk_insert
 from ingestion.models import ApiKey, OutboxEvent
 from ingestion.validation import ItemError, ValidItem, validate_items
 from scoring.models import Decision, Transaction
@@ -92,7 +93,7 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
     transactions = [_transaction_from(item, source=source, received_at=now) for item in items]
     scored = score_batch(transactions)
     with transaction.atomic():
-        Transaction.objects.bulk_create(transactions)
+        bulk_insert(Transaction, transactions)
         decisions = [
             Decision(
                 transaction=txn,
@@ -106,12 +107,13 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
             )
             for i, txn in enumerate(transactions)
         ]
-        Decision.objects.bulk_create(decisions)
+        bulk_insert(Decision, decisions)
         reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
         payloads = [_decision_payload(d, reply.case_references.get(d.transaction_id)) for d in decisions]
-        OutboxEvent.objects.bulk_create(
+        bulk_insert(
+            OutboxEvent,
             [OutboxEvent(event_type=DECISION_CREATED, payload=p, created_at=now) for p in payloads]
-            + [OutboxEvent(event_type=kind, payload=p, created_at=now) for kind, p in reply.events]
+            + [OutboxEvent(event_type=kind, payload=p, created_at=now) for kind, p in reply.events],
         )
         audit_log_many([_batch_audit_entry(actor, source, decisions, scored.model_version.version)])
         transaction.on_commit(enqueue_outbox_relay)
