@@ -8,16 +8,8 @@ from django.utils.html import format_html
 from audit.models import AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("id", "created_at", "actor", "action", "object_type", "object_id", "short_hash")
-    list_filter = ("action", "object_type", "created_at")
-    search_fields = ("actor", "action", "object_id")
-    date_hierarchy = "created_at"
-    fields = ("id", "created_at", "actor", "action", "object_type", "object_id", "pretty_payload", "prev_hash", "hash")
-    readonly_fields = fields
-    # The trail grows without bound; an exact COUNT(*) on every search page is not worth it.
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Browse and search only: for records that are evidence (audit events, decisions, timelines)."""
 
     def has_add_permission(self, request):
         return False
@@ -27,6 +19,18 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "created_at", "actor", "action", "object_type", "object_id", "short_hash")
+    list_filter = ("action", "object_type", "created_at")
+    search_fields = ("actor", "action", "object_id")
+    date_hierarchy = "created_at"
+    fields = ("id", "created_at", "actor", "action", "object_type", "object_id", "pretty_payload", "prev_hash", "hash")
+    readonly_fields = fields
+    # The trail grows without bound; an exact COUNT(*) on every search page is not worth it.
+    show_full_result_count = False
 
     @admin.display(description="hash")
     def short_hash(self, obj: AuditEvent) -> str:

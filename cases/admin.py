@@ -3,6 +3,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadOnlyAdmin
 from cases.models import Case, CaseEvent, CaseTransaction
 
 
@@ -40,18 +41,9 @@ class CaseAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(ReadOnlyAdmin):
     list_display = ("case", "kind", "actor", "created_at")
     list_filter = ("kind",)
     search_fields = ("case__reference", "actor")
     list_select_related = ("case",)
     readonly_fields = ("case", "kind", "actor", "data", "created_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

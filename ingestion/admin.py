@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from audit.admin import ReadOnlyAdmin
 from ingestion.models import ApiKey, OutboxEvent
 from ingestion.services import api_key_create, api_key_revoke
 
@@ -60,18 +61,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "event_type", "created_at", "published_at", "attempts")
     list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
     search_fields = ("event_type",)
     date_hierarchy = "created_at"
     readonly_fields = ("event_type", "payload", "created_at", "published_at", "attempts")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -7,19 +7,9 @@ shows it read-only; labelling goes through record_labels, which audits it.
 from django.contrib import admin, messages
 from django.db.models.functions import Length
 
+from audit.admin import ReadOnlyAdmin
 from scoring.models import Decision, Label, ModelVersion, Transaction
 from scoring.services import record_labels
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ModelVersionFilter(admin.SimpleListFilter):
