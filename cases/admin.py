@@ -4,7 +4,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadOnlyAdmin
-from cases.models import Case, CaseEvent, CaseTransaction
+from cases.models import Case, CaseCounter, CaseEvent, CaseTransaction
 
 
 class CaseEventInline(admin.TabularInline):
@@ -47,3 +47,16 @@ class CaseEventAdmin(ReadOnlyAdmin):
     search_fields = ("case__reference", "actor")
     list_select_related = ("case",)
     readonly_fields = ("case", "kind", "actor", "data", "created_at")
+
+
+@admin.register(CaseTransaction)
+class CaseTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("case", "transaction", "added_at")
+    search_fields = ("case__reference", "transaction__external_id")
+    list_select_related = ("case", "transaction")
+    raw_id_fields = ("case", "transaction")
+
+
+@admin.register(CaseCounter)
+class CaseCounterAdmin(ReadOnlyAdmin):
+    list_display = ("year", "last")
