@@ -1,5 +1,6 @@
 """WebSocket consumer for the live decision feed."""
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 DECISIONS_GROUP = "decisions"
@@ -25,6 +26,4 @@ class DecisionsConsumer(AsyncJsonWebsocketConsumer):
 
     @staticmethod
     async def _may_view(user) -> bool:
-        from channels.db import database_sync_to_async
-
         return await database_sync_to_async(user.has_perm)("scoring.view_live_decisions")
