@@ -14,6 +14,7 @@ and an ORM save of the decision; and prints the ratio.
 """
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -38,11 +39,9 @@ def wait_until_up(url: str, timeout_s: float = 60) -> None:
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # not listening yet
             if httpx.get(url, timeout=1).status_code < 500:
                 return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.3)
     raise SystemExit(f"server at {url} did not come up")
 

@@ -55,7 +55,7 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
 
     new_cases = []
     for account, reference in zip(new_accounts, references, strict=True):
-        severity = _severity_for(by_account[account])
+        severity = SEVERITY_FOR_RISK[_worst_risk(by_account[account])]
         count = len(by_account[account])
         new_cases.append(
             Case(
@@ -73,20 +73,17 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
     raised = []
     events, audit_entries = [], []
     for case in new_cases:
-        events.append(
-            CaseEvent(
-                case=case, kind=CaseEvent.Kind.OPENED, actor=label, data=_event_data(case, by_account), created_at=now
-            )
-        )
-        audit_entries.append(_audit(actor, "case.opened", case, by_account))
+        data = _event_data(by_account[case.account_id])
+        events.append(CaseEvent(case=case, kind=CaseEvent.Kind.OPENED, actor=label, data=data, created_at=now))
+        audit_entries.append(_audit(actor, "case.opened", case, data))
         reply.events.append(("case.opened", {"reference": case.reference, "severity": case.severity}))
     for account, case in open_cases.items():
-        severity = _severity_for(by_account[account])
-        data = _event_data(case, by_account)
+        data = _event_data(by_account[account])
+        severity = SEVERITY_FOR_RISK[data["max_risk_level"]]
         events.append(
             CaseEvent(case=case, kind=CaseEvent.Kind.TRANSACTIONS_ADDED, actor=label, data=data, created_at=now)
         )
-        audit_entries.append(_audit(actor, "case.transactions_added", case, by_account))
+        audit_entries.append(_audit(actor, "case.transactions_added", case, data))
         if SEVERITY_ORDER[severity] > SEVERITY_ORDER[case.severity]:
             events.append(
                 CaseEvent(
@@ -114,24 +111,19 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
     return reply
 
 
-def _severity_for(decisions: list[Decision]) -> str:
-    worst = max((d.risk_level for d in decisions), key=lambda level: RISK_ORDER[level])
-    return SEVERITY_FOR_RISK[worst]
+def _worst_risk(decisions: list[Decision]) -> str:
+    return max((d.risk_level for d in decisions), key=lambda level: RISK_ORDER[level])
 
 
-def _event_data(case: Case, by_account: dict[str, list[Decision]]) -> dict:
-    decisions = by_account[case.account_id]
-    return {
-        "transaction_ids": [d.transaction_id for d in decisions],
-        "max_risk_level": max((d.risk_level for d in decisions), key=lambda level: RISK_ORDER[level]),
-    }
+def _event_data(decisions: list[Decision]) -> dict:
+    return {"transaction_ids": [d.transaction_id for d in decisions], "max_risk_level": _worst_risk(decisions)}
 
 
-def _audit(actor, action: str, case: Case, by_account: dict[str, list[Decision]]) -> AuditEntry:
+def _audit(actor, action: str, case: Case, data: dict) -> AuditEntry:
     return AuditEntry(
         actor=actor,
         action=action,
         object_type="case",
         object_id=case.reference,
-        payload={"account_id": case.account_id, "severity": case.severity, **_event_data(case, by_account)},
+        payload={"account_id": case.account_id, "severity": case.severity, **data},
     )

@@ -32,7 +32,7 @@ def outbox_relay(*, batch_size: int = 5000) -> int:
             pending = OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")
             if connection.features.has_select_for_update_skip_locked:
                 pending = pending.select_for_update(skip_locked=True)
-            events = list(pending.values("id", "event_type", "payload", "created_at")[:batch_size])
+            events = list(pending.values("id", "event_type", "payload")[:batch_size])
             if not events:
                 return published
             try:
