@@ -1,9 +1,6 @@
-"""WebSocket routes."""
+"""WebSocket routes: each app contributes its own."""
 
-from django.urls import path
+from cases.routing import websocket_urlpatterns as cases_websockets
+from ingestion.routing import websocket_urlpatterns as ingestion_websockets
 
-from ingestion.consumers import DecisionsConsumer
-
-websocket_urlpatterns = [
-    path("ws/decisions/", DecisionsConsumer.as_asgi()),
-]
+websocket_urlpatterns = [*ingestion_websockets, *cases_websockets]

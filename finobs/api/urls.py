@@ -4,4 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("ingestion.api.urls")),
+    path("", include("scoring.api.urls")),
+    path("", include("cases.api.urls")),
 ]

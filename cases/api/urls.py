@@ -1,0 +1,3 @@
+"""cases API routes, mounted under /api/v1/ by finobs/api/urls.py."""
+
+urlpatterns: list = []

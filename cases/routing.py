@@ -1,0 +1,3 @@
+"""cases' WebSocket routes (the workspace's live updates)."""
+
+websocket_urlpatterns: list = []

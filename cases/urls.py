@@ -1,0 +1,3 @@
+"""The analyst workspace pages, mounted at the site root by finobs/urls.py."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""scoring API routes, mounted under /api/v1/ by finobs/api/urls.py."""
+
+urlpatterns: list = []
