@@ -6,3 +6,7 @@ class IngestionConfig(AppConfig):
 
     def ready(self):
         from ingestion import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from ingestion.receivers import on_outbox_event
+        from scoring.signals import outbox_event
+
+        outbox_event.connect(on_outbox_event, dispatch_uid="ingestion.outbox_event")

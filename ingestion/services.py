@@ -94,19 +94,7 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
     scored = score_batch(transactions)
     with transaction.atomic():
         bulk_insert(Transaction, transactions)
-        decisions = [
-            Decision(
-                transaction=txn,
-                model_version=scored.model_version,
-                score=float(scored.scores[i]),
-                risk_level=scored.risk_levels[i],
-                flagged=bool(scored.flagged[i]),
-                rule_hits=[],
-                latency_ms=scored.latency_ms,
-                created_at=now,
-            )
-            for i, txn in enumerate(transactions)
-        ]
+        decisions = scored.decisions(transactions, created_at=now)
         bulk_insert(Decision, decisions)
         reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
         payloads = [_decision_payload(d, reply.case_references.get(d.transaction_id)) for d in decisions]

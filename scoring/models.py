@@ -97,8 +97,20 @@ class Decision(models.Model):
     score = models.FloatField(help_text="0..1, higher is more anomalous.")
     risk_level = models.CharField(max_length=8, choices=RiskLevel.choices)
     flagged = models.BooleanField(default=False)
-    rule_hits = models.JSONField(default=list, blank=True)
-    explanation = models.JSONField(null=True, blank=True)
+    rule_hits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Rules that hit: [{"rule": code, "name", "action": "raise"|"flag", "risk_level", "reason"}].',
+    )
+    explanation = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='Top SHAP contributions: {"method", "base_value", "contributions": [{"feature", "label", '
+        '"value", "contribution" (> 0 pushes towards anomalous), "text"}]}; null until explained.',
+    )
+    features = models.JSONField(
+        null=True, blank=True, help_text="The model's input vector, in its version's feature_names order."
+    )
     arm = models.CharField(max_length=16, blank=True, default="", help_text="Experiment arm, when one ran.")
     latency_ms = models.FloatField(help_text="Scoring time per item in its batch.")
     created_at = models.DateTimeField()

@@ -19,7 +19,7 @@ from audit.services import audit_log
 from scoring.features import FEATURE_NAMES, build_features
 from scoring.generator import generate, records_to_transactions
 from scoring.inference import champion_scorer, make_session, normalise_scores, raw_anomaly_scores
-from scoring.models import Label, ModelVersion, Transaction
+from scoring.models import Decision, Label, ModelVersion, Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,24 @@ class BatchScore:
     risk_levels: list[str]  # RiskLevel values
     flagged: np.ndarray  # bool, score >= the model's HIGH threshold
     latency_ms: float  # per item: the batch's features + model time divided by its size
+    features: np.ndarray  # the model's input, one row per transaction (stored for similarity search)
+
+    def decisions(self, transactions: Sequence[Transaction], *, created_at) -> list[Decision]:
+        """Unsaved Decisions for `transactions` (saved, so each has its id), in the same order."""
+        return [
+            Decision(
+                transaction=txn,
+                model_version=self.model_version,
+                score=float(self.scores[i]),
+                risk_level=self.risk_levels[i],
+                flagged=bool(self.flagged[i]),
+                rule_hits=[],
+                features=[round(float(v), 6) for v in self.features[i]],
+                latency_ms=self.latency_ms,
+                created_at=created_at,
+            )
+            for i, txn in enumerate(transactions)
+        ]
 
 
 def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
@@ -46,7 +64,8 @@ def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
     """
     scorer = champion_scorer()
     started = time.perf_counter()
-    scores = scorer.score(build_features(transactions))
+    features = build_features(transactions)
+    scores = scorer.score(features)
     risk_levels = scorer.risk_levels(scores)
     flagged = scorer.flagged(scores)
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -56,6 +75,7 @@ def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
         risk_levels=risk_levels,
         flagged=flagged,
         latency_ms=elapsed_ms / max(len(transactions), 1),
+        features=features,
     )
 
 

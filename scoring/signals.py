@@ -15,3 +15,15 @@ decisions_stored = Signal()
 class DecisionsStoredReply:
     case_references: dict[int, str] = field(default_factory=dict)  # transaction id -> case reference
     events: list[tuple[str, dict]] = field(default_factory=list)  # (event_type, payload) for the outbox
+
+
+# Sent inside the writer's DB transaction for anything integrators should hear about
+# ("model.promoted", "case.closed", ...). kwargs: event_type (str), payload (JSON-able dict).
+# ingestion connects it and writes an OutboxEvent in that same transaction, so scoring and cases
+# publish without importing ingestion (see DESIGN.md, dependency direction).
+outbox_event = Signal()
+
+
+def publish(event_type: str, payload: dict) -> None:
+    """Queue an event for the outbox (streams and callbacks); call it inside the writing transaction."""
+    outbox_event.send(sender=None, event_type=event_type, payload=payload)
