@@ -1,0 +1,53 @@
+"""ScopeOrPermission: API keys by scope, people by Django permission, nobody else."""
+
+import pytest
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.test import APIClient
+from rest_framework.views import APIView
+
+from finobs.api.permissions import ScopeOrPermission
+
+pytestmark = pytest.mark.django_db
+
+
+class ProbeView(APIView):
+    permission_classes = [ScopeOrPermission]
+    required_scope = "read"
+    required_perms = {"GET": ("scoring.view_transaction",), "POST": ("scoring.promote_model",)}
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
+class PeopleOnlyView(ProbeView):
+    required_scope = None
+
+
+urlpatterns = [path("probe", ProbeView.as_view()), path("people", PeopleOnlyView.as_view())]
+
+
+@pytest.fixture(autouse=True)
+def _urls(settings):
+    settings.ROOT_URLCONF = __name__
+
+
+def test_person_needs_the_method_permission(make_user):
+    client = APIClient()
+    client.force_authenticate(make_user("viewer"))
+    assert client.get("/probe").status_code == 200
+    assert client.post("/probe").status_code == 403
+
+
+def test_anonymous_is_refused():
+    assert APIClient().get("/probe").status_code in (401, 403)
+
+
+def test_api_key_needs_the_scope(api_key):
+    _key, raw = api_key
+    client = APIClient(HTTP_X_WEBHOOK_KEY=raw)
+    assert client.get("/probe").status_code == 200
+    assert client.get("/people").status_code == 403
