@@ -10,6 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from audit.checkpoints import Checkpoint
 from audit.models import AuditEvent
 from audit.pii import redact_pii
 
@@ -74,15 +75,24 @@ def audit_log_many(entries: Sequence[AuditEntry]) -> list[AuditEvent]:
         return _append_locked(events, using=using)
 
 
-def audit_verify(*, batch_size: int = 5000) -> ChainReport:
-    """Recompute every hash and follow every link, oldest first, reading `batch_size` rows at a time."""
+def audit_verify(*, batch_size: int = 5000, checkpoints: Sequence[Checkpoint] = ()) -> ChainReport:
+    """Recompute every hash and follow every link, oldest first, reading `batch_size` rows at a time.
+
+    Each of `checkpoints` (signed heads kept outside the table, audit.checkpoints) must still be in
+    the chain with its hash and position: that is what reveals removed newest rows or a rebuilt table.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    pending = {c.head_id: c for c in checkpoints}
     expected_prev = GENESIS_HASH
     checked = 0
     last_id = 0
     while batch := list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size]):
         for event in batch:
+            checkpoint = pending.pop(event.id, None)
+            if checkpoint and (checkpoint.head_hash != event.hash or checkpoint.events != checked + 1):
+                reason = f"row {event.id} differs from the signed checkpoint of {checkpoint.created_at}"
+                return ChainReport(False, checked, event.id, reason)
             if _event_hash(event) != event.hash:
                 return ChainReport(False, checked, event.id, f"hash mismatch: row {event.id} was modified")
             if event.prev_hash != expected_prev:
@@ -95,6 +105,14 @@ def audit_verify(*, batch_size: int = 5000) -> ChainReport:
             expected_prev = event.hash
             checked += 1
         last_id = batch[-1].id
+    if pending:
+        first = min(pending.values(), key=lambda c: c.head_id)
+        return ChainReport(
+            False,
+            checked,
+            first.head_id,
+            f"row {first.head_id}, signed as the head on {first.created_at}, is gone: rows were removed",
+        )
     return ChainReport(True, checked, None, "")
 
 

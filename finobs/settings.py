@@ -242,6 +242,11 @@ if PII_HASH_ENABLED and not PII_HASH_SALT:
         raise ImproperlyConfigured("PII_HASH_SALT must be set when DEBUG is off and PII hashing is on.")
     PII_HASH_SALT = dev_secret("dev_pii_salt")
 
+# Signed checkpoints of the audit chain head (audit/checkpoints.py). In production point this at
+# storage the database's operators cannot rewrite (a WORM bucket mount, another host's share).
+AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl"))
+AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL_S", "900"))
+
 # Hours an analyst has to act on a new case, by severity.
 CASE_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
 
@@ -256,4 +261,5 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "ingestion.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
+    "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
 }

@@ -42,3 +42,10 @@ def chain() -> Callable[[int], list[AuditEvent]]:
         return audit_log_many(entries)
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_file(settings, tmp_path):
+    """Each test signs its checkpoints into its own file."""
+    settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "audit-checkpoints.jsonl")
+    return tmp_path / "audit-checkpoints.jsonl"

@@ -1,0 +1,76 @@
+"""Signed checkpoints of the chain head, kept outside the audit table.
+
+Row triggers stop UPDATE and DELETE, but someone with the database's owner rights can still drop
+the newest rows or truncate and rebuild the table; the chain alone cannot tell (PITFALLS.md). A
+checkpoint records the head (id, hash, number of events) signed with Django's signing key
+(SECRET_KEY, with SECRET_KEY_FALLBACKS for rotation) and appended to AUDIT_CHECKPOINT_PATH: a file,
+in production on storage the database's operators cannot rewrite (a WORM bucket mount, another
+host). Verification then proves every checkpointed head is still in the chain, unchanged.
+"""
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+
+from audit.models import AuditEvent
+
+SIGNING_SALT = "finobs.audit.checkpoint"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    head_id: int
+    head_hash: str
+    events: int  # events in the chain up to and including head_id
+    created_at: str
+
+
+class CheckpointFileError(Exception):
+    """A line of the checkpoint file is unreadable or its signature is wrong."""
+
+
+def checkpoint_path() -> Path:
+    return Path(settings.AUDIT_CHECKPOINT_PATH)
+
+
+def audit_checkpoint_write() -> Checkpoint | None:
+    """Append a signed checkpoint of the current head; None when the chain is empty or unchanged."""
+    head = AuditEvent.objects.order_by("-id").values("id", "hash").first()
+    if head is None:
+        return None
+    events = AuditEvent.objects.filter(id__lte=head["id"]).count()
+    latest = audit_checkpoints_read()[-1:] or None
+    if latest and latest[0].head_id == head["id"]:
+        return None
+    checkpoint = Checkpoint(
+        head_id=head["id"], head_hash=head["hash"], events=events, created_at=timezone.now().isoformat()
+    )
+    path = checkpoint_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = signing.dumps(asdict(checkpoint), salt=SIGNING_SALT, compress=False)
+    with path.open("a", encoding="ascii") as out:
+        out.write(line + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return checkpoint
+
+
+def audit_checkpoints_read() -> list[Checkpoint]:
+    """Every checkpoint in the file, oldest first; raises CheckpointFileError on a forged or broken line."""
+    path = checkpoint_path()
+    if not path.exists():
+        return []
+    checkpoints = []
+    for number, line in enumerate(path.read_text(encoding="ascii").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            checkpoints.append(Checkpoint(**signing.loads(line, salt=SIGNING_SALT)))
+        except (signing.BadSignature, TypeError, json.JSONDecodeError) as exc:
+            raise CheckpointFileError(f"{path}, line {number}: signature or content invalid ({exc})") from None
+    return checkpoints
