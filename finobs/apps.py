@@ -20,4 +20,7 @@ class FinobsConfig(AppConfig):
     verbose_name = "finobs"
 
     def ready(self):
+        from finobs.telemetry import configure_tracing
+
+        configure_tracing()
         post_migrate.connect(_sync_roles_after_migrate, sender=self, dispatch_uid="finobs-sync-roles")
