@@ -91,7 +91,6 @@ class ModelVersion(models.Model):
         permissions = [
             ("promote_model", "Can promote or roll back a model version"),
             ("retrain_model", "Can start model retraining"),
-            ("approve_model_promotion", "Can approve another person's model promotion"),
             ("manage_experiments", "Can start and stop champion/challenger experiments"),
         ]
 

@@ -111,7 +111,7 @@ def train_ensemble(
             "autoencoder": {
                 "kind": "pca",
                 "explained_variance": AUTOENCODER_VARIANCE,
-                "n_components": pca.n_components_,
+                "n_components": int(pca.n_components_),
             },
             "ensemble_weights": ENSEMBLE_WEIGHTS,
             "contamination_target": contamination_target,
