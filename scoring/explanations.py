@@ -5,8 +5,8 @@ shap.TreeExplainer explains the forest's expected path length E[h] (shorter = mo
 reported with the sign flipped (> 0 pushes towards anomalous), in path-length units, and ranked by
 size; `base_value` is the mean path length over the training sample.
 
-Cost, measured on this machine (100 trees, 25 features, bench/score.py): ~1.3 ms per row, so the ~2%
-flagged rows of a 10,000 batch (~200) take ~0.3 s, as much as scoring the whole batch: explanations run
+Cost, measured on this machine (100 trees, 25 features): ~1.8 ms per row once loaded, so the ~2%
+flagged rows of a 10,000 batch (~200) take 0.36 s, four times scoring the whole batch: explanations run
 in a Celery task after the ingest commits (eager in the embedded mode), never inline.
 """
 

@@ -35,14 +35,14 @@ class ModelArtifactError(RuntimeError):
 def session_options() -> ort.SessionOptions:
     """Options for a 2-core machine that also runs the web server, database client and workers.
 
-    Measured here (2 cores), the default ensemble (100 trees in one TreeEnsembleRegressor node + the
-    PCA branch, 25 features), median of one session.run (bench/score.py --threads):
+    Measured here (2 cores, shared), the default ensemble (100 trees in one TreeEnsembleRegressor node +
+    the PCA branch, 25 features), median of session.run (`python bench/score.py --threads`):
       intra_op threads  | 1 row    | 1,000 rows | 10,000 rows
-      1                 | 0.04 ms  | 1.3 ms     | 11 ms
-      2, spinning off   | 0.05 ms  | 1.0 ms     | 7 ms
-    Two threads save ~4 ms on a full batch but take the core the web process, the database client and
-    the workers need at that moment, and add hand-off cost to the small batches that dominate API
-    traffic; one thread, no spinning, sequential.
+      1, spinning off   | 0.028 ms | 2.4 ms     | 33 ms
+      2, spinning off   | 0.040 ms | 2.5 ms     | 38 ms
+    A second thread gains nothing at any batch size (the tree node is memory-bound, and the other core
+    is busy with the web process, the database client and workers) and costs the hand-off on small
+    batches that dominate API traffic. Hence one thread, no spinning, sequential.
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
