@@ -72,19 +72,19 @@ def experiment_results(*, experiment: Experiment) -> dict:
         r["arm"]: r
         for r in decisions.values("arm").annotate(
             total=Count("pk"),
-            flagged=Count("pk", filter=Q(flagged=True)),
+            n_flagged=Count("pk", filter=Q(flagged=True)),
             flagged_fraud=Count("pk", filter=Q(flagged=True, transaction__label=Label.FRAUD)),
             flagged_legit=Count("pk", filter=Q(flagged=True, transaction__label=Label.LEGIT)),
         )
     }
     arms = {}
     for arm in (ARM_CHAMPION, ARM_CHALLENGER):
-        r = rows.get(arm, {"total": 0, "flagged": 0, "flagged_fraud": 0, "flagged_legit": 0})
+        r = rows.get(arm, {"total": 0, "n_flagged": 0, "flagged_fraud": 0, "flagged_legit": 0})
         labelled = r["flagged_fraud"] + r["flagged_legit"]
         arms[arm] = {
             "decisions": r["total"],
-            "flagged": r["flagged"],
-            "flag_rate": round(r["flagged"] / r["total"], 4) if r["total"] else None,
+            "flagged": r["n_flagged"],
+            "flag_rate": round(r["n_flagged"] / r["total"], 4) if r["total"] else None,
             "flagged_labelled": labelled,
             "precision": round(r["flagged_fraud"] / labelled, 4) if labelled else None,
         }
@@ -94,8 +94,8 @@ def experiment_results(*, experiment: Experiment) -> dict:
         return [r.get(a, 0), r.get(b, 0)]
 
     flag_table = [
-        [champion.get("flagged", 0), champion.get("total", 0) - champion.get("flagged", 0)],
-        [challenger.get("flagged", 0), challenger.get("total", 0) - challenger.get("flagged", 0)],
+        [champion.get("n_flagged", 0), champion.get("total", 0) - champion.get("n_flagged", 0)],
+        [challenger.get("n_flagged", 0), challenger.get("total", 0) - challenger.get("n_flagged", 0)],
     ]
     precision_table = [
         row(champion, "flagged_fraud", "flagged_legit"),
