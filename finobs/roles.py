@@ -68,6 +68,15 @@ ROLES: dict[str, tuple[str, ...]] = {
 STAFF_ROLES = frozenset({"compliance", "admin"})
 
 
+def _predates_scoring_engine(apps) -> bool:
+    """Scoring engine (issue 3): the historical state of the 0001_roles migration has no scoring.Rule yet."""
+    try:
+        apps.get_model("scoring", "Rule")
+    except LookupError:
+        return True
+    return False
+
+
 def sync_roles(apps) -> None:
     """Create the groups and give each exactly its permissions (idempotent; `apps` may be historical)."""
     from django.contrib.auth.management import create_permissions
@@ -89,9 +98,7 @@ def sync_roles(apps) -> None:
     missing = wanted - found.keys()
     # Scoring engine (issue 3): inside the 0001_roles migration the historical models predate later
     # apps' migrations, so their new permissions do not exist yet; post_migrate re-syncs with them.
-    from django.apps import apps as live_apps
-
-    if missing and apps is not live_apps:
+    if missing and _predates_scoring_engine(apps):
         wanted -= missing
         missing = set()
     if missing:

@@ -140,7 +140,9 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     @admin.action(description="Promote (asks a second person's approval when four-eyes is on)", permissions=["promote"])
     def promote(self, request, queryset):
         for model_version in queryset:
-            _call(request, self, lambda mv=model_version: model_promote_or_request(model_version=mv, actor=request.user))
+            _call(
+                request, self, lambda mv=model_version: model_promote_or_request(model_version=mv, actor=request.user)
+            )
 
     @admin.action(description="Roll back to the previous champion", permissions=["promote"])
     def rollback(self, request, queryset):
@@ -166,8 +168,11 @@ class PromotionRequestAdmin(ReadOnlyAdmin):
     actions = ["approve", "reject"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("model_version", "requested_by", "decided_by").defer(
-            "model_version__artifact", "model_version__explainer_artifact"
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model_version", "requested_by", "decided_by")
+            .defer("model_version__artifact", "model_version__explainer_artifact")
         )
 
     @admin.action(description="Approve (a different person than the requester)", permissions=["promote"])
@@ -211,8 +216,11 @@ class DriftReportAdmin(ReadOnlyAdmin):
     list_filter = ["is_drifted"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("model_version").defer(
-            "model_version__artifact", "model_version__explainer_artifact"
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model_version")
+            .defer("model_version__artifact", "model_version__explainer_artifact")
         )
 
 

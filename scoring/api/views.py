@@ -81,8 +81,11 @@ class ModelLeaderboardView(ListAPIView):
     serializer_class = s.ModelVersionSerializer
     pagination_class = None
 
+    def get_queryset(self):
+        return registry_queryset()
+
     def list(self, request, *args, **kwargs):
-        versions = list(registry_queryset())
+        versions = list(self.get_queryset())
         versions.sort(key=lambda v: (-(v.metrics or {}).get("holdout", {}).get("f1", 0.0), -v.version))
         return Response(self.get_serializer(versions, many=True).data)
 

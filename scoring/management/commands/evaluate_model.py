@@ -13,7 +13,9 @@ class Command(BaseCommand):
     help = "Evaluate a model version plus the active rules on a freshly generated, labelled held-out set."
 
     def add_arguments(self, parser):
-        parser.add_argument("--model-version", dest="model_version", type=int, help="Model version (default: the champion).")
+        parser.add_argument(
+            "--model-version", dest="model_version", type=int, help="Model version (default: the champion)."
+        )
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Seed of the generated held-out set.")
         parser.add_argument("--accounts", type=int, default=1000)
         parser.add_argument("--days", type=int, default=30)

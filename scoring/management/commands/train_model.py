@@ -1,4 +1,4 @@
-"""Train the ensemble (IsolationForest + PCA autoencoder) on generated traffic, register it, and (by default) promote it to champion."""
+"""Train the ensemble (IsolationForest + PCA autoencoder) on generated traffic, register it, promote it."""
 
 from django.core.management.base import BaseCommand, CommandError
 
