@@ -21,13 +21,19 @@ PSI_MAJOR = 0.25
 KS_ALPHA = 0.01
 
 
+# Decisions store their features rounded to 6 decimals (from float32); the reference is rounded the same
+# way, or a float32 0.1 (0.10000000149) and a stored 0.1 would fall on opposite sides of a bin edge.
+DECIMALS = 6
+
+
 def drift_reference(X: np.ndarray, scores: np.ndarray) -> dict:
     levels = np.linspace(0, 1, REFERENCE_POINTS)
+    X = np.round(np.asarray(X, dtype=np.float64), DECIMALS)
     return {
         "points": REFERENCE_POINTS,
         "n": len(X),
         "features": {name: np.quantile(X[:, i], levels).tolist() for i, name in enumerate(FEATURE_NAMES)},
-        "score": np.quantile(scores, levels).tolist(),
+        "score": np.quantile(np.asarray(scores, dtype=np.float64), levels).tolist(),
     }
 
 
@@ -35,7 +41,12 @@ def psi(reference: np.ndarray, values: np.ndarray, bins: int = PSI_BINS) -> floa
     """Population stability index of `values` against the reference sketch, binned by its quantiles."""
     reference = np.asarray(reference, np.float64)
     values = np.asarray(values, np.float64)
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1))[1:-1])
+    distinct = np.unique(reference)
+    if len(distinct) <= bins + 1:
+        # A discrete feature (flags, risk tiers): one bin per value, or a dominant value hides the others.
+        edges = (distinct[:-1] + distinct[1:]) / 2
+    else:
+        edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1))[1:-1])
     expected = np.bincount(np.searchsorted(edges, reference, "right"), minlength=len(edges) + 1) / len(reference)
     actual = np.bincount(np.searchsorted(edges, values, "right"), minlength=len(edges) + 1) / max(len(values), 1)
     expected, actual = np.maximum(expected, PSI_EPSILON), np.maximum(actual, PSI_EPSILON)
@@ -53,6 +64,7 @@ def compare(reference: dict, X: np.ndarray, scores: np.ndarray) -> dict:
     A column drifted when its PSI is major (> 0.25), or moderate with a KS test rejecting equality at
     1%: KS alone rejects on tiny shifts once the window is large, PSI alone misses shape changes.
     """
+    X = np.round(np.asarray(X, dtype=np.float64), DECIMALS)
     columns = {name: X[:, i] for i, name in enumerate(FEATURE_NAMES) if name in reference["features"]}
     results = {}
     for name, values in [*columns.items(), ("score", np.asarray(scores))]:
