@@ -10,9 +10,10 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from scoring.features import FEATURE_NAMES
 from scoring.generator import generate, records_to_transactions
-from scoring.models import Decision, DriftReport, Label, ModelVersion, Transaction
+from scoring.models import Decision, DriftReport, Label, ModelVersion
 from scoring.services import score_batch
 from scoring.services.monitoring import drift_check, model_retrain
+from scoring.tests.builders import store_history
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +26,10 @@ def store_scored(transactions, *, shuffle=False):
         order = np.random.default_rng(0).permutation(len(transactions))
         decisions = scored.decisions(transactions, created_at=timezone.now())
         transactions = [transactions[i] for i in order]
-        Transaction.objects.bulk_create(transactions)
+        store_history(transactions)
         Decision.objects.bulk_create([decisions[i] for i in order])
         return
-    Transaction.objects.bulk_create(transactions)
+    store_history(transactions)
     Decision.objects.bulk_create(scored.decisions(transactions, created_at=timezone.now()))
 
 

@@ -83,10 +83,25 @@ def test_scoring_queries_do_not_grow_with_the_batch(champion, django_assert_num_
 
     transactions = records_to_transactions(generate(n_accounts=100, days=20, seed=5).records, source="tests")
     assert len(transactions) > 1500
-    Transaction.objects.bulk_create(transactions[:500])
+    from scoring.tests.builders import store_history
+
+    store_history(transactions[:500])
     score_batch(transactions[500:502])  # the champion is loaded once per process
-    # champion key, experiment, 4 history queries, rules
-    with django_assert_num_queries(7):
+    # champion key, experiment, 3 history queries, rules
+    with django_assert_num_queries(6):
         score_batch(transactions[500:505])
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         score_batch(transactions[500:1500])
+
+
+@pytest.mark.django_db
+def test_each_ingest_adds_to_the_account_profiles(champion, api_key):
+    from scoring.models import AccountProfile, AccountValueCount
+
+    _, raw = api_key
+    ingest(raw, [transaction_record(1, account_id="acc-p"), transaction_record(2, account_id="acc-p")])
+    ingest(raw, [transaction_record(3, account_id="acc-p", country="FR")])
+    profile = AccountProfile.objects.get(account_id="acc-p")
+    assert profile.n == 3
+    counts = dict(AccountValueCount.objects.filter(account_id="acc-p", kind="c").values_list("value", "n"))
+    assert counts == {"DE": 2, "FR": 1}
