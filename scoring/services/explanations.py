@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Q
 
 from scoring.explanations import explain_rows
 from scoring.models import Decision
@@ -19,7 +20,9 @@ def decisions_explain(*, transaction_ids: Sequence[int]) -> int:
     ids = sorted({int(i) for i in transaction_ids})
     for start in range(0, len(ids), EXPLAIN_CHUNK):
         pending = list(
-            Decision.objects.filter(transaction_id__in=ids[start : start + EXPLAIN_CHUNK], explanation__isnull=True)
+            Decision.objects.filter(transaction_id__in=ids[start : start + EXPLAIN_CHUNK])
+            # SQL NULL, or JSON null (ingestion's COPY path writes None as JSON null on PostgreSQL)
+            .filter(Q(explanation__isnull=True) | Q(explanation=None))
             .exclude(features__isnull=True)
             .select_related("model_version")
         )
