@@ -1,6 +1,7 @@
 """Scoring throughput and latency: the engine's batch path and single-transaction path vs a naive baseline.
 
-    python bench/score.py            (no database needed: history comes from the batch itself)
+    python bench/score.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/finobs_bench_wt3 python bench/score.py --with-history
 
 Trains the default ensemble in memory (2,000 accounts x 30 days, 100 trees), then on a fresh generated
 10,000-transaction batch measures, in the same run:
@@ -9,8 +10,9 @@ Trains the default ensemble in memory (2,000 accounts x 30 days, 100 trees), the
   * the naive baseline: per row, features for that row alone and scikit-learn's IsolationForest
     `predict` (what a straightforward implementation does), on 1,000 rows, as rows per second and
     p50 / p95 per row;
-and prints each figure with its ratio to the baseline. The engine's figures exclude the history
-queries (measured on PostgreSQL by the ingest benchmark); `--threads` also compares session options.
+and prints each figure with its ratio to the baseline. These figures take the history from the batch
+itself; `--with-history` also times `score_batch` with history from the database (DATABASE_URL) and the
+account-profile update the ingest transaction does; `--threads` compares onnxruntime session options.
 """
 
 import argparse
