@@ -17,5 +17,8 @@ def drift_check_task() -> int:
 
 
 @shared_task(acks_late=True)
-def retrain_task(reason: str = "", actor: str = "system:retrain") -> int:
-    return model_retrain(actor=actor, reason=reason).pk
+def retrain_task(reason: str = "", user_id: int | None = None) -> int:
+    from django.contrib.auth import get_user_model
+
+    actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return model_retrain(actor=actor or "system:retrain", reason=reason).pk

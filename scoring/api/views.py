@@ -168,7 +168,8 @@ class ModelRetrainView(APIView):
         with transaction.atomic():
             audit_log(actor=request.user, action="model.retrain_requested", object_type="scoring.ModelVersion",
                       object_id="", payload={})  # fmt: skip
-            transaction.on_commit(lambda: retrain_task.delay(reason="requested", actor=f"user:{request.user.pk}"))
+            user_id = request.user.pk
+            transaction.on_commit(lambda: retrain_task.delay(reason="requested through the API", user_id=user_id))
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
@@ -82,7 +83,7 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     from scoring.training import evaluate, train_ensemble
 
     started = time.perf_counter()
-    since = timezone.now() - timezone.timedelta(days=settings.RETRAIN_WINDOW_DAYS)
+    since = timezone.now() - timedelta(days=settings.RETRAIN_WINDOW_DAYS)
     rows = list(
         Transaction.objects.filter(occurred_at__gte=since).order_by("occurred_at", "id")[: settings.RETRAIN_MAX_ROWS]
     )

@@ -45,3 +45,24 @@ def test_each_decision_records_its_arm_and_model_version(champion, make_user):
     results = experiment_results(experiment=Experiment.objects.get())
     assert results["arms"]["challenger"]["decisions"] == expected.count(ARM_CHALLENGER)
     assert "flag_rate_test" in results
+
+
+@pytest.mark.django_db
+def test_experiment_api_start_results_and_stop(champion, make_user):
+    from rest_framework.test import APIClient
+
+    challenger = copy_model_version(champion)
+    officer, viewer = APIClient(), APIClient()
+    officer.force_authenticate(make_user("compliance"))
+    viewer.force_authenticate(make_user("viewer"))
+    payload = {"challenger_version": challenger.version, "challenger_share": 0.3}
+    assert viewer.post("/api/v1/experiments/", payload, format="json").status_code == 403
+    started = officer.post("/api/v1/experiments/", payload, format="json")
+    assert started.status_code == 201 and started.json()["challenger"] == challenger.version
+    assert officer.post("/api/v1/experiments/", payload, format="json").status_code == 409  # one at a time
+    listed = viewer.get("/api/v1/experiments/").json()
+    assert listed[0]["is_active"] and set(listed[0]["results"]["arms"]) == {"champion", "challenger"}
+    stopped = officer.post(f"/api/v1/experiments/{started.json()['id']}/stop")
+    assert stopped.status_code == 200 and not stopped.json()["is_active"]
+    challenger.refresh_from_db()
+    assert challenger.status == "candidate"
