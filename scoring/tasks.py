@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from scoring.inference import NoChampionModel
 from scoring.services.explanations import decisions_explain
 from scoring.services.monitoring import drift_check, model_retrain
 
@@ -12,8 +13,11 @@ def explain_decisions_task(transaction_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True)
-def drift_check_task() -> int:
-    return drift_check(actor="system:drift_check").pk
+def drift_check_task() -> int | None:
+    try:
+        return drift_check(actor="system:drift_check").pk
+    except NoChampionModel:
+        return None  # nothing is served yet, so nothing can drift
 
 
 @shared_task(acks_late=True)
