@@ -259,7 +259,22 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 
+# --- Scoring engine (issue 3): model registry, drift, retraining, experiments, explanations ----------
+# A candidate becomes champion only when a second person with scoring.promote_model approves it.
+MODEL_PROMOTION_REQUIRES_APPROVAL = env_bool("MODEL_PROMOTION_REQUIRES_APPROVAL", True)
+# Retraining registers a candidate; with AUTO_PROMOTE it is promoted when it beats the champion.
+AUTO_PROMOTE = env_bool("AUTO_PROMOTE", False)
+DRIFT_WINDOW = int(os.environ.get("DRIFT_WINDOW", "500"))  # latest decisions compared with training
+DRIFT_CHECK_HOURS = float(os.environ.get("DRIFT_CHECK_HOURS", "6"))
+# Features (besides the score) that must drift before a drift report starts retraining.
+DRIFT_RETRAIN_MIN_FEATURES = int(os.environ.get("DRIFT_RETRAIN_MIN_FEATURES", "3"))
+RETRAIN_WINDOW_DAYS = int(os.environ.get("RETRAIN_WINDOW_DAYS", "30"))
+RETRAIN_MIN_ROWS = int(os.environ.get("RETRAIN_MIN_ROWS", "2000"))
+RETRAIN_MAX_ROWS = int(os.environ.get("RETRAIN_MAX_ROWS", "200000"))
+
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "ingestion.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
+    # Scoring engine (issue 3): drift report every DRIFT_CHECK_HOURS; past the threshold it retrains.
+    "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
 }

@@ -6,10 +6,15 @@ shows it read-only; labelling goes through record_labels, which audits it.
 
 from django.contrib import admin, messages
 from django.db.models.functions import Length
+from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadOnlyAdmin
-from scoring.models import Decision, Label, ModelVersion, Transaction
+from finobs.api.errors import ApiError
+from scoring.models import Decision, DriftReport, Experiment, Label, ModelVersion, PromotionRequest, Rule, Transaction
 from scoring.services import record_labels
+from scoring.services.experiments import experiment_results, experiment_stop
+from scoring.services.registry import model_promote_or_request, model_rollback, promotion_approve, promotion_reject
+from scoring.services.rules import rule_save
 
 
 class ModelVersionFilter(admin.SimpleListFilter):
@@ -89,7 +94,8 @@ class DecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
-    list_display = ["version", "status", "algorithm", "training_size", "created_at", "promoted_at"]
+    list_display = ["version", "status", "algorithm", "training_size", "holdout_recall", "created_at", "promoted_at"]
+    actions = ["promote", "rollback"]
     list_filter = ["status", "algorithm"]
     # The ONNX artifact itself is never rendered (hundreds of kB of binary): its size and hash are.
     fields = [
@@ -118,7 +124,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         return (
             super()
             .get_queryset(request)
-            .defer("artifact")
+            .defer("artifact", "explainer_artifact")
             .annotate(artifact_bytes=Length("artifact"))
             .select_related("created_by", "promoted_by")
         )
@@ -126,3 +132,118 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     @admin.display(description="artifact size (bytes)")
     def artifact_size(self, obj):
         return obj.artifact_bytes
+
+    @admin.display(description="held-out recall")
+    def holdout_recall(self, obj):
+        return (obj.metrics or {}).get("holdout", {}).get("recall", "-")
+
+    @admin.action(description="Promote (asks a second person's approval when four-eyes is on)", permissions=["promote"])
+    def promote(self, request, queryset):
+        for model_version in queryset:
+            _call(
+                request, self, lambda mv=model_version: model_promote_or_request(model_version=mv, actor=request.user)
+            )
+
+    @admin.action(description="Roll back to the previous champion", permissions=["promote"])
+    def rollback(self, request, queryset):
+        _call(request, self, lambda: model_rollback(actor=request.user, reason="admin action"))
+
+    def has_promote_permission(self, request):
+        return request.user.has_perm("scoring.promote_model")
+
+
+def _call(request, model_admin, action) -> None:
+    try:
+        result = action()
+    except ApiError as exc:
+        model_admin.message_user(request, exc.message, messages.ERROR)
+        return
+    model_admin.message_user(request, f"Done: {result}.", messages.SUCCESS)
+
+
+@admin.register(PromotionRequest)
+class PromotionRequestAdmin(ReadOnlyAdmin):
+    list_display = ["model_version", "status", "requested_by", "requested_at", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    actions = ["approve", "reject"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model_version", "requested_by", "decided_by")
+            .defer("model_version__artifact", "model_version__explainer_artifact")
+        )
+
+    @admin.action(description="Approve (a different person than the requester)", permissions=["promote"])
+    def approve(self, request, queryset):
+        for promotion in queryset:
+            _call(request, self, lambda p=promotion: promotion_approve(request=p, actor=request.user))
+
+    @admin.action(description="Reject", permissions=["promote"])
+    def reject(self, request, queryset):
+        for promotion in queryset:
+            _call(request, self, lambda p=promotion: promotion_reject(request=p, actor=request.user))
+
+    def has_promote_permission(self, request):
+        return request.user.has_perm("scoring.promote_model")
+
+
+@admin.register(Rule)
+class RuleAdmin(SimpleHistoryAdmin):
+    """Rules are edited here; every save is validated, versioned (history) and audited by rule_save."""
+
+    list_display = ["code", "name", "kind", "action", "risk_level", "is_active", "updated_at"]
+    list_filter = ["kind", "action", "is_active"]
+    search_fields = ["code", "name"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: decisions keep naming the rules that hit
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("scoring.manage_rules")
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("scoring.manage_rules")
+
+    def save_model(self, request, obj, form, change):
+        rule_save(rule=obj, actor=request.user, reason="admin")
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "model_version", "window_size", "is_drifted", "retraining_started"]
+    list_filter = ["is_drifted"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model_version")
+            .defer("model_version__artifact", "model_version__explainer_artifact")
+        )
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(ReadOnlyAdmin):
+    list_display = ["name", "champion", "challenger", "challenger_share", "is_active", "started_at", "ended_at"]
+    readonly_fields = ["results"]
+    actions = ["stop"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("champion", "challenger").defer(
+            "champion__artifact", "challenger__artifact", "champion__explainer_artifact",
+            "challenger__explainer_artifact",
+        )  # fmt: skip
+
+    @admin.display(description="results")
+    def results(self, obj):
+        return experiment_results(experiment=obj)
+
+    @admin.action(description="Stop the experiment", permissions=["manage"])
+    def stop(self, request, queryset):
+        for experiment in queryset.filter(is_active=True):
+            _call(request, self, lambda e=experiment: experiment_stop(experiment=e, actor=request.user))
+
+    def has_manage_permission(self, request):
+        return request.user.has_perm("scoring.manage_experiments")

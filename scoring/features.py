@@ -1,24 +1,38 @@
-"""Feature vectors for the anomaly models, computed the same way for training and serving.
+"""Feature vectors for the anomaly models, computed by the same code for training and serving.
 
-Every feature here is stateless: a transaction's row depends on that transaction only (no database,
-no other rows in the batch), so a batch of one and a batch of 10,000 give identical rows. Behavioural
-features over an account's history will come as a separate, explicitly-fed block.
+Two blocks, one function. Stateless features depend on the transaction alone. Behavioural features
+compare it with its account's history: everything the account did before it, from the database
+(`scoring.history.load_history`, a constant number of queries per batch) plus the batch's own earlier
+rows. Training passes an empty history and the whole generated set as one batch, so a transaction's
+row is identical whether its past came from memory or from the database (test_feature_parity.py).
 
-The risk encodings below are fixed tables, not learned: they are domain priors that let an
-unsupervised model see that a gambling payment from a FATF-listed country is unusual in kind, not
-only in amount. Change them with a new model version (the feature list is stored per version).
+The risk encodings (`scoring.risk_tables`) are fixed domain priors, not learned; the feature list is
+stored per model version, so changing either means a new model version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from scoring.history import EMPTY_HISTORY, AccountHistory, RecentRows
 from scoring.models import Transaction
+from scoring.risk_tables import (
+    CHANNEL_RISK,
+    CHANNEL_RISK_DEFAULT,
+    COUNTRY_CURRENCY,
+    COUNTRY_RISK,
+    COUNTRY_RISK_BLANK,
+    COUNTRY_RISK_DEFAULT,
+    MCC_RISK,
+    MCC_RISK_DEFAULT,
+    NEAR_THRESHOLD_FLOOR,
+    REPORTING_THRESHOLD,
+)
 
-FEATURE_NAMES: tuple[str, ...] = (
+STATELESS_FEATURES: tuple[str, ...] = (
     "log_abs_amount",  # log1p(|amount|), in the transaction's currency
     "is_refund",  # amount < 0 (refund or reversal)
     "is_near_reporting_threshold",  # 8,000 <= amount < 10,000: the structuring band
@@ -31,106 +45,104 @@ FEATURE_NAMES: tuple[str, ...] = (
     "country_risk",  # COUNTRY_RISK
     "is_foreign_currency",  # currency differs from the country's own (COUNTRY_CURRENCY)
 )
+BEHAVIOURAL_FEATURES: tuple[str, ...] = (
+    "amount_zscore",  # log-amount against the account's own mean and spread (0 until MIN_HISTORY)
+    "log_amount_ratio",  # log-amount minus the account's mean log-amount: exp() is "N x its typical amount"
+    "country_mismatch",  # 1 - share of the account's earlier transactions made in this country
+    "is_new_country",  # the account never transacted in this country before
+    "is_new_merchant",  # ... nor with this merchant or payee
+    "hour_atypical",  # 1 - cos(this time of day vs the account's mean time of day), 0..2
+    "count_10m",  # the account's other transactions in the last 10 minutes (including the batch)
+    "count_1h",
+    "count_24h",
+    "log_sum_10m",  # log1p of their summed |amount|
+    "log_sum_1h",
+    "log_sum_24h",
+    "near_threshold_count_24h",  # the account's other 8,000-10,000 amounts in the last 24 hours
+    "log_seconds_since_previous",  # log1p(seconds since the account's previous transaction), capped
+)
+FEATURE_NAMES: tuple[str, ...] = STATELESS_FEATURES + BEHAVIOURAL_FEATURES
 
-# Cash-transaction reporting thresholds are 10,000 in the US (FinCEN CTR, USD) and in the EU's
-# AMLD cash-control rules (EUR); "structuring" splits amounts to stay just under them.
-REPORTING_THRESHOLD = 10_000.0
-NEAR_THRESHOLD_FLOOR = 8_000.0
-
-# Channel risk: card-not-present and push payments carry the most fraud (EBA/ECB payment fraud
-# reports: card-not-present and credit transfers dominate fraud by value); chip-and-PIN the least.
-CHANNEL_RISK = {"card_present": 0.1, "atm": 0.3, "ach": 0.3, "online": 0.5, "wire": 0.6}
-CHANNEL_RISK_DEFAULT = 0.5  # unknown or blank channel: treated like card-not-present
-
-# MCC risk tiers, from the card schemes' high-risk merchant programmes (Visa Integrity Risk Program,
-# Mastercard Excessive Chargeback / BRAM categories: 5962, 5966, 5967, 7273, 7995, ...) and AML
-# guidance on money transfer, quasi-cash, stored value and securities (FATF, FinCEN).
-_MCC_HIGH = 0.9
-_MCC_ELEVATED = 0.6
-_MCC_MODERATE = 0.35
-_MCC_LOW = 0.05
-MCC_RISK = {
-    "4829": _MCC_HIGH,  # money transfer / wire transfer money orders
-    "6051": _MCC_HIGH,  # quasi-cash: crypto, money orders, travellers cheques
-    "6211": _MCC_HIGH,  # security brokers and dealers
-    "6540": _MCC_HIGH,  # stored-value card load
-    "7995": _MCC_HIGH,  # betting, gambling
-    "5962": _MCC_HIGH,  # direct marketing, travel
-    "5966": _MCC_HIGH,  # direct marketing, outbound telemarketing
-    "5967": _MCC_HIGH,  # direct marketing, inbound telemarketing / adult content
-    "7273": _MCC_HIGH,  # dating and escort services
-    "5094": _MCC_ELEVATED,  # precious stones and metals
-    "5944": _MCC_ELEVATED,  # jewellery, watches
-    "5993": _MCC_ELEVATED,  # tobacco
-    "4816": _MCC_ELEVATED,  # computer network / information services
-    "5816": _MCC_ELEVATED,  # digital games
-    "5968": _MCC_ELEVATED,  # continuity / subscription merchants
-    "5999": _MCC_MODERATE,  # miscellaneous retail
-    "4814": _MCC_MODERATE,  # telecom services, prepaid top-ups
-    "5815": _MCC_MODERATE,  # digital media
-    "5817": _MCC_MODERATE,  # digital applications
-    "5732": _MCC_MODERATE,  # electronics
-    "5045": _MCC_MODERATE,  # computers and peripherals
-    "4722": _MCC_MODERATE,  # travel agencies
-    "6010": _MCC_MODERATE,  # manual cash disbursement
-    "6011": _MCC_MODERATE,  # ATM cash withdrawal
-    "7011": _MCC_LOW,  # hotels
-    "4511": _MCC_LOW,  # airlines
-    "5942": _MCC_LOW,  # book stores
-    "5651": _MCC_LOW,  # family clothing
-    "4121": _MCC_LOW,  # taxis and ride sharing
-    "4111": _MCC_LOW,  # commuter transport
-    "5912": _MCC_LOW,  # drug stores
-    "5311": _MCC_LOW,  # department stores
-    "5541": _MCC_LOW,  # service stations
-    "5542": _MCC_LOW,  # automated fuel dispensers
-    "5814": _MCC_LOW,  # fast food
-    "5812": _MCC_LOW,  # restaurants
-    "5411": _MCC_LOW,  # grocery stores
-    "4900": _MCC_LOW,  # utilities
-    "8011": _MCC_LOW,  # doctors
-    "8062": _MCC_LOW,  # hospitals
-    "9311": _MCC_LOW,  # tax payments
-    "9399": _MCC_LOW,  # government services
+# Plain-word names for explanations and charts.
+FEATURE_LABELS = {
+    "log_abs_amount": "Amount",
+    "is_refund": "Refund",
+    "is_near_reporting_threshold": "Just under the reporting threshold",
+    "is_round_amount": "Round amount",
+    "hour_sin": "Time of day",
+    "hour_cos": "Time of day",
+    "is_weekend": "Weekend",
+    "channel_risk": "Channel risk",
+    "mcc_risk": "Merchant category risk",
+    "country_risk": "Country risk",
+    "is_foreign_currency": "Foreign currency",
+    "amount_zscore": "Amount vs account history",
+    "log_amount_ratio": "Amount vs typical",
+    "country_mismatch": "Unusual country",
+    "is_new_country": "New country",
+    "is_new_merchant": "New merchant",
+    "hour_atypical": "Unusual time for account",
+    "count_10m": "Transactions in 10 min",
+    "count_1h": "Transactions in 1 h",
+    "count_24h": "Transactions in 24 h",
+    "log_sum_10m": "Spent in 10 min",
+    "log_sum_1h": "Spent in 1 h",
+    "log_sum_24h": "Spent in 24 h",
+    "near_threshold_count_24h": "Near-threshold payments in 24 h",
+    "log_seconds_since_previous": "Time since previous",
 }
-# Blank (wires and ACH have a payee, not a merchant) or a code not in the table: between tiers.
-MCC_RISK_DEFAULT = 0.3
 
-# Country risk from the FATF public statements, as of the February 2026 plenary (Oct 2025 lists plus
-# KW and PG added in Feb 2026); review at every plenary (February, June, October):
-# "high-risk jurisdictions subject to a call for action" (black list) and "jurisdictions under
-# increased monitoring" (grey list).
-_FATF_CALL_FOR_ACTION = ("KP", "IR", "MM")
-_FATF_INCREASED_MONITORING = (
-    "DZ", "AO", "BO", "BG", "CM", "CI", "CD", "HT", "KE", "KW", "LA", "LB", "MC", "NA",
-    "NP", "PG", "SS", "SY", "VE", "VN", "VG", "YE",
-)  # fmt: skip
-COUNTRY_RISK = {
-    **dict.fromkeys(_FATF_INCREASED_MONITORING, 0.7),
-    **dict.fromkeys(_FATF_CALL_FOR_ACTION, 1.0),
-}
-COUNTRY_RISK_DEFAULT = 0.1  # any other country code
-COUNTRY_RISK_BLANK = 0.3  # no country given: missing location is itself a weak signal
-
-# Each country's own currency (ISO 4217). A country missing here never counts as a mismatch.
-# The euro area includes Bulgaria since 1 January 2026, and Monaco uses the euro by agreement.
-_EURO_AREA = ("AT", "BE", "BG", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV",
-              "MT", "NL", "PT", "SI", "SK", "MC")  # fmt: skip
-COUNTRY_CURRENCY = {
-    **dict.fromkeys(_EURO_AREA, "EUR"),
-    **dict.fromkeys(("US", "EC", "SV", "PA", "VG"), "USD"),
-    "GB": "GBP", "CH": "CHF", "SE": "SEK", "DK": "DKK", "NO": "NOK", "PL": "PLN", "CZ": "CZK",
-    "HU": "HUF", "RO": "RON", "CA": "CAD", "AU": "AUD", "JP": "JPY", "CN": "CNY",
-    "BR": "BRL", "RU": "RUB", "UA": "UAH", "IN": "INR", "TR": "TRY", "AE": "AED",
-    "NG": "NGN", "VN": "VND", "ZA": "ZAR", "KE": "KES", "VE": "VES", "IR": "IRR", "MM": "MMK", "KP": "KPW",
-}  # fmt: skip
+MIN_HISTORY = 3  # fewer earlier transactions than this: no profile-based signal (z-score, new country...)
+MIN_LOG_STD = 0.25  # floor on an account's log-amount spread, so a very regular account's z-score stays sane
+ZSCORE_CLIP = 8.0
+SECONDS_CAP = 30 * 86_400  # "no previous transaction" reads as 30 days
+VELOCITY_WINDOWS_S = {"10m": 600.0, "1h": 3600.0, "24h": 86_400.0}
 
 
-def build_features(transactions: Sequence[Transaction]) -> np.ndarray:
+@dataclass(frozen=True)
+class FeatureFrame:
+    """The model input for a batch, plus the sorted history rules use for their own windows."""
+
+    matrix: np.ndarray  # (n, len(FEATURE_NAMES)) float32
+    amount: np.ndarray  # float64 per batch row
+    country: np.ndarray  # object per batch row, upper case
+    _key: np.ndarray  # sorted (account, time) key of history + batch rows
+    _amount_sorted: np.ndarray  # their amounts, same order
+    _batch_pos: np.ndarray  # where each batch row sits in that order
+
+    def column(self, name: str) -> np.ndarray:
+        return self.matrix[:, FEATURE_NAMES.index(name)]
+
+    def window_count(self, window_s: float, where: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Per batch row: the account's transactions (itself included) in [t - window_s, t] whose amount
+        satisfies `where` (all when None), counting stored history and the rest of the batch."""
+        mask = np.ones(len(self._key), bool) if where is None else where(self._amount_sorted)
+        cumulative = np.concatenate([[0], np.cumsum(mask)])
+        key = self._key[self._batch_pos]
+        left = np.searchsorted(self._key, key - window_s, "left")
+        right = np.searchsorted(self._key, key, "right")
+        return cumulative[right] - cumulative[left]
+
+
+def build_features(transactions: Sequence[Transaction], history: AccountHistory = EMPTY_HISTORY) -> np.ndarray:
     """One float32 row per transaction, columns in FEATURE_NAMES order."""
-    n = len(transactions)
-    amount = np.fromiter((float(t.amount) for t in transactions), dtype=np.float64, count=n)
-    epoch_s = np.fromiter((_epoch_s(t.occurred_at) for t in transactions), dtype=np.float64, count=n)
+    return build_feature_frame(transactions, history).matrix
+
+
+def build_feature_frame(transactions: Sequence[Transaction], history: AccountHistory = EMPTY_HISTORY) -> FeatureFrame:
+    batch = RecentRows.of(transactions)
+    columns = _stateless(transactions, batch)
+    behaviour, key, amount_sorted, batch_pos = _behavioural(batch, history)
+    columns.update(behaviour)
+    matrix = np.empty((len(batch), len(FEATURE_NAMES)), dtype=np.float32)
+    for i, name in enumerate(FEATURE_NAMES):
+        matrix[:, i] = columns[name]
+    return FeatureFrame(matrix, batch.amount, batch.country, key, amount_sorted, batch_pos)
+
+
+def _stateless(transactions: Sequence[Transaction], batch: RecentRows) -> dict[str, np.ndarray]:
+    n = len(batch)
+    amount, epoch_s = batch.amount, batch.epoch_s
     channel_risk = np.fromiter(
         (CHANNEL_RISK.get((t.channel or "").strip().lower(), CHANNEL_RISK_DEFAULT) for t in transactions),
         dtype=np.float64,
@@ -141,7 +153,7 @@ def build_features(transactions: Sequence[Transaction]) -> np.ndarray:
         dtype=np.float64,
         count=n,
     )
-    countries = [(t.country or "").strip().upper() for t in transactions]
+    countries = batch.country.tolist()
     country_risk = np.fromiter(
         (COUNTRY_RISK.get(c, COUNTRY_RISK_DEFAULT) if c else COUNTRY_RISK_BLANK for c in countries),
         dtype=np.float64,
@@ -155,16 +167,13 @@ def build_features(transactions: Sequence[Transaction]) -> np.ndarray:
         dtype=bool,
         count=n,
     )
-
     abs_cents = np.rint(np.abs(amount) * 100)
-    seconds_of_day = np.mod(epoch_s, 86_400)
-    angle = 2 * np.pi * seconds_of_day / 86_400
+    angle = 2 * np.pi * np.mod(epoch_s, 86_400) / 86_400
     weekday = np.mod(np.floor_divide(epoch_s, 86_400) + 3, 7)  # 1970-01-01 was a Thursday (Monday = 0)
-
-    columns = {
+    return {
         "log_abs_amount": np.log1p(np.abs(amount)),
         "is_refund": amount < 0,
-        "is_near_reporting_threshold": (amount >= NEAR_THRESHOLD_FLOOR) & (amount < REPORTING_THRESHOLD),
+        "is_near_reporting_threshold": _near_threshold(amount),
         "is_round_amount": (abs_cents > 0) & (np.mod(abs_cents, 10_000) == 0),
         "hour_sin": np.sin(angle),
         "hour_cos": np.cos(angle),
@@ -174,14 +183,114 @@ def build_features(transactions: Sequence[Transaction]) -> np.ndarray:
         "country_risk": country_risk,
         "is_foreign_currency": is_foreign_currency,
     }
-    features = np.empty((n, len(FEATURE_NAMES)), dtype=np.float32)
-    for i, name in enumerate(FEATURE_NAMES):
-        features[:, i] = columns[name]
-    return features
 
 
-def _epoch_s(occurred_at: datetime) -> float:
-    # A naive datetime should not reach here (ingestion requires an offset); read it as UTC if it does.
-    if occurred_at.tzinfo is None:
-        occurred_at = occurred_at.replace(tzinfo=UTC)
-    return occurred_at.timestamp()
+def _near_threshold(amount: np.ndarray) -> np.ndarray:
+    return (amount >= NEAR_THRESHOLD_FLOOR) & (amount < REPORTING_THRESHOLD)
+
+
+def _behavioural(batch: RecentRows, history: AccountHistory):
+    """Behavioural columns for the batch rows, computed over history.recent + batch sorted by (account, time).
+
+    Ties in time keep stored rows first, then batch order, in serving and in training alike.
+    """
+    recent = history.recent
+    n_recent = len(recent)
+    account = np.concatenate([recent.account, batch.account])
+    t = np.concatenate([recent.epoch_s, batch.epoch_s])
+    amount = np.concatenate([recent.amount, batch.amount])
+    country = np.concatenate([recent.country, batch.country])
+    merchant = np.concatenate([recent.merchant, batch.merchant])
+    m = len(account)
+    seq = np.arange(m)
+    accounts, account_code = np.unique(account.astype(str), return_inverse=True) if m else (np.empty(0), seq)
+
+    order = np.lexsort((seq, t, account_code))
+    a, ts = account_code[order], t[order]
+    starts = np.searchsorted(a, a, "left")
+    position = np.empty(m, dtype=np.int64)
+    position[order] = seq
+    batch_pos = position[n_recent:]
+
+    def prior(values_sorted: np.ndarray) -> np.ndarray:
+        """Sum over the same account's earlier rows (sorted order), per row."""
+        exclusive = np.cumsum(values_sorted) - values_sorted
+        return exclusive - exclusive[starts]
+
+    log_amount = np.log1p(np.abs(amount[order]))
+    angle = 2 * np.pi * np.mod(ts, 86_400) / 86_400
+    profile = [history.profiles.get(acc) for acc in accounts.tolist()]
+    p_count, p_s1, p_s2, p_ss, p_sc, p_last = (
+        np.array([getattr(p, f) if p else d for p in profile], dtype=np.float64)[a] if m else np.empty(0)
+        for f, d in (
+            ("count", 0.0),
+            ("sum_log_amount", 0.0),
+            ("sum_log_amount_sq", 0.0),
+            ("sum_hour_sin", 0.0),
+            ("sum_hour_cos", 0.0),
+            ("last_epoch_s", np.nan),
+        )
+    )
+    n_prior = p_count + (seq - starts)
+    s1 = p_s1 + prior(log_amount)
+    s2 = p_s2 + prior(log_amount**2)
+    has_profile = n_prior >= MIN_HISTORY
+    safe_n = np.maximum(n_prior, 1)
+    mean = s1 / safe_n
+    std = np.sqrt(np.maximum(s2 / safe_n - mean**2, 0.0))
+    zscore = np.where(
+        has_profile, np.clip((log_amount - mean) / np.maximum(std, MIN_LOG_STD), -ZSCORE_CLIP, ZSCORE_CLIP), 0
+    )
+    log_ratio = np.where(has_profile, log_amount - mean, 0.0)
+    mean_sin = (p_ss + prior(np.sin(angle))) / safe_n
+    mean_cos = (p_sc + prior(np.cos(angle))) / safe_n
+    hour_atypical = np.where(has_profile, 1 - (np.sin(angle) * mean_sin + np.cos(angle) * mean_cos), 0.0)
+
+    country_seen = _prior_pair_count(account_code, country, t, seq, history.country_counts, account)[order]
+    merchant_seen = _prior_pair_count(account_code, merchant, t, seq, history.merchant_counts, account)[order]
+    has_merchant = merchant[order] != ""
+    share = country_seen / safe_n
+
+    key = a * (np.ptp(ts) + 3 * 86_400.0 if m else 1.0) + (ts - (ts.min() if m else 0.0))
+    abs_amount = np.abs(amount[order])
+    near = _near_threshold(amount[order]).astype(np.float64)
+    cumulative_abs = np.concatenate([[0.0], np.cumsum(abs_amount)])
+    cumulative_near = np.concatenate([[0.0], np.cumsum(near)])
+    right = np.searchsorted(key, key, "right")
+    columns = {}
+    for suffix, window_s in VELOCITY_WINDOWS_S.items():
+        left = np.searchsorted(key, key - window_s, "left")
+        columns[f"count_{suffix}"] = right - left - 1
+        columns[f"log_sum_{suffix}"] = np.log1p(cumulative_abs[right] - cumulative_abs[left] - abs_amount)
+        if suffix == "24h":
+            columns["near_threshold_count_24h"] = cumulative_near[right] - cumulative_near[left] - near
+    previous = np.where(seq > starts, ts - np.concatenate([[np.nan], ts[:-1]]), ts - p_last)
+    previous = np.where(np.isnan(previous), SECONDS_CAP, np.clip(previous, 0, SECONDS_CAP))
+    columns.update(
+        {
+            "amount_zscore": zscore,
+            "log_amount_ratio": log_ratio,
+            "country_mismatch": np.where(has_profile, 1 - share, 0.0),
+            "is_new_country": has_profile & (country_seen == 0),
+            "is_new_merchant": has_profile & has_merchant & (merchant_seen == 0),
+            "hour_atypical": hour_atypical,
+            "log_seconds_since_previous": np.log1p(previous),
+        }
+    )
+    return {name: values[batch_pos] for name, values in columns.items()}, key, amount[order], batch_pos
+
+
+def _prior_pair_count(account_code, values, t, seq, stored: dict, account) -> np.ndarray:
+    """Per row (original order): the account's earlier rows with the same value, stored counts included."""
+    m = len(values)
+    if not m:
+        return np.empty(0)
+    _, value_code = np.unique(values.astype(str), return_inverse=True)
+    pair = account_code.astype(np.int64) * (value_code.max() + 1) + value_code
+    order = np.lexsort((seq, t, pair))
+    sorted_pair = pair[order]
+    rank = np.empty(m, dtype=np.float64)
+    rank[order] = np.arange(m) - np.searchsorted(sorted_pair, sorted_pair, "left")
+    if stored:
+        rank += np.fromiter((stored.get((a, v), 0) for a, v in zip(account, values, strict=True)), np.float64, m)
+    return rank

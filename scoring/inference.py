@@ -16,9 +16,11 @@ from scoring.features import FEATURE_NAMES
 from scoring.models import ModelVersion, RiskLevel
 
 ONNX_INPUT = "features"
-ONNX_SCORE_OUTPUT = "score_samples"  # IsolationForest.score_samples: lower = more anomalous
+ISOLATION_OUTPUT = "isolation_score"  # = -IsolationForest.score_samples, in (0, 1], higher = more anomalous
+RECONSTRUCTION_OUTPUT = "reconstruction_error"  # PCA reconstruction squared error, standardised units
 RISK_THRESHOLDS = ("medium", "high", "critical")
 FLAG_THRESHOLD = "high"
+COMPONENTS = {"isolation_forest": ISOLATION_OUTPUT, "autoencoder": RECONSTRUCTION_OUTPUT}
 _LEVELS = np.array([RiskLevel.LOW.value, RiskLevel.MEDIUM.value, RiskLevel.HIGH.value, RiskLevel.CRITICAL.value])
 
 
@@ -33,16 +35,14 @@ class ModelArtifactError(RuntimeError):
 def session_options() -> ort.SessionOptions:
     """Options for a 2-core machine that also runs the web server, database client and workers.
 
-    Measured here (2 cores) on the default model (100 trees, 11 features, generated traffic), median
-    time of one session.run:
-      intra_op threads  | 1 row   | 100 rows | 1,000 rows | 10,000 rows
-      1                 | 1.34 ms | 3.4 ms   | 20.5 ms    | 188 ms
-      2, spinning off   | 1.36 ms | 4.0 ms   | 19.8 ms    | 181 ms
-      2, spinning on    | 1.37 ms | 3.7 ms   | 19.9 ms    | 179 ms
-    A second thread gains 4% on a full 10k batch, loses up to 15% on small ones (thread hand-off) and
-    takes the core the other processes need: skl2onnx turns the forest into ~2,700 small nodes (per
-    tree: leaf lookup, then path-length arithmetic, which profiling shows is ~85% of the time), so
-    there is little inside one node to parallelise. Hence one thread, no spinning, sequential.
+    Measured here (2 cores, shared), the default ensemble (100 trees in one TreeEnsembleRegressor node +
+    the PCA branch, 25 features), median of session.run (`python bench/score.py --threads`):
+      intra_op threads  | 1 row    | 1,000 rows | 10,000 rows
+      1, spinning off   | 0.028 ms | 2.4 ms     | 33 ms
+      2, spinning off   | 0.040 ms | 2.5 ms     | 38 ms
+    A second thread gains nothing at any batch size (the tree node is memory-bound, and the other core
+    is busy with the web process, the database client and workers) and costs the hand-off on small
+    batches that dominate API traffic. Hence one thread, no spinning, sequential.
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -59,16 +59,16 @@ def make_session(onnx_bytes: bytes) -> ort.InferenceSession:
     return ort.InferenceSession(onnx_bytes, sess_options=session_options(), providers=["CPUExecutionProvider"])
 
 
-def raw_anomaly_scores(session: ort.InferenceSession, features: np.ndarray) -> np.ndarray:
-    """Raw anomaly score per row (float64, higher = more anomalous), in one onnxruntime call."""
+def raw_component_scores(session: ort.InferenceSession, features: np.ndarray) -> dict[str, np.ndarray]:
+    """Each detector's raw score per row (float64, higher = more anomalous), in one onnxruntime call."""
     if len(features) == 0:
-        return np.empty(0, dtype=np.float64)
-    (score_samples,) = session.run([ONNX_SCORE_OUTPUT], {ONNX_INPUT: np.ascontiguousarray(features, np.float32)})
-    return -np.asarray(score_samples, dtype=np.float64).ravel()
+        return {name: np.empty(0, dtype=np.float64) for name in COMPONENTS}
+    outputs = session.run(list(COMPONENTS.values()), {ONNX_INPUT: np.ascontiguousarray(features, np.float32)})
+    return {name: np.asarray(out, dtype=np.float64).ravel() for name, out in zip(COMPONENTS, outputs, strict=True)}
 
 
 def normalise_scores(raw: np.ndarray, score_reference: Sequence[float]) -> np.ndarray:
-    """Map raw scores to 0..1 through the training quantiles: 0.97 means above 97% of training traffic.
+    """Map raw scores to 0..1 through training quantiles: 0.97 means above 97% of training traffic.
 
     `score_reference` holds the raw score at evenly spaced quantile levels 0, 1/(k-1), ..., 1.
     Scores beyond the training range clip to 0 or 1.
@@ -76,6 +76,11 @@ def normalise_scores(raw: np.ndarray, score_reference: Sequence[float]) -> np.nd
     reference = np.asarray(score_reference, dtype=np.float64)
     levels = np.linspace(0.0, 1.0, len(reference))
     return np.interp(np.asarray(raw, dtype=np.float64), reference, levels)
+
+
+def combine_scores(raw: dict[str, np.ndarray], reference: dict, weights: dict[str, float]) -> np.ndarray:
+    """Weighted mean of the detectors' normalised scores (before the ensemble's own calibration)."""
+    return sum(weights[name] * normalise_scores(raw[name], reference[name]) for name in COMPONENTS)
 
 
 class Scorer:
@@ -94,38 +99,48 @@ class Scorer:
                 f"Model v{model_version.version} was trained on features {list(model_version.feature_names)}, "
                 f"this code computes {list(FEATURE_NAMES)}; retrain it or deploy matching code."
             )
-        reference = np.asarray(model_version.score_reference, dtype=np.float64)
-        if reference.ndim != 1 or len(reference) < 2 or np.any(np.diff(reference) <= 0):
-            raise ModelArtifactError(f"Model v{model_version.version}: score_reference must be increasing.")
+        reference = model_version.score_reference
+        if not isinstance(reference, dict) or any(k not in reference for k in (*COMPONENTS, "ensemble")):
+            raise ModelArtifactError(f"Model v{model_version.version}: score_reference lacks a detector's quantiles.")
+        reference = {k: np.asarray(reference[k], dtype=np.float64) for k in (*COMPONENTS, "ensemble")}
+        if any(r.ndim != 1 or len(r) < 2 or np.any(np.diff(r) <= 0) for r in reference.values()):
+            raise ModelArtifactError(f"Model v{model_version.version}: score references must be increasing.")
         thresholds = [float(model_version.thresholds[name]) for name in RISK_THRESHOLDS]
         if not 0 <= thresholds[0] <= thresholds[1] <= thresholds[2] <= 1:
             raise ModelArtifactError(
                 f"Model v{model_version.version}: thresholds must satisfy 0 <= medium <= high <= critical <= 1."
             )
+        weights = (model_version.params or {}).get("ensemble_weights") or {}
+        if set(weights) != set(COMPONENTS):
+            raise ModelArtifactError(
+                f"Model v{model_version.version}: params.ensemble_weights must name both detectors."
+            )
         self.model_version = model_version
         self.key = (model_version.pk, model_version.artifact_sha256)
         self.session = make_session(artifact)
         self.score_reference = reference
+        self.weights = {k: float(v) for k, v in weights.items()}
         self.thresholds = dict(zip(RISK_THRESHOLDS, thresholds, strict=True))
         self._cuts = np.array(thresholds)
 
-    def raw_scores(self, features: np.ndarray) -> np.ndarray:
+    def raw_scores(self, features: np.ndarray) -> dict[str, np.ndarray]:
         if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
             raise ValueError(f"features must have shape (n, {len(FEATURE_NAMES)}), got {features.shape}")
-        return raw_anomaly_scores(self.session, features)
+        return raw_component_scores(self.session, features)
 
-    def normalise(self, raw: np.ndarray) -> np.ndarray:
-        return normalise_scores(raw, self.score_reference)
+    def normalise(self, raw: dict[str, np.ndarray]) -> np.ndarray:
+        combined = combine_scores(raw, self.score_reference, self.weights)
+        return normalise_scores(combined, self.score_reference["ensemble"])
 
-    def risk_levels(self, scores: np.ndarray) -> list[str]:
-        """RiskLevel values: at or above a threshold is that level."""
-        return _LEVELS[np.searchsorted(self._cuts, scores, side="right")].tolist()
+    def risk_levels(self, scores: np.ndarray) -> np.ndarray:
+        """RiskLevel values (numpy str array): at or above a threshold is that level."""
+        return _LEVELS[np.searchsorted(self._cuts, scores, side="right")]
 
     def flagged(self, scores: np.ndarray) -> np.ndarray:
         return np.asarray(scores) >= self.thresholds[FLAG_THRESHOLD]
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        """Normalised 0..1 scores for a feature matrix."""
+        """Normalised 0..1 ensemble scores for a feature matrix."""
         return self.normalise(self.raw_scores(features))
 
 
@@ -167,8 +182,29 @@ def _load_scorer(pk: int) -> Scorer:
     return Scorer(ModelVersion.objects.get(pk=pk))
 
 
+_scorers: dict[tuple[int, str], Scorer] = {}
+
+
+def scorer_for(model_version: ModelVersion) -> Scorer:
+    """A Scorer for any version (a challenger), cached per process by id and artifact hash.
+
+    `model_version` may come with its artifact deferred: it is then fetched once, on the first use.
+    """
+    key = (model_version.pk, model_version.artifact_sha256)
+    if _champion is not None and _champion.key == key:
+        return _champion
+    scorer = _scorers.get(key)
+    if scorer is None:
+        with _champion_lock:
+            scorer = _scorers.get(key)
+            if scorer is None:
+                scorer = _scorers[key] = _load_scorer(model_version.pk)
+    return scorer
+
+
 def reset_champion_cache() -> None:
-    """Forget the loaded champion (tests; a process that wants to free the session)."""
+    """Forget the loaded models (tests; a process that wants to free the sessions)."""
     global _champion
     with _champion_lock:
         _champion = None
+        _scorers.clear()

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 
 class RiskLevel(models.TextChoices):
@@ -57,11 +58,16 @@ class ModelVersion(models.Model):
     version = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
     algorithm = models.CharField(max_length=64)
-    artifact = models.BinaryField(help_text="The ONNX model.")
+    artifact = models.BinaryField(help_text="The ONNX model (both detectors in one graph).")
     artifact_sha256 = models.CharField(max_length=64)
     feature_names = models.JSONField()
     params = models.JSONField(default=dict, blank=True, help_text="Hyper-parameters and conversion options.")
-    score_reference = models.JSONField(help_text="Quantiles of raw training scores, to map a raw score to 0..1.")
+    explainer_artifact = models.BinaryField(
+        default=b"", blank=True, help_text="The forest's trees for SHAP (npz arrays, no pickle)."
+    )
+    score_reference = models.JSONField(
+        help_text="Per detector and for the ensemble: quantiles of raw training scores, to map a score to 0..1."
+    )
     thresholds = models.JSONField(help_text="Normalised score at which a decision becomes MEDIUM, HIGH, CRITICAL.")
     training_window_start = models.DateTimeField(null=True, blank=True)
     training_window_end = models.DateTimeField(null=True, blank=True)
@@ -85,6 +91,7 @@ class ModelVersion(models.Model):
         permissions = [
             ("promote_model", "Can promote or roll back a model version"),
             ("retrain_model", "Can start model retraining"),
+            ("manage_experiments", "Can start and stop champion/challenger experiments"),
         ]
 
     def __str__(self) -> str:
@@ -127,3 +134,167 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transaction_id}: {self.risk_level} {self.score:.3f}"
+
+
+class PromotionRequest(models.Model):
+    """Four-eyes on the model registry: one person asks to promote a candidate, another approves it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded"
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="promotion_requests")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True, default="")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version"], condition=Q(status="pending"), name="one_pending_promotion_per_model"
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="promotion_approver_is_not_requester",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"promote v{self.model_version.version} ({self.status})"
+
+
+class Rule(models.Model):
+    """A deterministic check next to the model; parameters per kind are validated by scoring.rules."""
+
+    class Kind(models.TextChoices):
+        STRUCTURING = "structuring", "Structuring under a reporting threshold"
+        CARD_TESTING = "card_testing", "Card-testing burst"
+        HIGH_RISK_COUNTRY = "high_risk_country", "High-risk country"
+        AMOUNT_OVER_LIMIT = "amount_over_limit", "Amount over limit"
+        VELOCITY = "velocity", "Velocity"
+
+    class Action(models.TextChoices):
+        RAISE = "raise", "Raise the risk level"
+        FLAG = "flag", "Force a flag"
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    risk_level = models.CharField(
+        max_length=8, choices=RiskLevel.choices, help_text="The level a hit raises the decision to (at least)."
+    )
+    is_active = models.BooleanField(default=True)
+    description = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        permissions = [("manage_rules", "Can create and change scoring rules")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.kind}, {self.action})"
+
+    def clean(self):
+        from scoring.rules import validate_rule
+
+        validate_rule(self)
+
+
+class DriftReport(models.Model):
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="drift_reports")
+    created_at = models.DateTimeField()
+    window_size = models.PositiveIntegerField()
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(help_text='Per feature and "score": {"psi", "ks", "ks_pvalue", "drifted"}.')
+    drifted_features = models.JSONField(default=list)
+    is_drifted = models.BooleanField(default=False)
+    retraining_started = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        state = "drifted" if self.is_drifted else "stable"
+        return f"drift v{self.model_version.version} {self.created_at:%Y-%m-%d %H:%M} ({state})"
+
+
+class Experiment(models.Model):
+    """Champion vs challenger: a stable share of accounts is scored by the challenger."""
+
+    name = models.CharField(max_length=200)
+    champion = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    challenger = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="experiments")
+    challenger_share = models.FloatField(help_text="Share of accounts (0..1) routed to the challenger.")
+    salt = models.CharField(max_length=32, help_text="Hash salt: the same account always lands in the same arm.")
+    is_active = models.BooleanField(default=True)
+    started_at = models.DateTimeField()
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_experiment"),
+            models.CheckConstraint(
+                condition=Q(challenger_share__gt=0) & Q(challenger_share__lt=1), name="experiment_share_between_0_and_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: v{self.champion.version} vs v{self.challenger.version}"
+
+
+class AccountProfile(models.Model):
+    """Running aggregates of every stored transaction of an account: the behavioural features' memory.
+
+    Kept up to date inside each ingest transaction (scoring.profiles.profiles_record), so scoring a batch
+    reads one row per account instead of aggregating months of history.
+    """
+
+    account_id = models.CharField(max_length=128, unique=True)
+    n = models.PositiveBigIntegerField(default=0)
+    sum_log_amount = models.FloatField(default=0.0, help_text="Sum of log1p(|amount|).")
+    sum_log_amount_sq = models.FloatField(default=0.0)
+    sum_hour_sin = models.FloatField(default=0.0, help_text="Time of day on the unit circle, summed.")
+    sum_hour_cos = models.FloatField(default=0.0)
+    last_epoch_s = models.FloatField(default=0.0, help_text="Latest occurred_at seen, Unix seconds.")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} ({self.n})"
+
+
+class AccountValueCount(models.Model):
+    """How many of an account's stored transactions went to a country or a merchant."""
+
+    class Kind(models.TextChoices):
+        COUNTRY = "c", "Country"
+        MERCHANT = "m", "Merchant"
+
+    account_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    value = models.CharField(max_length=128)
+    n = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account_id", "kind", "value"], name="account_value_count_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.kind}:{self.value} ({self.n})"

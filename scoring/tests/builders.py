@@ -50,3 +50,12 @@ def copy_model_version(model_version: ModelVersion, **overrides) -> ModelVersion
     }
     latest = ModelVersion.objects.order_by("-version").values_list("version", flat=True).first()
     return ModelVersion.objects.create(**{**fields, "version": latest + 1, **overrides})
+
+
+def store_history(transactions: list[Transaction]) -> list[Transaction]:
+    """Store transactions as the ingest pipeline does for scoring's purposes: rows plus account profiles."""
+    from scoring.profiles import profiles_record
+
+    Transaction.objects.bulk_create(transactions)
+    profiles_record(transactions)
+    return transactions

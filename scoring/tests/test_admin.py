@@ -13,7 +13,9 @@ def decisions(champion):
     return [save_with_decision(transaction(n), champion) for n in range(1, 4)]
 
 
-@pytest.mark.parametrize("model", ["transaction", "decision", "modelversion"])
+@pytest.mark.parametrize(
+    "model", ["transaction", "decision", "modelversion", "rule", "promotionrequest", "driftreport", "experiment"]
+)
 def test_changelists_render(admin_client, decisions, model):
     response = admin_client.get(reverse(f"admin:scoring_{model}_changelist"))
     assert response.status_code == 200
@@ -55,3 +57,27 @@ def test_decision_filter_by_model_version(admin_client, decisions, champion):
     response = admin_client.get(url, {"model_version": champion.pk})
     assert response.status_code == 200
     assert response.context["cl"].result_count == 3
+
+
+def test_promotion_through_admin_actions_needs_two_people(client, champion, make_user):
+    from scoring.models import ModelVersion, PromotionRequest
+    from scoring.tests.builders import copy_model_version
+
+    candidate = copy_model_version(champion)
+    alice, bob = make_user("compliance", "alice"), make_user("admin", "bob")
+    for user in (alice, bob):
+        user.is_staff = True
+        user.save()
+    client.force_login(alice)
+    client.post(
+        reverse("admin:scoring_modelversion_changelist"), {"action": "promote", "_selected_action": [candidate.pk]}
+    )
+    request = PromotionRequest.objects.get(model_version=candidate)
+    url = reverse("admin:scoring_promotionrequest_changelist")
+    client.post(url, {"action": "approve", "_selected_action": [request.pk]})  # the requester: refused
+    candidate.refresh_from_db()
+    assert candidate.status == ModelVersion.Status.CANDIDATE
+    client.force_login(bob)
+    client.post(url, {"action": "approve", "_selected_action": [request.pk]})
+    candidate.refresh_from_db()
+    assert candidate.status == ModelVersion.Status.CHAMPION

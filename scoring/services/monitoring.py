@@ -1,0 +1,151 @@
+"""Drift reports against the champion's training reference, and retraining on recent stored traffic."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_log
+from scoring.drift import compare
+from scoring.inference import NoChampionModel, scorer_for
+from scoring.models import Decision, DriftReport, Label, ModelVersion, Transaction
+from scoring.signals import publish
+
+RETRAIN_HOLDOUT_SHARE = 0.2  # the most recent fifth of the window measures candidate and champion alike
+
+
+def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
+    """Compare the champion's last `window` decisions with its training reference and store a DriftReport.
+
+    When the score or DRIFT_RETRAIN_MIN_FEATURES features drifted, retraining is enqueued after commit.
+    """
+    window = window or settings.DRIFT_WINDOW
+    champion = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).defer("artifact", "explainer_artifact").first()
+    )
+    if champion is None:
+        raise NoChampionModel("No champion model: nothing to check for drift.")
+    rows = list(
+        Decision.objects.filter(model_version=champion, features__isnull=False)
+        .order_by("-created_at", "-transaction_id")
+        .values_list("features", "score", "created_at")[:window]
+    )
+    reference = champion.drift_reference or {}
+    results: dict = {}
+    if rows and reference.get("features"):
+        X = np.asarray([r[0] for r in rows], dtype=np.float64)
+        results = compare(reference, X, np.asarray([r[1] for r in rows]))
+    drifted = sorted(name for name, r in results.items() if r["drifted"] and name != "score")
+    is_drifted = bool(results) and (results["score"]["drifted"] or len(drifted) >= settings.DRIFT_RETRAIN_MIN_FEATURES)
+    with transaction.atomic():
+        report = DriftReport.objects.create(
+            model_version=champion,
+            created_at=timezone.now(),
+            window_size=len(rows),
+            window_start=min((r[2] for r in rows), default=None),
+            window_end=max((r[2] for r in rows), default=None),
+            results=results,
+            drifted_features=drifted,
+            is_drifted=is_drifted,
+            retraining_started=is_drifted,
+        )
+        payload = {"report_id": report.pk, "version": champion.version, "window": len(rows),
+                   "is_drifted": is_drifted, "drifted_features": drifted,
+                   "score_psi": results.get("score", {}).get("psi")}  # fmt: skip
+        audit_log(actor=actor, action="model.drift_checked", object_type="scoring.DriftReport", object_id=report.pk,
+                  payload=payload)  # fmt: skip
+        if is_drifted:
+            publish("model.drift_detected", payload)
+            from scoring.tasks import retrain_task
+
+            transaction.on_commit(lambda: retrain_task.delay(reason=f"drift report {report.pk}"))
+    return report
+
+
+def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> ModelVersion:
+    """Train a candidate on the last RETRAIN_WINDOW_DAYS of stored traffic, measure it against the champion
+    on the same held-out window (the most recent fifth), register it, and notify. Known fraud (labels from
+    case outcomes) is kept out of training and measures both models where present.
+
+    Fewer than RETRAIN_MIN_ROWS stored rows: the generator's traffic is used instead, and the version's
+    params say so. Promotes only with AUTO_PROMOTE and a held-out F1 (or, without labels, alert rate
+    closer to the target) at least the champion's.
+    """
+    from scoring.evaluation import serving_rules
+    from scoring.features import build_feature_frame
+    from scoring.rules import evaluate_rules
+    from scoring.services.registry import model_promote, model_register, model_train, registry_fields
+    from scoring.training import evaluate, train_ensemble
+
+    started = time.perf_counter()
+    since = timezone.now() - timedelta(days=settings.RETRAIN_WINDOW_DAYS)
+    rows = list(
+        Transaction.objects.filter(occurred_at__gte=since).order_by("occurred_at", "id")[: settings.RETRAIN_MAX_ROWS]
+    )
+    if len(rows) < settings.RETRAIN_MIN_ROWS:
+        return model_train(actor=actor, make_champion=False, n_estimators=n_estimators)
+    frame = build_feature_frame(rows)
+    labels = np.array([t.label for t in rows], dtype=object)
+    split = int(len(rows) * (1 - RETRAIN_HOLDOUT_SHARE))
+    train_mask = np.zeros(len(rows), bool)
+    train_mask[:split] = labels[:split] != Label.FRAUD
+    trained = train_ensemble(frame.matrix[train_mask], seed=int(time.time()) % 2**31, n_estimators=n_estimators)
+    fields = registry_fields(
+        trained,
+        [rows[i] for i in np.flatnonzero(train_mask)],
+        training_data={
+            "source": "stored transactions",
+            "since": since.isoformat(),
+            "rows": int(train_mask.sum()),
+            "holdout_rows": len(rows) - split,
+            "reason": reason,
+        },
+        actor=actor,
+    )
+    from scoring.services.registry import unsaved_scorer
+
+    holdout = slice(split, len(rows))
+    rules = serving_rules()
+    known = labels[holdout] != Label.UNKNOWN
+    comparison = {}
+    champion = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).first()
+    for name, scorer in (("candidate", unsaved_scorer(fields)), ("champion", champion and scorer_for(champion))):
+        if scorer is None:
+            continue
+        scores = scorer.score(frame.matrix[holdout])
+        outcome = evaluate_rules(
+            rules, _slice_frame(frame, holdout), scorer.risk_levels(scores), scorer.flagged(scores)
+        )
+        result = {"alert_rate": round(float(outcome.flagged.mean()), 4), "n": len(scores)}
+        if known.any() and (labels[holdout][known] == Label.FRAUD).any():
+            result |= evaluate(scores[known], labels[holdout][known] == Label.FRAUD, scorer.thresholds,
+                               flagged=outcome.flagged[known])  # fmt: skip
+        comparison[name] = result
+    fields["metrics"] = {"holdout": comparison["candidate"], "comparison": comparison,
+                         "total_seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+    candidate = model_register(fields=fields, actor=actor, event="model.retrained")
+    if settings.AUTO_PROMOTE and _beats(comparison.get("candidate"), comparison.get("champion"), trained):
+        model_promote(model_version=candidate, actor=actor or "system:auto_promote")
+    return candidate
+
+
+def _beats(candidate: dict | None, champion: dict | None, trained) -> bool:
+    if champion is None:
+        return True
+    if "f1" in candidate and "f1" in champion:
+        return candidate["f1"] >= champion["f1"]
+    target = trained.params["contamination_target"]
+    return abs(candidate["alert_rate"] - target) <= abs(champion["alert_rate"] - target)
+
+
+def _slice_frame(frame, rows: slice):
+    from scoring.features import FeatureFrame
+
+    positions = frame._batch_pos[rows]
+    return FeatureFrame(frame.matrix[rows], frame.amount[rows], frame.country[rows], frame._key, frame._amount_sorted,
+                        positions)  # fmt: skip

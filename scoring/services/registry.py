@@ -1,0 +1,287 @@
+"""The model registry: train and register versions, promote them (with four-eyes), roll back.
+
+Every action is audited and published to the outbox (`model.trained`, `model.promotion_requested`,
+`model.promoted`, `model.promotion_rejected`, `model.rolled_back`) inside its transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from audit.services import audit_log
+from finobs.api.errors import ApiError
+from scoring.features import FEATURE_NAMES, build_features
+from scoring.generator import generate, records_to_transactions
+from scoring.models import ModelVersion, PromotionRequest
+from scoring.signals import publish
+
+logger = logging.getLogger(__name__)
+
+SYNTHETIC_SOURCE = "synthetic"
+# The held-out set comes from a different seed, so no account, merchant or event is shared with training.
+HOLDOUT_SEED_OFFSET = 1_000_003
+REGISTER_ATTEMPTS = 3
+PROMOTE_PERMISSION = "scoring.promote_model"
+
+
+class RegistryError(ApiError):
+    """A registry action that is not allowed in the current state (409) or by this person (403)."""
+
+    def __init__(self, status_code: int, code: str, message: str):
+        super().__init__(status_code=status_code, code=code, message=message)
+
+
+def model_train(
+    *,
+    n_accounts: int = 2000,
+    days: int = 30,
+    seed: int = 7,
+    actor: AbstractBaseUser | str | None = None,
+    make_champion: bool = True,
+    n_estimators: int = 100,
+    fraud_rate: float = 0.015,
+) -> ModelVersion:
+    """Train the ensemble on generated traffic, evaluate it (with the rules) on a held-out set, register it.
+
+    Training is unsupervised on all traffic (labels are not used, as in production where most are
+    unknown); the held-out set's labels only measure it. `make_champion` promotes it in the same
+    transaction: for bootstrapping an installation (`train_model`, `demo`), not for the four-eyes path.
+    """
+    from scoring.evaluation import evaluate_scorer, serving_rules
+    from scoring.training import train_ensemble  # scikit-learn only where training runs
+
+    started = time.perf_counter()
+    training_set = generate(n_accounts=n_accounts, days=days, seed=seed, fraud_rate=fraud_rate)
+    training_txns = records_to_transactions(training_set.records, source=SYNTHETIC_SOURCE)
+    trained = train_ensemble(build_features(training_txns), seed=seed, n_estimators=n_estimators)
+    fit_s = time.perf_counter() - started
+    holdout_seed = seed + HOLDOUT_SEED_OFFSET
+    holdout = generate(n_accounts=max(n_accounts // 2, 100), days=days, seed=holdout_seed, fraud_rate=fraud_rate)
+    fields = registry_fields(
+        trained,
+        training_txns,
+        training_data={
+            "generator": "scoring.generator",
+            "n_accounts": n_accounts,
+            "days": days,
+            "seed": seed,
+            "fraud_rate": fraud_rate,
+            "holdout_seed": holdout_seed,
+        },
+        actor=actor,
+    )
+    measured = evaluate_scorer(unsaved_scorer(fields), holdout, rules=serving_rules())
+    fields["metrics"] = {
+        "holdout": measured["model_and_rules"],
+        "holdout_model_only": measured["model"],
+        "training_alert_rates": trained.training_alert_rates,
+        "fit_seconds": round(fit_s, 2),
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+    return model_register(fields=fields, actor=actor, make_champion=make_champion)
+
+
+def registry_fields(trained, training_txns, *, training_data: dict, actor) -> dict:
+    occurred = [t.occurred_at for t in training_txns]
+    return {
+        "algorithm": trained.algorithm,
+        "artifact": trained.onnx_bytes,
+        "artifact_sha256": hashlib.sha256(trained.onnx_bytes).hexdigest(),
+        "explainer_artifact": trained.explainer_bytes,
+        "feature_names": list(FEATURE_NAMES),
+        "params": {**trained.params, "training_data": training_data},
+        "score_reference": trained.score_reference,
+        "thresholds": trained.thresholds,
+        "drift_reference": trained.drift_reference,
+        "training_window_start": min(occurred),
+        "training_window_end": max(occurred),
+        "training_size": len(training_txns),
+        "created_by": _user_or_none(actor),
+    }
+
+
+def unsaved_scorer(fields: dict):
+    """A Scorer for a version not registered yet (to measure it before it exists)."""
+    from scoring.inference import Scorer
+
+    return Scorer(ModelVersion(version=0, **fields))
+
+
+def model_register(*, fields: dict, actor, make_champion: bool = False, event: str = "model.trained") -> ModelVersion:
+    for attempt in range(1, REGISTER_ATTEMPTS + 1):
+        try:
+            return _register(fields, actor=actor, make_champion=make_champion, event=event)
+        except IntegrityError:
+            # Another registration took the same version number (or promoted concurrently): renumber and retry.
+            if attempt == REGISTER_ATTEMPTS:
+                raise
+            logger.warning("model registration collided (attempt %d), retrying", attempt)
+    raise AssertionError("unreachable")
+
+
+def model_promote(*, model_version: ModelVersion, actor: AbstractBaseUser | str | None = None) -> ModelVersion:
+    """Make `model_version` the champion and retire the previous one, atomically. A no-op if it already is.
+
+    The core every promotion path ends in (approved request, bootstrap training, AUTO_PROMOTE,
+    promotion without approval when MODEL_PROMOTION_REQUIRES_APPROVAL is off); it checks no permission.
+    """
+    with transaction.atomic():
+        return _promote_locked(model_version, actor=actor)
+
+
+def promotion_request(*, model_version: ModelVersion, actor: AbstractBaseUser, reason: str = "") -> PromotionRequest:
+    """Ask for `model_version` to become champion; another person with promote permission approves it."""
+    _require_promoter(actor)
+    if model_version.status == ModelVersion.Status.CHAMPION:
+        raise RegistryError(409, "already_champion", f"v{model_version.version} is already the champion.")
+    with transaction.atomic():
+        if PromotionRequest.objects.filter(
+            model_version=model_version, status=PromotionRequest.Status.PENDING
+        ).exists():
+            raise RegistryError(409, "promotion_pending", f"v{model_version.version} already awaits approval.")
+        request = PromotionRequest.objects.create(
+            model_version=model_version, requested_by=actor, requested_at=timezone.now(), reason=reason
+        )
+        payload = {"request_id": request.pk, "version": model_version.version, "reason": reason}
+        audit_log(actor=actor, action="model.promotion_requested", object_type="scoring.ModelVersion",
+                  object_id=model_version.pk, payload=payload)  # fmt: skip
+        publish("approval.requested", {"kind": "model_promotion", **payload})
+    return request
+
+
+def model_promote_or_request(*, model_version: ModelVersion, actor: AbstractBaseUser, reason: str = ""):
+    """What the promote button does: a request when four-eyes is on, a promotion otherwise."""
+    if settings.MODEL_PROMOTION_REQUIRES_APPROVAL:
+        return promotion_request(model_version=model_version, actor=actor, reason=reason)
+    _require_promoter(actor)
+    return model_promote(model_version=model_version, actor=actor)
+
+
+def promotion_approve(*, request: PromotionRequest, actor: AbstractBaseUser, note: str = "") -> ModelVersion:
+    """The second pair of eyes: a different person with promote permission approves, and it is promoted."""
+    _require_promoter(actor)
+    with transaction.atomic():
+        request = _pending_locked(request)
+        if request.requested_by_id == actor.pk:
+            raise RegistryError(403, "same_person", "The person who asked for a promotion cannot approve it.")
+        request.status = PromotionRequest.Status.APPROVED
+        request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
+        request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        payload = {"request_id": request.pk, "requested_by": request.requested_by_id, "note": note}
+        audit_log(actor=actor, action="model.promotion_approved", object_type="scoring.ModelVersion",
+                  object_id=request.model_version_id, payload=payload)  # fmt: skip
+        return _promote_locked(request.model_version, actor=actor, approved_request=request)
+
+
+def promotion_reject(*, request: PromotionRequest, actor: AbstractBaseUser, note: str = "") -> PromotionRequest:
+    _require_promoter(actor)
+    with transaction.atomic():
+        request = _pending_locked(request)
+        request.status = PromotionRequest.Status.REJECTED
+        request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
+        if request.requested_by_id == actor.pk:
+            request.decided_by = None  # withdrawing one's own request is allowed; the check constraint agrees
+        request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        payload = {"request_id": request.pk, "version": request.model_version.version, "note": note}
+        audit_log(actor=actor, action="model.promotion_rejected", object_type="scoring.ModelVersion",
+                  object_id=request.model_version_id, payload=payload)  # fmt: skip
+        publish("model.promotion_rejected", payload)
+    return request
+
+
+def model_rollback(*, actor: AbstractBaseUser | str | None, reason: str = "") -> ModelVersion:
+    """Put back the champion before the current one (the most recently promoted retired version).
+
+    An emergency brake: one compliance person may pull it without a second approval; it is audited.
+    """
+    if isinstance(actor, AbstractBaseUser):
+        _require_promoter(actor)
+    with transaction.atomic():
+        current = ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.CHAMPION).first()
+        previous = (
+            ModelVersion.objects.filter(status=ModelVersion.Status.RETIRED, promoted_at__isnull=False)
+            .exclude(pk=getattr(current, "pk", None))
+            .defer("artifact", "explainer_artifact")
+            .order_by("-promoted_at")
+            .first()
+        )
+        if previous is None:
+            raise RegistryError(409, "nothing_to_roll_back", "No earlier champion to roll back to.")
+        model_version = _promote_locked(previous, actor=actor, action="model.rolled_back", reason=reason)
+    return model_version
+
+
+def _register(fields: dict, *, actor, make_champion: bool, event: str) -> ModelVersion:
+    with transaction.atomic():
+        version = (ModelVersion.objects.aggregate(latest=Max("version"))["latest"] or 0) + 1
+        model_version = ModelVersion.objects.create(version=version, **fields)
+        holdout = fields.get("metrics", {}).get("holdout", {})
+        payload = {
+            "version": version,
+            "algorithm": model_version.algorithm,
+            "artifact_sha256": model_version.artifact_sha256,
+            "training_size": model_version.training_size,
+            "holdout": {k: v for k, v in holdout.items() if k in {"precision", "recall", "alert_rate", "pr_auc"}},
+        }
+        audit_log(actor=actor, action=event, object_type="scoring.ModelVersion", object_id=model_version.pk,
+                  payload=payload)  # fmt: skip
+        publish(event, payload)
+        if make_champion:
+            _promote_locked(model_version, actor=actor)
+        return model_version
+
+
+def _promote_locked(model_version: ModelVersion, *, actor, action: str = "model.promoted", reason: str = "",
+                    approved_request: PromotionRequest | None = None) -> ModelVersion:  # fmt: skip
+    """Core of the promotions. Runs inside the caller's atomic block and locks the current champion row
+    (select_for_update); the one_champion_model constraint backs it up against a concurrent promotion."""
+    previous = list(
+        ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.CHAMPION).only("id", "version")
+    )
+    if [p.pk for p in previous] == [model_version.pk]:
+        model_version.status = ModelVersion.Status.CHAMPION
+        return model_version
+    # Retire first: the partial unique index allows one champion at any moment, even inside a transaction.
+    ModelVersion.objects.filter(pk__in=[p.pk for p in previous]).update(status=ModelVersion.Status.RETIRED)
+    model_version.status = ModelVersion.Status.CHAMPION
+    model_version.promoted_at = timezone.now()
+    model_version.promoted_by = _user_or_none(actor)
+    model_version.save(update_fields=["status", "promoted_at", "promoted_by"])
+    # Other requests for versions that can no longer be promoted as asked are closed.
+    PromotionRequest.objects.filter(model_version=model_version, status=PromotionRequest.Status.PENDING).exclude(
+        pk=getattr(approved_request, "pk", None)
+    ).update(status=PromotionRequest.Status.SUPERSEDED, decided_at=timezone.now())
+    payload = {
+        "version": model_version.version,
+        "previous_versions": [p.version for p in previous],
+        "approved_request": getattr(approved_request, "pk", None),
+        "reason": reason,
+    }
+    audit_log(actor=actor, action=action, object_type="scoring.ModelVersion", object_id=model_version.pk,
+              payload=payload)  # fmt: skip
+    publish(action, payload)
+    return model_version
+
+
+def _pending_locked(request: PromotionRequest) -> PromotionRequest:
+    locked = PromotionRequest.objects.select_for_update().select_related("model_version").get(pk=request.pk)
+    if locked.status != PromotionRequest.Status.PENDING:
+        raise RegistryError(409, "not_pending", f"This promotion request is already {locked.status}.")
+    return locked
+
+
+def _require_promoter(actor) -> None:
+    if not (isinstance(actor, AbstractBaseUser) and actor.is_authenticated and actor.has_perm(PROMOTE_PERMISSION)):
+        raise RegistryError(403, "permission_denied", "Only compliance officers and admins may promote models.")
+
+
+def _user_or_none(actor) -> AbstractBaseUser | None:
+    return actor if isinstance(actor, AbstractBaseUser) and actor.pk else None
