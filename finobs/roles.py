@@ -68,17 +68,12 @@ ROLES: dict[str, tuple[str, ...]] = {
 STAFF_ROLES = frozenset({"compliance", "admin"})
 
 
-def _predates_scoring_engine(apps) -> bool:
-    """Scoring engine (issue 3): the historical state of the 0001_roles migration has no scoring.Rule yet."""
-    try:
-        apps.get_model("scoring", "Rule")
-    except LookupError:
-        return True
-    return False
+def sync_roles(apps, *, strict: bool = True) -> None:
+    """Create the groups and give each exactly its permissions (idempotent; `apps` may be historical).
 
-
-def sync_roles(apps) -> None:
-    """Create the groups and give each exactly its permissions (idempotent; `apps` may be historical)."""
+    `strict=False` is for the roles migration: its historical state predates permissions that later
+    migrations add, so it grants what exists and post_migrate (strict) completes the set.
+    """
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
@@ -96,13 +91,8 @@ def sync_roles(apps) -> None:
         )
     }
     missing = wanted - found.keys()
-    # Scoring engine (issue 3): inside the 0001_roles migration the historical models predate later
-    # apps' migrations, so their new permissions do not exist yet; post_migrate re-syncs with them.
-    if missing and _predates_scoring_engine(apps):
-        wanted -= missing
-        missing = set()
-    if missing:
+    if missing and strict:
         raise RuntimeError(f"Roles name permissions that do not exist: {sorted(missing)}")
     for role, names in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=role)
-        group.permissions.set([found[name] for name in names if name in wanted])
+        group.permissions.set([found[name] for name in names if name in found])

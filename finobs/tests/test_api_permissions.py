@@ -51,3 +51,23 @@ def test_api_key_needs_the_scope(api_key):
     client = APIClient(HTTP_X_WEBHOOK_KEY=raw)
     assert client.get("/probe").status_code == 200
     assert client.get("/people").status_code == 403
+
+
+class RaisesDjangoErrorsView(APIView):
+    permission_classes = []
+
+    def get(self, request, kind):
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        raise {"404": Http404("no such case"), "403": PermissionDenied()}[kind]
+
+
+urlpatterns.append(path("django/<str:kind>", RaisesDjangoErrorsView.as_view()))
+
+
+@pytest.mark.parametrize(("kind", "status", "code"), [("404", 404, "not_found"), ("403", 403, "permission_denied")])
+def test_django_http404_and_permission_denied_get_the_error_shape(kind, status, code):
+    response = APIClient().get(f"/django/{kind}")
+    assert response.status_code == status
+    assert response.json()["code"] == code
