@@ -104,7 +104,8 @@ def _upsert(table: str, columns: list[str], rows: list[tuple], *, conflict: str,
             with cursor.cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"  # noqa: E501, S608
+            # Rows are locked in key order, so two batches sharing accounts cannot deadlock each other.
+            sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ORDER BY {conflict} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"  # noqa: E501, S608
             cursor.execute(sql)
             cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 (the same transaction may record twice)
             return

@@ -3,7 +3,7 @@
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.generics import ListAPIView, RetrieveAPIView, get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -49,10 +49,6 @@ class TransactionDetailView(RetrieveAPIView):
 
     def get_queryset(self):
         return visible_transactions(self.request)
-
-    def get_object(self):
-        # Our own 404 (finobs.api.errors' handler does not map Django's Http404: reported to the lead).
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
 
 class TransactionExplanationView(APIView):
@@ -231,16 +227,6 @@ class ExperimentStopView(APIView):
     def post(self, request, pk: int):
         experiment = experiment_stop(experiment=get_object_or_404(Experiment, pk=pk), actor=request.user)
         return Response(s.ExperimentSerializer(experiment).data)
-
-
-def get_object_or_404(queryset, **lookup):
-    """The object, or the API's 404 body (the same whether it does not exist or is not visible)."""
-    if not hasattr(queryset, "filter"):
-        queryset = queryset.objects.all()
-    found = queryset.filter(**lookup).first()
-    if found is None:
-        raise ApiError(status_code=404, code="not_found", message="Not found.")
-    return found
 
 
 def _valid(serializer_class, request) -> dict:
