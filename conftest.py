@@ -36,6 +36,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_append_only_truncate")
+    yield
+    # Threads that served async code (Channels' sync_to_async executor, the in-test Celery worker) keep
+    # their own connections open; close them so the test database can be dropped at the end.
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 def pytest_collection_modifyitems(config, items):
