@@ -5,11 +5,11 @@ their own source; every write is made by a person, with the same permissions as 
 """
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -68,7 +68,11 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_case(self) -> Case:
         key = api_key_of(self.request)
         scope = selectors.cases_for_api_key(key) if key is not None else Case.objects.visible_to(self.request.user)
-        return selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
+        try:
+            return selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
+        except Http404:
+            # finobs.api.errors reads .detail, which Django's Http404 lacks: raise DRF's own.
+            raise exceptions.NotFound("No case with this reference.") from None
 
     def retrieve(self, request, reference=None):
         case = self.get_case()
@@ -182,5 +186,5 @@ def _call(func, *args, **kwargs):
         raise ApiError(status_code=400, code="invalid", message="The request is not valid.", details=details) from exc
     except services.CaseConflict as exc:
         raise ApiError(status_code=409, code=exc.code, message=exc.message) from exc
-    except Http404:
-        raise
+    except PermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc) or None) from exc
