@@ -50,7 +50,15 @@ class CaseAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
     services; admin shows them, edits the title, and manages per-case sharing (guardian object permissions)."""
 
     list_display = (
-        "reference", "title", "status", "severity", "priority", "team", "assignee", "sla_due_at", "opened_at",
+        "reference",
+        "title",
+        "status",
+        "severity",
+        "priority",
+        "team",
+        "assignee",
+        "sla_due_at",
+        "opened_at",
         "outcome",
     )
     list_filter = ("status", "severity", "team", "outcome", "opened_at")
@@ -59,8 +67,17 @@ class CaseAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("assignee", "team")
     raw_id_fields = ("assignee",)
     readonly_fields = (
-        "reference", "account_id", "opened_at", "closed_at", "outcome", "rationale", "status", "severity",
-        "assignee", "team", "sla_due_at",
+        "reference",
+        "account_id",
+        "opened_at",
+        "closed_at",
+        "outcome",
+        "rationale",
+        "status",
+        "severity",
+        "assignee",
+        "team",
+        "sla_due_at",
     )
     inlines = [CaseTransactionInline, CaseEventInline]
 

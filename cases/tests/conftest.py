@@ -58,8 +58,15 @@ def personas(make_user, teams):
 
 
 def flagged_decisions(
-    model_version, *, account_id: str, n: int = 1, risk_level: str = "HIGH", rule_hits=None, features=None,
-    source: str = "acme", occurred_at=None,
+    model_version,
+    *,
+    account_id: str,
+    n: int = 1,
+    risk_level: str = "HIGH",
+    rule_hits=None,
+    features=None,
+    source: str = "acme",
+    occurred_at=None,
 ):
     """Stored transactions with flagged decisions, as the ingest pipeline leaves them."""
     now = timezone.now()

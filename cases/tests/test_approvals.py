@@ -41,7 +41,10 @@ def test_high_severity_closure_waits_for_a_different_compliance_approver(open_ca
     case.refresh_from_db()
     approval.refresh_from_db()
     assert (case.status, case.outcome, approval.status, approval.decided_by) == (
-        "closed", "confirmed_fraud", "approved", personas["carol"]
+        "closed",
+        "confirmed_fraud",
+        "approved",
+        personas["carol"],
     )
     assert labels(case) == {"fraud"}
     actions = list(AuditEvent.objects.filter(object_id=case.reference).values_list("action", flat=True))
@@ -64,7 +67,9 @@ def test_the_database_refuses_self_approval_too(open_case, personas):
     case = open_case("a-1", risk_level="CRITICAL")
     case_close(case=case, outcome="confirmed_fraud", rationale="mine", actor=personas["carol"])
     with pytest.raises(IntegrityError), transaction.atomic():
-        Approval.objects.filter(case=case).update(status="approved", decided_by=personas["carol"], decided_at=case.opened_at)
+        Approval.objects.filter(case=case).update(
+            status="approved", decided_by=personas["carol"], decided_at=case.opened_at
+        )
 
 
 def test_sar_filing_always_needs_approval(open_case, personas):

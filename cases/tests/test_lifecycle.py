@@ -37,13 +37,21 @@ def test_opening_routes_to_the_team_of_the_first_matching_rule(open_case, teams)
 
 
 def test_rule_hits_raise_severity(open_case):
-    flag_hit = [{"rule": "sanctions", "name": "Sanctioned country", "action": "flag", "risk_level": "MEDIUM",
-                 "reason": "KP"}]
+    flag_hit = [
+        {"rule": "sanctions", "name": "Sanctioned country", "action": "flag", "risk_level": "MEDIUM", "reason": "KP"}
+    ]
     case = open_case("a-2", risk_level="MEDIUM", rule_hits=flag_hit)
     assert case.severity == "high"
     assert case.priority == 2
-    critical_hit = [{"rule": "structuring", "name": "Structuring", "action": "raise", "risk_level": "CRITICAL",
-                     "reason": "9 deposits under 10k"}]
+    critical_hit = [
+        {
+            "rule": "structuring",
+            "name": "Structuring",
+            "action": "raise",
+            "risk_level": "CRITICAL",
+            "reason": "9 deposits under 10k",
+        }
+    ]
     assert open_case("a-3", risk_level="LOW", rule_hits=critical_hit).severity == "critical"
 
 
@@ -56,7 +64,10 @@ def test_legal_transitions_leave_timeline_history_audit_and_outbox(open_case, pe
     assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2, 2, 2]
     last = CaseEvent.objects.filter(case=case).last()
     assert (last.kind, last.data["from"], last.data["to"], last.actor) == (
-        "status_changed", "triage", "investigating", "user:alice"
+        "status_changed",
+        "triage",
+        "investigating",
+        "user:alice",
     )
     assert case.history.first().history_user == personas["alice"]
 
@@ -112,9 +123,7 @@ def test_sharing_grants_a_guardian_object_permission(open_case, personas):
 def test_comment_with_mentions_notifies_only_people_who_can_see_the_case(open_case, personas):
     case = open_case("a-1")
     comment = case_comment(case=case, body="@carol please look; cc @alice", author=personas["alice"])
-    assert set(Mention.objects.filter(comment=comment).values_list("user__username", flat=True)) == {
-        "carol", "alice"
-    }
+    assert set(Mention.objects.filter(comment=comment).values_list("user__username", flat=True)) == {"carol", "alice"}
     event = CaseEvent.objects.get(case=case, kind="commented")
     assert event.data["mentions"] == ["carol", "alice"]
     with pytest.raises(ValidationError) as refused:

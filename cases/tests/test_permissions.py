@@ -37,8 +37,10 @@ def test_pages_of_another_teams_case_are_404(client, personas, b_case, page):
 @pytest.mark.parametrize("action", PAGE_ACTIONS)
 def test_page_actions_on_another_teams_case_are_404_and_change_nothing(client, personas, b_case, action):
     client.force_login(personas["alice"])
-    response = client.post(f"/cases/{b_case.reference}/{action}", {"status": "triage", "body": "x", "reason": "r",
-                                                                    "outcome": "no_action", "rationale": "r"})
+    response = client.post(
+        f"/cases/{b_case.reference}/{action}",
+        {"status": "triage", "body": "x", "reason": "r", "outcome": "no_action", "rationale": "r"},
+    )
     assert response.status_code == 404
     b_case.refresh_from_db()
     assert (b_case.status, b_case.assignee) == ("new", None)
@@ -77,8 +79,16 @@ def test_api_reads_of_another_teams_case_are_404(client, personas, b_case, url):
 @pytest.mark.parametrize("action", API_ACTIONS)
 def test_api_actions_on_another_teams_case_are_404(client, personas, b_case, action):
     client.force_login(personas["alice"])
-    body = {"assignee": "alice", "status": "triage", "reason": "r", "team": "team-a", "body": "hi",
-            "outcome": "no_action", "rationale": "r", "comment": "c"}
+    body = {
+        "assignee": "alice",
+        "status": "triage",
+        "reason": "r",
+        "team": "team-a",
+        "body": "hi",
+        "outcome": "no_action",
+        "rationale": "r",
+        "comment": "c",
+    }
     response = client.post(f"/api/v1/cases/{b_case.reference}/{action}/", body, content_type="application/json")
     # alice may work cases, so only scoping refuses her (404); approving needs a permission she lacks (403)
     assert response.status_code == (403 if action in {"approve", "reject"} else 404)
@@ -101,8 +111,9 @@ def test_viewer_reads_but_cannot_act(client, personas, open_case):
     assert page.status_code == 200
     assert b"/claim" not in page.content and b"Add comment" not in page.content
     client.post(f"/cases/{case.reference}/transition", {"status": "triage"})
-    api = client.post(f"/api/v1/cases/{case.reference}/transition/", {"status": "triage"},
-                      content_type="application/json")
+    api = client.post(
+        f"/api/v1/cases/{case.reference}/transition/", {"status": "triage"}, content_type="application/json"
+    )
     assert api.status_code == 403
     case.refresh_from_db()
     assert case.status == "new"
