@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.db.models import Case as When_
 from django.db.models import IntegerField, Q, Value, When
@@ -35,8 +36,12 @@ class CaseFilterSet(django_filters.FilterSet):
     outcome = django_filters.MultipleChoiceFilter(choices=Case.Outcome.choices)
     assignee = django_filters.CharFilter(method="filter_assignee", help_text='A username, "me" or "none".')
     team = django_filters.CharFilter(field_name="team__slug", help_text="A team's slug.")
-    opened_after = django_filters.DateFilter(field_name="opened_at", lookup_expr="date__gte")
-    opened_before = django_filters.DateFilter(field_name="opened_at", lookup_expr="date__lte")
+    opened_after = django_filters.DateFilter(
+        field_name="opened_at", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    opened_before = django_filters.DateFilter(
+        field_name="opened_at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
+    )
     q = django_filters.CharFilter(method="filter_text", help_text="Reference, or the start of an account id.")
     ordering = django_filters.OrderingFilter(
         fields=(
@@ -48,6 +53,7 @@ class CaseFilterSet(django_filters.FilterSet):
             ("reference", "reference"),
         ),
         help_text="sla, opened, updated, priority, severity, reference; prefix - for descending.",
+        empty_label="Newest first",
     )
 
     class Meta:

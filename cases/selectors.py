@@ -39,7 +39,7 @@ def case_for(user, reference: str, *, queryset=None) -> Case:
 class Worklist:
     filterset: CaseFilterSet
     page: Page
-    status_counts: dict[str, int]
+    status_counts: list[tuple[str, str, int]]  # (status, label, count)
     teams: list[Team]
 
 
@@ -67,7 +67,7 @@ def worklist(user, params, *, request=None, page_number=1, page_size: int | None
     return Worklist(
         filterset=filterset,
         page=page,
-        status_counts={status: status_counts.get(status, 0) for status in Case.Status.values},
+        status_counts=[(value, label, status_counts.get(value, 0)) for value, label in Case.Status.choices],
         teams=list(Team.objects.all()),
     )
 

@@ -65,8 +65,9 @@ def bulk_assign(request):
 @view_required
 def case_detail(request, reference):
     case = selectors.case_for(request.user, reference)
-    if request.GET.get("fragment") == "live":
-        return render(request, "cases/_case_live.html", _live_context(request, case))
+    fragment = request.GET.get("fragment")
+    if fragment in {"head", "timeline"}:
+        return render(request, f"cases/_case_{fragment}.html", _live_context(request, case))
     links = selectors.case_transactions(case)
     activity = selectors.account_activity(case, links)
     in_case = {link.transaction_id for link in links}
@@ -75,15 +76,19 @@ def case_detail(request, reference):
         **_live_context(request, case),
         "links": links,
         "activity": activity,
-        "activity_chart": [
-            {
-                "t": t.occurred_at.isoformat(),
-                "amount": float(t.amount),
-                "flagged": bool(getattr(getattr(t, "decision", None), "flagged", False)),
-                "in_case": t.pk in in_case,
-            }
-            for t in reversed(activity)
-        ],
+        "activity_chart": {
+            "from": (activity[0].occurred_at - selectors.ACTIVITY_WINDOW).isoformat() if activity else None,
+            "to": activity[0].occurred_at.isoformat() if activity else None,
+            "points": [
+                {
+                    "t": t.occurred_at.isoformat(),
+                    "amount": float(t.amount),
+                    "flagged": bool(getattr(getattr(t, "decision", None), "flagged", False)),
+                    "in_case": t.pk in in_case,
+                }
+                for t in reversed(activity)
+            ],
+        },
         "in_case": in_case,
         "may_view_explanations": request.user.has_perm("scoring.view_explanation"),
     }

@@ -7,7 +7,7 @@ from cases.services import case_close
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/cases/{ref}/", "/cases/{ref}/similar", "/cases/{ref}/?fragment=live"]
+PAGES = ["/cases/{ref}/", "/cases/{ref}/similar", "/cases/{ref}/?fragment=head", "/cases/{ref}/?fragment=timeline"]
 PAGE_ACTIONS = ["claim", "assign", "transition", "escalate", "comment", "close", "share"]
 API_GETS = ["/api/v1/cases/{ref}/"]
 API_ACTIONS = ["assign", "transition", "escalate", "comment", "close", "approve", "reject"]

@@ -92,8 +92,9 @@
   }
 
   function activityChart() {
-    var data = readJson("activity-data"), canvas = document.getElementById("activity-chart");
-    if (!data || !canvas || !window.Chart) return;
+    var chart = readJson("activity-data"), canvas = document.getElementById("activity-chart");
+    if (!chart || !canvas || !window.Chart) return;
+    var data = chart.points;
     new Chart(canvas, {
       type: "scatter",
       data: { datasets: [{
@@ -104,7 +105,7 @@
       }] },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } },
-        scales: { x: { type: "linear", ticks: { callback: function (v) { return new Date(v).toISOString().slice(5, 16).replace("T", " "); } } },
+        scales: { x: { type: "linear", min: new Date(chart.from).getTime(), max: new Date(chart.to).getTime(), ticks: { callback: function (v) { return new Date(v).toISOString().slice(5, 16).replace("T", " "); } } },
                   y: { title: { display: true, text: "amount" } } }
       }
     });
