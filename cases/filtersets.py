@@ -42,7 +42,7 @@ class CaseFilterSet(django_filters.FilterSet):
     opened_before = django_filters.DateFilter(
         field_name="opened_at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
     )
-    q = django_filters.CharFilter(method="filter_text", help_text="Reference, or the start of an account id.")
+    q = django_filters.CharFilter(method="filter_text", help_text="A case reference, or the start of an account id.")
     ordering = django_filters.OrderingFilter(
         fields=(
             ("sla_due_at", "sla"),
@@ -102,4 +102,5 @@ class CaseFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(reference__iexact=value) | Q(account_id__startswith=value) | Q(title__icontains=value))
+        # References are upper case; exact reference and account-prefix matches both use an index.
+        return queryset.filter(Q(reference=value.upper()) | Q(account_id__startswith=value))

@@ -36,6 +36,7 @@ def worklist(request):
         "worklist": data,
         "query": _query_without_page(request),
         "assignees": _workers(),
+        "may_assign": request.user.has_perm("cases.assign_case"),
         "live_url": "/ws/cases/",
     }
     template = "cases/_worklist_table.html" if request.headers.get("HX-Request") else "cases/worklist.html"

@@ -42,13 +42,20 @@ class CaseQuerySet(models.QuerySet):
             return self.none()
         from cases.models.teams import CaseUserObjectPermission, Team
 
-        team_ids = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
-        shared = CaseUserObjectPermission.objects.filter(
-            content_object=models.OuterRef("pk"), user_id=user.pk, permission__codename="view_case"
+        # Two small lookups, then literal id lists: PostgreSQL combines the team, assignee and primary
+        # key indexes (BitmapOr) instead of scanning every case to evaluate a correlated EXISTS.
+        team_ids = list(Team.members.through.objects.filter(user_id=user.pk).values_list("team_id", flat=True))
+        shared_ids = list(
+            CaseUserObjectPermission.objects.filter(
+                user_id=user.pk, permission__codename="view_case", permission__content_type__app_label="cases"
+            ).values_list("content_object_id", flat=True)
         )
-        return self.filter(
-            models.Q(team_id__in=models.Subquery(team_ids)) | models.Q(assignee_id=user.pk) | models.Exists(shared)
-        )
+        scope = models.Q(assignee_id=user.pk)
+        if team_ids:
+            scope |= models.Q(team_id__in=team_ids)
+        if shared_ids:
+            scope |= models.Q(pk__in=shared_ids)
+        return self.filter(scope)
 
 
 class Case(models.Model):
@@ -97,6 +104,9 @@ class Case(models.Model):
             models.Index(fields=["team", "status", "opened_at"], name="case_team_queue"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             models.Index(fields=["status", "closed_at"], name="case_closed_recent"),
+            models.Index(fields=["-opened_at"], name="case_opened_recent"),
+            # account_id LIKE 'prefix%' (worklist search) under a non-C collation; ignored by SQLite
+            models.Index(fields=["account_id"], name="case_account_prefix", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.UniqueConstraint(
