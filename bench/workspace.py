@@ -103,24 +103,26 @@ def seed() -> None:
                    (g / %(cases)s) < {LINKED_PER_CASE}, '[]', NULL, jsonb_build_array({features}), '', 0.05,
                    now() - (g %% 20160) * interval '1 minute'
             FROM (SELECT g, random() AS s FROM generate_series(1, %(n)s) g) x
-            """,
+            """,  # noqa: S608  (constants only)
             {"mv": mv.pk, "cases": N_CASES, "n": n_tx},
         )
         cur.execute(
             """
             INSERT INTO cases_case (id, reference, title, account_id, status, severity, priority, team_id,
                 assignee_id, sla_due_at, opened_at, updated_at, closed_at, outcome, rationale)
-            SELECT g, 'CASE-2026-' || lpad(g::text, 6, '0'), '3 flagged transactions on account acc-' || (g %% %(cases)s),
+            SELECT g, 'CASE-2026-' || lpad(g::text, 6, '0'),
+                   '3 flagged transactions on account acc-' || (g %% %(cases)s),
                    'acc-' || (g %% %(cases)s), st, sev,
                    CASE sev WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END,
                    (%(teams)s::bigint[])[1 + g %% %(nteams)s],
                    CASE WHEN g %% 3 = 0 THEN NULL ELSE (%(analysts)s::bigint[])[1 + g %% %(nanalysts)s] END,
                    now() - g * interval '20 seconds' + interval '72 hours', now() - g * interval '20 seconds',
-                   now() - g * interval '10 seconds', CASE WHEN st = 'closed' THEN now() - g * interval '10 seconds' END,
-                   CASE WHEN st = 'closed' THEN (ARRAY['false_positive','confirmed_fraud','sar_filed','no_action'])[1 + g %% 4] ELSE '' END,
+                   now() - g * interval '10 seconds',
+                   CASE WHEN st = 'closed' THEN now() - g * interval '10 seconds' END,
+                   CASE WHEN st = 'closed' THEN (%(outcomes)s::text[])[1 + g %% 4] ELSE '' END,
                    CASE WHEN st = 'closed' THEN 'reviewed' ELSE '' END
-            FROM (SELECT g, (ARRAY['new','triage','investigating','pending_approval','escalated','closed','closed','closed','closed','closed'])[1 + (g * 7) %% 10] AS st,
-                         (ARRAY['low','medium','medium','high','critical'])[1 + (g * 13) %% 5] AS sev
+            FROM (SELECT g, (%(statuses)s::text[])[1 + (g * 7) %% 10] AS st,
+                         (%(severities)s::text[])[1 + (g * 13) %% 5] AS sev
                   FROM generate_series(1, %(cases)s) g) x
             """,
             {
@@ -148,7 +150,7 @@ def seed() -> None:
             """
         )
         for table in ("scoring_transaction", "cases_case", "cases_caseevent", "cases_casetransaction"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
         cur.execute("INSERT INTO cases_casecounter (year, last) VALUES (2026, %s) ON CONFLICT DO NOTHING", [N_CASES])
     with connection.cursor() as cur:  # outside a transaction: VACUUM sets the visibility map for index-only scans
         cur.execute("VACUUM ANALYZE")
@@ -246,9 +248,8 @@ def main() -> None:
         ("case page", analyst, f"/cases/{open_case.reference}/"),
         ("similar cases fragment", analyst, f"/cases/{open_case.reference}/similar"),
     ]
-    print(
-        f"\n{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} | {'naive p50':>9} {'p95':>8} {'queries':>8} | ratio p95"
-    )
+    header = f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} | {'naive p50':>9} {'p95':>8} {'queries':>8}"
+    print(f"\n{header} | ratio p95")
     for label, user, path in pages:
         client = Client()
         client.force_login(user)
