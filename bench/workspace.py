@@ -131,6 +131,10 @@ def seed() -> None:
                 "nteams": len(team_ids),
                 "analysts": analyst_ids,
                 "nanalysts": len(analyst_ids),
+                # 40% closed, the rest spread over the open statuses
+                "statuses": ["new", "triage", "investigating", "pending_approval", "escalated", *["closed"] * 5],
+                "outcomes": ["false_positive", "confirmed_fraud", "sar_filed", "no_action"],
+                "severities": ["low", "medium", "medium", "high", "critical"],
             },
         )
         cur.execute(
@@ -246,7 +250,8 @@ def main() -> None:
         ("worklist, compliance (all 100k cases)", compliance, "/cases/"),
         ("worklist, compliance, text search", compliance, f"/cases/?q={open_case.account_id}&state=all"),
         ("case page", analyst, f"/cases/{open_case.reference}/"),
-        ("similar cases fragment", analyst, f"/cases/{open_case.reference}/similar"),
+        ("similar cases fragment, analyst (~4k closed cases)", analyst, f"/cases/{open_case.reference}/similar"),
+        ("similar cases fragment, compliance (40k closed)", compliance, f"/cases/{open_case.reference}/similar"),
     ]
     header = f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} | {'naive p50':>9} {'p95':>8} {'queries':>8}"
     print(f"\n{header} | ratio p95")

@@ -2,7 +2,6 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from guardian.admin import GuardedModelAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadOnlyAdmin
@@ -45,9 +44,9 @@ class CaseTransactionInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
+class CaseAdmin(SimpleHistoryAdmin):
     """Case fields that carry workflow (status, outcome, assignee, team) change only through the workspace
-    services; admin shows them, edits the title, and manages per-case sharing (guardian object permissions)."""
+    services (sharing too, so every grant is audited); admin shows them and edits the title."""
 
     list_display = (
         "reference",

@@ -23,7 +23,7 @@ def dashboard_data(user) -> dict:
     visible_open = Case.objects.visible_to(user).open()
     grid = {
         (row["status"], row["severity"]): row["n"]
-        for row in visible_open.order_by().values("status", "severity").annotate(n=Count("id"))
+        for row in visible_open.order_by().values("status", "severity").annotate(n=Count("*"))
     }
     statuses = [s for s in Case.Status.values if s != Case.Status.CLOSED]
     by_status = {s: sum(grid.get((s, sev), 0) for sev in Severity.values) for s in statuses}

@@ -48,14 +48,16 @@ def worklist(user, params, *, request=None, page_number=1, page_size: int | None
     visible = Case.objects.visible_to(user)
     filterset = CaseFilterSet(params, queryset=visible, request=request)
     queryset = visible.none() if not filterset.is_valid() else filterset.qs
-    status_params = params.copy()
-    for key in ("status", "state", "page"):
-        status_params.pop(key, None)
-    status_params["state"] = "all"
-    by_status = CaseFilterSet(status_params, queryset=visible, request=request)
-    status_counts = (
-        dict(by_status.qs.order_by().values_list("status").annotate(n=Count("id"))) if by_status.is_valid() else {}
-    )
+    status_counts = {}
+    if filterset.is_valid():
+        # The same filters without the status/state ones, on the same (already validated) form.
+        cleaned = filterset.form.cleaned_data
+        filterset.form.cleaned_data = {**cleaned, "status": [], "state": "all", "ordering": None}
+        try:
+            scope = filterset.filter_queryset(visible).order_by()
+        finally:
+            filterset.form.cleaned_data = cleaned
+        status_counts = dict(scope.values_list("status").annotate(n=Count("*")))
     paginator = Paginator(queryset.select_related("assignee", "team"), page_size or settings.CASES_PAGE_SIZE)
     if filterset.is_valid():
         # The page's total is the per-status counts (same filters) summed over the statuses shown,

@@ -1,5 +1,6 @@
 """Case API shapes."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Approval, Case, CaseEvent, Comment, Priority, Severity
@@ -67,7 +68,7 @@ class CaseDetailSerializer(CaseSerializer):
         fields = [*CaseSerializer.Meta.fields, "transactions", "timeline", "pending_approval"]
         read_only_fields = fields
 
-    def get_transactions(self, case):
+    def get_transactions(self, case) -> list[dict]:
         return [
             {
                 "transaction_id": link.transaction_id,
@@ -82,9 +83,10 @@ class CaseDetailSerializer(CaseSerializer):
             for link in self.context["links"]
         ]
 
-    def get_timeline(self, case):
+    def get_timeline(self, case) -> list[dict]:
         return CaseEventSerializer([entry.event for entry in self.context["timeline"]], many=True).data
 
+    @extend_schema_field(ApprovalSerializer(allow_null=True))
     def get_pending_approval(self, case):
         approval = self.context.get("approval")
         return ApprovalSerializer(approval).data if approval else None
@@ -120,7 +122,7 @@ class CommentSerializer(serializers.ModelSerializer):
         fields = ["id", "author", "body", "created_at", "mentions"]
         read_only_fields = ["id", "author", "created_at", "mentions"]
 
-    def get_mentions(self, comment):
+    def get_mentions(self, comment) -> list[str]:
         return [user.get_username() for user in comment.mentioned.all()]
 
 
