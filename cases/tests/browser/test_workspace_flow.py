@@ -1,6 +1,8 @@
 """An analyst's day in the browser: a case arrives live, is investigated, proposed for closure and
 approved by compliance (four-eyes), with every step on the timeline and in the audit trail."""
 
+import time
+
 import httpx
 import pytest
 from django.contrib.auth.models import Group
@@ -50,6 +52,19 @@ def background_cases(base_url, raw_key, carol, alice):
         if case.status == "pending_approval":
             approval_approve(approval=case.approvals.get(), actor=carol, comment="agreed")
     return references
+
+
+def wait_for_shap_chart(page, timeout_s: float = 20) -> bool:
+    """Explanations may be computed after the decision is stored (a task): reload until the chart is drawn."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if page.locator("canvas[data-shap-chart][data-drawn]").count() > 0:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
+        page.reload()
+        page.wait_for_selector("[data-live-status].ok")
 
 
 def log_in(browser, base_url, username):
@@ -105,7 +120,7 @@ def test_case_arrives_live_is_worked_and_closed_with_four_eyes(
     analyst.wait_for_url(f"{asgi_server}/cases/{reference}/")
     analyst.wait_for_selector("[data-live-status].ok")
     analyst.wait_for_selector("[data-testid=similar-cases]")
-    shap_chart_shown = analyst.locator("canvas[data-shap-chart][data-drawn]").count() > 0
+    shap_chart_shown = wait_for_shap_chart(analyst)
     screenshot(analyst, "case")
 
     # Comment, then propose closure as confirmed fraud.
@@ -130,6 +145,12 @@ def test_case_arrives_live_is_worked_and_closed_with_four_eyes(
     analyst.wait_for_selector("[data-testid=case-status] >> text=Closed")
     assert analyst.evaluate("window.__sameDocument") is True
     assert analyst.locator("[data-testid=case-outcome]").inner_text() == "Confirmed fraud"
+
+    # The dashboard draws its charts in the browser and lists the champion on the leaderboard.
+    compliance.goto(f"{asgi_server}/")
+    compliance.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('open-chart'))")
+    assert compliance.locator("[data-testid=leaderboard] tr.champion").count() == 1
+    screenshot(compliance, "dashboard")
 
     case = Case.objects.get(reference=reference)
     assert (case.status, case.outcome) == ("closed", "confirmed_fraud")
