@@ -79,7 +79,9 @@ class CaseFilterSet(django_filters.FilterSet):
         return queryset if value == "all" else queryset.exclude(status=Case.Status.CLOSED)
 
     def filter_queue(self, queryset, name, value):
-        user = self.request.user if self.request else None
+        user = getattr(self.request, "user", None)
+        if value in {"mine", "team"} and not getattr(user, "is_authenticated", False):
+            return queryset.none()  # an API key is nobody's colleague
         if value == "mine":
             return queryset.filter(assignee_id=getattr(user, "pk", None))
         if value == "team":
@@ -95,7 +97,8 @@ class CaseFilterSet(django_filters.FilterSet):
         if value == "none":
             return queryset.filter(assignee__isnull=True)
         if value == "me":
-            return queryset.filter(assignee_id=getattr(getattr(self.request, "user", None), "pk", None))
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assignee_id=user.pk) if getattr(user, "is_authenticated", False) else queryset.none()
         return queryset.filter(assignee__username=value)
 
     def filter_text(self, queryset, name, value):

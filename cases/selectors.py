@@ -65,18 +65,26 @@ def worklist(user, params, *, request=None, page_number=1, page_size: int | None
         shown = _statuses_shown(filterset.form.cleaned_data)
         paginator.count = sum(n for status, n in status_counts.items() if status in shown)
     page = paginator.get_page(page_number)
-    ids = [case.pk for case in page.object_list]
-    counts = dict(
-        CaseTransaction.objects.filter(case_id__in=ids).values_list("case_id").annotate(n=Count("id")).order_by()
-    )
-    for case in page.object_list:
-        case.transaction_count = counts.get(case.pk, 0)
+    attach_transaction_counts(page.object_list)
     return Worklist(
         filterset=filterset,
         page=page,
         status_counts=[(value, label, status_counts.get(value, 0)) for value, label in Case.Status.choices],
         teams=list(Team.objects.all()),
     )
+
+
+def attach_transaction_counts(cases) -> None:
+    """Set `transaction_count` on each case of a page, in one query."""
+    cases = list(cases)
+    counts = dict(
+        CaseTransaction.objects.filter(case_id__in=[case.pk for case in cases])
+        .values_list("case_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for case in cases:
+        case.transaction_count = counts.get(case.pk, 0)
 
 
 def _statuses_shown(cleaned: dict) -> set[str]:

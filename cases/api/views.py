@@ -6,7 +6,6 @@ their own source; every write is made by a person, with the same permissions as 
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, viewsets
@@ -63,7 +62,12 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         key = api_key_of(self.request)
         base = selectors.cases_for_api_key(key) if key is not None else Case.objects.visible_to(self.request.user)
-        return base.select_related("team", "assignee").annotate(transaction_count=Count("links"))
+        return base.select_related("team", "assignee")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        selectors.attach_transaction_counts(page)
+        return self.get_paginated_response(CaseSerializer(page, many=True).data)
 
     def get_case(self) -> Case:
         key = api_key_of(self.request)
@@ -83,7 +87,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             "approval": selectors.pending_approval(case),
             "request": request,
         }
-        case.transaction_count = case.links.count()
+        selectors.attach_transaction_counts([case])
         return Response(CaseDetailSerializer(case, context=context).data)
 
     @extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer)
@@ -165,6 +169,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _case_response(self, case: Case) -> Response:
         fresh = self.get_queryset().get(pk=case.pk)
+        selectors.attach_transaction_counts([fresh])
         return Response(CaseSerializer(fresh).data)
 
 

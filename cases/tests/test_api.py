@@ -1,6 +1,8 @@
 """The cases API: same filters, services and permissions as the pages; API keys read their source only."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cases.models import Approval
 
@@ -96,3 +98,21 @@ def test_schema_documents_the_case_endpoints(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert "/api/v1/cases/{reference}/close/" in schema["paths"]
     assert "/api/v1/cases/" in schema["paths"]
+
+
+def test_list_query_count_is_constant_and_people_filters_are_empty_for_keys(
+    client, personas, open_case, api_key, django_assert_num_queries
+):
+    open_case("a-1")
+    client.force_login(personas["alice"])
+    with CaptureQueriesContext(connection) as small:
+        client.get("/api/v1/cases/")
+    for i in range(2, 12):
+        open_case(f"a-{i}", n=2)
+    with django_assert_num_queries(len(small.captured_queries)):
+        body = client.get("/api/v1/cases/").json()
+    assert body["count"] == 11 and {c["transaction_count"] for c in body["results"]} == {1, 2}
+    client.logout()
+    _, raw = api_key
+    response = client.get("/api/v1/cases/?queue=mine", HTTP_X_WEBHOOK_KEY=raw)
+    assert response.status_code == 200 and response.json()["results"] == []
