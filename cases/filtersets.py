@@ -31,9 +31,11 @@ class CaseFilterSet(django_filters.FilterSet):
 
     queue = django_filters.ChoiceFilter(choices=QUEUES, method="filter_queue", empty_label="All I can see")
     state = django_filters.ChoiceFilter(choices=STATES, method="filter_state", empty_label="Open")
-    status = django_filters.MultipleChoiceFilter(choices=Case.Status.choices)
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
-    outcome = django_filters.MultipleChoiceFilter(choices=Case.Outcome.choices)
+    # distinct=False: these filter the case table itself (no join can duplicate a row), and DISTINCT
+    # would make PostgreSQL sort every match before the page's LIMIT.
+    status = django_filters.MultipleChoiceFilter(choices=Case.Status.choices, distinct=False)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, distinct=False)
+    outcome = django_filters.MultipleChoiceFilter(choices=Case.Outcome.choices, distinct=False)
     assignee = django_filters.CharFilter(method="filter_assignee", help_text='A username, "me" or "none".')
     team = django_filters.CharFilter(field_name="team__slug", help_text="A team's slug.")
     opened_after = django_filters.DateFilter(

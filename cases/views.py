@@ -13,10 +13,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors, services
 from cases.dashboard import dashboard_data
-from cases.models import Approval, Case, Mention, Team
+from cases.models import Approval, Case, Mention, Severity, Team
 from cases.similarity import similar_cases
 
 view_required = permission_required("cases.view_case", raise_exception=True)
+WORKLIST_ORDERINGS = [
+    ("", "Newest first"),
+    ("sla", "SLA due first"),
+    ("severity", "Most severe first"),
+    ("priority", "Priority"),
+    ("-updated", "Recently updated"),
+    ("opened", "Oldest first"),
+]
 
 
 @require_GET
@@ -38,6 +46,18 @@ def worklist(request):
         "assignees": _workers(),
         "may_assign": request.user.has_perm("cases.assign_case"),
         "live_url": "/ws/cases/",
+        "chosen": {
+            "status": request.GET.getlist("status"),
+            "severity": request.GET.getlist("severity"),
+            "outcome": request.GET.getlist("outcome"),
+            "state": request.GET.get("state", ""),
+            "ordering": request.GET.get("ordering", ""),
+        },
+        "statuses": Case.Status.choices,
+        "severities": Severity.choices,
+        "outcomes": Case.Outcome.choices,
+        "states": [("", "Open"), ("closed", "Closed"), ("all", "All")],
+        "orderings": WORKLIST_ORDERINGS,
     }
     template = "cases/_worklist_table.html" if request.headers.get("HX-Request") else "cases/worklist.html"
     return render(request, template, context)
