@@ -99,3 +99,23 @@ def test_close_needs_outcome_and_rationale(open_case, personas):
     assert set(refused.value.message_dict) == {"outcome", "rationale"}
     with pytest.raises(PermissionDenied):
         case_close(case=case, outcome="no_action", rationale="x", actor=personas["victor"])
+
+
+def test_admin_actions_approve_through_the_same_four_eyes_rules(client, open_case, personas):
+    carol, dave = personas["carol"], personas["dave"]
+    for officer in (carol, dave):
+        officer.is_staff = True
+        officer.save()
+    mine = case_close(case=open_case("a-1", risk_level="HIGH"), outcome="confirmed_fraud", rationale="r", actor=carol)
+    theirs = case_close(
+        case=open_case("a-2", risk_level="HIGH"), outcome="confirmed_fraud", rationale="r", actor=personas["alice"]
+    )
+    client.force_login(carol)
+    ids = list(Approval.objects.values_list("pk", flat=True))
+    response = client.post(
+        "/admin/cases/approval/", {"action": "approve_selected", "_selected_action": ids}, follow=True
+    )
+    assert response.status_code == 200
+    statuses = dict(Approval.objects.values_list("case__reference", "status"))
+    assert statuses == {mine.reference: "pending", theirs.reference: "approved"}  # not her own request
+    assert "cannot approve or reject your own request" in response.content.decode()
