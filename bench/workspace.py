@@ -5,12 +5,13 @@
 Creates the database if needed, migrates it and seeds it once with SQL (generate_series, no ORM row
 by row): 100,000 accounts x 10 transactions, each with a decision and its 11-feature vector; one
 case per account (40% closed with an outcome, the rest spread over the open statuses), routed to
-10 teams, 3 transactions linked per case. Then it times requests through Django's full stack
-(middleware, session, permissions, templates) for an analyst of one team and a compliance officer,
-and prints p50/p95 server time and query counts for the worklist (unfiltered and filtered), the
-case page and its similar-cases fragment, next to a baseline measured in the same run: the same
-pages with the naive query shape (no select_related, a COUNT per row, every transaction's decision
-fetched one by one, and similar cases compared against every closed case's vectors).
+10 teams of 3 analysts, 3 transactions linked per case. Then it times requests through Django's
+full stack in-process (middleware, session, permissions, templates; no network) for an analyst of
+one team and a compliance officer, and prints p50/p95 server time and query counts for the
+worklist (unfiltered and filtered), the case page and its similar-cases fragment, next to a
+baseline measured in the same run, request for request alternately so both see the same load:
+the same pages with the naive query shape (no select_related, a COUNT per row, every
+transaction's decision fetched one by one, similar cases compared against every closed case).
 """
 
 import argparse
