@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 from django.conf import settings
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from cases.models import Case, CaseTransaction
 
@@ -35,15 +38,18 @@ def similar_cases(case: Case, user, *, vectors: list[list[float]], k: int = TOP_
     closed_ids = visible.filter(status=Case.Status.CLOSED).order_by("-closed_at").values("pk")[:CANDIDATE_CASES]
     rows = list(
         CaseTransaction.objects.filter(case_id__in=closed_ids, transaction__decision__features__isnull=False)
+        .annotate(features_json=Cast("transaction__decision__features", TextField()))
         .order_by("-case_id")
-        .values_list("case_id", "transaction__decision__features")[: settings.CASES_SIMILAR_CANDIDATES]
+        .values_list("case_id", "features_json")[: settings.CASES_SIMILAR_CANDIDATES]
     )
+    # One msgspec decode for all vectors: per-row JSON parsing cost more than the search itself.
+    vectors = _decode_json_list([text for _, text in rows])
     width = query.shape[1]
-    rows = [(case_id, features) for case_id, features in rows if features and len(features) == width]
-    if not rows:
+    pairs = [(case_id, v) for (case_id, _), v in zip(rows, vectors, strict=True) if v and len(v) == width]
+    if not pairs:
         return []
-    candidates = np.asarray([features for _, features in rows], dtype=np.float64)
-    case_ids = np.asarray([case_id for case_id, _ in rows])
+    candidates = np.asarray([v for _, v in pairs], dtype=np.float64)
+    case_ids = np.asarray([case_id for case_id, _ in pairs])
     scale = candidates.std(axis=0)
     scale[scale < 1e-9] = 1.0
     centre = candidates.mean(axis=0)
@@ -63,6 +69,10 @@ def similar_cases(case: Case, user, *, vectors: list[list[float]], k: int = TOP_
         for case_id, distance in top
         if case_id in cases
     ]
+
+
+def _decode_json_list(texts: list[str]) -> list:
+    return msgspec.json.decode(("[" + ",".join(texts) + "]").encode()) if texts else []
 
 
 def _matrix(vectors: list[list[float]]) -> np.ndarray | None:
