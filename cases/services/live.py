@@ -4,7 +4,9 @@ The channel layer is at-most-once: a hint carries only the reference and what ha
 re-fetch their fragment (permission-scoped) when a hint arrives, or when they reconnect.
 """
 
+import asyncio
 import logging
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -41,8 +43,27 @@ def _send(groups: list[str], message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if _loop_running_here():
+        # Sync code called on an event loop's thread (a script or test driving asyncio): async_to_sync
+        # refuses to run there, so send from a short-lived thread.
+        sender = threading.Thread(target=_send_now, args=(layer, groups, message))
+        sender.start()
+        sender.join(timeout=5)
+        return
+    _send_now(layer, groups, message)
+
+
+def _send_now(layer, groups: list[str], message: dict) -> None:
     try:
         for group in groups:
             async_to_sync(layer.group_send)(group, message)
     except Exception:  # the push is a hint; pages re-fetch on reconnect, nothing is lost
         logger.warning("cases: could not send the live hint for %s", message["reference"], exc_info=True)
+
+
+def _loop_running_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
