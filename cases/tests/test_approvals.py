@@ -119,3 +119,28 @@ def test_admin_actions_approve_through_the_same_four_eyes_rules(client, open_cas
     statuses = dict(Approval.objects.values_list("case__reference", "status"))
     assert statuses == {mine.reference: "pending", theirs.reference: "approved"}  # not her own request
     assert "cannot approve or reject your own request" in response.content.decode()
+
+
+def test_admin_pages_for_cases_teams_and_rules(client, open_case, make_user, personas):
+    admin_user = make_user("admin", "root")
+    admin_user.is_staff = True
+    admin_user.save()
+    case = open_case("a-1")
+    client.force_login(admin_user)
+    for url in (
+        "/admin/cases/case/",
+        f"/admin/cases/case/{case.pk}/change/",
+        "/admin/cases/team/",
+        "/admin/cases/routingrule/",
+        "/admin/cases/approval/",
+        "/admin/cases/comment/",
+    ):
+        assert client.get(url).status_code == 200, url
+    # an analyst who is staff would still only list their own team's cases
+    bob = personas["bob"]
+    bob.is_staff = True
+    bob.save()
+    client.force_login(bob)
+    listing = client.get("/admin/cases/case/")
+    assert listing.status_code == 200
+    assert case.reference not in listing.content.decode()
