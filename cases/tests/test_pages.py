@@ -195,3 +195,15 @@ def test_login_works(client, personas):
     response = client.post("/accounts/login/", {"username": "alice", "password": "correct horse battery staple"})
     assert response.status_code == 302 and response["Location"] == "/cases/"
     assert client.get("/cases/").status_code == 200
+
+
+def test_mentions_inbox_lists_mentions_and_marks_them_read_when_the_case_is_opened(client, personas, open_case):
+    case = open_case("a-1")
+    case_comment(case=case, body="@carol can you approve the SAR draft?", author=personas["alice"])
+    client.force_login(personas["carol"])
+    inbox = client.get("/mentions/").content.decode()
+    assert case.reference in inbox and "approve the SAR draft" in inbox and 'class="unread"' in inbox
+    client.get(f"/cases/{case.reference}/")
+    assert 'class="unread"' not in client.get("/mentions/").content.decode()
+    client.force_login(personas["bob"])
+    assert case.reference not in client.get("/mentions/").content.decode()
