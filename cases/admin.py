@@ -1,10 +1,22 @@
-"""Admin for cases and their timelines."""
+"""Admin for cases, teams, routing rules, approvals (approve/reject actions) and timelines."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadOnlyAdmin
-from cases.models import Case, CaseCounter, CaseEvent, CaseTransaction
+from cases import services
+from cases.models import (
+    Approval,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseTransaction,
+    Comment,
+    Mention,
+    RoutingRule,
+    Team,
+)
 
 
 class CaseEventInline(admin.TabularInline):
@@ -14,6 +26,9 @@ class CaseEventInline(admin.TabularInline):
     readonly_fields = ("created_at", "kind", "actor", "data")
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -30,14 +45,116 @@ class CaseTransactionInline(admin.TabularInline):
 
 @admin.register(Case)
 class CaseAdmin(SimpleHistoryAdmin):
-    list_display = ("reference", "title", "status", "severity", "assignee", "sla_due_at", "opened_at", "outcome")
-    list_filter = ("status", "severity", "outcome", "opened_at")
+    """Case fields that carry workflow (status, outcome, assignee, team) change only through the workspace
+    services (sharing too, so every grant is audited); admin shows them and edits the title."""
+
+    list_display = (
+        "reference",
+        "title",
+        "status",
+        "severity",
+        "priority",
+        "team",
+        "assignee",
+        "sla_due_at",
+        "opened_at",
+        "outcome",
+    )
+    list_filter = ("status", "severity", "team", "outcome", "opened_at")
     search_fields = ("reference", "account_id", "title")
     date_hierarchy = "opened_at"
-    list_select_related = ("assignee",)
+    list_select_related = ("assignee", "team")
     raw_id_fields = ("assignee",)
-    readonly_fields = ("reference", "account_id", "opened_at", "closed_at", "outcome", "rationale", "status")
+    readonly_fields = (
+        "reference",
+        "account_id",
+        "opened_at",
+        "closed_at",
+        "outcome",
+        "rationale",
+        "status",
+        "severity",
+        "assignee",
+        "team",
+        "sla_due_at",
+    )
     inlines = [CaseTransactionInline, CaseEventInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request) & Case.objects.visible_to(request.user)
+
+
+@admin.register(Team)
+class TeamAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "slug")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("members",)
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(SimpleHistoryAdmin):
+    list_display = ("priority", "name", "team", "account_prefix", "min_severity", "source", "rule_code", "is_active")
+    list_display_links = ("name",)
+    list_editable = ("priority", "is_active")
+    list_filter = ("team", "is_active")
+    list_select_related = ("team",)
+
+
+@admin.register(Approval)
+class ApprovalAdmin(SimpleHistoryAdmin):
+    list_display = ("case", "outcome", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("status", "outcome")
+    search_fields = ("case__reference",)
+    list_select_related = ("case", "requested_by", "decided_by")
+    readonly_fields = [f.name for f in Approval._meta.fields]
+    actions = ["approve_selected", "reject_selected"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve the selected closures (four-eyes)", permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, services.approval_approve, comment="approved in admin")
+
+    @admin.action(description="Reject the selected closures", permissions=["approve"])
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, services.approval_reject, comment="rejected in admin")
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("cases.approve_closure")
+
+    def _decide(self, request, queryset, service, *, comment: str):
+        done = 0
+        for approval in queryset.filter(status=Approval.Status.PENDING).select_related("case"):
+            try:
+                service(approval=approval, actor=request.user, comment=comment)
+                done += 1
+            except (ValidationError, PermissionDenied, services.CaseConflict) as exc:
+                self.message_user(request, f"{approval.case}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} approval(s) decided.", messages.SUCCESS)
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    list_display = ("case", "author", "created_at")
+    search_fields = ("case__reference", "author__username")
+    list_select_related = ("case", "author")
+    readonly_fields = ("case", "author", "body", "created_at")
+
+
+@admin.register(Mention)
+class MentionAdmin(ReadOnlyAdmin):
+    list_display = ("comment", "user", "created_at", "read_at")
+    list_select_related = ("comment", "user")
+    readonly_fields = ("comment", "user", "created_at", "read_at")
 
 
 @admin.register(CaseEvent)

@@ -1,3 +1,26 @@
 """The analyst workspace pages, mounted at the site root by finobs/urls.py."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from cases import views
+
+app_name = "cases"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("cases/", views.worklist, name="worklist"),
+    path("cases/bulk-assign", views.bulk_assign, name="bulk-assign"),
+    path("cases/<str:reference>/", views.case_detail, name="detail"),
+    path("cases/<str:reference>/similar", views.case_similar, name="similar"),
+    re_path(
+        r"^cases/(?P<reference>[^/]+)/(?P<action>claim|assign|transition|escalate|comment|close|share)$",
+        views.case_action,
+        name="action",
+    ),
+    path("approvals/", views.approvals, name="approvals"),
+    re_path(r"^approvals/(?P<approval_id>\d+)/(?P<decision>approve|reject)$", views.approval_decide, name="decide"),
+    path("mentions/", views.mentions, name="mentions"),
+]

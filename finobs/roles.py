@@ -12,6 +12,10 @@ VIEWER = (
     "scoring.view_promotionrequest",
     "cases.view_case",
     "cases.view_caseevent",
+    # cases workspace (issue 5)
+    "cases.view_team",
+    "cases.view_comment",
+    "cases.view_approval",
 )
 ANALYST = (
     *VIEWER,
@@ -22,6 +26,7 @@ ANALYST = (
     "cases.assign_case",
     "cases.escalate_case",
     "cases.propose_closure",
+    "cases.add_comment",  # cases workspace (issue 5)
 )
 COMPLIANCE = (
     *ANALYST,
@@ -29,6 +34,7 @@ COMPLIANCE = (
     "cases.view_all_cases",
     "cases.file_sar",
     "cases.export_case",
+    "cases.change_approval",  # cases workspace (issue 5): approve/reject in admin too
     "audit.view_auditevent",
     "audit.export_audit",
     "audit.verify_audit",
@@ -56,6 +62,13 @@ ADMIN = (
     "auth.change_group",
     "django_celery_beat.view_periodictask",
     "django_celery_beat.change_periodictask",
+    # cases workspace (issue 5): teams and routing rules
+    "cases.add_team",
+    "cases.change_team",
+    "cases.view_routingrule",
+    "cases.add_routingrule",
+    "cases.change_routingrule",
+    "cases.delete_routingrule",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

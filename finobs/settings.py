@@ -278,3 +278,32 @@ CELERY_BEAT_SCHEDULE = {
     # Scoring engine (issue 3): drift report every DRIFT_CHECK_HOURS; past the threshold it retrains.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
 }
+
+# --- Cases workspace (issue 5): login, lockout, live updates, SLA -----------------------------
+INSTALLED_APPS += ["axes"]
+# AxesMiddleware last, as django-axes requires; its backend first so a locked-out login stops there.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/cases/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))  # hours
+# Lock a username from one address: an attacker cannot lock a user out from everywhere, and users
+# behind one proxy address do not share a lockout. Set AXES_IPWARE_PROXY_COUNT behind a proxy.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+# Worklist page size, and how many past closed cases the similar-case search compares against.
+CASES_PAGE_SIZE = int(os.environ.get("CASES_PAGE_SIZE", "50"))
+CASES_SIMILAR_CANDIDATES = int(os.environ.get("CASES_SIMILAR_CANDIDATES", "3000"))
+CASES_SLA_WARNING_HOURS = int(os.environ.get("CASES_SLA_WARNING_HOURS", "4"))
+CASE_SLA_HOURS = {
+    severity: int(os.environ.get(f"CASE_SLA_HOURS_{severity.upper()}", hours))
+    for severity, hours in CASE_SLA_HOURS.items()
+}

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from cases.models import RoutingRule, Team
 from finobs.roles import ROLES, STAFF_ROLES
 from ingestion.models import ApiKey
 from ingestion.services import api_key_create, ingest
@@ -28,6 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, accounts, days, seed, **options):
         self._users()
+        self._teams()
         if not ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
             self.stdout.write("Training the default model (IsolationForest -> ONNX)...")
             version = model_train(actor="demo")
@@ -47,6 +49,21 @@ class Command(BaseCommand):
                 user.save()
                 user.groups.set([Group.objects.get(name=role)])
             self.stdout.write(f"  {role:<11} password {password}")
+
+    def _teams(self):
+        """Two case queues: critical cases go to AML investigations, the rest to fraud operations."""
+        aml, _ = Team.objects.get_or_create(slug="aml", defaults={"name": "AML investigations"})
+        fraud, _ = Team.objects.get_or_create(slug="fraud-ops", defaults={"name": "Fraud operations"})
+        RoutingRule.objects.get_or_create(
+            name="Critical to AML", defaults={"team": aml, "priority": 10, "min_severity": "critical"}
+        )
+        RoutingRule.objects.get_or_create(name="Everything else", defaults={"team": fraud, "priority": 100})
+        users = {u.username: u for u in get_user_model().objects.filter(username__in=["analyst", "viewer"])}
+        fraud.members.add(users["analyst"], users["viewer"])
+        aml.members.add(users["analyst"])
+        self.stdout.write(
+            "Teams: analyst works Fraud operations and AML investigations; viewer reads Fraud operations."
+        )
 
     def _api_key(self):
         if ApiKey.objects.filter(source=DEMO_SOURCE, revoked_at__isnull=True).exists():

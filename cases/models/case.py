@@ -15,9 +15,47 @@ class Severity(models.TextChoices):
 SEVERITY_ORDER = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
 
+class Priority(models.IntegerChoices):
+    P1 = 1, "P1 (urgent)"
+    P2 = 2, "P2 (high)"
+    P3 = 3, "P3 (normal)"
+    P4 = 4, "P4 (low)"
+
+
+PRIORITY_FOR_SEVERITY = {Severity.CRITICAL: 1, Severity.HIGH: 2, Severity.MEDIUM: 3, Severity.LOW: 4}
+
+
 class CaseQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(status=Case.Status.CLOSED)
+
+    def visible_to(self, user):
+        """The cases `user` may see: all with cases.view_all_cases; else their teams', assigned and shared ones.
+
+        Every page, API view and consumer reads cases through this one scope (no IDOR).
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.has_perm("cases.view_all_cases"):
+            return self
+        if not user.has_perm("cases.view_case"):
+            return self.none()
+        from cases.models.teams import CaseUserObjectPermission, Team
+
+        # Two small lookups, then literal id lists: PostgreSQL combines the team, assignee and primary
+        # key indexes (BitmapOr) instead of scanning every case to evaluate a correlated EXISTS.
+        team_ids = list(Team.members.through.objects.filter(user_id=user.pk).values_list("team_id", flat=True))
+        shared_ids = list(
+            CaseUserObjectPermission.objects.filter(
+                user_id=user.pk, permission__codename="view_case", permission__content_type__app_label="cases"
+            ).values_list("content_object_id", flat=True)
+        )
+        scope = models.Q(assignee_id=user.pk)
+        if team_ids:
+            scope |= models.Q(team_id__in=team_ids)
+        if shared_ids:
+            scope |= models.Q(pk__in=shared_ids)
+        return self.filter(scope)
 
 
 class Case(models.Model):
@@ -40,6 +78,10 @@ class Case(models.Model):
     account_id = models.CharField(max_length=128, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     severity = models.CharField(max_length=8, choices=Severity.choices)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.P3)
+    team = models.ForeignKey(
+        "cases.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="cases", help_text="Owning queue."
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_cases"
     )
@@ -59,6 +101,12 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["status", "severity"], name="case_status_severity"),
             models.Index(fields=["sla_due_at"], name="case_sla"),
+            models.Index(fields=["team", "status", "opened_at"], name="case_team_queue"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            models.Index(fields=["status", "closed_at"], name="case_closed_recent"),
+            models.Index(fields=["-opened_at"], name="case_opened_recent"),
+            # account_id LIKE 'prefix%' (worklist search) under a non-C collation; ignored by SQLite
+            models.Index(fields=["account_id"], name="case_account_prefix", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -84,6 +132,16 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED
+
+    @property
+    def has_breached_sla(self) -> bool:
+        from django.utils import timezone
+
+        return self.is_open and self.sla_due_at < timezone.now()
+
 
 class CaseTransaction(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links")
@@ -107,6 +165,12 @@ class CaseEvent(models.Model):
         STATUS_CHANGED = "status_changed", "Status changed"
         ASSIGNED = "assigned", "Assigned"
         COMMENTED = "commented", "Commented"
+        ESCALATED = "escalated", "Escalated"
+        SHARED = "shared", "Shared"
+        UPDATED = "updated", "Updated"
+        CLOSURE_PROPOSED = "closure_proposed", "Closure proposed"
+        CLOSURE_APPROVED = "closure_approved", "Closure approved"
+        CLOSURE_REJECTED = "closure_rejected", "Closure rejected"
         CLOSED = "closed", "Closed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

@@ -1,4 +1,4 @@
-"""Case workflows; the only place that writes cases."""
+"""Automatic case opening: flagged decisions open a case per account, or join its open case."""
 
 from collections import defaultdict
 from collections.abc import Sequence
@@ -10,7 +10,17 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from audit.services import AuditEntry, actor_label, audit_log_many
-from cases.models import SEVERITY_ORDER, Case, CaseCounter, CaseEvent, CaseTransaction, Severity
+from cases.models import (
+    PRIORITY_FOR_SEVERITY,
+    SEVERITY_ORDER,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseTransaction,
+    RoutingRule,
+    Severity,
+)
+from cases.services.live import notify_case_changed
 from scoring.models import RISK_ORDER, Decision, RiskLevel
 from scoring.signals import DecisionsStoredReply
 
@@ -20,6 +30,33 @@ SEVERITY_FOR_RISK = {
     RiskLevel.HIGH: Severity.HIGH,
     RiskLevel.CRITICAL: Severity.CRITICAL,
 }
+
+
+# A rule that asks to flag is a deterministic finding (sanctions, structuring...): at least HIGH.
+RULE_FLAG_MIN_SEVERITY = Severity.HIGH
+
+
+def decision_severity(decision: Decision) -> str:
+    """Severity a decision calls for: its risk level, raised by rule hits (their risk level, or "flag")."""
+    severity = SEVERITY_FOR_RISK[decision.risk_level]
+    for hit in decision.rule_hits or ():
+        candidates = [SEVERITY_FOR_RISK.get(hit.get("risk_level"), Severity.LOW)]
+        if hit.get("action") == "flag":
+            candidates.append(RULE_FLAG_MIN_SEVERITY)
+        for candidate in candidates:
+            if SEVERITY_ORDER[candidate] > SEVERITY_ORDER[severity]:
+                severity = candidate
+    return severity
+
+
+def route_team_id(rules: Sequence[RoutingRule], *, account_id: str, severity: str, decisions: Sequence[Decision]):
+    """The team of the first matching routing rule, or None (the unrouted queue compliance sees)."""
+    sources = {d.transaction.source for d in decisions}
+    codes = {hit.get("rule") for d in decisions for hit in (d.rule_hits or ())}
+    for rule in rules:
+        if rule.matches(account_id=account_id, severity=severity, sources=sources, rule_codes=codes):
+            return rule.team_id
+    return None
 
 
 def sla_due_at(severity: str, *, start: datetime) -> datetime:
@@ -53,9 +90,10 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
     new_accounts = [account for account in by_account if account not in open_cases]
     references = case_references_allocate(count=len(new_accounts), year=now.year) if new_accounts else []
 
+    rules = list(RoutingRule.objects.filter(is_active=True)) if new_accounts else []
     new_cases = []
     for account, reference in zip(new_accounts, references, strict=True):
-        severity = SEVERITY_FOR_RISK[_worst_risk(by_account[account])]
+        severity = _worst_severity(by_account[account])
         count = len(by_account[account])
         new_cases.append(
             Case(
@@ -63,6 +101,8 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
                 title=f"{count} flagged transaction{'s' if count > 1 else ''} on account {account}",
                 account_id=account,
                 severity=severity,
+                priority=PRIORITY_FOR_SEVERITY[severity],
+                team_id=route_team_id(rules, account_id=account, severity=severity, decisions=by_account[account]),
                 sla_due_at=sla_due_at(severity, start=now),
                 opened_at=now,
             )
@@ -77,9 +117,10 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
         events.append(CaseEvent(case=case, kind=CaseEvent.Kind.OPENED, actor=label, data=data, created_at=now))
         audit_entries.append(_audit(actor, "case.opened", case, data))
         reply.events.append(("case.opened", {"reference": case.reference, "severity": case.severity}))
+        _notify(case, "opened")
     for account, case in open_cases.items():
         data = _event_data(by_account[account])
-        severity = SEVERITY_FOR_RISK[data["max_risk_level"]]
+        severity = _worst_severity(by_account[account])
         events.append(
             CaseEvent(case=case, kind=CaseEvent.Kind.TRANSACTIONS_ADDED, actor=label, data=data, created_at=now)
         )
@@ -95,10 +136,14 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
                 )
             )
             case.severity = severity
+            case.priority = min(case.priority, PRIORITY_FOR_SEVERITY[severity])
             case.sla_due_at = min(case.sla_due_at, sla_due_at(severity, start=now))
             raised.append(case)
+        _notify(case, "transactions_added")
     if raised:
-        bulk_update_with_history(raised, Case, ["severity", "sla_due_at"], default_change_reason="severity raised")
+        bulk_update_with_history(
+            raised, Case, ["severity", "priority", "sla_due_at"], default_change_reason="severity raised"
+        )
 
     links = []
     for case in [*new_cases, *open_cases.values()]:
@@ -109,6 +154,16 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
     CaseEvent.objects.bulk_create(events)
     audit_log_many(audit_entries)
     return reply
+
+
+def _notify(case: Case, kind: str) -> None:
+    notify_case_changed(
+        case_id=case.pk, reference=case.reference, team_id=case.team_id, user_ids=[case.assignee_id], kind=kind
+    )
+
+
+def _worst_severity(decisions: list[Decision]) -> str:
+    return max((decision_severity(d) for d in decisions), key=lambda severity: SEVERITY_ORDER[severity])
 
 
 def _worst_risk(decisions: list[Decision]) -> str:

@@ -1,0 +1,135 @@
+"""Case API shapes."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases.models import Approval, Case, CaseEvent, Comment, Priority, Severity
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    transaction_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = Case
+        fields = [
+            "reference",
+            "title",
+            "account_id",
+            "status",
+            "severity",
+            "priority",
+            "team",
+            "assignee",
+            "sla_due_at",
+            "opened_at",
+            "updated_at",
+            "closed_at",
+            "outcome",
+            "rationale",
+            "transaction_count",
+        ]
+        read_only_fields = fields
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseEvent
+        fields = ["kind", "actor", "data", "created_at"]
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Approval
+        fields = [
+            "id",
+            "status",
+            "outcome",
+            "rationale",
+            "reason",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+        ]
+
+
+class CaseDetailSerializer(CaseSerializer):
+    transactions = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    pending_approval = serializers.SerializerMethodField()
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "transactions", "timeline", "pending_approval"]
+        read_only_fields = fields
+
+    def get_transactions(self, case) -> list[dict]:
+        return [
+            {
+                "transaction_id": link.transaction_id,
+                "external_id": link.transaction.external_id,
+                "amount": str(link.transaction.amount),
+                "currency": link.transaction.currency,
+                "occurred_at": link.transaction.occurred_at,
+                "score": getattr(getattr(link.transaction, "decision", None), "score", None),
+                "risk_level": getattr(getattr(link.transaction, "decision", None), "risk_level", None),
+                "rule_hits": getattr(getattr(link.transaction, "decision", None), "rule_hits", []),
+            }
+            for link in self.context["links"]
+        ]
+
+    def get_timeline(self, case) -> list[dict]:
+        return CaseEventSerializer([entry.event for entry in self.context["timeline"]], many=True).data
+
+    @extend_schema_field(ApprovalSerializer(allow_null=True))
+    def get_pending_approval(self, case):
+        approval = self.context.get("approval")
+        return ApprovalSerializer(approval).data if approval else None
+
+
+class CaseUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.CharField(allow_null=True, help_text="A username; null unassigns.")
+
+
+class TransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Case.Status.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class EscalateSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    team = serializers.SlugField(required=False, allow_null=True, default=None)
+    assignee = serializers.CharField(required=False, allow_null=True, default=None)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    mentions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "body", "created_at", "mentions"]
+        read_only_fields = ["id", "author", "created_at", "mentions"]
+
+    def get_mentions(self, comment) -> list[str]:
+        return [user.get_username() for user in comment.mentioned.all()]
+
+
+class CloseSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Case.Outcome.choices)
+    rationale = serializers.CharField()
+
+
+class DecideSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")

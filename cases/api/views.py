@@ -1,0 +1,195 @@
+"""GET /api/v1/cases/ and /api/v1/cases/{reference}/, PATCH, and the actions under it.
+
+Same FilterSet, selectors and services as the pages. API keys (scope "read") may read the cases of
+their own source; every write is made by a person, with the same permissions as in the workspace.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+
+from cases import selectors, services
+from cases.api.serializers import (
+    AssignSerializer,
+    CaseDetailSerializer,
+    CaseSerializer,
+    CaseUpdateSerializer,
+    CloseSerializer,
+    CommentSerializer,
+    DecideSerializer,
+    EscalateSerializer,
+    TransitionSerializer,
+)
+from cases.filtersets import CaseFilterSet
+from cases.models import Case, Team
+from finobs.api.errors import ApiError
+from finobs.api.permissions import ScopeOrPermission, api_key_of
+
+ACTION_PERMS = {
+    "list": ("cases.view_case",),
+    "retrieve": ("cases.view_case",),
+    "partial_update": ("cases.work_case",),
+    "assign": ("cases.work_case",),
+    "transition": ("cases.work_case",),
+    "escalate": ("cases.escalate_case",),
+    "comment": ("cases.work_case",),
+    "close": ("cases.propose_closure",),
+    "approve": ("cases.approve_closure",),
+    "reject": ("cases.approve_closure",),
+}
+
+
+class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [ScopeOrPermission]
+    lookup_field = "reference"
+    lookup_value_regex = r"[^/]+"
+    filterset_class = CaseFilterSet
+    serializer_class = CaseSerializer
+
+    @property
+    def required_scope(self):
+        return "read" if self.request.method in SAFE_METHODS else None
+
+    @property
+    def required_perms(self):
+        return ACTION_PERMS.get(self.action, ("cases.view_case",))
+
+    def get_queryset(self):
+        key = api_key_of(self.request)
+        base = selectors.cases_for_api_key(key) if key is not None else Case.objects.visible_to(self.request.user)
+        return base.select_related("team", "assignee")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        selectors.attach_transaction_counts(page)
+        return self.get_paginated_response(CaseSerializer(page, many=True).data)
+
+    def get_case(self) -> Case:
+        key = api_key_of(self.request)
+        scope = selectors.cases_for_api_key(key) if key is not None else Case.objects.visible_to(self.request.user)
+        try:
+            return selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
+        except Http404:
+            # finobs.api.errors reads .detail, which Django's Http404 lacks: raise DRF's own.
+            raise exceptions.NotFound("No case with this reference.") from None
+
+    def retrieve(self, request, reference=None):
+        case = self.get_case()
+        links = selectors.case_transactions(case)
+        context = {
+            "links": links,
+            "timeline": selectors.timeline(case),
+            "approval": selectors.pending_approval(case),
+            "request": request,
+        }
+        selectors.attach_transaction_counts([case])
+        return Response(CaseDetailSerializer(case, context=context).data)
+
+    @extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer)
+    def partial_update(self, request, reference=None):
+        data = self._valid(CaseUpdateSerializer, request)
+        return self._done(lambda case: services.case_update(case=case, actor=request.user, **data))
+
+    @extend_schema(request=AssignSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, reference=None):
+        data = self._valid(AssignSerializer, request)
+        return self._done(
+            lambda case: services.case_assign(case=case, assignee=_user(data["assignee"]), actor=request.user)
+        )
+
+    @extend_schema(request=TransitionSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request, reference=None):
+        data = self._valid(TransitionSerializer, request)
+        return self._done(lambda case: services.case_transition(case=case, actor=request.user, **data))
+
+    @extend_schema(request=EscalateSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, reference=None):
+        data = self._valid(EscalateSerializer, request)
+        team = None
+        if data["team"]:
+            team = Team.objects.filter(slug=data["team"]).first()
+            if team is None:
+                raise ApiError(status_code=400, code="invalid", message="Unknown team.", details={"team": data["team"]})
+        return self._done(
+            lambda case: services.case_escalate(
+                case=case, actor=request.user, reason=data["reason"], team=team, assignee=_user(data["assignee"])
+            )
+        )
+
+    @extend_schema(request=CommentSerializer, responses={201: CommentSerializer})
+    @action(detail=True, methods=["post"])
+    def comment(self, request, reference=None):
+        data = self._valid(CommentSerializer, request)
+        case = self.get_case()
+        comment = _call(services.case_comment, case=case, body=data["body"], author=request.user)
+        return Response(CommentSerializer(comment).data, status=201)
+
+    @extend_schema(request=CloseSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, reference=None):
+        data = self._valid(CloseSerializer, request)
+        return self._done(lambda case: services.case_close(case=case, actor=request.user, **data))
+
+    @extend_schema(request=DecideSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, reference=None):
+        return self._decide(request, services.approval_approve)
+
+    @extend_schema(request=DecideSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, reference=None):
+        return self._decide(request, services.approval_reject)
+
+    def _decide(self, request, service):
+        data = self._valid(DecideSerializer, request)
+        case = self.get_case()
+        approval = selectors.pending_approval(case)
+        if approval is None:
+            raise ApiError(status_code=409, code="no_pending_approval", message="This case has no pending approval.")
+        _call(service, approval=approval, actor=request.user, comment=data["comment"])
+        return self._case_response(case)
+
+    def _valid(self, serializer_class, request) -> dict:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _done(self, func):
+        case = self.get_case()
+        _call(func, case)
+        return self._case_response(case)
+
+    def _case_response(self, case: Case) -> Response:
+        fresh = self.get_queryset().get(pk=case.pk)
+        selectors.attach_transaction_counts([fresh])
+        return Response(CaseSerializer(fresh).data)
+
+
+def _user(username):
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ApiError(status_code=400, code="invalid", message="Unknown user.", details={"user": username})
+    return user
+
+
+def _call(func, *args, **kwargs):
+    """Run a service; its refusals become the API's error shape (400 invalid, 409 conflict)."""
+    try:
+        return func(*args, **kwargs)
+    except ValidationError as exc:
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"errors": exc.messages}
+        raise ApiError(status_code=400, code="invalid", message="The request is not valid.", details=details) from exc
+    except services.CaseConflict as exc:
+        raise ApiError(status_code=409, code=exc.code, message=exc.message) from exc
+    except PermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc) or None) from exc

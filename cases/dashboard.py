@@ -1,0 +1,92 @@
+"""The dashboard's figures: flagged volume, open cases by status and severity, SLA breaches, alert
+rate, and the model leaderboard. Case figures are scoped to what the user may see."""
+
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDay
+from django.utils import timezone
+
+from cases.models import Case, Severity
+from scoring.models import Decision, ModelVersion
+
+VOLUME_DAYS = 14
+LEADERBOARD_SIZE = 10
+# Decision volume is the same for everyone and costs a scan of two weeks of decisions: share it briefly.
+GLOBAL_CACHE_S = 30
+
+
+def dashboard_data(user) -> dict:
+    now = timezone.now()
+    figures = cache.get_or_set("cases.dashboard.global", lambda: _global_figures(now), GLOBAL_CACHE_S)
+    visible_open = Case.objects.visible_to(user).open()
+    grid = {
+        (row["status"], row["severity"]): row["n"]
+        for row in visible_open.order_by().values("status", "severity").annotate(n=Count("*"))
+    }
+    statuses = [s for s in Case.Status.values if s != Case.Status.CLOSED]
+    by_status = {s: sum(grid.get((s, sev), 0) for sev in Severity.values) for s in statuses}
+    by_severity = {sev: sum(grid.get((s, sev), 0) for s in statuses) for sev in Severity.values}
+    return {
+        **figures,
+        "open_by_status": by_status,
+        "open_by_severity": by_severity,
+        "open_total": sum(by_status.values()),
+        "grid": [[grid.get((s, sev), 0) for sev in Severity.values] for s in statuses],
+        "grid_rows": [(Case.Status(s).label, [grid.get((s, sev), 0) for sev in Severity.values]) for s in statuses],
+        "statuses": statuses,
+        "severities": Severity.values,
+        "sla_breached": visible_open.filter(sla_due_at__lt=now).count(),
+    }
+
+
+def _global_figures(now) -> dict:
+    since = now - timedelta(days=VOLUME_DAYS)
+    volume_rows = (
+        Decision.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDay("created_at"))
+        .values("day")
+        .annotate(total=Count("pk"), flagged=Count("pk", filter=Q(flagged=True)))
+        .order_by("day")
+    )
+    volume = [
+        {"day": row["day"].date().isoformat(), "total": row["total"], "flagged": row["flagged"]} for row in volume_rows
+    ]
+    last_day = Decision.objects.filter(created_at__gte=now - timedelta(days=1)).aggregate(
+        total=Count("pk"), flagged=Count("pk", filter=Q(flagged=True))
+    )
+    return {
+        "volume": volume,
+        "last_day": {
+            **last_day,
+            "alert_rate": round(last_day["flagged"] / last_day["total"], 4) if last_day["total"] else None,
+        },
+        "leaderboard": leaderboard(),
+    }
+
+
+def leaderboard() -> list[dict]:
+    """Model versions with their held-out metrics (as training recorded them), champion first."""
+    rows = []
+    versions = ModelVersion.objects.only(
+        "version", "status", "algorithm", "training_size", "metrics", "created_at", "promoted_at"
+    )[:LEADERBOARD_SIZE]
+    for mv in versions:
+        holdout = (mv.metrics or {}).get("holdout", {})
+        rows.append(
+            {
+                "version": mv.version,
+                "status": mv.status,
+                "algorithm": mv.algorithm,
+                "training_size": mv.training_size,
+                "created_at": mv.created_at,
+                "precision": holdout.get("precision"),
+                "recall": holdout.get("recall"),
+                "f1": holdout.get("f1"),
+                "average_precision": holdout.get("average_precision"),
+                "alert_rate": holdout.get("alert_rate"),
+            }
+        )
+    rows.sort(key=lambda r: (r["status"] != ModelVersion.Status.CHAMPION, -(r["f1"] or 0), -r["version"]))
+    return rows

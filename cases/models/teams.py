@@ -1,0 +1,74 @@
+"""Teams own case queues; routing rules send new cases to a team; guardian rows share single cases."""
+
+from django.conf import settings
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from simple_history.models import HistoricalRecords
+
+from cases.models.case import SEVERITY_ORDER, Case, Severity
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    description = models.TextField(blank=True, default="")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="case_teams")
+    history = HistoricalRecords(m2m_fields=[members])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """Sends a newly opened case to a team. Rules are tried by ascending priority; the first match wins.
+
+    Blank conditions match anything, so a rule with no condition is the catch-all.
+    """
+
+    name = models.CharField(max_length=100)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower runs first.")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_rules")
+    account_prefix = models.CharField(max_length=64, blank=True, default="", help_text="Account id starts with.")
+    min_severity = models.CharField(
+        max_length=8, choices=Severity.choices, blank=True, default="", help_text="Case severity at least."
+    )
+    source = models.CharField(max_length=64, blank=True, default="", help_text="A transaction came from this source.")
+    rule_code = models.CharField(
+        max_length=64, blank=True, default="", help_text="A decision hit this scoring rule (its code)."
+    )
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.priority}: {self.name} → {self.team}"
+
+    def matches(self, *, account_id: str, severity: str, sources: set[str], rule_codes: set[str]) -> bool:
+        return (
+            self.is_active
+            and account_id.startswith(self.account_prefix)
+            and (not self.min_severity or SEVERITY_ORDER[severity] >= SEVERITY_ORDER[self.min_severity])
+            and (not self.source or self.source in sources)
+            and (not self.rule_code or self.rule_code in rule_codes)
+        )
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """guardian's per-case user permissions with a real foreign key, so visibility is one indexed join."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        pass
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        pass

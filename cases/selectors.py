@@ -1,0 +1,171 @@
+"""Reads for the workspace pages and the API; each makes a constant number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.http import Http404
+
+from cases.filtersets import CaseFilterSet
+from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment, Team
+from scoring.models import Decision, Transaction
+
+ACTIVITY_WINDOW = timedelta(hours=72)
+ACTIVITY_LIMIT = 300
+CASE_TRANSACTIONS_LIMIT = 100
+TIMELINE_LIMIT = 300
+
+
+def cases_for_api_key(key):
+    """An integrator's key sees the cases holding its own source's transactions."""
+    own = CaseTransaction.objects.filter(case=OuterRef("pk"), transaction__source=key.source)
+    return Case.objects.filter(Exists(own))
+
+
+def case_for(user, reference: str, *, queryset=None) -> Case:
+    """The case `user` may see with this reference, or 404: another team's reference is not found."""
+    queryset = Case.objects.visible_to(user) if queryset is None else queryset
+    try:
+        return queryset.select_related("assignee", "team").get(reference=reference)
+    except Case.DoesNotExist:
+        raise Http404("No case with this reference.") from None
+
+
+@dataclass
+class Worklist:
+    filterset: CaseFilterSet
+    page: Page
+    status_counts: list[tuple[str, str, int]]  # (status, label, count)
+    teams: list[Team]
+
+
+def worklist(user, params, *, request=None, page_number=1, page_size: int | None = None) -> Worklist:
+    """One page of the cases `user` may see, filtered; counts per status for the same filters."""
+    visible = Case.objects.visible_to(user)
+    filterset = CaseFilterSet(params, queryset=visible, request=request)
+    queryset = visible.none() if not filterset.is_valid() else filterset.qs
+    status_counts = {}
+    if filterset.is_valid():
+        # The same filters without the status/state ones, on the same (already validated) form.
+        cleaned = filterset.form.cleaned_data
+        filterset.form.cleaned_data = {**cleaned, "status": [], "state": "all", "ordering": None}
+        try:
+            scope = filterset.filter_queryset(visible).order_by()
+        finally:
+            filterset.form.cleaned_data = cleaned
+        status_counts = dict(scope.values_list("status").annotate(n=Count("*")))
+    paginator = Paginator(queryset.select_related("assignee", "team"), page_size or settings.CASES_PAGE_SIZE)
+    if filterset.is_valid():
+        # The page's total is the per-status counts (same filters) summed over the statuses shown,
+        # which saves the paginator its own COUNT over the whole scope.
+        shown = _statuses_shown(filterset.form.cleaned_data)
+        paginator.count = sum(n for status, n in status_counts.items() if status in shown)
+    page = paginator.get_page(page_number)
+    attach_transaction_counts(page.object_list)
+    return Worklist(
+        filterset=filterset,
+        page=page,
+        status_counts=[(value, label, status_counts.get(value, 0)) for value, label in Case.Status.choices],
+        teams=list(Team.objects.all()),
+    )
+
+
+def attach_transaction_counts(cases) -> None:
+    """Set `transaction_count` on each case of a page, in one query."""
+    cases = list(cases)
+    counts = dict(
+        CaseTransaction.objects.filter(case_id__in=[case.pk for case in cases])
+        .values_list("case_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for case in cases:
+        case.transaction_count = counts.get(case.pk, 0)
+
+
+def _statuses_shown(cleaned: dict) -> set[str]:
+    if cleaned.get("status"):
+        return set(cleaned["status"])
+    state = cleaned.get("state")
+    if state == "all":
+        return set(Case.Status.values)
+    if state == "closed":
+        return {Case.Status.CLOSED}
+    return set(Case.Status.values) - {Case.Status.CLOSED}
+
+
+def case_transactions(case: Case) -> list[CaseTransaction]:
+    """The case's transactions, newest first, each with its decision and model version (one query)."""
+    return list(
+        CaseTransaction.objects.filter(case=case)
+        .select_related("transaction", "transaction__decision", "transaction__decision__model_version")
+        .order_by("-transaction__occurred_at", "-id")[:CASE_TRANSACTIONS_LIMIT]
+    )
+
+
+def account_activity(case: Case, links: list[CaseTransaction]) -> list[Transaction]:
+    """The account's transactions in the 72 h up to its latest case transaction, with their decisions."""
+    if not links:
+        return []
+    anchor = max(link.transaction.occurred_at for link in links)
+    return list(
+        Transaction.objects.filter(
+            account_id=case.account_id, occurred_at__gt=anchor - ACTIVITY_WINDOW, occurred_at__lte=anchor
+        )
+        .select_related("decision")
+        .order_by("-occurred_at")[:ACTIVITY_LIMIT]
+    )
+
+
+@dataclass
+class TimelineEntry:
+    event: CaseEvent
+    comment: Comment | None
+
+
+def timeline(case: Case) -> list[TimelineEntry]:
+    """Timeline events with their comments (two queries), oldest first."""
+    events = list(CaseEvent.objects.filter(case=case).order_by("-created_at", "-id")[:TIMELINE_LIMIT])
+    events.reverse()
+    comment_ids = [e.data.get("comment_id") for e in events if e.kind == CaseEvent.Kind.COMMENTED]
+    comments = {
+        c.pk: c
+        for c in Comment.objects.filter(pk__in=[i for i in comment_ids if i])
+        .select_related("author")
+        .prefetch_related("mentioned")
+    }
+    return [TimelineEntry(event=e, comment=comments.get(e.data.get("comment_id"))) for e in events]
+
+
+def pending_approval(case: Case) -> Approval | None:
+    return (
+        Approval.objects.filter(case=case, status=Approval.Status.PENDING).select_related("requested_by").first()
+        if case.status == Case.Status.PENDING_APPROVAL
+        else None
+    )
+
+
+def approvals_queue(user, *, status: str = Approval.Status.PENDING, limit: int = 200) -> list[Approval]:
+    """Approvals on cases `user` may see, oldest pending first."""
+    return list(
+        Approval.objects.filter(status=status, case__in=Case.objects.visible_to(user))
+        .select_related("case", "case__team", "requested_by", "decided_by")
+        .order_by("requested_at" if status == Approval.Status.PENDING else "-decided_at")[:limit]
+    )
+
+
+def approval_for(user, approval_id: int) -> Approval:
+    try:
+        return Approval.objects.select_related("case", "requested_by").get(
+            pk=approval_id, case__in=Case.objects.visible_to(user)
+        )
+    except (Approval.DoesNotExist, ValueError):
+        raise Http404("No approval with this id.") from None
+
+
+def decisions_prefetch() -> Prefetch:
+    return Prefetch("transaction__decision", queryset=Decision.objects.select_related("model_version"))

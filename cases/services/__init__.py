@@ -1,0 +1,38 @@
+"""Case workflows; the only place that writes cases. Views, API, admin and consumers call these."""
+
+from cases.services.closing import approval_approve, approval_reason, approval_reject, case_close
+from cases.services.comments import case_comment, mentions_mark_read
+from cases.services.lifecycle import (
+    TRANSITIONS,
+    CaseConflict,
+    allowed_transitions,
+    case_assign,
+    case_assign_many,
+    case_escalate,
+    case_share,
+    case_transition,
+    case_update,
+)
+from cases.services.opening import decision_severity, open_cases_for_decisions, route_team_id, sla_due_at
+
+__all__ = [
+    "TRANSITIONS",
+    "CaseConflict",
+    "allowed_transitions",
+    "approval_approve",
+    "approval_reason",
+    "approval_reject",
+    "case_assign",
+    "case_assign_many",
+    "case_close",
+    "case_comment",
+    "case_escalate",
+    "case_share",
+    "case_transition",
+    "case_update",
+    "decision_severity",
+    "mentions_mark_read",
+    "open_cases_for_decisions",
+    "route_team_id",
+    "sla_due_at",
+]

@@ -1,0 +1,85 @@
+"""Browser tests: a real ASGI server (daphne, in a child process) on the test database, and Chromium.
+
+The server is a separate process, so it cannot share an in-memory SQLite database: when browser
+tests are selected on SQLite, the test database becomes a file (Channels' live-server docs).
+"""
+
+import os
+import shutil
+from functools import partial
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+DOC_IMAGES = Path(settings.BASE_DIR) / "docs" / "images"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not any(item.get_closest_marker("browser") for item in items):
+        return
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # Mutated in place: django.db.connections holds this same dict.
+        database.setdefault("TEST", {})["NAME"] = str(Path(settings.VAR_DIR) / "test-browser.sqlite3")
+    if not os.access(CHROMIUM, os.X_OK):
+        raise pytest.UsageError(f"Browser tests need Chromium at {CHROMIUM} (bin/test installs Debian's chromium).")
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """http://localhost:<port> served by daphne with finobs' ASGI app (HTTP, WebSockets, static files)."""
+    from channels.testing.live import make_application, set_database_connection
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    process = DaphneProcess(
+        "localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler), setup=set_database_connection
+    )
+    process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        raise RuntimeError("daphne did not start")
+    yield f"http://localhost:{process.port.value}"
+    process.terminate()
+    process.join(timeout=10)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop on this thread; the test's own ORM calls are
+    # still plain synchronous code, so Django's async-safety guard does not apply to them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, "worklist") saves test-artifacts/worklist.png (and docs/images/ with UPDATE_DOC_IMAGES=1)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        if os.environ.get("UPDATE_DOC_IMAGES") == "1":
+            DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOC_IMAGES / f"{name}.png")
+        return path
+
+    return save

@@ -1,0 +1,286 @@
+"""The analyst workspace pages: dashboard, worklist, case detail, approvals, mentions. Thin: selectors read,
+services write, every case read goes through Case.objects.visible_to(user)."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import selectors, services
+from cases.dashboard import dashboard_data
+from cases.models import Approval, Case, Mention, Severity, Team
+from cases.similarity import similar_cases
+
+view_required = permission_required("cases.view_case", raise_exception=True)
+WORKLIST_ORDERINGS = [
+    ("", "Newest first"),
+    ("sla", "SLA due first"),
+    ("severity", "Most severe first"),
+    ("priority", "Priority"),
+    ("-updated", "Recently updated"),
+    ("opened", "Oldest first"),
+]
+
+
+@require_GET
+@login_required
+def dashboard(request):
+    if not (request.user.has_perm("cases.view_case") or request.user.has_perm("scoring.view_decision")):
+        raise PermissionDenied
+    return render(request, "cases/dashboard.html", {"data": dashboard_data(request.user)})
+
+
+@require_GET
+@login_required
+@view_required
+def worklist(request):
+    data = selectors.worklist(request.user, request.GET, request=request, page_number=request.GET.get("page", 1))
+    context = {
+        "worklist": data,
+        "query": _query_without_page(request),
+        "assignees": _workers(),
+        "may_assign": request.user.has_perm("cases.assign_case"),
+        "live_url": "/ws/cases/",
+        "chosen": {
+            "status": request.GET.getlist("status"),
+            "severity": request.GET.getlist("severity"),
+            "outcome": request.GET.getlist("outcome"),
+            "state": request.GET.get("state", ""),
+            "ordering": request.GET.get("ordering", ""),
+        },
+        "statuses": Case.Status.choices,
+        "severities": Severity.choices,
+        "outcomes": Case.Outcome.choices,
+        "states": [("", "Open"), ("closed", "Closed"), ("all", "All")],
+        "orderings": WORKLIST_ORDERINGS,
+    }
+    template = "cases/_worklist_table.html" if request.headers.get("HX-Request") else "cases/worklist.html"
+    return render(request, template, context)
+
+
+@require_POST
+@login_required
+@view_required
+def bulk_assign(request):
+    references = request.POST.getlist("reference")
+    cases = list(Case.objects.visible_to(request.user).filter(reference__in=references))
+    if not cases:
+        messages.error(request, "Select at least one case.")
+        return _back(request, reverse("cases:worklist"))
+    username = request.POST.get("assignee", "")
+    assign = lambda: services.case_assign_many(cases=cases, assignee=_user_or_none(username), actor=request.user)  # noqa: E731
+    if _run(request, assign):
+        messages.success(
+            request, f"Assigned {len(cases)} case{'s' if len(cases) > 1 else ''} to {username or 'nobody'}."
+        )
+    return _back(request, reverse("cases:worklist"))
+
+
+@require_GET
+@login_required
+@view_required
+def case_detail(request, reference):
+    case = selectors.case_for(request.user, reference)
+    fragment = request.GET.get("fragment")
+    if fragment in {"head", "timeline"}:
+        return render(request, f"cases/_case_{fragment}.html", _live_context(request, case))
+    links = selectors.case_transactions(case)
+    activity = selectors.account_activity(case, links)
+    in_case = {link.transaction_id for link in links}
+    services.mentions_mark_read(user=request.user, case=case)
+    context = {
+        **_live_context(request, case),
+        "links": links,
+        "activity": activity,
+        "activity_chart": {
+            "from": (activity[0].occurred_at - selectors.ACTIVITY_WINDOW).isoformat() if activity else None,
+            "to": activity[0].occurred_at.isoformat() if activity else None,
+            "points": [
+                {
+                    "t": t.occurred_at.isoformat(),
+                    "amount": float(t.amount),
+                    "flagged": bool(getattr(getattr(t, "decision", None), "flagged", False)),
+                    "in_case": t.pk in in_case,
+                }
+                for t in reversed(activity)
+            ],
+        },
+        "in_case": in_case,
+        "may_view_explanations": request.user.has_perm("scoring.view_explanation"),
+    }
+    return render(request, "cases/detail.html", context)
+
+
+@require_GET
+@login_required
+@view_required
+def case_similar(request, reference):
+    case = selectors.case_for(request.user, reference)
+    links = selectors.case_transactions(case)
+    vectors = [getattr(link.transaction, "decision", None) for link in links]
+    similar = similar_cases(case, request.user, vectors=[d.features for d in vectors if d and d.features])
+    return render(request, "cases/_similar.html", {"case": case, "similar": similar})
+
+
+def _live_context(request, case: Case) -> dict:
+    user = request.user
+    return {
+        "case": case,
+        "timeline": selectors.timeline(case),
+        "approval": selectors.pending_approval(case),
+        "transitions": [(s, Case.Status(s).label) for s in services.allowed_transitions(case)],
+        "outcomes": Case.Outcome.choices,
+        "teams": Team.objects.all(),
+        "assignees": _workers(),
+        "may_work": user.has_perm("cases.work_case") and case.is_open,
+        "may_assign": user.has_perm("cases.assign_case") and case.is_open,
+        "may_escalate": user.has_perm("cases.escalate_case")
+        and Case.Status.ESCALATED in services.TRANSITIONS[case.status],
+        "may_close": user.has_perm("cases.propose_closure") and case.is_open,
+        "may_approve": user.has_perm("cases.approve_closure"),
+        "live_url": f"/ws/cases/{case.reference}/",
+    }
+
+
+# --- Case actions: POST, then back to the case page (PRG); errors become messages ----------------
+
+
+@require_POST
+@login_required
+@view_required
+def case_action(request, reference, action):
+    case = selectors.case_for(request.user, reference)
+    post = request.POST
+    user = request.user
+    calls = {
+        "claim": lambda: services.case_assign(case=case, assignee=user, actor=user),
+        "assign": lambda: services.case_assign(case=case, assignee=_user_or_none(post.get("assignee", "")), actor=user),
+        "transition": lambda: services.case_transition(
+            case=case, status=post.get("status", ""), reason=post.get("reason", ""), actor=user
+        ),
+        "escalate": lambda: services.case_escalate(
+            case=case,
+            reason=post.get("reason", ""),
+            team=Team.objects.filter(slug=post.get("team", "")).first(),
+            assignee=_user_or_none(post.get("assignee", "")),
+            actor=user,
+        ),
+        "comment": lambda: services.case_comment(case=case, body=post.get("body", ""), author=user),
+        "close": lambda: services.case_close(
+            case=case, outcome=post.get("outcome", ""), rationale=post.get("rationale", ""), actor=user
+        ),
+        "share": lambda: services.case_share(case=case, user=_user_required(post.get("user", "")), actor=user),
+    }
+    if action not in calls:
+        raise PermissionDenied
+    if _run(request, calls[action]) and action == "close":
+        case.refresh_from_db()
+        if case.status == Case.Status.PENDING_APPROVAL:
+            messages.info(request, "Closure proposed: it waits for a second approver (four-eyes).")
+        else:
+            messages.success(request, f"Closed as {case.get_outcome_display()}.")
+    return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]))
+
+
+@require_GET
+@login_required
+@view_required
+def approvals(request):
+    show = request.GET.get("status", Approval.Status.PENDING)
+    if show not in Approval.Status.values:
+        show = Approval.Status.PENDING
+    context = {
+        "approvals": selectors.approvals_queue(request.user, status=show),
+        "show": show,
+        "statuses": Approval.Status.choices,
+        "may_approve": request.user.has_perm("cases.approve_closure"),
+    }
+    return render(request, "cases/approvals.html", context)
+
+
+@require_POST
+@login_required
+@view_required
+def approval_decide(request, approval_id, decision):
+    approval = selectors.approval_for(request.user, approval_id)
+    comment = request.POST.get("comment", "")
+    service = services.approval_approve if decision == "approve" else services.approval_reject
+    if _run(request, service, approval=approval, actor=request.user, comment=comment):
+        messages.success(
+            request, f"{approval.case.reference}: closure {'approved' if decision == 'approve' else 'rejected'}."
+        )
+    return _back(request, reverse("cases:detail", args=[approval.case.reference]))
+
+
+@require_GET
+@login_required
+@view_required
+def mentions(request):
+    rows = (
+        Mention.objects.filter(user=request.user, comment__case__in=Case.objects.visible_to(request.user))
+        .select_related("comment", "comment__case", "comment__author")
+        .order_by("-created_at")[:100]
+    )
+    return render(request, "cases/mentions.html", {"mentions": rows})
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _run(request, func, *args, **kwargs) -> bool:
+    try:
+        func(*args, **kwargs)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return False
+    except services.CaseConflict as exc:
+        messages.error(request, exc.message)
+        return False
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "You are not allowed to do that.")
+        return False
+    return True
+
+
+def _workers():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__permissions__codename="work_case")
+        .distinct()
+        .order_by("username")
+        .only("id", "username")
+    )
+
+
+def _user_or_none(username: str):
+    if not username:
+        return None
+    return _user_required(username)
+
+
+def _user_required(username: str):
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationError({"user": f"No active user {username!r}."})
+    return user
+
+
+def _query_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def _back(request, default: str):
+    target = request.POST.get("next") or request.headers.get("Referer") or default
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = default
+    return HttpResponseRedirect(target)
