@@ -232,6 +232,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"; give each choice set its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ModelVersionStatusEnum": "scoring.models.ModelVersion.Status",
+        "PromotionRequestStatusEnum": "scoring.models.PromotionRequest.Status",
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "ApprovalStatusEnum": "cases.models.Approval.Status",
+    },
 }
 
 # --- Domain settings --------------------------------------------------------------------------
