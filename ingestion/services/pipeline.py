@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
 from ingestion.bulk import bulk_insert
-from ingestion.models import ApiKey, OutboxEvent
+from ingestion.models import OutboxEvent
 from ingestion.validation import ItemError, ValidItem, validate_items
 from scoring.models import Decision, Transaction
 from scoring.services import score_batch
@@ -231,40 +231,3 @@ def enqueue_outbox_relay() -> None:
         outbox_relay_task.delay()
     except Exception:  # broker unreachable: the events are safe in the outbox table
         logger.warning("ingest: could not enqueue the outbox relay; the periodic relay will publish", exc_info=True)
-
-
-def api_key_create(
-    *, name: str, source: str, scopes: Sequence[str], owner=None, expires_at=None, actor=None
-) -> tuple[ApiKey, str]:
-    """Create a key; returns it with the raw secret, which is shown once and never stored."""
-    unknown = set(scopes) - set(ApiKey.Scope.values)
-    if unknown:
-        raise ValueError(f"Unknown scopes: {', '.join(sorted(unknown))}")
-    raw, prefix = ApiKey.generate()
-    with transaction.atomic():
-        key = ApiKey.objects.create(
-            name=name,
-            source=source,
-            prefix=prefix,
-            key_hash=ApiKey.hash_key(raw),
-            scopes=list(scopes),
-            owner=owner,
-            expires_at=expires_at,
-        )
-        audit_log(
-            actor=actor,
-            action="apikey.created",
-            object_type="apikey",
-            object_id=key.pk,
-            payload={"name": name, "source": source, "prefix": prefix, "scopes": list(scopes)},
-        )
-    return key, raw
-
-
-def api_key_revoke(*, key: ApiKey, actor=None) -> ApiKey:
-    with transaction.atomic():
-        if key.revoked_at is None:
-            key.revoked_at = timezone.now()
-            key.save(update_fields=["revoked_at"])
-            audit_log(actor=actor, action="apikey.revoked", object_type="apikey", object_id=key.pk, payload={})
-    return key

@@ -1,4 +1,4 @@
-"""API keys that integrators authenticate with, and the transactional outbox of events to publish."""
+"""API keys that integrators authenticate with: hashed, prefix shown, scoped, expiring, revocable."""
 
 import hashlib
 import hmac
@@ -59,21 +59,3 @@ class ApiKey(models.Model):
     @property
     def audit_label(self) -> str:
         return f"api:{self.prefix}"
-
-
-class OutboxEvent(models.Model):
-    """An event written in the same DB transaction as the data it describes, published after commit."""
-
-    event_type = models.CharField(max_length=64)
-    payload = models.JSONField()
-    created_at = models.DateTimeField(default=timezone.now)
-    published_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["id"], condition=models.Q(published_at__isnull=True), name="outbox_unpublished"),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.event_type}"

@@ -1,10 +1,9 @@
-"""Admin for API keys (created with the secret shown once) and the outbox."""
+"""Admin for API keys: created with the secret shown once, revoked by action."""
 
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from audit.admin import ReadOnlyAdmin
-from ingestion.models import ApiKey, OutboxEvent
+from ingestion.models import ApiKey
 from ingestion.services import api_key_create, api_key_revoke
 
 
@@ -58,12 +57,3 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(key=key, actor=request.user)
         self.message_user(request, f"Revoked at {timezone.now():%Y-%m-%d %H:%M} UTC.")
-
-
-@admin.register(OutboxEvent)
-class OutboxEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "event_type", "created_at", "published_at", "attempts")
-    list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
-    search_fields = ("event_type",)
-    date_hierarchy = "created_at"
-    readonly_fields = ("event_type", "payload", "created_at", "published_at", "attempts")

@@ -1,0 +1,15 @@
+"""Admin for the outbox: read-only, to see what waits to be published."""
+
+from django.contrib import admin
+
+from audit.admin import ReadOnlyAdmin
+from ingestion.models import OutboxEvent
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ("id", "event_type", "created_at", "published_at", "attempts")
+    list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
+    search_fields = ("event_type",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("event_type", "payload", "created_at", "published_at", "attempts")

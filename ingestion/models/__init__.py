@@ -1,0 +1,6 @@
+"""Ingestion models, one module per concern."""
+
+from ingestion.models.keys import KEY_PREFIX_LENGTH, ApiKey
+from ingestion.models.outbox import OutboxEvent
+
+__all__ = ["KEY_PREFIX_LENGTH", "ApiKey", "OutboxEvent"]
