@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
 from ingestion.bulk import bulk_insert
-from ingestion.models import OutboxEvent
+from ingestion.services.outbox import append_events
 from ingestion.validation import ItemError, ValidItem, validate_items
 from scoring.models import Decision, Transaction
 from scoring.services import score_batch
@@ -98,13 +98,8 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
         bulk_insert(Decision, decisions)
         reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
         payloads = [_decision_payload(d, reply.case_references.get(d.transaction_id)) for d in decisions]
-        bulk_insert(
-            OutboxEvent,
-            [OutboxEvent(event_type=DECISION_CREATED, payload=p, created_at=now) for p in payloads]
-            + [OutboxEvent(event_type=kind, payload=p, created_at=now) for kind, p in reply.events],
-        )
+        append_events([(DECISION_CREATED, p) for p in payloads] + reply.events, created_at=now)
         audit_log_many([_batch_audit_entry(actor, source, decisions, scored.model_version.version)])
-        transaction.on_commit(enqueue_outbox_relay)
     result.accepted = len(decisions)
     result.flagged = sum(1 for d in decisions if d.flagged)
     result.decisions = [_decision_summary(p) for p in payloads]
@@ -221,13 +216,3 @@ def _batch_audit_entry(actor, source: str, decisions: list[Decision], model_vers
             "decisions_sha256": digest.hexdigest(),
         },
     )
-
-
-def enqueue_outbox_relay() -> None:
-    """Ask a worker to publish the outbox; if the broker is down, the beat schedule catches up."""
-    from ingestion.tasks import outbox_relay_task
-
-    try:
-        outbox_relay_task.delay()
-    except Exception:  # broker unreachable: the events are safe in the outbox table
-        logger.warning("ingest: could not enqueue the outbox relay; the periodic relay will publish", exc_info=True)

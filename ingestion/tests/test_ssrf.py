@@ -1,0 +1,31 @@
+import pytest
+
+from ingestion.ssrf import UnsafeUrl, check_outbound_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8000/hook",
+        "http://10.1.2.3/",
+        "http://192.168.0.10/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://0.0.0.0/",
+    ],
+)
+def test_private_and_loopback_hosts_are_refused(url):
+    with pytest.raises(UnsafeUrl, match="non-public"):
+        check_outbound_url(url, allow_private=False)
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/", "file:///etc/passwd", "http:///nohost", "http://u:p@8.8.8.8/"])
+def test_other_schemes_and_credentials_are_refused_even_when_private_is_allowed(url):
+    with pytest.raises(UnsafeUrl):
+        check_outbound_url(url, allow_private=True)
+
+
+def test_a_public_address_passes_and_private_passes_when_allowed():
+    check_outbound_url("https://8.8.8.8/hook", allow_private=False)
+    check_outbound_url("http://127.0.0.1:9/hook", allow_private=True)
