@@ -1,5 +1,5 @@
 """The dashboard's figures: flagged volume, open cases by status and severity, SLA breaches, alert
-rate, and the model leaderboard. Case figures are scoped to what the user may see."""
+rate, drift status and the model leaderboard. Case figures are scoped to what the user may see."""
 
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cases.models import Case, Severity
 from scoring.models import Decision, ModelVersion
+from scoring.selectors import drift_summary
 
 VOLUME_DAYS = 14
 LEADERBOARD_SIZE = 10
@@ -63,6 +64,7 @@ def _global_figures(now) -> dict:
             "alert_rate": round(last_day["flagged"] / last_day["total"], 4) if last_day["total"] else None,
         },
         "leaderboard": leaderboard(),
+        "drift": drift_summary(),
     }
 
 

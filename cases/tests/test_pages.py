@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from cases.models import Case
 from cases.services import case_assign, case_comment
@@ -158,8 +159,29 @@ def test_dashboard_figures_are_scoped_and_list_models(client, personas, open_cas
     assert data["leaderboard"][0]["version"] == 1 and data["leaderboard"][0]["f1"] == 0.67
     assert data["last_day"]["flagged"] == 2
     assert b"vendor/chartjs/chart.umd.min.js" in response.content
+    assert data["drift"]["status"] == "none" and "No drift check has run yet" in response.content.decode()
     client.force_login(personas["carol"])
     assert client.get("/").context["data"]["open_total"] == 2
+
+
+def test_dashboard_shows_the_latest_drift_report_with_the_features_that_moved_most(client, personas, model_version):
+    from scoring.models import DriftReport
+
+    cache.clear()
+    results = {
+        "score": {"psi": 0.31, "ks": 0.22, "ks_pvalue": 0.0001, "drifted": True},
+        "amount_log": {"psi": 0.45, "ks": 0.3, "ks_pvalue": 0.0, "drifted": True},
+        "hour_sin": {"psi": 0.01, "ks": 0.02, "ks_pvalue": 0.9, "drifted": False},
+    }
+    DriftReport.objects.create(model_version=model_version, created_at=timezone.now(), window_size=500,
+                               results=results, drifted_features=["amount_log"], is_drifted=True)  # fmt: skip
+    client.force_login(personas["alice"])
+    response = client.get("/")
+    drift = response.context["data"]["drift"]
+    assert drift["status"] == "drifted"
+    assert [f["name"] for f in drift["latest"]["top_features"]] == ["amount_log", "hour_sin"]
+    panel = response.content.decode().split('data-testid="drift"')[1].split("</section>")[0]
+    assert "drifted" in panel and "amount_log" in panel and "0.450" in panel and "last 500 decisions" in panel
 
 
 def test_approvals_queue_lists_pending_closures_for_compliance(client, personas, open_case):

@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 from finobs.api.errors import ApiError
 from finobs.api.permissions import ScopeOrPermission, api_key_of
 from scoring.api import serializers as s
-from scoring.models import DriftReport, Experiment, ModelVersion, PromotionRequest, Transaction
+from scoring.models import Experiment, ModelVersion, PromotionRequest, Transaction
+from scoring.selectors import drift_reports, drift_status
 from scoring.services.experiments import experiment_start, experiment_stop
 from scoring.services.explanations import decision_explanation
 from scoring.services.registry import (
@@ -178,13 +179,11 @@ class DriftView(APIView):
 
     @extend_schema(responses={200: s.DriftReportSerializer(many=True)})
     def get(self, request):
-        reports = list(DriftReport.objects.select_related("model_version").defer(
-            "model_version__artifact", "model_version__explainer_artifact", "model_version__drift_reference",
-            "model_version__score_reference")[:20])  # fmt: skip
+        reports = drift_reports()
         latest = reports[0] if reports else None
         return Response(
             {
-                "status": "none" if latest is None else ("drifted" if latest.is_drifted else "stable"),
+                "status": drift_status(latest),
                 "latest": s.DriftReportSerializer(latest).data if latest else None,
                 "history": s.DriftReportSerializer(reports, many=True).data,
             }
