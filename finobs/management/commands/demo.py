@@ -31,7 +31,7 @@ class Command(BaseCommand):
         self._users()
         self._teams()
         if not ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
-            self.stdout.write("Training the default model (IsolationForest -> ONNX)...")
+            self.stdout.write("Training the default model (IsolationForest + PCA autoencoder, one ONNX graph)...")
             version = model_train(actor="demo")
             self.stdout.write(f"  champion is model v{version.version}: {version.metrics}")
         self._api_key()
