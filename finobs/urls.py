@@ -1,10 +1,11 @@
-"""URL map: admin, API v1, OpenAPI schema and docs, health."""
+"""URL map: admin, API v1, OpenAPI schema and docs, health, metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from finobs import health
+from finobs.metrics import MetricsView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("", include("ingestion.urls")),
     path("", include("cases.urls")),
 ]

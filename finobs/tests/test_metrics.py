@@ -1,0 +1,55 @@
+"""GET /metrics: Prometheus text with the platform's state; scrapers by `metrics` key, people who see all cases."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from rest_framework.test import APIClient
+
+from cases.models import Case
+from conftest import suspicious_record, transaction_record
+from ingestion.services import api_key_create, ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def _samples(response) -> dict:
+    assert response["Content-Type"].startswith("text/plain")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for s in family.samples
+    }
+
+
+def test_a_metrics_key_scrapes_backlog_cases_and_model_state(champion, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # no relay runs: the outbox keeps what ingest wrote
+    ingest([suspicious_record(1), suspicious_record(2), transaction_record(3)], source="acme", actor="tests")
+    open_cases = Case.objects.exclude(status=Case.Status.CLOSED)
+    _key, raw = api_key_create(name="prometheus", source="ops", scopes=["metrics"])
+    response = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200
+    samples = _samples(response)
+    assert samples[("finobs_outbox_unpublished_events", ())] >= 3
+    opened = sum(v for (name, _labels), v in samples.items() if name == "finobs_cases_open")
+    assert opened == open_cases.count() >= 1
+    case = open_cases.first()
+    assert samples[("finobs_cases_open", (("severity", case.severity), ("status", case.status)))] >= 1
+    assert samples[("finobs_cases_open", (("severity", "low"), ("status", "escalated")))] == 0
+    assert samples[("finobs_decisions_last_hour", (("flagged", "true"),))] == 2
+    assert samples[("finobs_decisions_last_hour", (("flagged", "false"),))] == 1
+    assert samples[("finobs_model_champion_version", ())] == champion.version
+    assert samples[("finobs_drift_detected", ())] == 0
+    assert ("process_cpu_seconds_total", ()) in samples
+
+
+@pytest.mark.parametrize(("role", "status"), [("compliance", 200), ("admin", 200), ("analyst", 403), ("viewer", 403)])
+def test_people_need_to_see_every_case(make_user, role, status):
+    client = APIClient()
+    client.force_authenticate(make_user(role))
+    assert client.get("/metrics").status_code == status
+
+
+def test_keys_without_the_metrics_scope_and_anonymous_callers_are_refused():
+    _key, raw = api_key_create(name="ingest only", source="acme", scopes=["ingest", "read"])
+    response = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert APIClient().get("/metrics").status_code in (401, 403)
