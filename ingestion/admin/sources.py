@@ -14,6 +14,7 @@ RUNS_SHOWN = 25
 
 
 class PullSourceForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
     auth_header_value = forms.CharField(
         required=False,
         label="Auth header value",

@@ -216,7 +216,7 @@ def _pull_pages(source: PullSource, run: PullRun) -> None:
     run.cursor_after = cursor
 
 
-def _fetch(client: httpx.Client, url: str, params: dict) -> bytes:
+def _fetch(client: httpx.Client, url: str, params: dict | None) -> bytes:
     """GET with the SSRF guard on every hop; redirects are followed only on the same host."""
     host = urlsplit(url).hostname
     for _ in range(MAX_SAME_HOST_REDIRECTS + 1):
@@ -230,7 +230,7 @@ def _fetch(client: httpx.Client, url: str, params: dict) -> bytes:
                     target = str(response.url.join(response.headers.get("location", "")))
                     if urlsplit(target).hostname != host:
                         raise PullFailed(f"Refused a redirect to another host: {target}")
-                    url, params = target, {}
+                    url, params = target, None  # the target carries its own query
                     continue
                 if response.status_code >= 400:
                     raise PullFailed(f"HTTP {response.status_code} {response.reason_phrase} from {response.url}")
