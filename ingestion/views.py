@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ingestion.models import UploadJob
 from ingestion.services import UploadRefused, upload_create
-from ingestion.services.uploads import COLUMNS, REQUIRED_COLUMNS
+from ingestion.services.uploads import COLUMNS, REQUIRED_COLUMNS, check_size
 
 upload_required = permission_required("ingestion.add_uploadjob", raise_exception=True)
 JOBS_SHOWN = 100
@@ -21,9 +21,13 @@ class UploadForm(forms.Form):
     file = forms.FileField(label="CSV file")
     source = forms.SlugField(
         max_length=64,
+        required=False,
         initial=settings.UPLOAD_DEFAULT_SOURCE,
         help_text="Duplicates are detected per source: re-uploading the same file changes nothing.",
     )
+
+    def clean_source(self) -> str:
+        return self.cleaned_data["source"] or settings.UPLOAD_DEFAULT_SOURCE
 
 
 @require_http_methods(["GET", "POST"])
@@ -34,11 +38,7 @@ def uploads(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            if upload.size > settings.UPLOAD_MAX_BYTES:
-                raise UploadRefused(
-                    f"The file is {upload.size / 1024 / 1024:.1f} MB; "
-                    f"the limit is {settings.UPLOAD_MAX_BYTES / 1024 / 1024:.1f} MB."
-                )
+            check_size(upload.size)  # before reading it into memory
             job = upload_create(
                 uploaded_by=request.user, name=upload.name, data=upload.read(), source=form.cleaned_data["source"]
             )

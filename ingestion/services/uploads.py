@@ -56,9 +56,7 @@ def _enqueue(job_id: int) -> None:
 
 def check_csv(data: bytes) -> tuple[str, int]:
     """The decoded text and its number of data rows, or UploadRefused with what is wrong."""
-    limit = settings.UPLOAD_MAX_BYTES
-    if len(data) > limit:
-        raise UploadRefused(f"The file is {_size(len(data))}; the limit is {_size(limit)}.")
+    check_size(len(data))
     if not data.strip():
         raise UploadRefused("The file is empty.")
     try:
@@ -90,6 +88,12 @@ def check_csv(data: bytes) -> tuple[str, int]:
     if rows == 0:
         raise UploadRefused("The file has a header but no rows.")
     return text, rows
+
+
+def check_size(size_bytes: int) -> None:
+    limit = settings.UPLOAD_MAX_BYTES
+    if size_bytes > limit:
+        raise UploadRefused(f"The file is {_size(size_bytes)}; the limit is {_size(limit)}.")
 
 
 def _size(n: int) -> str:
