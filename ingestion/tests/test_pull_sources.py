@@ -1,5 +1,6 @@
 """Pull sources against a real partner feed on a local HTTP server: paging, cursor, back-off, breaker, schedule."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -293,3 +294,37 @@ class TestSchedule:
         history = source.history.all()
         assert history.count() == 2
         assert not hasattr(history.first(), "auth_header_value")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_run_the_same_source_at_once(champion, feed):
+    """Beat and "Run now" may fire together: the second run finds the source claimed and is skipped."""
+    import threading
+
+    from django.db import connection
+
+    source = make_source(feed)
+    feed.mode = "slow"  # the first run holds the source for a few seconds
+    results = []
+
+    def first_worker():
+        try:
+            results.append(run_pull(PullSource.objects.get(pk=source.pk)))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    deadline = timezone.now() + timedelta(seconds=10)
+    while not feed.requests:
+        assert timezone.now() < deadline, "the first run never called the feed"
+        time.sleep(0.05)
+
+    second = run_pull(PullSource.objects.get(pk=source.pk))
+    worker.join(timeout=30)
+
+    assert second.status == PullRun.Status.SKIPPED and "in progress" in second.error
+    assert results[0].status == PullRun.Status.OK, results[0].error
+    assert results[0].accepted == 25
+    assert len({r["query"].get("after") for r in feed.requests}) == len(feed.requests)  # no page fetched twice

@@ -4,7 +4,7 @@ import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -253,3 +253,41 @@ class TestWhoMay:
         with CaptureQueriesContext(connection) as many:
             assert client.get(URL).status_code == 200
         assert len(many) == len(few)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_the_same_job_count_every_row_once(champion, make_user, settings):
+    """A redelivered task running next to the first one: the job row lock hands out each chunk once."""
+    import threading
+
+    from django.db import connection
+
+    settings.UPLOAD_CHUNK_ROWS = 5
+    alice = make_user("analyst", "alice")
+    with transaction.atomic():  # commit before the workers start; enqueueing is the workers' job here
+        job = UploadJob.objects.create(
+            uploaded_by=alice,
+            source="csv",
+            original_name="big.csv",
+            content=csv_file(*[good_row(n) for n in range(1, 41)]).decode(),
+            size_bytes=1,
+            sha256="0" * 64,
+            total_rows=40,
+        )
+
+    def deliver():
+        try:
+            process_upload_job(job_id=job.pk)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=deliver) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.accepted, job.duplicates, job.invalid) == ("done", 40, 40, 0, 0)
+    assert Transaction.objects.filter(source="csv").count() == 40
