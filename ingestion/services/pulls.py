@@ -67,6 +67,7 @@ def pull_source_save(*, source: PullSource, actor) -> PullSource:
                 "url": source.url,
                 "interval_s": source.interval_s,
                 "is_enabled": source.is_enabled,
+                "cursor": source.cursor,
             },
         )
     return source

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_log
-from ingestion.models import UploadJob
+from ingestion.models import ApiKey, PullSource, UploadJob
 from ingestion.services.pipeline import ingest
 from ingestion.validation import KNOWN_FIELDS
 
@@ -24,8 +24,22 @@ class UploadRefused(ValueError):
     """The file cannot be ingested at all; the message says why, in words for the person uploading it."""
 
 
+def check_upload_source(source: str) -> None:
+    """Uploads may not write into an integrator's or a pull source's source.
+
+    Duplicates are detected per source: rows uploaded under a partner's source would make that
+    partner's real transactions with the same ids arrive as "duplicates" and never be scored.
+    """
+    if ApiKey.objects.filter(source=source).exists() or PullSource.objects.filter(source=source).exists():
+        raise UploadRefused(
+            f"The source {source!r} belongs to an integration (API key or pull source); "
+            "uploads cannot write into it. Choose another source name."
+        )
+
+
 def upload_create(*, uploaded_by, name: str, data: bytes, source: str) -> UploadJob:
     """Check the file as a whole and queue it; a refused file leaves nothing behind."""
+    check_upload_source(source)
     text, total_rows = check_csv(data)
     with transaction.atomic():
         job = UploadJob.objects.create(

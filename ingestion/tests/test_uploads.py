@@ -193,6 +193,14 @@ class TestRefusedFiles:
         assert "the limit is 200 bytes" in response.content.decode()
         assert not UploadJob.objects.exists()
 
+    def test_an_integrations_source_is_refused(self, make_user, api_key):
+        """Rows uploaded as "acme" would turn acme's real transactions into unscored duplicates."""
+        client, _ = logged_in(make_user, "analyst", "alice")
+        response = upload(client, csv_file(good_row(1)), source="acme")
+        assert response.status_code == 400
+        assert "belongs to an integration" in response.content.decode()
+        assert not UploadJob.objects.exists()
+
     def test_no_file_is_a_form_error(self, make_user):
         client, _ = logged_in(make_user, "analyst", "alice")
         response = client.post(URL, {"source": "csv"})
