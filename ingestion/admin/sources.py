@@ -79,6 +79,7 @@ class PullRunInline(admin.TabularInline):
         "cursor_before",
         "cursor_after",
         "error",
+        "item_errors",
     )
     readonly_fields = fields
 

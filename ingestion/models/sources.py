@@ -84,6 +84,9 @@ class PullRun(models.Model):
     cursor_before = models.CharField(max_length=500, blank=True)
     cursor_after = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
+    item_errors = models.JSONField(
+        default=list, blank=True, help_text="The first invalid records: [{page, index, field, message}]."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

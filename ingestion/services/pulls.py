@@ -22,6 +22,7 @@ from ingestion.ssrf import UnsafeUrl, check_outbound_url
 logger = logging.getLogger(__name__)
 
 PULL_TASK = "ingestion.tasks.pull_source"
+ITEM_ERRORS_KEPT = 50
 MAX_SAME_HOST_REDIRECTS = 3
 _MISSING = object()
 
@@ -205,13 +206,15 @@ def _pull_pages(source: PullSource, run: PullRun) -> None:
             run.fetched += len(page.records)
             if not page.records:
                 break
-            _ingest_page(source, run, page.records)
+            _ingest_page(source, run, page.records, page_number=run.pages)
             advanced = bool(page.next_cursor) and page.next_cursor != cursor
             if advanced:
                 PullSource.objects.filter(pk=source.pk).update(cursor=page.next_cursor)
                 source.cursor = cursor = page.next_cursor
             run.cursor_after = cursor
-            run.save(update_fields=["pages", "fetched", "accepted", "duplicates", "invalid", "cursor_after"])
+            run.save(
+                update_fields=["pages", "fetched", "accepted", "duplicates", "invalid", "cursor_after", "item_errors"]
+            )
             if not (source.cursor_param and advanced and page.has_more):
                 break
     run.cursor_after = cursor
@@ -292,13 +295,18 @@ def _dig(data, path: str):
     return data
 
 
-def _ingest_page(source: PullSource, run: PullRun, records: list) -> None:
+def _ingest_page(source: PullSource, run: PullRun, records: list, *, page_number: int) -> None:
     size = settings.INGEST_MAX_BATCH
     for start in range(0, len(records), size):
         result = ingest(records[start : start + size], source=source.source, actor=source)
         run.accepted += result.accepted
         run.duplicates += len(result.duplicates)
         run.invalid += len(result.errors)
+        room = ITEM_ERRORS_KEPT - len(run.item_errors)
+        run.item_errors += [
+            {"page": page_number, "index": start + e.index, "field": e.field, "message": e.message}
+            for e in result.errors[: max(0, room)]
+        ]
 
 
 def _record_success(source: PullSource, run: PullRun) -> None:

@@ -125,6 +125,16 @@ class TestPulling:
         assert run.status == "failed"
         assert "'data' is a dict, not a list of records" in run.error
 
+    def test_invalid_records_are_counted_and_named_the_rest_is_ingested(self, champion, feed):
+        feed.records[12]["amount"] = "lots"
+        del feed.records[21]["currency"]
+        run = run_pull(make_source(feed))
+        assert (run.status, run.accepted, run.invalid) == ("ok", 23, 2)
+        assert run.item_errors == [
+            {"page": 2, "index": 2, "field": "amount", "message": "Invalid decimal string"},
+            {"page": 3, "index": 1, "field": "currency", "message": "This field is required."},
+        ]
+
     def test_same_host_redirect_is_followed(self, champion, feed):
         feed.mode = "redirect_here"
         run = run_pull(make_source(feed))

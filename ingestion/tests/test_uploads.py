@@ -156,6 +156,20 @@ class TestResume:
         assert Transaction.objects.filter(source="csv").count() == 10
 
 
+@pytest.mark.django_db
+def test_a_job_that_cannot_go_on_fails_with_the_reason_on_its_page(make_user):
+    """No champion model: nothing can be scored, the job says so instead of spinning forever."""
+    client, alice = logged_in(make_user, "analyst", "alice")
+    job = upload_create(uploaded_by=alice, name="ledger.csv", data=csv_file(good_row(1)), source="csv")
+    with pytest.raises(Exception, match="No champion model"):
+        process_upload_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == UploadJob.Status.FAILED
+    page = client.get(f"/ingest/uploads/{job.pk}/?fragment=progress").content.decode()
+    assert "The job stopped: NoChampionModel: No champion model is registered" in page
+    assert "hx-trigger" not in page
+
+
 BAD_FILES = [
     ("not UTF-8", "Caf\xe9 ledger".encode("latin-1") + b"\n" + "é,1".encode("latin-1"), "is not UTF-8 text"),
     ("empty", b"", "The submitted file is empty."),
