@@ -33,7 +33,8 @@ class PullSource(models.Model):
         blank=True,
         help_text="Without a next cursor in the response, the last record's field used as cursor (e.g. timestamp).",
     )
-    cursor = models.CharField(max_length=500, blank=True, help_text="Where the next run starts.")
+    # Opaque cursors (signed tokens) can be long: text, not a bounded CharField.
+    cursor = models.TextField(blank=True, help_text="Where the next run starts.")
     max_pages_per_run = models.PositiveIntegerField(default=10)
     interval_s = models.PositiveIntegerField(default=300, help_text="Seconds between runs.")
     is_enabled = models.BooleanField(default=True)
@@ -81,8 +82,8 @@ class PullRun(models.Model):
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
-    cursor_before = models.CharField(max_length=500, blank=True)
-    cursor_after = models.CharField(max_length=500, blank=True)
+    cursor_before = models.TextField(blank=True)
+    cursor_after = models.TextField(blank=True)
     error = models.TextField(blank=True)
     item_errors = models.JSONField(
         default=list, blank=True, help_text="The first invalid records: [{page, index, field, message}]."
