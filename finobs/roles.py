@@ -27,6 +27,9 @@ ANALYST = (
     "cases.escalate_case",
     "cases.propose_closure",
     "cases.add_comment",  # cases workspace (issue 5)
+    # CSV upload (issue 4, part B): analysts upload and follow their own jobs.
+    "ingestion.add_uploadjob",
+    "ingestion.view_uploadjob",
 )
 COMPLIANCE = (
     *ANALYST,
@@ -46,6 +49,7 @@ COMPLIANCE = (
     "scoring.add_rule",
     "scoring.change_rule",
     "scoring.manage_experiments",
+    "ingestion.view_all_uploads",  # CSV upload (issue 4, part B): every user's upload jobs
 )
 ADMIN = (
     *COMPLIANCE,
@@ -69,6 +73,12 @@ ADMIN = (
     "cases.add_routingrule",
     "cases.change_routingrule",
     "cases.delete_routingrule",
+    # Pull sources (issue 4, part B)
+    "ingestion.view_pullsource",
+    "ingestion.add_pullsource",
+    "ingestion.change_pullsource",
+    "ingestion.delete_pullsource",
+    "ingestion.view_pullrun",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

@@ -314,3 +314,20 @@ CASE_SLA_HOURS = {
     severity: int(os.environ.get(f"CASE_SLA_HOURS_{severity.upper()}", hours))
     for severity, hours in CASE_SLA_HOURS.items()
 }
+
+# --- Pull sources and CSV upload (issue 4, part B) ------------------------------------------
+# Pull sources may only call public hosts unless this is on (tests, on-premise sources).
+PULL_ALLOW_PRIVATE = env_bool("PULL_ALLOW_PRIVATE", False)
+PULL_TIMEOUT_S = float(os.environ.get("PULL_TIMEOUT_S", "10"))
+PULL_MAX_RESPONSE_BYTES = int(os.environ.get("PULL_MAX_RESPONSE_BYTES", str(32 * 1024 * 1024)))
+# After the n-th failure in a row a source waits min(base * 2**(n-1), max); from the threshold on it
+# stays open for the maximum (circuit breaker) until a run succeeds or an admin resets it.
+PULL_BACKOFF_BASE_S = int(os.environ.get("PULL_BACKOFF_BASE_S", "60"))
+PULL_BACKOFF_MAX_S = int(os.environ.get("PULL_BACKOFF_MAX_S", "3600"))
+PULL_BREAKER_THRESHOLD = int(os.environ.get("PULL_BREAKER_THRESHOLD", "5"))
+# A run holding a source longer than this is taken to be from a crashed worker and may be overtaken.
+PULL_RUN_STALE_S = int(os.environ.get("PULL_RUN_STALE_S", "900"))
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024)))
+UPLOAD_CHUNK_ROWS = int(os.environ.get("UPLOAD_CHUNK_ROWS", "1000"))
+UPLOAD_MAX_ERRORS = int(os.environ.get("UPLOAD_MAX_ERRORS", "1000"))
+UPLOAD_DEFAULT_SOURCE = os.environ.get("UPLOAD_DEFAULT_SOURCE", "csv-upload")

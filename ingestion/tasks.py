@@ -8,3 +8,25 @@ from ingestion.relay import outbox_relay
 @shared_task(acks_late=True, ignore_result=True)
 def outbox_relay_task() -> int:
     return outbox_relay()
+
+
+# --- Pull sources and CSV upload (issue 4, part B) ---------------------------------------------
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def pull_source(source_id: int) -> None:
+    """One run of a pull source (beat schedules one per source). Redelivery re-pulls from the stored cursor."""
+    from ingestion.models import PullSource
+    from ingestion.services import run_pull
+
+    source = PullSource.objects.filter(pk=source_id, is_enabled=True).first()
+    if source is not None:
+        run_pull(source)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_upload(job_id: int) -> None:
+    """Ingest an uploaded CSV in chunks; redelivery resumes after the rows already committed."""
+    from ingestion.services import process_upload_job
+
+    process_upload_job(job_id=job_id)

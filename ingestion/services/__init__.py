@@ -13,3 +13,24 @@ __all__ = [
     "enqueue_outbox_relay",
     "ingest",
 ]
+
+# Pull sources and CSV uploads (issue 4, part B)
+from ingestion.services.pulls import (
+    pull_source_delete,
+    pull_source_enqueue,
+    pull_source_reset_breaker,
+    pull_source_save,
+    run_pull,
+)
+from ingestion.services.uploads import UploadRefused, process_upload_job, upload_create
+
+__all__ += [
+    "UploadRefused",
+    "process_upload_job",
+    "pull_source_delete",
+    "pull_source_enqueue",
+    "pull_source_reset_breaker",
+    "pull_source_save",
+    "run_pull",
+    "upload_create",
+]
