@@ -33,6 +33,7 @@ COMPLIANCE = (
     "cases.approve_closure",
     "cases.view_all_cases",
     "cases.file_sar",
+    "ingestion.view_delivery",  # callbacks (issue 4, part A): compliance sees what was sent where
     "cases.export_case",
     "cases.change_approval",  # cases workspace (issue 5): approve/reject in admin too
     "audit.view_auditevent",
@@ -69,6 +70,13 @@ ADMIN = (
     "cases.add_routingrule",
     "cases.change_routingrule",
     "cases.delete_routingrule",
+    # callbacks (issue 4, part A): endpoints, deliveries and the dead-letter queue
+    "ingestion.view_callbackendpoint",
+    "ingestion.add_callbackendpoint",
+    "ingestion.change_callbackendpoint",
+    "ingestion.delete_callbackendpoint",
+    "ingestion.view_deliveryattempt",
+    "ingestion.redeliver_delivery",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

@@ -4,3 +4,8 @@ from ingestion.models.keys import KEY_PREFIX_LENGTH, ApiKey
 from ingestion.models.outbox import OutboxEvent
 
 __all__ = ["KEY_PREFIX_LENGTH", "ApiKey", "OutboxEvent"]
+
+# Callbacks (issue 4, part A)
+from ingestion.models.callbacks import CallbackEndpoint, Delivery, DeliveryAttempt  # noqa: E402
+
+__all__ += ["CallbackEndpoint", "Delivery", "DeliveryAttempt"]

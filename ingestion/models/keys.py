@@ -16,6 +16,7 @@ class ApiKey(models.Model):
         INGEST = "ingest", "Ingest transactions"
         READ = "read", "Read decisions and cases"
         STREAM = "stream", "Follow the live streams"
+        CALLBACKS = "callbacks", "Manage its callback endpoints and deliveries"
 
     name = models.CharField(max_length=100)
     source = models.SlugField(

@@ -13,3 +13,28 @@ __all__ = [
     "enqueue_outbox_relay",
     "ingest",
 ]
+
+# Callbacks (issue 4, part A)
+from ingestion.services.callbacks import (  # noqa: E402
+    DeliveryInFlight,
+    callback_endpoint_create,
+    callback_endpoint_delete,
+    callback_endpoint_rotate_secret,
+    callback_endpoint_update,
+    deliver,
+    deliveries_due,
+    delivery_redeliver,
+    fan_out_pending,
+)
+
+__all__ += [
+    "DeliveryInFlight",
+    "callback_endpoint_create",
+    "callback_endpoint_delete",
+    "callback_endpoint_rotate_secret",
+    "callback_endpoint_update",
+    "deliver",
+    "deliveries_due",
+    "delivery_redeliver",
+    "fan_out_pending",
+]
