@@ -332,6 +332,7 @@ CALLBACK_FANOUT_BATCH = int(os.environ.get("CALLBACK_FANOUT_BATCH", "5000"))
 CALLBACK_DUE_INTERVAL_S = float(os.environ.get("CALLBACK_DUE_INTERVAL_S", "30"))
 # Celery countdowns stay far below Redis' visibility timeout (1 h); later retries are sent by the beat task.
 CALLBACK_COUNTDOWN_MAX_S = 600
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "ingestion.models.callbacks.Delivery.Status"
 CELERY_BEAT_SCHEDULE["callback-deliveries-due"] = {
     "task": "ingestion.tasks.deliveries_due_task",
     "schedule": CALLBACK_DUE_INTERVAL_S,

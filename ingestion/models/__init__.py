@@ -6,6 +6,6 @@ from ingestion.models.outbox import OutboxEvent
 __all__ = ["KEY_PREFIX_LENGTH", "ApiKey", "OutboxEvent"]
 
 # Callbacks (issue 4, part A)
-from ingestion.models.callbacks import CallbackEndpoint, Delivery, DeliveryAttempt  # noqa: E402
+from ingestion.models.callbacks import CallbackEndpoint, Delivery, DeliveryAttempt
 
 __all__ += ["CallbackEndpoint", "Delivery", "DeliveryAttempt"]

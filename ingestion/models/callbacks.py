@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 from ingestion.models.keys import ApiKey
 from ingestion.models.outbox import OutboxEvent
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105  (the spec's prefix, not a secret)
 # An event type ("case.closed"), a family ("case.*"), or "*" for everything.
 EVENT_TYPE_PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$")
 # What the platform publishes today; endpoints may name others (new types appear as the product grows).

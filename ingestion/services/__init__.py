@@ -15,7 +15,7 @@ __all__ = [
 ]
 
 # Callbacks (issue 4, part A)
-from ingestion.services.callbacks import (  # noqa: E402
+from ingestion.services.callbacks import (
     DeliveryInFlight,
     callback_endpoint_create,
     callback_endpoint_delete,

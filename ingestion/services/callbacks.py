@@ -439,13 +439,14 @@ def _count_failure(endpoint: CallbackEndpoint, *, now: datetime) -> None:
     locked.breaker_open_until = now + timedelta(seconds=settings.CALLBACK_BREAKER_COOLDOWN_S)
     locked.save(update_fields=["breaker_open_until"])
     if was_closed:
-        logger.warning("callbacks: breaker open for endpoint %s after %d failures", locked.pk, locked.consecutive_failures)
+        failures, until = locked.consecutive_failures, locked.breaker_open_until
+        logger.warning("callbacks: breaker open for endpoint %s after %d failures", locked.pk, failures)
         audit_log(
             actor=None,
             action="callback.breaker_opened",
             object_type="callbackendpoint",
             object_id=locked.pk,
-            payload={"consecutive_failures": locked.consecutive_failures, "until": locked.breaker_open_until.isoformat()},
+            payload={"consecutive_failures": failures, "until": until.isoformat()},
         )
 
 
