@@ -18,6 +18,8 @@ from ingestion.services.callbacks import (
 
 
 class CallbackEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
     class Meta:
         model = CallbackEndpoint
         fields = ("name", "url", "event_types", "flagged_only", "is_active", "owner", "api_key")
