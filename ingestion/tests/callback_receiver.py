@@ -31,7 +31,7 @@ class Receiver:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         receiver: Receiver = self.server.receiver
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         with receiver.lock:

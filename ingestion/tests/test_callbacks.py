@@ -14,8 +14,11 @@ from audit.models import AuditEvent
 from conftest import suspicious_record, transaction_record
 from ingestion.models import Delivery
 from ingestion.services import api_key_create, deliveries_due
-from ingestion.tests.callback_receiver import allow_private, receiver, wait_for  # noqa: F401
+from ingestion.tests import callback_receiver
 
+allow_private = callback_receiver.allow_private  # fixture
+receiver = callback_receiver.receiver  # fixture
+wait_for = callback_receiver.wait_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -26,7 +29,9 @@ def integrator():
 
 def register(client, url, event_types, **extra):
     response = client.post(
-        "/api/v1/callbacks/", {"name": "Acme hooks", "url": url, "event_types": event_types, **extra}, "application/json"
+        "/api/v1/callbacks/",
+        {"name": "Acme hooks", "url": url, "event_types": event_types, **extra},
+        "application/json",
     )
     assert response.status_code == 201, response.content
     return response.json()
