@@ -327,7 +327,7 @@ CALLBACK_ALLOW_PRIVATE = env_bool("CALLBACK_ALLOW_PRIVATE", False)  # SSRF guard
 CALLBACK_SECRET_GRACE_S = float(os.environ.get("CALLBACK_SECRET_GRACE_S", "86400"))
 # Outbox events are fanned out at once, but an endpoint's cursor only passes events this old: an
 # event committed late by a slower transaction (lower id, visible later) is still picked up.
-CALLBACK_FANOUT_SETTLE_S = float(os.environ.get("CALLBACK_FANOUT_SETTLE_S", "30"))
+CALLBACK_FANOUT_SETTLE_S = float(os.environ.get("CALLBACK_FANOUT_SETTLE_S", "10"))
 CALLBACK_FANOUT_BATCH = int(os.environ.get("CALLBACK_FANOUT_BATCH", "5000"))
 CALLBACK_DUE_INTERVAL_S = float(os.environ.get("CALLBACK_DUE_INTERVAL_S", "30"))
 # Celery countdowns stay far below Redis' visibility timeout (1 h); later retries are sent by the beat task.
