@@ -337,3 +337,5 @@ CELERY_BEAT_SCHEDULE["callback-deliveries-due"] = {
     "task": "ingestion.tasks.deliveries_due_task",
     "schedule": CALLBACK_DUE_INTERVAL_S,
 }
+# httpx logs every request at INFO; a callback URL may carry a token in its query string.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}

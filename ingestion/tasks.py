@@ -19,6 +19,13 @@ def deliver_task(delivery_id: int) -> str:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def deliver_many_task(delivery_ids: list[int]) -> dict:
+    from ingestion.services.callbacks import deliver_many
+
+    return deliver_many(delivery_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def deliveries_due_task() -> int:
     from ingestion.services.callbacks import deliveries_due
 
