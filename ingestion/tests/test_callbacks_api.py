@@ -209,6 +209,14 @@ class TestAdmin:
         )
         assert AuditEvent.objects.filter(action="callback.endpoint_created", object_id=str(endpoint.pk)).exists()
         assert endpoint.history.count() == 1
+        assert client.get(f"/admin/ingestion/callbackendpoint/{endpoint.pk}/history/").status_code == 200
+        changed = client.post(
+            f"/admin/ingestion/callbackendpoint/{endpoint.pk}/change/", {**form, "name": "Ops desk"}, follow=True
+        )
+        assert changed.status_code == 200
+        endpoint.refresh_from_db()
+        assert endpoint.name == "Ops desk" and endpoint.history.count() == 2
+        assert AuditEvent.objects.filter(action="callback.endpoint_updated", object_id=str(endpoint.pk)).exists()
 
     def test_redeliver_action_on_dead_deliveries(self, make_user, allow_private):
         admin, client = person_client(make_user, "admin", staff=True)
