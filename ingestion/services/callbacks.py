@@ -20,7 +20,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -461,24 +461,25 @@ def _record(delivery: Delivery, endpoint: CallbackEndpoint, *, status_code, erro
 
 
 def _count_failure(endpoint: CallbackEndpoint, *, now: datetime) -> None:
-    """One more consecutive failure; at the threshold the breaker opens (or stays open) for the cooldown."""
-    locked = CallbackEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    locked.consecutive_failures = F("consecutive_failures") + 1
-    locked.save(update_fields=["consecutive_failures"])
-    locked.refresh_from_db(fields=["consecutive_failures", "breaker_open_until"])
-    if locked.consecutive_failures < settings.CALLBACK_BREAKER_THRESHOLD:
+    """One more consecutive failure; at the threshold the breaker opens (or stays open) for the cooldown.
+
+    Queryset updates under the row lock: the breaker is operational state, not an edit for the history.
+    """
+    rows = CallbackEndpoint.objects.select_for_update().filter(pk=endpoint.pk)
+    failures, open_until = rows.values_list("consecutive_failures", "breaker_open_until").get()
+    failures += 1
+    if failures < settings.CALLBACK_BREAKER_THRESHOLD:
+        rows.update(consecutive_failures=failures)
         return
-    was_closed = locked.breaker_open_until is None
-    locked.breaker_open_until = now + timedelta(seconds=settings.CALLBACK_BREAKER_COOLDOWN_S)
-    locked.save(update_fields=["breaker_open_until"])
-    if was_closed:
-        failures, until = locked.consecutive_failures, locked.breaker_open_until
-        logger.warning("callbacks: breaker open for endpoint %s after %d failures", locked.pk, failures)
+    until = now + timedelta(seconds=settings.CALLBACK_BREAKER_COOLDOWN_S)
+    rows.update(consecutive_failures=failures, breaker_open_until=until)
+    if open_until is None:
+        logger.warning("callbacks: breaker open for endpoint %s after %d failures", endpoint.pk, failures)
         audit_log(
             actor=None,
             action="callback.breaker_opened",
             object_type="callbackendpoint",
-            object_id=locked.pk,
+            object_id=endpoint.pk,
             payload={"consecutive_failures": failures, "until": until.isoformat()},
         )
 

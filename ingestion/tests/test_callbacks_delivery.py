@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from audit.models import AuditEvent
 from ingestion.models import CallbackEndpoint, Delivery, OutboxEvent
 from ingestion.services import (
     append_events,
@@ -113,6 +114,8 @@ class TestCircuitBreaker:
         assert third.attempts == 0 and third.status == "pending"
         assert third.next_attempt_at >= endpoint.breaker_open_until
         assert receiver.count() == 2  # the open breaker sent nothing
+        assert endpoint.history.count() == 1  # the breaker is state, not an edit
+        assert AuditEvent.objects.filter(action="callback.breaker_opened", object_id=str(endpoint.pk)).count() == 1
 
     def test_half_open_sends_one_trial_and_closes_on_success(self, receiver, allow_private, settings):
         settings.CALLBACK_BREAKER_THRESHOLD, settings.CALLBACK_BREAKER_COOLDOWN_S = 1, 120
