@@ -34,6 +34,7 @@ COMPLIANCE = (
     "cases.view_all_cases",
     "cases.file_sar",
     "ingestion.view_delivery",  # callbacks (issue 4, part A): compliance sees what was sent where
+    "ingestion.view_deliveryattempt",
     "cases.export_case",
     "cases.change_approval",  # cases workspace (issue 5): approve/reject in admin too
     "audit.view_auditevent",
@@ -75,7 +76,6 @@ ADMIN = (
     "ingestion.add_callbackendpoint",
     "ingestion.change_callbackendpoint",
     "ingestion.delete_callbackendpoint",
-    "ingestion.view_deliveryattempt",
     "ingestion.redeliver_delivery",
 )
 
