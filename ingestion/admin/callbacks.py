@@ -6,15 +6,15 @@ from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt
-from ingestion.services.callbacks import (
+from ingestion.services import (
     DeliveryInFlight,
     callback_endpoint_create,
     callback_endpoint_delete,
     callback_endpoint_rotate_secret,
     callback_endpoint_update,
-    check_endpoint,
     delivery_redeliver,
 )
+from ingestion.services.callback_endpoints import check_endpoint
 
 
 class CallbackEndpointForm(forms.ModelForm):

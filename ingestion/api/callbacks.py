@@ -13,9 +13,9 @@ from rest_framework.response import Response
 
 from finobs.api.errors import ApiError
 from finobs.api.permissions import ScopeOrPermission, api_key_of
+from ingestion import services
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt
 from ingestion.models.callbacks import KNOWN_EVENT_TYPES
-from ingestion.services import callbacks as services
 
 # --- Shapes ------------------------------------------------------------------------------------
 

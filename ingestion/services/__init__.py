@@ -15,12 +15,14 @@ __all__ = [
 ]
 
 # Callbacks (issue 4, part A)
-from ingestion.services.callbacks import (
-    DeliveryInFlight,
+from ingestion.services.callback_endpoints import (
     callback_endpoint_create,
     callback_endpoint_delete,
     callback_endpoint_rotate_secret,
     callback_endpoint_update,
+)
+from ingestion.services.callbacks import (
+    DeliveryInFlight,
     deliver,
     deliveries_due,
     delivery_redeliver,
