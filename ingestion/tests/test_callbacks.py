@@ -8,12 +8,14 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditEvent
 from conftest import suspicious_record, transaction_record
-from ingestion.models import Delivery
-from ingestion.services import api_key_create, deliveries_due
+from ingestion.models import Delivery, OutboxEvent
+from ingestion.services import api_key_create, callback_endpoint_create, deliveries_due
+from ingestion.tasks import deliveries_due_task
 from ingestion.tests import callback_receiver
 
 allow_private = callback_receiver.allow_private  # fixture
@@ -111,3 +113,17 @@ def test_four_failures_dead_letter_then_redelivery_succeeds(
     assert {h["webhook-id"] for h, _ in receiver.requests} == {dead_one["webhook_id"]}
     assert client.get("/api/v1/deliveries/?status=dead").json()["count"] == 0
     assert AuditEvent.objects.filter(action="callback.redelivered", actor__startswith="api:").exists()
+
+
+def test_a_send_whose_task_was_lost_is_sent_by_the_beat_catch_up(receiver, allow_private, celery_worker_if_queued):
+    """A broker outage, or a worker killed mid-send (its lease ran out): the row is due and nothing is queued."""
+    endpoint, secret = callback_endpoint_create(name="hooks", url=receiver.url, event_types=["*"], actor="tests")
+    event = OutboxEvent.objects.create(event_type="case.closed", payload={"reference": "CASE-9"})
+    lost = Delivery.objects.create(
+        endpoint=endpoint, event=event, event_type="case.closed", webhook_id="msg_lost", next_attempt_at=timezone.now()
+    )
+    deliveries_due_task.delay()
+    wait_for(lambda: Delivery.objects.get(pk=lost.pk).status == "delivered", message="the catch-up send")
+    headers, raw = receiver.requests[0]
+    assert Webhook(secret).verify(raw, headers)["data"] == {"reference": "CASE-9"}
+    assert receiver.count() == 1
