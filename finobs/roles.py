@@ -36,6 +36,8 @@ COMPLIANCE = (
     "cases.approve_closure",
     "cases.view_all_cases",
     "cases.file_sar",
+    "ingestion.view_delivery",  # callbacks (issue 4, part A): compliance sees what was sent where
+    "ingestion.view_deliveryattempt",
     "cases.export_case",
     "cases.change_approval",  # cases workspace (issue 5): approve/reject in admin too
     "audit.view_auditevent",
@@ -79,6 +81,12 @@ ADMIN = (
     "ingestion.change_pullsource",
     "ingestion.delete_pullsource",
     "ingestion.view_pullrun",
+    # callbacks (issue 4, part A): endpoints, deliveries and the dead-letter queue
+    "ingestion.view_callbackendpoint",
+    "ingestion.add_callbackendpoint",
+    "ingestion.change_callbackendpoint",
+    "ingestion.delete_callbackendpoint",
+    "ingestion.redeliver_delivery",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

@@ -331,3 +331,28 @@ UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(20 * 1024 * 1024))
 UPLOAD_CHUNK_ROWS = int(os.environ.get("UPLOAD_CHUNK_ROWS", "1000"))
 UPLOAD_MAX_ERRORS = int(os.environ.get("UPLOAD_MAX_ERRORS", "1000"))
 UPLOAD_DEFAULT_SOURCE = os.environ.get("UPLOAD_DEFAULT_SOURCE", "csv-upload")
+
+# --- Callbacks (issue 4, part A): Standard Webhooks deliveries, retries, dead letters, breaker -----
+CALLBACK_TIMEOUT_S = float(os.environ.get("CALLBACK_TIMEOUT_S", "5"))
+CALLBACK_MAX_ATTEMPTS = int(os.environ.get("CALLBACK_MAX_ATTEMPTS", "4"))  # the first send and 3 retries
+CALLBACK_RETRY_BASE_S = float(os.environ.get("CALLBACK_RETRY_BASE_S", "30"))  # full jitter up to base * 2^(n-1)
+CALLBACK_RETRY_MAX_S = float(os.environ.get("CALLBACK_RETRY_MAX_S", "900"))
+CALLBACK_BREAKER_THRESHOLD = int(os.environ.get("CALLBACK_BREAKER_THRESHOLD", "5"))  # consecutive failures
+CALLBACK_BREAKER_COOLDOWN_S = float(os.environ.get("CALLBACK_BREAKER_COOLDOWN_S", "300"))
+CALLBACK_ALLOW_PRIVATE = env_bool("CALLBACK_ALLOW_PRIVATE", False)  # SSRF guard; only for on-premise receivers
+# A rotated secret keeps signing (second signature) this long, so receivers can switch without loss.
+CALLBACK_SECRET_GRACE_S = float(os.environ.get("CALLBACK_SECRET_GRACE_S", "86400"))
+# Outbox events are fanned out at once, but an endpoint's cursor only passes events this old: an
+# event committed late by a slower transaction (lower id, visible later) is still picked up.
+CALLBACK_FANOUT_SETTLE_S = float(os.environ.get("CALLBACK_FANOUT_SETTLE_S", "10"))
+CALLBACK_FANOUT_BATCH = int(os.environ.get("CALLBACK_FANOUT_BATCH", "5000"))
+CALLBACK_DUE_INTERVAL_S = float(os.environ.get("CALLBACK_DUE_INTERVAL_S", "30"))
+# Celery countdowns stay far below Redis' visibility timeout (1 h); later retries are sent by the beat task.
+CALLBACK_COUNTDOWN_MAX_S = 600
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "ingestion.models.callbacks.Delivery.Status"
+CELERY_BEAT_SCHEDULE["callback-deliveries-due"] = {
+    "task": "ingestion.tasks.deliveries_due_task",
+    "schedule": CALLBACK_DUE_INTERVAL_S,
+}
+# httpx logs every request at INFO; a callback URL may carry a token in its query string.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}

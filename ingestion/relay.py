@@ -24,7 +24,23 @@ MESSAGE_CHUNK = 500
 
 
 def outbox_relay(*, batch_size: int = 5000) -> int:
-    """Publish unpublished events in id order; returns how many were published."""
+    """Publish unpublished events in id order, then fan them out to callbacks; returns how many were published."""
+    try:
+        return _publish_pending(batch_size=batch_size)
+    finally:
+        _fan_out_callbacks()  # independent of the channel layer: callbacks go out while Redis is down
+
+
+def _fan_out_callbacks() -> None:
+    from ingestion.services.callbacks import fan_out_pending
+
+    try:
+        fan_out_pending()
+    except Exception:  # the next relay run (on commit or on beat) tries again; nothing is lost
+        logger.warning("outbox relay: callback fan-out failed", exc_info=True)
+
+
+def _publish_pending(*, batch_size: int) -> int:
     layer = get_channel_layer()
     published = 0
     while True:

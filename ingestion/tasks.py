@@ -30,3 +30,25 @@ def process_upload(job_id: int) -> None:
     from ingestion.services import process_upload_job
 
     process_upload_job(job_id=job_id)
+
+
+# Callbacks (issue 4, part A): sends are idempotent (the service claims the row), so acks_late is safe.
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_task(delivery_id: int) -> str:
+    from ingestion.services.callbacks import deliver
+
+    return deliver(delivery_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_many_task(delivery_ids: list[int]) -> dict:
+    from ingestion.services.callbacks import deliver_many
+
+    return deliver_many(delivery_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def deliveries_due_task() -> int:
+    from ingestion.services.callbacks import deliveries_due
+
+    return deliveries_due()

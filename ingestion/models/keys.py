@@ -17,6 +17,7 @@ class ApiKey(models.Model):
         READ = "read", "Read decisions and cases"
         STREAM = "stream", "Follow the live streams"
         METRICS = "metrics", "Scrape /metrics"
+        CALLBACKS = "callbacks", "Manage its callback endpoints and deliveries"
 
     name = models.CharField(max_length=100)
     source = models.SlugField(

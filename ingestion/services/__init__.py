@@ -1,20 +1,21 @@
 """Ingestion's business logic; views, tasks, commands and admin call these."""
 
+from ingestion.services.callback_endpoints import (
+    callback_endpoint_create,
+    callback_endpoint_delete,
+    callback_endpoint_rotate_secret,
+    callback_endpoint_update,
+)
+from ingestion.services.callbacks import (
+    DeliveryInFlight,
+    deliver,
+    deliveries_due,
+    delivery_redeliver,
+    fan_out_pending,
+)
 from ingestion.services.keys import api_key_create, api_key_revoke
 from ingestion.services.outbox import append_events, enqueue_outbox_relay
 from ingestion.services.pipeline import DECISION_CREATED, IngestResult, ingest
-
-__all__ = [
-    "DECISION_CREATED",
-    "IngestResult",
-    "api_key_create",
-    "api_key_revoke",
-    "append_events",
-    "enqueue_outbox_relay",
-    "ingest",
-]
-
-# Pull sources and CSV uploads (issue 4, part B)
 from ingestion.services.pulls import (
     pull_source_delete,
     pull_source_enqueue,
@@ -24,8 +25,24 @@ from ingestion.services.pulls import (
 )
 from ingestion.services.uploads import UploadRefused, process_upload_job, upload_create
 
-__all__ += [
+__all__ = [
+    "DECISION_CREATED",
+    "DeliveryInFlight",
+    "IngestResult",
     "UploadRefused",
+    "api_key_create",
+    "api_key_revoke",
+    "append_events",
+    "callback_endpoint_create",
+    "callback_endpoint_delete",
+    "callback_endpoint_rotate_secret",
+    "callback_endpoint_update",
+    "deliver",
+    "deliveries_due",
+    "delivery_redeliver",
+    "enqueue_outbox_relay",
+    "fan_out_pending",
+    "ingest",
     "process_upload_job",
     "pull_source_delete",
     "pull_source_enqueue",

@@ -1,0 +1,66 @@
+"""Several workers at once on PostgreSQL: fan-out makes one delivery per event, and each is POSTed once."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from finobs.celery import app
+from ingestion.models import Delivery, OutboxEvent
+from ingestion.services import callback_endpoint_create, deliver, fan_out_pending
+from ingestion.tests import callback_receiver
+
+allow_private = callback_receiver.allow_private  # fixture
+receiver = callback_receiver.receiver  # fixture
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+WORKERS = 4
+
+
+def run_in_threads(target, count=WORKERS) -> list:
+    """Start `count` threads together; returns what each returned (re-raising what one raised)."""
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results.append(target(index))
+        except Exception as exc:  # surfaced in the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def sends_only_enqueued():
+    """Fan-out only enqueues its sends (dropped afterwards): the threads below drive them."""
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = eager
+    app.control.purge()
+
+
+def test_concurrent_fan_out_and_sends_deliver_each_event_exactly_once(receiver, allow_private, sends_only_enqueued):
+    endpoint, _ = callback_endpoint_create(name="hooks", url=receiver.url, event_types=["*"], actor="tests")
+    OutboxEvent.objects.bulk_create(OutboxEvent(event_type="case.opened", payload={"n": n}) for n in range(60))
+
+    created = run_in_threads(lambda _: fan_out_pending())
+    assert sum(created) == 60
+    assert Delivery.objects.filter(endpoint=endpoint).count() == 60
+
+    ids = list(Delivery.objects.order_by("id").values_list("pk", flat=True))
+    outcomes = run_in_threads(lambda _: Counter(deliver(pk) for pk in ids))  # every worker tries every delivery
+    total = sum(outcomes, Counter())
+    assert total["delivered"] == 60 and total["skipped"] == 60 * (WORKERS - 1)
+    assert receiver.count() == 60
+    assert len({headers["webhook-id"] for headers, _ in receiver.requests}) == 60
