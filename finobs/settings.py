@@ -314,3 +314,18 @@ CASE_SLA_HOURS = {
     severity: int(os.environ.get(f"CASE_SLA_HOURS_{severity.upper()}", hours))
     for severity, hours in CASE_SLA_HOURS.items()
 }
+
+# --- Ingestion part C (issue 4): outbox retention, live streams, API key rate limits ----------
+OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))  # published events kept for replay
+STREAM_POLL_S = float(os.environ.get("STREAM_POLL_S", "3"))  # subscribers re-read the outbox without hints
+SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))  # comment line that keeps proxies open
+SSE_RETRY_MS = int(os.environ.get("SSE_RETRY_MS", "3000"))  # the `retry:` a client waits before reconnecting
+# Requests per API key ("600/min"); a key's own `rate_limit` wins, then its endpoint's scope, then the default.
+API_KEY_RATE = os.environ.get("API_KEY_RATE", "600/min")
+API_KEY_RATE_BY_SCOPE = {
+    scope: os.environ[f"API_KEY_RATE_{scope.upper()}"]
+    for scope in ("ingest", "read", "stream")
+    if os.environ.get(f"API_KEY_RATE_{scope.upper()}")
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["ingestion.throttling.ApiKeyRateThrottle"]
+CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "ingestion.tasks.outbox_prune_task", "schedule": 3600}

@@ -2,25 +2,31 @@
 
 The channel layer is at-most-once and may be down: an event is marked published only after the
 layer accepted it, and anything left behind is picked up by the next run (on commit or on beat).
+Subscribers get compact hints (ids and what their filters need), never payloads: a 10,000-event
+batch as payloads would pass channels-redis' message size and per-channel capacity; they read the
+events themselves from the outbox (ingestion.feed).
 """
 
 import logging
+from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ingestion.consumers import DECISIONS_GROUP
+from ingestion.feed import DECISION_CREATED, DECISIONS_GROUP, decision_hint, hint_message
 from ingestion.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
 # Which Channels group each event type goes to; events of other types are only marked published.
-EVENT_GROUPS = {"decision.created": DECISIONS_GROUP}
-# Events per group message: keeps each message far below the layer's size limits and capacity.
-MESSAGE_CHUNK = 500
+EVENT_GROUPS = {DECISION_CREATED: DECISIONS_GROUP}
+# Hints per group message: ~25 bytes each, so a message stays a few kB.
+HINTS_PER_MESSAGE = 1000
+PRUNE_CHUNK = 5000
 
 
 def outbox_relay(*, batch_size: int = 5000) -> int:
@@ -31,32 +37,53 @@ def outbox_relay(*, batch_size: int = 5000) -> int:
         with transaction.atomic():
             pending = OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")
             if connection.features.has_select_for_update_skip_locked:
+                # Several relays (on-commit tasks, beat, many workers) each take rows the others do not hold.
                 pending = pending.select_for_update(skip_locked=True)
             events = list(pending.values("id", "event_type", "payload")[:batch_size])
             if not events:
-                return published
+                break
+            ids = [e["id"] for e in events]
             try:
                 _publish(layer, events)
             except Exception:
-                ids = [e["id"] for e in events]
                 OutboxEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1)
                 logger.warning("outbox relay: channel layer unavailable, %d events wait", len(events), exc_info=True)
-                return published
-            OutboxEvent.objects.filter(id__in=[e["id"] for e in events]).update(published_at=timezone.now())
+                break
+            OutboxEvent.objects.filter(id__in=ids).update(published_at=timezone.now())
         published += len(events)
         if len(events) < batch_size:
-            return published
+            break
+    # Other deliveries of the outbox (callbacks fan-out) run here, after the stream hints.
+    return published
 
 
 def _publish(layer, events: list[dict]) -> None:
-    by_group: dict[str, list[dict]] = {}
+    if layer is None:
+        return
+    by_group: dict[str, list[list]] = {}
     for event in events:
         group = EVENT_GROUPS.get(event["event_type"])
         if group is not None:
-            by_group.setdefault(group, []).append(
-                {"id": event["id"], "type": event["event_type"], "data": event["payload"]}
-            )
-    for group, group_events in by_group.items():
-        for start in range(0, len(group_events), MESSAGE_CHUNK):
-            chunk = group_events[start : start + MESSAGE_CHUNK]
-            async_to_sync(layer.group_send)(group, {"type": "decisions.published", "events": chunk})
+            by_group.setdefault(group, []).append(decision_hint(event["id"], event["payload"]))
+    for group, hints in by_group.items():
+        for start in range(0, len(hints), HINTS_PER_MESSAGE):
+            async_to_sync(layer.group_send)(group, hint_message(hints[start : start + HINTS_PER_MESSAGE]))
+
+
+def outbox_prune(*, older_than: timedelta | None = None, chunk: int = PRUNE_CHUNK) -> int:
+    """Delete published events older than OUTBOX_RETENTION_DAYS, oldest first, `chunk` rows per statement."""
+    if older_than is None:
+        older_than = timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    cutoff = timezone.now() - older_than
+    # Ids grow with created_at: the first event newer than the cutoff bounds what may go, and finding
+    # it walks the primary key from the oldest row only as far as the rows being deleted.
+    boundary = OutboxEvent.objects.filter(created_at__gte=cutoff).order_by("id").values_list("id", flat=True).first()
+    old = OutboxEvent.objects.filter(published_at__isnull=False, created_at__lt=cutoff)
+    if boundary is not None:
+        old = old.filter(id__lt=boundary)
+    deleted = 0
+    while ids := list(old.order_by("id").values_list("id", flat=True)[:chunk]):
+        deleted += OutboxEvent.objects.filter(id__in=ids).delete()[0]
+        if len(ids) < chunk:
+            break
+    return deleted
