@@ -41,4 +41,5 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         return parse_rate_limit(rate)
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": api_key_of(request).pk}
+        # The prefix, not the pk: unique per key and never reused, even after a database is rebuilt.
+        return self.cache_format % {"scope": self.scope, "ident": api_key_of(request).prefix}
