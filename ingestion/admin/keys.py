@@ -1,15 +1,34 @@
 """Admin for API keys: created with the secret shown once, revoked by action."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
 from ingestion.models import ApiKey
 from ingestion.services import api_key_create, api_key_revoke, api_key_update
-from ingestion.services.keys import EDITABLE_FIELDS
+from ingestion.services.keys import EDITABLE_FIELDS, check_api_key_fields
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = "__all__"
+        help_texts = {"scopes": f"A JSON list of: {', '.join(ApiKey.Scope.values)}"}
+
+    def clean_scopes(self):
+        scopes = self.cleaned_data["scopes"]
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise forms.ValidationError('Scopes are a JSON list of names, e.g. ["ingest", "read"].')
+        try:
+            check_api_key_fields(scopes=scopes)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return scopes
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = (
         "name",
         "source",

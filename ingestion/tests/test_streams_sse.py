@@ -1,6 +1,7 @@
 """GET /api/v1/stream/decisions: Server-Sent Events, driven in-process through finobs' ASGI application."""
 
 import asyncio
+import contextlib
 import json
 from datetime import timedelta
 
@@ -54,10 +55,8 @@ class SSEClient:
 
     async def __aexit__(self, *exc_info):
         await self.inbox.put({"type": "http.disconnect"})
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self.task, timeout=10)
-        except asyncio.CancelledError:
-            pass
 
     async def body(self) -> bytes:
         chunks = []
