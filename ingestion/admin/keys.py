@@ -12,7 +12,7 @@ from ingestion.services.keys import EDITABLE_FIELDS, check_api_key_fields
 class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
-        fields = "__all__"
+        fields = ("name", "source", "scopes", "owner", "expires_at", "rate_limit")
         help_texts = {"scopes": f"A JSON list of: {', '.join(ApiKey.Scope.values)}"}
 
     def clean_scopes(self):

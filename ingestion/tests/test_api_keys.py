@@ -41,10 +41,8 @@ def create_key(**fields):
 class TestCommands:
     def test_create_prints_the_key_once_and_stores_only_its_hash(self):
         out, err = io.StringIO(), io.StringIO()
-        call_command(
-            "create_api_key", "--name", "Acme", "--scopes", "ingest,read", "--expires", "30d", "--rate-limit", "120/min",
-            stdout=out, stderr=err,
-        )  # fmt: skip
+        options = ["--name", "Acme", "--scopes", "ingest,read", "--expires", "30d", "--rate-limit", "120/min"]
+        call_command("create_api_key", *options, stdout=out, stderr=err)
         raw = out.getvalue().strip()
         key = ApiKey.objects.get()
         assert raw.startswith(f"fo_{key.prefix}_") and key.prefix in err.getvalue()
