@@ -8,6 +8,7 @@ only delays. Invalid parameters close the socket with code 4400.
 
 import asyncio
 import contextlib
+import logging
 from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
@@ -15,6 +16,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from ingestion.feed import DECISIONS_GROUP, FeedFilters, FeedParameterError, FeedReader, parse_last_event_id
+
+logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_INVALID = 4400
@@ -59,7 +62,10 @@ class DecisionsConsumer(AsyncJsonWebsocketConsumer):
     async def _poll(self):
         while True:
             await asyncio.sleep(settings.STREAM_POLL_S)
-            await self._send_new_events()
+            try:
+                await self._send_new_events()
+            except Exception:  # a failed read (database restarting) is retried on the next tick
+                logger.warning("ws decisions: reading the outbox failed; retrying", exc_info=True)
 
     async def _send_new_events(self):
         while events := await self.reader.read():
