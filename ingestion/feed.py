@@ -107,9 +107,12 @@ def decision_events_after(*, after_id: int, filters: FeedFilters, limit: int = P
 # --- Relay hints ------------------------------------------------------------------------------
 
 
-def decision_hint(event_id: int, payload: dict) -> list:
-    """What a subscriber needs to know about an event without reading it: [id, risk_level, flagged]."""
-    return [event_id, payload.get("risk_level"), bool(payload.get("flagged"))]
+def decision_hint(event_id: int, *, risk_level: str | None, flagged) -> list:
+    """What a subscriber needs to know about an event without reading it: [id, risk_level, flagged].
+
+    `flagged` may come as JSON text from the database ("true" on PostgreSQL, 1 on SQLite).
+    """
+    return [event_id, risk_level, flagged in (True, 1, "true")]
 
 
 def hint_message(hints: list[list]) -> dict:
