@@ -329,3 +329,7 @@ API_KEY_RATE_BY_SCOPE = {
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["ingestion.throttling.ApiKeyRateThrottle"]
 CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "ingestion.tasks.outbox_prune_task", "schedule": 3600}
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    *SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]),
+    "ingestion.schema.add_stream_paths",
+]

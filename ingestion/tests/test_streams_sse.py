@@ -238,3 +238,10 @@ class TestEvents:
             )()
             (event,) = await client.events(1)
             assert event["data"]["external_id"] == "quiet"
+
+
+def test_the_stream_is_in_the_openapi_schema(db):
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+    operation = response.json()["paths"]["/api/v1/stream/decisions"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"flagged_only", "min_risk_level", "Last-Event-ID"}
+    assert "text/event-stream" in operation["responses"]["200"]["content"]
