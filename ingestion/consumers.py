@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from ingestion.feed import DECISIONS_GROUP, FeedFilters, FeedParameterError, FeedReader, parse_last_event_id
 
@@ -62,15 +63,15 @@ class DecisionsConsumer(AsyncJsonWebsocketConsumer):
     async def _poll(self):
         while True:
             await asyncio.sleep(settings.STREAM_POLL_S)
-            try:
-                await self._send_new_events()
-            except Exception:  # a failed read (database restarting) is retried on the next tick
-                logger.warning("ws decisions: reading the outbox failed; retrying", exc_info=True)
+            await self._send_new_events()
 
     async def _send_new_events(self):
-        while events := await self.reader.read():
-            for event in events:
-                await self.send_json(event)
+        try:
+            while events := await self.reader.read():
+                for event in events:
+                    await self.send_json(event)
+        except DatabaseError:  # the database is restarting, or busy: the cursor is kept, the poll reads again
+            logger.warning("ws decisions: reading the outbox failed; retrying", exc_info=True)
 
     @staticmethod
     async def _may_view(user) -> bool:

@@ -6,7 +6,9 @@ or a signed-in user with scoring.view_live_decisions, and answers errors in the 
 """
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework import exceptions
@@ -14,6 +16,7 @@ from rest_framework import exceptions
 from finobs.api.errors import error_body
 from ingestion.auth import ApiKeyAuthentication
 from ingestion.feed import FeedFilters, FeedParameterError, FeedReader, parse_last_event_id
+from ingestion.models import ApiKey
 from ingestion.sse import decision_stream
 
 STREAM_SCOPE = "stream"
@@ -22,7 +25,7 @@ LIVE_PERMISSION = "scoring.view_live_decisions"
 
 @require_GET
 async def decisions_stream_view(request):
-    refusal = await _refusal(request)
+    refusal, key = await _refusal(request)
     if refusal is not None:
         return refusal
     try:
@@ -37,6 +40,7 @@ async def decisions_stream_view(request):
         heartbeat_s=settings.SSE_HEARTBEAT_S,
         poll_s=settings.STREAM_POLL_S,
         retry_ms=settings.SSE_RETRY_MS,
+        still_allowed=_key_still_active(key.pk) if key is not None else None,
     )
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
@@ -44,23 +48,37 @@ async def decisions_stream_view(request):
     return response
 
 
-async def _refusal(request) -> JsonResponse | None:
-    """None if the caller may follow the stream, else the error response (401 or 403)."""
+async def _refusal(request) -> tuple[JsonResponse | None, ApiKey | None]:
+    """(None, the key or None for a person) if the caller may follow the stream, else (the 401/403, None)."""
     try:
         authenticated = await sync_to_async(ApiKeyAuthentication().authenticate)(request)
     except exceptions.AuthenticationFailed as exc:
-        return _error(401, "authentication_failed", str(exc.detail))
+        return _error(401, "authentication_failed", str(exc.detail)), None
     if authenticated is not None:
         _user, key = authenticated
         if STREAM_SCOPE not in key.scopes:
-            return _error(403, "permission_denied", "This API key does not have the stream scope.")
-        return None
+            return _error(403, "permission_denied", "This API key does not have the stream scope."), None
+        return None, key
     user = await request.auser()
     if not user.is_authenticated:
-        return _error(401, "not_authenticated", "Send an API key with the stream scope, or sign in.")
+        return _error(401, "not_authenticated", "Send an API key with the stream scope, or sign in."), None
     if not await sync_to_async(user.has_perm)(LIVE_PERMISSION):
-        return _error(403, "permission_denied", "You do not have permission to follow the live decisions.")
-    return None
+        return _error(403, "permission_denied", "You do not have permission to follow the live decisions."), None
+    return None, None
+
+
+def _key_still_active(key_pk: int):
+    """A check for the open stream: the key is not revoked, expired or deleted since it connected."""
+
+    @database_sync_to_async
+    def still_active() -> bool:
+        try:
+            key = ApiKey.objects.filter(pk=key_pk).only("revoked_at", "expires_at").first()
+        except DatabaseError:  # cannot tell now; asked again at the next heartbeat
+            return True
+        return key is not None and key.is_active
+
+    return still_active
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
@@ -97,8 +98,21 @@ def key_headers(raw: str) -> dict:
     return {"Authorization": f"Bearer {raw}"}
 
 
+async def write(fn, *args, **kwargs):
+    """Run a write from the test while streams poll. The SQLite test database lives in shared-cache
+    memory, where a writer meeting a reader's table lock fails at once ("database table is locked")
+    instead of waiting as it does on a file or on PostgreSQL; so the test retries that write."""
+    for attempt in range(20):
+        try:
+            return await database_sync_to_async(fn)(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 19:
+                raise
+            await asyncio.sleep(0.05)
+
+
 async def ingest_records(records):
-    return await database_sync_to_async(ingest)(records, source="acme", actor="tests")
+    return await write(ingest, records, source="acme", actor="tests")
 
 
 async def decision_event_ids() -> list[int]:
@@ -226,16 +240,27 @@ class TestEvents:
             await client.next_block()  # retry:
             assert (await client.next_block(timeout=5)) == ": heartbeat"
 
+    async def test_a_revoked_key_loses_its_open_stream(self, api_key, settings):
+        settings.SSE_HEARTBEAT_S = 0.2
+        key, raw = api_key
+        async with SSEClient(headers=key_headers(raw)) as client:
+            await client.next_block()  # retry:
+            assert (await client.next_block(timeout=5)) == ": heartbeat"
+            await write(api_key_revoke, key=key)
+            ending = await asyncio.wait_for(client.outbox.get(), timeout=5)
+            while ending.get("more_body"):
+                ending = await asyncio.wait_for(client.outbox.get(), timeout=5)
+            assert ending["type"] == "http.response.body" and not ending.get("more_body")  # the response ended
+
     async def test_a_lost_hint_only_delays_the_event(self, champion, api_key, settings):
         """Events written without a relay run (no hint at all) still arrive: subscribers poll the outbox."""
         settings.STREAM_POLL_S = 0.2
         async with SSEClient(headers=key_headers(api_key[1])) as client:
-            await database_sync_to_async(
-                lambda: OutboxEvent.objects.create(
-                    event_type="decision.created",
-                    payload={"external_id": "quiet", "risk_level": "LOW", "flagged": False},
-                )
-            )()
+            await write(
+                OutboxEvent.objects.create,
+                event_type="decision.created",
+                payload={"external_id": "quiet", "risk_level": "LOW", "flagged": False},
+            )
             (event,) = await client.events(1)
             assert event["data"]["external_id"] == "quiet"
 
