@@ -327,6 +327,12 @@ API_KEY_RATE_BY_SCOPE = {
     for scope in ("ingest", "read", "stream")
     if os.environ.get(f"API_KEY_RATE_{scope.upper()}")
 }
+for _name, _rate in [("API_KEY_RATE", API_KEY_RATE)] + [
+    (f"API_KEY_RATE_{s.upper()}", r) for s, r in API_KEY_RATE_BY_SCOPE.items()
+]:
+    _count, _, _period = _rate.partition("/")
+    if not _count.isdigit() or _period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
+        raise ImproperlyConfigured(f"{_name} must look like 600/min (<requests>/<s|min|hour|day>), got {_rate!r}")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["ingestion.throttling.ApiKeyRateThrottle"]
 CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "ingestion.tasks.outbox_prune_task", "schedule": 3600}
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
