@@ -86,14 +86,11 @@ def services_on(redis_server):
         STREAM_POLL_S=0.5,
         SSE_HEARTBEAT_S=1,
     ):
-        previous_broker = celery_app.conf.broker_url
-        celery_app.conf.broker_url = redis_server.url
-        celery_app._after_fork()  # drop pooled connections to the previous broker
-        try:
-            yield redis_server
-        finally:
-            celery_app.conf.broker_url = previous_broker
-            celery_app._after_fork()
+        # Celery reads its settings from Django's on each access; only its pooled connections need dropping.
+        celery_app._after_fork()
+        assert celery_app.conf.broker_url == redis_server.url
+        yield redis_server
+    celery_app._after_fork()  # drop the connections made to the throwaway Redis
 
 
 @pytest.fixture
