@@ -133,6 +133,16 @@ def _prepare(entry: AuditEntry) -> AuditEvent:
     return event
 
 
+def hold_chain_lock(*, using: str = "default") -> None:
+    """Take the audit chain's transaction-scoped lock (held to commit; re-entrant within a transaction).
+
+    Other ordered logs (ingestion's outbox) take this same lock rather than one of their own:
+    writers take it in either order (outbox then audit, audit then outbox), and two different
+    locks taken in opposite orders would deadlock. Call it inside `transaction.atomic()`.
+    """
+    _lock_chain(using)
+
+
 def _lock_chain(using: str) -> None:
     """Serialise appends so that no two transactions extend the same head."""
     connection = connections[using]

@@ -356,3 +356,28 @@ CELERY_BEAT_SCHEDULE["callback-deliveries-due"] = {
 }
 # httpx logs every request at INFO; a callback URL may carry a token in its query string.
 LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
+
+# --- Ingestion part C (issue 4): outbox retention, live streams, API key rate limits ----------
+OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))  # published events kept for replay
+STREAM_POLL_S = float(os.environ.get("STREAM_POLL_S", "3"))  # subscribers re-read the outbox without hints
+SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))  # comment line that keeps proxies open
+SSE_RETRY_MS = int(os.environ.get("SSE_RETRY_MS", "3000"))  # the `retry:` a client waits before reconnecting
+# Requests per API key ("600/min"); a key's own `rate_limit` wins, then its endpoint's scope, then the default.
+API_KEY_RATE = os.environ.get("API_KEY_RATE", "600/min")
+API_KEY_RATE_BY_SCOPE = {
+    scope: os.environ[f"API_KEY_RATE_{scope.upper()}"]
+    for scope in ("ingest", "read", "stream", "callbacks", "metrics")
+    if os.environ.get(f"API_KEY_RATE_{scope.upper()}")
+}
+for _name, _rate in [("API_KEY_RATE", API_KEY_RATE)] + [
+    (f"API_KEY_RATE_{s.upper()}", r) for s, r in API_KEY_RATE_BY_SCOPE.items()
+]:
+    _count, _, _period = _rate.partition("/")
+    if not _count.isdigit() or _period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
+        raise ImproperlyConfigured(f"{_name} must look like 600/min (<requests>/<s|min|hour|day>), got {_rate!r}")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["ingestion.throttling.ApiKeyRateThrottle"]
+CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "ingestion.tasks.outbox_prune_task", "schedule": 3600}
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    *SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]),
+    "ingestion.schema.add_stream_paths",
+]

@@ -2,25 +2,33 @@
 
 The channel layer is at-most-once and may be down: an event is marked published only after the
 layer accepted it, and anything left behind is picked up by the next run (on commit or on beat).
+Subscribers get compact hints (ids and what their filters need), never payloads: a 10,000-event
+batch as payloads would pass channels-redis' message size and per-channel capacity; they read the
+events themselves from the outbox (ingestion.feed).
 """
 
 import logging
+from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from ingestion.consumers import DECISIONS_GROUP
+from ingestion.feed import DECISION_CREATED, DECISIONS_GROUP, decision_hint, hint_message
 from ingestion.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
 # Which Channels group each event type goes to; events of other types are only marked published.
-EVENT_GROUPS = {"decision.created": DECISIONS_GROUP}
-# Events per group message: keeps each message far below the layer's size limits and capacity.
-MESSAGE_CHUNK = 500
+EVENT_GROUPS = {DECISION_CREATED: DECISIONS_GROUP}
+# Hints per group message: ~25 bytes each, so a message stays a few kB.
+HINTS_PER_MESSAGE = 1000
+PRUNE_CHUNK = 5000
 
 
 def outbox_relay(*, batch_size: int = 5000) -> int:
@@ -47,32 +55,75 @@ def _publish_pending(*, batch_size: int) -> int:
         with transaction.atomic():
             pending = OutboxEvent.objects.filter(published_at__isnull=True).order_by("id")
             if connection.features.has_select_for_update_skip_locked:
+                # Several relays (on-commit tasks, beat, many workers) each take rows the others do not hold.
                 pending = pending.select_for_update(skip_locked=True)
-            events = list(pending.values("id", "event_type", "payload")[:batch_size])
+            # Only what the hints carry: decoding 5,000 whole payloads cost more than the rest of the relay.
+            events = list(
+                pending.values(
+                    "id", "event_type", risk_level=KT("payload__risk_level"), flagged=KT("payload__flagged")
+                )[:batch_size]
+            )
             if not events:
-                return published
+                break
+            ids = [e["id"] for e in events]
             try:
                 _publish(layer, events)
             except Exception:
-                ids = [e["id"] for e in events]
-                OutboxEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1)
+                _events_with_ids(ids).update(attempts=F("attempts") + 1)
                 logger.warning("outbox relay: channel layer unavailable, %d events wait", len(events), exc_info=True)
-                return published
-            OutboxEvent.objects.filter(id__in=[e["id"] for e in events]).update(published_at=timezone.now())
+                break
+            _events_with_ids(ids).update(published_at=timezone.now())
         published += len(events)
         if len(events) < batch_size:
-            return published
+            break
+    return published
+
+
+def _events_with_ids(ids: list[int]):
+    if connection.vendor == "postgresql":
+        # One array parameter instead of 5,000: building the IN list cost more than the UPDATE.
+        return OutboxEvent.objects.filter(RawSQL("id = ANY(%s)", (ids,), output_field=BooleanField()))
+    return OutboxEvent.objects.filter(id__in=ids)
 
 
 def _publish(layer, events: list[dict]) -> None:
-    by_group: dict[str, list[dict]] = {}
+    if layer is None:
+        return
+    by_group: dict[str, list[list]] = {}
     for event in events:
         group = EVENT_GROUPS.get(event["event_type"])
         if group is not None:
-            by_group.setdefault(group, []).append(
-                {"id": event["id"], "type": event["event_type"], "data": event["payload"]}
-            )
-    for group, group_events in by_group.items():
-        for start in range(0, len(group_events), MESSAGE_CHUNK):
-            chunk = group_events[start : start + MESSAGE_CHUNK]
-            async_to_sync(layer.group_send)(group, {"type": "decisions.published", "events": chunk})
+            hint = decision_hint(event["id"], risk_level=event["risk_level"], flagged=event["flagged"])
+            by_group.setdefault(group, []).append(hint)
+    for group, hints in by_group.items():
+        for start in range(0, len(hints), HINTS_PER_MESSAGE):
+            async_to_sync(layer.group_send)(group, hint_message(hints[start : start + HINTS_PER_MESSAGE]))
+
+
+def outbox_prune(*, older_than: timedelta | None = None, chunk: int = PRUNE_CHUNK) -> int:
+    """Delete published events older than OUTBOX_RETENTION_DAYS, oldest first, `chunk` rows per statement.
+
+    Delivered callbacks of those events go with them (their attempts too); an event whose callback is
+    still pending, retrying or dead (the dead-letter queue) stays until it is delivered or its endpoint
+    is deleted, so a redelivery always has its body.
+    """
+    from ingestion.models import Delivery
+
+    if older_than is None:
+        older_than = timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    cutoff = timezone.now() - older_than
+    # Ids grow with created_at: the first event newer than the cutoff bounds what may go, and finding
+    # it walks the primary key from the oldest row only as far as the rows being deleted.
+    boundary = OutboxEvent.objects.filter(created_at__gte=cutoff).order_by("id").values_list("id", flat=True).first()
+    old = OutboxEvent.objects.filter(published_at__isnull=False, created_at__lt=cutoff)
+    if boundary is not None:
+        old = old.filter(id__lt=boundary)
+    old = old.exclude(deliveries__in=Delivery.objects.exclude(status=Delivery.Status.DELIVERED))
+    deleted = 0
+    while ids := list(old.order_by("id").values_list("id", flat=True)[:chunk]):
+        with transaction.atomic():
+            Delivery.objects.filter(event_id__in=ids, status=Delivery.Status.DELIVERED).delete()
+            deleted += OutboxEvent.objects.filter(id__in=ids).delete()[0]
+        if len(ids) < chunk:
+            break
+    return deleted

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from ingestion.relay import outbox_relay
+from ingestion.relay import outbox_prune, outbox_relay
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -52,3 +52,9 @@ def deliveries_due_task() -> int:
     from ingestion.services.callbacks import deliveries_due
 
     return deliveries_due()
+
+
+# Outbox retention (issue 4, part C)
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_prune_task() -> int:
+    return outbox_prune()

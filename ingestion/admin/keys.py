@@ -1,14 +1,34 @@
 """Admin for API keys: created with the secret shown once, revoked by action."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
 from ingestion.models import ApiKey
-from ingestion.services import api_key_create, api_key_revoke
+from ingestion.services import api_key_create, api_key_revoke, api_key_update
+from ingestion.services.keys import EDITABLE_FIELDS, check_api_key_fields
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ("name", "source", "scopes", "owner", "expires_at", "rate_limit")
+        help_texts = {"scopes": f"A JSON list of: {', '.join(ApiKey.Scope.values)}"}
+
+    def clean_scopes(self):
+        scopes = self.cleaned_data["scopes"]
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise forms.ValidationError('Scopes are a JSON list of names, e.g. ["ingest", "read"].')
+        try:
+            check_api_key_fields(scopes=scopes)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return scopes
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = (
         "name",
         "source",
@@ -17,13 +37,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "owner",
         "created_at",
         "expires_at",
+        "rate_limit",
         "last_used_at",
         "is_active",
     )
     list_filter = ("revoked_at", "source")
     search_fields = ("name", "prefix", "source")
     readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
-    fields = ("name", "source", "scopes", "owner", "expires_at", *readonly_fields)
+    fields = ("name", "source", "scopes", "owner", "expires_at", "rate_limit", *readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The source is fixed once a key exists: duplicates are detected per source.
+        return (*self.readonly_fields, "source") if obj is not None else self.readonly_fields
+
     actions = ["revoke"]
 
     @admin.display(boolean=True)
@@ -38,7 +64,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            changes = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.changed_data}
+            api_key_update(key=obj, actor=request.user, **changes)
             return
         key, raw = api_key_create(
             name=obj.name,
@@ -46,6 +73,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             scopes=obj.scopes,
             owner=obj.owner,
             expires_at=obj.expires_at,
+            rate_limit=obj.rate_limit,
             actor=request.user,
         )
         obj.pk = key.pk

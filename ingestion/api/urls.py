@@ -25,3 +25,10 @@ urlpatterns += [
     path("deliveries/<int:pk>/", DeliveryViewSet.as_view({"get": "retrieve"}), name="delivery-detail"),
     path("deliveries/<int:pk>/redeliver", DeliveryViewSet.as_view({"post": "redeliver"}), name="delivery-redeliver"),
 ]
+
+# Part C: live streams (SSE); an async Django view, not DRF (see ingestion/api/streams.py).
+from ingestion.api.streams import decisions_stream_view  # noqa: E402
+
+urlpatterns += [
+    path("stream/decisions", decisions_stream_view, name="stream-decisions"),
+]

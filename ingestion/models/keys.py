@@ -5,10 +5,27 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 KEY_PREFIX_LENGTH = 8
+RATE_PERIODS_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def parse_rate_limit(rate: str) -> tuple[int, int]:
+    """'600/min' -> (600 requests, 60 seconds); raises ValueError for anything else."""
+    count, _, period = rate.strip().partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS_S:
+        raise ValueError(f"A rate limit is <requests>/<s|min|hour|day>, e.g. 600/min; got {rate!r}.")
+    return int(count), RATE_PERIODS_S[period]
+
+
+def validate_rate_limit(value: str) -> None:
+    try:
+        parse_rate_limit(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class ApiKey(models.Model):
@@ -32,6 +49,12 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    rate_limit = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_rate_limit],
+        help_text="Requests allowed per period for this key, e.g. 600/min or 10000/hour; empty = the default.",
+    )
 
     class Meta:
         verbose_name = "API key"

@@ -13,7 +13,7 @@ from ingestion.services.callbacks import (
     delivery_redeliver,
     fan_out_pending,
 )
-from ingestion.services.keys import api_key_create, api_key_revoke
+from ingestion.services.keys import api_key_create, api_key_revoke, api_key_update
 from ingestion.services.outbox import append_events, enqueue_outbox_relay
 from ingestion.services.pipeline import DECISION_CREATED, IngestResult, ingest
 from ingestion.services.pulls import (
@@ -32,6 +32,7 @@ __all__ = [
     "UploadRefused",
     "api_key_create",
     "api_key_revoke",
+    "api_key_update",
     "append_events",
     "callback_endpoint_create",
     "callback_endpoint_delete",

@@ -129,3 +129,27 @@ def test_the_relay_fans_out_callbacks_while_the_channel_layer_is_down(allow_priv
     assert outbox_relay() == 0  # the layer refused: nothing published to the streams
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 2
     assert delivered_types(hooks) == ["decision.created", "decision.created"]
+
+
+def test_prune_takes_delivered_callbacks_with_their_event_and_keeps_the_dead_letter_queue(allow_private):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ingestion.relay import outbox_prune
+
+    hooks = endpoint(["*"])
+    old = timezone.now() - timedelta(days=30)
+    events = OutboxEvent.objects.bulk_create(
+        [OutboxEvent(event_type="case.opened", payload={"n": n}, created_at=old, published_at=old) for n in range(3)]
+    )
+    statuses = [Delivery.Status.DELIVERED, Delivery.Status.DEAD, Delivery.Status.RETRYING]
+    Delivery.objects.bulk_create(
+        [
+            Delivery(endpoint=hooks, event=event, event_type=event.event_type, webhook_id=f"msg_{event.pk}", status=st)
+            for event, st in zip(events, statuses, strict=True)
+        ]
+    )
+    assert outbox_prune() == 1
+    assert list(OutboxEvent.objects.order_by("id").values_list("payload", flat=True)) == [{"n": 1}, {"n": 2}]
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["dead", "retrying"]
