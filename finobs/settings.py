@@ -314,3 +314,8 @@ CASE_SLA_HOURS = {
     severity: int(os.environ.get(f"CASE_SLA_HOURS_{severity.upper()}", hours))
     for severity, hours in CASE_SLA_HOURS.items()
 }
+
+# --- Ingest: Idempotency-Key (issue 4, part D) ------------------------------------------------
+# How long a stored response is replayed for the same key; a beat task prunes older keys hourly.
+IDEMPOTENCY_TTL_HOURS = float(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
+CELERY_BEAT_SCHEDULE["idempotency-prune"] = {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600}

@@ -1,3 +1,7 @@
 """Ingestion admin, one module per concern; importing them registers the model admins."""
 
-from ingestion.admin import keys, outbox  # noqa: F401
+from ingestion.admin import (  # noqa: F401
+    idempotency,
+    keys,
+    outbox,
+)

@@ -2,7 +2,9 @@
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,6 +34,18 @@ class IngestResult:
     duplicates: list[dict] = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)
+    # Wall time per stage in ms (validate, duplicates, score (of which history), transaction (of which insert,
+    # receivers, outbox, audit; the rest is the commit), total):
+    # the API sends it as a Server-Timing header, bench/ingest.py --stages prints it.
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings_ms[stage] = self.timings_ms.get(stage, 0.0) + (time.perf_counter() - started) * 1000
 
     def as_dict(self) -> dict:
         return {
@@ -45,8 +59,10 @@ class IngestResult:
 
 def ingest(records: Sequence, *, source: str, actor) -> IngestResult:
     """Score and store a batch of transactions from `source`; a single transaction is a batch of one."""
-    valid, errors = validate_items(list(records))
-    result = IngestResult(errors=errors)
+    started = time.perf_counter()
+    result = IngestResult()
+    with result.timed("validate"):
+        valid, result.errors = validate_items(list(records))
     fresh = _drop_batch_duplicates(valid, result)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
@@ -64,6 +80,7 @@ def ingest(records: Sequence, *, source: str, actor) -> IngestResult:
             object_id=source,
             payload={"errors": len(result.errors), "duplicates": len(result.duplicates)},
         )
+    result.timings_ms["total"] = (time.perf_counter() - started) * 1000
     return result
 
 
@@ -86,20 +103,27 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
     result.duplicates = [d for d in result.duplicates if "duplicate_of_index" in d]
     if not items:
         return
-    items = _drop_stored_duplicates(items, source=source, result=result)
+    with result.timed("duplicates"):
+        items = _drop_stored_duplicates(items, source=source, result=result)
     if not items:
         return
     now = timezone.now()
-    transactions = [_transaction_from(item, source=source, received_at=now) for item in items]
-    scored = score_batch(transactions)
-    with transaction.atomic():
-        bulk_insert(Transaction, transactions)
-        decisions = scored.decisions(transactions, created_at=now)
-        bulk_insert(Decision, decisions)
-        reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
-        payloads = [_decision_payload(d, reply.case_references.get(d.transaction_id)) for d in decisions]
-        append_events([(DECISION_CREATED, p) for p in payloads] + reply.events, created_at=now)
-        audit_log_many([_batch_audit_entry(actor, source, decisions, scored.model_version.version)])
+    with result.timed("score"):
+        transactions = [_transaction_from(item, source=source, received_at=now) for item in items]
+        scored = score_batch(transactions)
+    result.timings_ms["history"] = scored.history_ms
+    with result.timed("transaction"), transaction.atomic():
+        with result.timed("insert"):
+            bulk_insert(Transaction, transactions)
+            decisions = scored.decisions(transactions, created_at=now)
+            bulk_insert(Decision, decisions)
+        with result.timed("receivers"):
+            reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
+        with result.timed("outbox"):
+            payloads = [_decision_payload(d, reply.case_references.get(d.transaction_id)) for d in decisions]
+            append_events([(DECISION_CREATED, p) for p in payloads] + reply.events, created_at=now)
+        with result.timed("audit"):
+            audit_log_many([_batch_audit_entry(actor, source, decisions, scored.model_version.version)])
     result.accepted = len(decisions)
     result.flagged = sum(1 for d in decisions if d.flagged)
     result.decisions = [_decision_summary(p) for p in payloads]

@@ -27,6 +27,7 @@ class BatchScore:
     rule_hits: list[list[dict]] = field(default_factory=list)
     arms: list[str] = field(default_factory=list)  # experiment arm per row ("" without an experiment)
     model_versions: list[ModelVersion] = field(default_factory=list)  # the version that scored each row
+    history_ms: float = 0.0  # of the batch's time, reading its accounts' history
 
     def decisions(self, transactions: Sequence[Transaction], *, created_at) -> list[Decision]:
         """Unsaved Decisions for `transactions` (saved, so each has its id), in the same order."""
@@ -66,7 +67,9 @@ def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
         .first()
     )
     started = time.perf_counter()
-    frame = build_feature_frame(transactions, load_history(transactions))
+    history = load_history(transactions)
+    history_ms = (time.perf_counter() - started) * 1000
+    frame = build_feature_frame(transactions, history)
     n = len(transactions)
     scores = champion.score(frame.matrix) if n else np.empty(0)
     versions = [champion.model_version] * n
@@ -94,6 +97,7 @@ def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
         rule_hits=outcome.hits,
         arms=[arm or "" for arm in arms] if experiment else [],
         model_versions=versions,
+        history_ms=history_ms,
     )
 
 
