@@ -50,12 +50,12 @@ def batch_from_body(request) -> list:
         ) from None
     try:
         data = _decode_json(body)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nesting deeper than msgspec follows
         raise ApiError(
             status_code=status.HTTP_400_BAD_REQUEST,
             code="malformed_json",
-            message="The request body is not valid JSON.",
-            details={"error": str(exc)},
+            message="The request body is not valid JSON (or nests too deeply, or has a number out of range).",
+            details={"error": str(exc)[:200]},
         ) from None
     if isinstance(data, dict) and "transactions" in data:
         data = data["transactions"]
