@@ -209,6 +209,23 @@ def start_processes(port: int) -> list[subprocess.Popen]:
     return processes
 
 
+def profile_in_process(n: int) -> None:
+    """One batch through ingest() under cProfile: the stages, then the functions that cost most."""
+    import cProfile
+    import pstats
+
+    from ingestion.services import ingest
+
+    ingest(next_records(200), source="bench-profile", actor="bench")  # warm: champion loaded, imports done
+    records = next_records(n)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    result = ingest(records, source="bench-profile", actor="bench")
+    profiler.disable()
+    print("stages, ms:", {k: round(v, 1) for k, v in result.timings_ms.items()})
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", action="store_true", help="seed ~1M transactions of 50,000 accounts, then stop")
@@ -217,6 +234,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=400, help="single-item POSTs from 8 threads")
     parser.add_argument("--baseline-items", type=int, default=300, help="items for the naive per-item baseline")
     parser.add_argument("--stages", action="store_true", help="print the server's per-stage timings per batch")
+    parser.add_argument("--profile", action="store_true", help="cProfile one batch through ingest() in-process, stop")
     args = parser.parse_args()
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -238,6 +256,9 @@ def main() -> None:
         seed_history()
         return
     print(f"database: {Transaction.objects.count():,} transactions stored")
+    if args.profile:
+        profile_in_process(args.items)
+        return
     _, key = api_key_create(name="bench", source=f"bench-{uuid.uuid4().hex[:6]}", scopes=["ingest"])
 
     (ROOT / "var").mkdir(exist_ok=True)

@@ -8,14 +8,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
 from ingestion.bulk import bulk_insert
 from ingestion.services.outbox import append_events
 from ingestion.validation import ItemError, ValidItem, validate_items
-from scoring.models import Decision, Transaction
+from scoring.history import text_array
+from scoring.models import Decision, ModelVersion, Transaction
 from scoring.services import score_batch
 from scoring.signals import DecisionsStoredReply, decisions_stored
 
@@ -25,6 +26,13 @@ DECISION_CREATED = "decision.created"
 # A concurrent request may insert the same (source, external_id) between our duplicate check and
 # our insert; the unique constraint catches it and we redo the batch, which then sees duplicates.
 MAX_ATTEMPTS = 3
+_STORED_SQL = (
+    "SELECT t.id, t.external_id, d.score, d.risk_level, d.flagged, m.version "  # noqa: S608 (table names)
+    f"FROM {Transaction._meta.db_table} t "
+    f"LEFT JOIN {Decision._meta.db_table} d ON d.transaction_id = t.id "
+    f"LEFT JOIN {ModelVersion._meta.db_table} m ON m.id = d.model_version_id "
+    "WHERE t.source = %s AND t.external_id = ANY(%s::text[])"
+)
 
 
 @dataclass
@@ -131,11 +139,14 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
 
 def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: IngestResult) -> list[ValidItem]:
     """One query finds every item already stored for this source, with its existing decision."""
-    stored = {
-        row["external_id"]: row
-        for row in Transaction.objects.filter(
-            source=source, external_id__in=[item.data.external_id for item in items]
-        ).values(
+    external_ids = [item.data.external_id for item in items]
+    if connection.vendor == "postgresql":
+        # One array literal instead of 10,000 parameters (their adaptation cost ~250 ms; see text_array).
+        with connection.cursor() as cursor:
+            cursor.execute(_STORED_SQL, [source, text_array(external_ids)])
+            rows = cursor.fetchall()
+    else:
+        rows = Transaction.objects.filter(source=source, external_id__in=external_ids).values_list(
             "id",
             "external_id",
             "decision__score",
@@ -143,7 +154,7 @@ def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: Inge
             "decision__flagged",
             "decision__model_version__version",
         )
-    }
+    stored = {row[1]: row for row in rows}
     if not stored:
         return items
     fresh = []
@@ -152,16 +163,17 @@ def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: Inge
         if row is None:
             fresh.append(item)
             continue
+        transaction_id, external_id, score, risk_level, flagged, model_version = row
         result.duplicates.append(
             {
                 "index": item.index,
-                "external_id": row["external_id"],
+                "external_id": external_id,
                 "decision": {
-                    "transaction_id": row["id"],
-                    "score": row["decision__score"],
-                    "risk_level": row["decision__risk_level"],
-                    "flagged": row["decision__flagged"],
-                    "model_version": row["decision__model_version__version"],
+                    "transaction_id": transaction_id,
+                    "score": score,
+                    "risk_level": risk_level,
+                    "flagged": flagged,
+                    "model_version": model_version,
                 },
             }
         )
