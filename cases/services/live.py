@@ -80,8 +80,18 @@ def _send_now(layer, sends: list[tuple[str, dict]]) -> None:
         logger.warning("cases: could not send %d live hints", len(sends), exc_info=True)
 
 
+# Sends in flight at once: enough to overlap Redis round trips, below channels-redis' connection pool.
+MAX_CONCURRENT_SENDS = 8
+
+
 async def _send_all(layer, sends: list[tuple[str, dict]]) -> None:
-    results = await asyncio.gather(*(layer.group_send(g, m) for g, m in sends), return_exceptions=True)
+    slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+
+    async def send(group: str, message: dict) -> None:
+        async with slots:
+            await layer.group_send(group, message)
+
+    results = await asyncio.gather(*(send(g, m) for g, m in sends), return_exceptions=True)
     failed = [r for r in results if isinstance(r, Exception)]
     if failed:
         logger.warning("cases: %d of %d live hints not sent", len(failed), len(sends), exc_info=failed[0])

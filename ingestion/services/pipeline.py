@@ -1,7 +1,9 @@
 """The one ingest pipeline every source uses: validate, de-duplicate, score, store, hand off, publish."""
 
+import gc
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +18,8 @@ from ingestion.bulk import bulk_insert
 from ingestion.services.outbox import append_events
 from ingestion.validation import ItemError, ValidItem, validate_items
 from scoring.history import text_array
-from scoring.models import Decision, ModelVersion, Transaction
+from scoring.instances import unsaved
+from scoring.models import Decision, Label, ModelVersion, Transaction
 from scoring.services import score_batch
 from scoring.signals import DecisionsStoredReply, decisions_stored
 
@@ -67,6 +70,38 @@ class IngestResult:
 
 def ingest(records: Sequence, *, source: str, actor) -> IngestResult:
     """Score and store a batch of transactions from `source`; a single transaction is a batch of one."""
+    with _gc_paused():
+        return _ingest(records, source=source, actor=actor)
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch runs (shared by concurrent requests in one process).
+
+    A 10,000-item batch allocates ~1M objects; the collector's full passes over them measured
+    ~0.3-0.5 s per batch. What the batch leaves behind is collected once the last batch finishes.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def _ingest(records: Sequence, *, source: str, actor) -> IngestResult:
     started = time.perf_counter()
     result = IngestResult()
     with result.timed("validate"):
@@ -182,19 +217,24 @@ def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: Inge
 
 def _transaction_from(item: ValidItem, *, source: str, received_at: datetime) -> Transaction:
     data = item.data
-    return Transaction(
-        source=source,
-        external_id=data.external_id,
-        account_id=data.account_id,
-        amount=data.amount,
-        currency=data.currency,
-        occurred_at=data.timestamp,
-        merchant_id=data.merchant_id,
-        merchant_category=data.merchant_category,
-        country=data.country,
-        channel=data.channel,
-        metadata=data.metadata,
-        received_at=received_at,
+    return unsaved(
+        Transaction,
+        {
+            "id": None,
+            "source": source,
+            "external_id": data.external_id,
+            "account_id": data.account_id,
+            "amount": data.amount,
+            "currency": data.currency,
+            "occurred_at": data.timestamp,
+            "merchant_id": data.merchant_id,
+            "merchant_category": data.merchant_category,
+            "country": data.country,
+            "channel": data.channel,
+            "metadata": data.metadata,
+            "received_at": received_at,
+            "label": Label.UNKNOWN.value,
+        },
     )
 
 
