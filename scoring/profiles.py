@@ -17,6 +17,7 @@ from scoring.history import epoch_s
 from scoring.models import AccountProfile, AccountValueCount, Transaction
 
 CHUNK_ROWS = 2000  # keeps parameters under SQLite's 32,766 and PostgreSQL's 65,535
+SMALL_ROWS = 100  # up to this many rows, one VALUES statement beats COPY into a temporary table
 
 
 def profiles_record(transactions: Sequence[Transaction]) -> None:
@@ -97,6 +98,13 @@ def _upsert(table: str, columns: list[str], rows: list[tuple], *, conflict: str,
         return
     names = ", ".join(columns)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) <= SMALL_ROWS:
+            # A small batch (a single transaction is a batch of one): one statement instead of four.
+            # Sorted by PostgreSQL like the COPY path below, so both lock rows in the same order.
+            placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+            sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM (VALUES {placeholders}) AS v({names}) ORDER BY {conflict} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"  # noqa: E501, S608
+            cursor.execute(sql, [value for row in rows for value in row])
+            return
         if connection.vendor == "postgresql":
             staging = f"{table}_staging"
             create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: E501, S608
