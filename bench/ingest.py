@@ -330,10 +330,18 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=30)
 
-    naive_records = next_records(2 * args.baseline_items, hours_after=30)
+    naive_records = next_records(3 * args.baseline_items, hours_after=30)
     naive_item(naive_records[-1])  # warm
     naive_s = naive_sequential(naive_records[: args.baseline_items])
-    naive_ms = concurrently(naive_item, naive_records[args.baseline_items : -1], CONCURRENCY)
+    naive_ms = concurrently(naive_item, naive_records[args.baseline_items : 2 * args.baseline_items], CONCURRENCY)
+    # The same comparison without HTTP: ingest() of one item from 8 threads of this process.
+    from ingestion.services import ingest
+
+    in_process_ms = concurrently(
+        lambda record: ingest([record], source="bench-in-process", actor="bench"),
+        naive_records[2 * args.baseline_items : -1],
+        CONCURRENCY,
+    )
 
     naive_rate = args.baseline_items / naive_s
     median_s, best_s = statistics.median(batch_s), min(batch_s)
@@ -356,6 +364,11 @@ def main() -> None:
     print(
         f"naive single item in-process (no HTTP), {len(naive_ms)} from {CONCURRENCY} threads: "
         f"p50 {n50:.1f} ms, p95 {n95:.1f} ms; ratio at p95: {n95 / p95:.1f}x"
+    )
+    i50, i95 = percentile(in_process_ms, 50), percentile(in_process_ms, 95)
+    print(
+        f"single-item ingest() in-process (no HTTP), {len(in_process_ms)} from {CONCURRENCY} threads: "
+        f"p50 {i50:.1f} ms, p95 {i95:.1f} ms; naive / ingest() at p95: {n95 / i95:.1f}x"
     )
     if args.stages and stage_rows:
         names = list(stage_rows[0])
