@@ -381,3 +381,8 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     *SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]),
     "ingestion.schema.add_stream_paths",
 ]
+
+# --- Ingest: Idempotency-Key (issue 4, part D) ------------------------------------------------
+# How long a stored response is replayed for the same key; a beat task prunes older keys hourly.
+IDEMPOTENCY_TTL_HOURS = float(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
+CELERY_BEAT_SCHEDULE["idempotency-prune"] = {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600}

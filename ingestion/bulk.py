@@ -10,6 +10,7 @@ import msgspec
 from django.db import connection
 from django.db.models import AutoField, BigAutoField, JSONField, Model
 
+SMALL_BATCH = 100
 _encode_json = msgspec.json.Encoder(decimal_format="number").encode
 
 
@@ -17,7 +18,8 @@ def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
     """Insert `objs` (unsaved, pk unset for auto ids) in the current transaction; sets their pks."""
     if not objs:
         return objs
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(objs) <= SMALL_BATCH:
+        # Small batches: one INSERT ... RETURNING beats drawing ids then COPY (two round trips).
         return model.objects.bulk_create(objs)
     meta = model._meta
     quote = connection.ops.quote_name

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from ingestion.relay import outbox_prune, outbox_relay
+from ingestion.services.idempotency import idempotency_prune
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -58,3 +59,9 @@ def deliveries_due_task() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def outbox_prune_task() -> int:
     return outbox_prune()
+
+
+# Part D: Idempotency-Key expiry
+@shared_task(acks_late=True, ignore_result=True)
+def idempotency_prune_task() -> int:
+    return idempotency_prune()

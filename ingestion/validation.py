@@ -7,14 +7,17 @@ index and the field, and one bad item never rejects the rest of the batch.
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import msgspec
 from django.utils import timezone
 
 MAX_FUTURE_SKEW = timedelta(hours=24)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_AMOUNT = Decimal("1e15")
+_STRING_FIELDS = ("external_id", "account_id", "currency", "merchant_id", "merchant_category", "country", "channel")
+_encode_json = msgspec.json.Encoder().encode
 
 # ISO 4217 active codes (plus XAU/XAG precious metals, which some ledgers carry).
 ISO_4217 = frozenset(
@@ -74,8 +77,35 @@ def _msgspec_error(index: int, exc: msgspec.ValidationError) -> ItemError:
     return ItemError(index, field, message)
 
 
+def _unstorable_text(index: int, item: TransactionIn) -> ItemError | None:
+    """PostgreSQL text and jsonb cannot hold NUL, and UTF-8 cannot hold lone surrogates (from non-JSON sources)."""
+    for name in _STRING_FIELDS:
+        value = getattr(item, name)
+        if "\x00" in value or not (value.isascii() or _is_utf8_encodable(value)):
+            return ItemError(index, name, "Contains a NUL character or invalid Unicode.")
+    if item.metadata:
+        try:
+            encoded = _encode_json(item.metadata)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            return ItemError(index, "metadata", "Contains invalid Unicode or a value that is not JSON.")
+        if b"\\u0000" in encoded:
+            return ItemError(index, "metadata", "Contains a NUL character.")
+    return None
+
+
+def _is_utf8_encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check(index: int, item: TransactionIn, now: datetime) -> ItemError | None:
     """Domain checks msgspec's types do not express. Normalises case in place."""
+    error = _unstorable_text(index, item)
+    if error is not None:
+        return error
     if not item.external_id.strip() or len(item.external_id) > 128:
         return ItemError(index, "external_id", "Must be 1 to 128 characters.")
     if not item.account_id.strip() or len(item.account_id) > 128:
@@ -90,6 +120,8 @@ def _check(index: int, item: TransactionIn, now: datetime) -> ItemError | None:
         return ItemError(index, "currency", "Must be an ISO 4217 currency code such as EUR or USD.")
     if item.timestamp.tzinfo is None:
         return ItemError(index, "timestamp", "Must include a UTC offset or Z (ISO 8601).")
+    if item.timestamp < EARLIEST:
+        return ItemError(index, "timestamp", "Is before 1970-01-01.")
     if item.timestamp - now > MAX_FUTURE_SKEW:
         return ItemError(index, "timestamp", "Is more than 24 hours in the future.")
     if len(item.merchant_id) > 128:
@@ -120,12 +152,12 @@ def validate_items(records: list) -> tuple[list[ValidItem], list[ItemError]]:
         except msgspec.ValidationError as exc:
             errors.append(_msgspec_error(index, exc))
             continue
+        extra = record.keys() - KNOWN_FIELDS
+        if extra:
+            item.metadata = {**{key: record[key] for key in extra}, **item.metadata}
         error = _check(index, item, now)
         if error is not None:
             errors.append(error)
             continue
-        extra = record.keys() - KNOWN_FIELDS
-        if extra:
-            item.metadata = {**{key: record[key] for key in extra}, **item.metadata}
         valid.append(ValidItem(index, item))
     return valid, errors

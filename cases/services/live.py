@@ -31,34 +31,70 @@ def case_group(case_id: int) -> str:
 
 def notify_case_changed(*, case_id: int, reference: str, team_id: int | None, user_ids, kind: str) -> None:
     """Queue one hint per audience for after commit: everyone allowed to see the case, and its viewers."""
-    groups = [ALL_CASES_GROUP, case_group(case_id)]
-    if team_id is not None:
-        groups.append(team_group(team_id))
-    groups.extend(user_group(uid) for uid in sorted({u for u in user_ids if u}))
-    message = {"type": "case.changed", "case_id": case_id, "reference": reference, "kind": kind}
-    transaction.on_commit(lambda: _send(groups, message))
+    notify_cases_changed(
+        [{"case_id": case_id, "reference": reference, "team_id": team_id, "user_ids": user_ids, "kind": kind}]
+    )
 
 
-def _send(groups: list[str], message: dict) -> None:
+def notify_cases_changed(changes: list[dict]) -> None:
+    """Hints for many cases (keys as notify_case_changed's arguments), sent together after commit.
+
+    An ingest batch that opens hundreds of cases sends every hint in one event-loop round
+    (~600 group_sends gathered): one async_to_sync per hint measured ~2.8 s for 261 cases.
+    """
+    sends = []
+    for change in changes:
+        groups = [ALL_CASES_GROUP, case_group(change["case_id"])]
+        if change["team_id"] is not None:
+            groups.append(team_group(change["team_id"]))
+        groups.extend(user_group(uid) for uid in sorted({u for u in change["user_ids"] if u}))
+        message = {
+            "type": "case.changed",
+            "case_id": change["case_id"],
+            "reference": change["reference"],
+            "kind": change["kind"],
+        }
+        sends.extend((group, message) for group in groups)
+    if sends:
+        transaction.on_commit(lambda: _send(sends))
+
+
+def _send(sends: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     if _loop_running_here():
         # Sync code called on an event loop's thread (a script or test driving asyncio): async_to_sync
         # refuses to run there, so send from a short-lived thread.
-        sender = threading.Thread(target=_send_now, args=(layer, groups, message))
+        sender = threading.Thread(target=_send_now, args=(layer, sends))
         sender.start()
         sender.join(timeout=5)
         return
-    _send_now(layer, groups, message)
+    _send_now(layer, sends)
 
 
-def _send_now(layer, groups: list[str], message: dict) -> None:
+def _send_now(layer, sends: list[tuple[str, dict]]) -> None:
     try:
-        for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+        async_to_sync(_send_all)(layer, sends)
     except Exception:  # the push is a hint; pages re-fetch on reconnect, nothing is lost
-        logger.warning("cases: could not send the live hint for %s", message["reference"], exc_info=True)
+        logger.warning("cases: could not send %d live hints", len(sends), exc_info=True)
+
+
+# Sends in flight at once: enough to overlap Redis round trips, below channels-redis' connection pool.
+MAX_CONCURRENT_SENDS = 8
+
+
+async def _send_all(layer, sends: list[tuple[str, dict]]) -> None:
+    slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+
+    async def send(group: str, message: dict) -> None:
+        async with slots:
+            await layer.group_send(group, message)
+
+    results = await asyncio.gather(*(send(g, m) for g, m in sends), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, Exception)]
+    if failed:
+        logger.warning("cases: %d of %d live hints not sent", len(failed), len(sends), exc_info=failed[0])
 
 
 def _loop_running_here() -> bool:

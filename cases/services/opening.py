@@ -20,7 +20,7 @@ from cases.models import (
     RoutingRule,
     Severity,
 )
-from cases.services.live import notify_case_changed
+from cases.services.live import notify_cases_changed
 from scoring.models import RISK_ORDER, Decision, RiskLevel
 from scoring.signals import DecisionsStoredReply
 
@@ -111,13 +111,13 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
         new_cases = bulk_create_with_history(new_cases, Case, default_change_reason="opened from flagged decisions")
 
     raised = []
-    events, audit_entries = [], []
+    events, audit_entries, hints = [], [], []
     for case in new_cases:
         data = _event_data(by_account[case.account_id])
         events.append(CaseEvent(case=case, kind=CaseEvent.Kind.OPENED, actor=label, data=data, created_at=now))
         audit_entries.append(_audit(actor, "case.opened", case, data))
         reply.events.append(("case.opened", {"reference": case.reference, "severity": case.severity}))
-        _notify(case, "opened")
+        hints.append(_hint(case, "opened"))
     for account, case in open_cases.items():
         data = _event_data(by_account[account])
         severity = _worst_severity(by_account[account])
@@ -139,7 +139,7 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
             case.priority = min(case.priority, PRIORITY_FOR_SEVERITY[severity])
             case.sla_due_at = min(case.sla_due_at, sla_due_at(severity, start=now))
             raised.append(case)
-        _notify(case, "transactions_added")
+        hints.append(_hint(case, "transactions_added"))
     if raised:
         bulk_update_with_history(
             raised, Case, ["severity", "priority", "sla_due_at"], default_change_reason="severity raised"
@@ -153,13 +153,18 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
     CaseTransaction.objects.bulk_create(links)
     CaseEvent.objects.bulk_create(events)
     audit_log_many(audit_entries)
+    notify_cases_changed(hints)
     return reply
 
 
-def _notify(case: Case, kind: str) -> None:
-    notify_case_changed(
-        case_id=case.pk, reference=case.reference, team_id=case.team_id, user_ids=[case.assignee_id], kind=kind
-    )
+def _hint(case: Case, kind: str) -> dict:
+    return {
+        "case_id": case.pk,
+        "reference": case.reference,
+        "team_id": case.team_id,
+        "user_ids": [case.assignee_id],
+        "kind": kind,
+    }
 
 
 def _worst_severity(decisions: list[Decision]) -> str:

@@ -3,17 +3,30 @@
 import msgspec
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from finobs.api.errors import ApiError
+from finobs.api.errors import ApiError, error_body
 from ingestion.api.serializers import IngestRequestSerializer, IngestResponseSerializer
 from ingestion.auth import ApiKeyAuthentication, HasApiKeyScope
 from ingestion.services import ingest
+from ingestion.services.idempotency import (
+    IdempotencyError,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    check_idempotency_key,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+)
+from scoring.inference import NoChampionModel
 
 _decode_json = msgspec.json.Decoder().decode
+# The response of a 10,000-item batch is ~2 MB of JSON: msgspec encodes it in a few ms (DRF's renderer: ~10x).
+_encode_json = msgspec.json.Encoder(decimal_format="number").encode
+_IDEMPOTENCY_STATUS = {IdempotencyKeyReused: 422, IdempotencyKeyInProgress: 409}
 
 
 def batch_from_body(request) -> list:
@@ -37,12 +50,12 @@ def batch_from_body(request) -> list:
         ) from None
     try:
         data = _decode_json(body)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nesting deeper than msgspec follows
         raise ApiError(
             status_code=status.HTTP_400_BAD_REQUEST,
             code="malformed_json",
-            message="The request body is not valid JSON.",
-            details={"error": str(exc)},
+            message="The request body is not valid JSON (or nests too deeply, or has a number out of range).",
+            details={"error": str(exc)[:200]},
         ) from None
     if isinstance(data, dict) and "transactions" in data:
         data = data["transactions"]
@@ -78,7 +91,11 @@ class IngestView(APIView):
             'Up to 10,000 transactions per request, as a list or as `{"transactions": [...]}`. '
             "Valid items are scored and stored; invalid items are reported in `errors` with their index "
             "and field; items already stored for this source are reported in `duplicates` with their "
-            "existing decision. Authenticate with `X-Webhook-Key: <key>` or `Authorization: Bearer <key>`."
+            "existing decision. Authenticate with `X-Webhook-Key: <key>` or `Authorization: Bearer <key>`. "
+            "With an `Idempotency-Key` header (up to 255 printable characters) a repeated request gets the "
+            "stored response (header `Idempotent-Replayed: true`); the same key with another body is a 422 "
+            "`idempotency_key_reused`, and while the first request is in flight a 409 "
+            "`idempotency_key_in_progress`. Keys expire after IDEMPOTENCY_TTL_HOURS."
         ),
         request=IngestRequestSerializer(many=True),
         responses={200: IngestResponseSerializer},
@@ -103,13 +120,55 @@ class IngestView(APIView):
         ],
     )
     def post(self, request):
+        idempotency_key = request.headers.get("Idempotency-Key")
+        if idempotency_key is not None:
+            try:
+                check_idempotency_key(idempotency_key)
+            except IdempotencyError as exc:
+                raise ApiError(status_code=400, code=exc.code, message=str(exc)) from None
         records = batch_from_body(request)
-        result = ingest(records, source=request.auth.source, actor=request.auth)
-        if result.errors and not result.accepted and not result.duplicates:
+        if idempotency_key is None:
+            return self._ingest(request, records)
+        try:
+            claim = idempotency_claim(api_key=request.auth, key=idempotency_key, body=request.body)
+        except IdempotencyError as exc:
             raise ApiError(
-                status_code=status.HTTP_400_BAD_REQUEST,
-                code="invalid_items",
-                message="No transaction in the batch is valid.",
-                details={"errors": [e.as_dict() for e in result.errors]},
+                status_code=_IDEMPOTENCY_STATUS.get(type(exc), 400),
+                code=exc.code,
+                message=str(exc),
+                details={"idempotency_key": idempotency_key.strip()},
+            ) from None
+        if claim.is_replay:
+            response = HttpResponse(claim.body, status=claim.status, content_type="application/json")
+            response["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = self._ingest(request, records)
+        except BaseException:
+            idempotency_release(claim=claim)
+            raise
+        idempotency_complete(claim=claim, status=response.status_code, body=response.content)
+        return response
+
+    def _ingest(self, request, records: list) -> HttpResponse:
+        try:
+            result = ingest(records, source=request.auth.source, actor=request.auth)
+        except NoChampionModel:
+            raise ApiError(
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                code="no_model",
+                message="No scoring model is promoted yet; nothing was stored. Retry once a champion exists.",
+            ) from None
+        if result.errors and not result.accepted and not result.duplicates:
+            body = error_body(
+                "invalid_items",
+                "No transaction in the batch is valid.",
+                {"errors": [e.as_dict() for e in result.errors]},
             )
-        return Response(result.as_dict(), status=status.HTTP_200_OK)
+            response = HttpResponse(
+                _encode_json(body), status=status.HTTP_400_BAD_REQUEST, content_type="application/json"
+            )
+        else:
+            response = HttpResponse(_encode_json(result.as_dict()), content_type="application/json")
+        response["Server-Timing"] = ", ".join(f"{name};dur={ms:.1f}" for name, ms in result.timings_ms.items())
+        return response

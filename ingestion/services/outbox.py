@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.services import hold_chain_lock
 from ingestion.bulk import bulk_insert
 from ingestion.models import OutboxEvent
+from scoring.instances import unsaved
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ def append_events(events: Sequence[tuple[str, dict]], *, created_at: datetime | 
     if not events:
         return []
     created_at = created_at or timezone.now()
-    rows = [OutboxEvent(event_type=kind, payload=payload, created_at=created_at) for kind, payload in events]
+    fields = {"created_at": created_at, "published_at": None, "attempts": 0}
+    rows = [unsaved(OutboxEvent, {"event_type": kind, "payload": payload, **fields}) for kind, payload in events]
     using = router.db_for_write(OutboxEvent)
     with transaction.atomic(using=using, savepoint=False):  # the caller's transaction, if any
         hold_chain_lock(using=using)

@@ -113,9 +113,12 @@ class TestBatches:
             return len(ctx.captured_queries)
 
         # SQLite caps bound parameters per statement (Django splits bulk inserts at 999), so the
-        # batch there stays within one INSERT; PostgreSQL shows it for a large batch.
-        large = 400 if connection.vendor == "postgresql" else 50
-        assert queries_for(5, 0) == queries_for(large, 1000)
+        # batch there stays within one INSERT; PostgreSQL shows it for a large batch. On PostgreSQL
+        # batches up to ingestion.bulk.SMALL_BATCH rows take single INSERTs, larger ones COPY: each
+        # path has its own constant.
+        assert queries_for(5, 0) == queries_for(50, 1000)
+        if connection.vendor == "postgresql":
+            assert queries_for(150, 2000) == queries_for(400, 3000)
 
 
 class TestDuplicates:
