@@ -27,7 +27,7 @@ class Transaction(models.Model):
         max_length=64, help_text="Where it came from: an API key's source, a pull source, an upload."
     )
     external_id = models.CharField(max_length=128)
-    account_id = models.CharField(max_length=128, db_index=True)
+    account_id = models.CharField(max_length=128)  # indexed by txn_account_time (account_id first)
     amount = models.DecimalField(max_digits=20, decimal_places=4, help_text="Negative for refunds and reversals.")
     currency = models.CharField(max_length=3)
     occurred_at = models.DateTimeField()
