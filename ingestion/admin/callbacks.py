@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import ReadOnlyAdmin
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt
 from ingestion.services import (
     DeliveryInFlight,
@@ -91,7 +92,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ("id", "webhook_id", "endpoint", "event_type", "status", "attempts", "next_attempt_at", "last_error")
     list_filter = ("status", "event_type", "endpoint")
     list_select_related = ("endpoint",)
@@ -114,15 +115,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     inlines = [DeliveryAttemptInline]
     actions = ["redeliver"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_redeliver_permission(self, request):
         return request.user.has_perm("ingestion.redeliver_delivery")
