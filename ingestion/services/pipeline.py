@@ -70,10 +70,15 @@ class IngestResult:
 
 def ingest(records: Sequence, *, source: str, actor) -> IngestResult:
     """Score and store a batch of transactions from `source`; a single transaction is a batch of one."""
+    if len(records) < GC_PAUSE_MIN_ITEMS:
+        return _ingest(records, source=source, actor=actor)
     with _gc_paused():
         return _ingest(records, source=source, actor=actor)
 
 
+# Only big batches pause the collector: they are where its passes cost, and small requests arriving
+# back to back from many threads must not keep it off for good.
+GC_PAUSE_MIN_ITEMS = 1000
 _gc_lock = threading.Lock()
 _gc_pausers = 0
 _gc_was_enabled = True
