@@ -218,12 +218,20 @@ def vacuum_hot_tables() -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def wait_for_outbox(timeout_s: float = 120) -> None:
-    """Let the worker publish the previous batch's events first, so each batch starts on an idle system."""
-    from ingestion.models import OutboxEvent
+def wait_for_worker(since, timeout_s: float = 180) -> None:
+    """Let the worker publish the previous batch's events and explain its flagged decisions first, so
+    each measurement starts on an idle system (the worker shares the 2 cores with daphne and PostgreSQL)."""
+    from django.db.models import Q
 
+    from ingestion.models import OutboxEvent
+    from scoring.models import Decision
+
+    unexplained = Decision.objects.filter(Q(explanation__isnull=True) | Q(explanation=None), flagged=True)
     deadline = time.monotonic() + timeout_s
-    while OutboxEvent.objects.filter(published_at__isnull=True).exists() and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        OutboxEvent.objects.filter(published_at__isnull=True).exists()
+        or unexplained.filter(created_at__gte=since).exists()
+    ):
         time.sleep(0.5)
 
 
@@ -287,6 +295,9 @@ def main() -> None:
     port = free_port()
     processes = start_processes(port)
     batch_s, stage_rows, flagged = [], [], []
+    from django.utils import timezone
+
+    bench_started = timezone.now()
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/health/live")
@@ -295,7 +306,7 @@ def main() -> None:
             client.post("/api/v1/transactions/ingest", json=next_records(200))  # warm the process
             for _ in range(args.repeat):
                 if len(processes) > 1:
-                    wait_for_outbox()
+                    wait_for_worker(bench_started)
                 records = next_records(args.items)
                 body_bytes = httpx.Request("POST", "/", json=records).read()
                 started = time.perf_counter()
@@ -311,7 +322,7 @@ def main() -> None:
 
             singles = next_records(args.single)
             if len(processes) > 1:
-                wait_for_outbox()
+                wait_for_worker(bench_started)
 
             # One client per thread (keep-alive), as an integrator's workers would hold.
             local = threading.local()
