@@ -70,7 +70,9 @@ def audit_log_many(entries: Sequence[AuditEntry]) -> list[AuditEvent]:
     if not events:
         return []
     using = router.db_for_write(AuditEvent)
-    with transaction.atomic(using=using):
+    # No savepoint inside the caller's transaction (two round trips per append on the hot path): an
+    # append that fails fails the caller's whole transaction, which is what an audited change needs.
+    with transaction.atomic(using=using, savepoint=False):
         _lock_chain(using)
         return _append_locked(events, using=using)
 
