@@ -43,6 +43,8 @@ class FeedParameterError(ValueError):
 class FeedFilters:
     is_flagged_only: bool = False
     min_risk_level: str | None = None
+    # An integrator's key follows its own source only (as it reads only its own transactions).
+    source: str | None = None
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "FeedFilters":
@@ -96,6 +98,8 @@ def decision_events_after(*, after_id: int, filters: FeedFilters, limit: int = P
         rows = rows.filter(payload__flagged=True)
     if filters.min_risk_level is not None:
         rows = rows.filter(payload__risk_level__in=filters.risk_levels)
+    if filters.source is not None:
+        rows = rows.filter(payload__source=filters.source)
     events = [
         {"id": pk, "type": kind, "data": payload}
         for pk, kind, payload in rows.order_by("id").values_list("id", "event_type", "payload")[:limit]

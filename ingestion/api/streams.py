@@ -5,6 +5,8 @@ daphne. It authenticates with the same API key logic as the API (a key with the 
 or a signed-in user with scoring.view_live_decisions, and answers errors in the API's shape.
 """
 
+from dataclasses import replace
+
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -30,6 +32,8 @@ async def decisions_stream_view(request):
         return refusal
     try:
         filters = FeedFilters.from_query(request.GET)
+        if key is not None:
+            filters = replace(filters, source=key.source)
         last_event_id = parse_last_event_id(request.headers.get("Last-Event-ID") or request.GET.get("last_event_id"))
     except FeedParameterError as exc:
         return JsonResponse(error_body("invalid_parameter", exc.message, {exc.field: [exc.message]}), status=400)

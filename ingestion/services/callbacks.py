@@ -141,6 +141,10 @@ def _matching(endpoint: CallbackEndpoint) -> Q:
         wanted = reduce(lambda a, b: a | b, families, Q(event_type__in=exact))
     if endpoint.flagged_only:
         wanted &= ~Q(event_type=DECISION_CREATED) | Q(payload__flagged=True)
+    if endpoint.api_key_id is not None:
+        # An integrator's endpoint gets its own source's events only (decisions of the transactions it
+        # sent), as its key reads only those; case and model events go to endpoints people configure.
+        wanted &= Q(payload__source=endpoint.api_key.source)
     return wanted
 
 

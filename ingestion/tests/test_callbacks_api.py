@@ -46,7 +46,8 @@ def assert_error(response, status, code):
 
 
 def dead_delivery(endpoint) -> Delivery:
-    append_events([("decision.created", {"external_id": "tx-1", "flagged": True})])
+    source = endpoint.api_key.source if endpoint.api_key_id else "acme"  # a key's endpoint hears its own source
+    append_events([("decision.created", {"external_id": "tx-1", "source": source, "flagged": True})])
     fan_out_pending()
     delivery = Delivery.objects.filter(endpoint=endpoint).latest("id")
     Delivery.objects.filter(pk=delivery.pk).update(status="dead", attempts=4, next_attempt_at=None)

@@ -153,3 +153,20 @@ def test_prune_takes_delivered_callbacks_with_their_event_and_keeps_the_dead_let
     assert outbox_prune() == 1
     assert list(OutboxEvent.objects.order_by("id").values_list("payload", flat=True)) == [{"n": 1}, {"n": 2}]
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["dead", "retrying"]
+
+
+def test_an_integrators_endpoint_gets_its_own_sources_decisions_only(allow_private):
+    key, _raw = api_key_create(name="acme hooks", source="acme", scopes=["callbacks"])
+    theirs = endpoint(["*"], api_key=key)
+    ours = endpoint(["*"])
+    append_events(
+        [
+            ("decision.created", {"external_id": "a-1", "source": "acme", "flagged": True}),
+            ("decision.created", {"external_id": "o-1", "source": "other-bank", "flagged": True}),
+            ("case.opened", {"reference": "CASE-1"}),
+        ]
+    )
+    fan_out_pending()
+    assert delivered_types(theirs) == ["decision.created"]
+    assert Delivery.objects.get(endpoint=theirs).event.payload["external_id"] == "a-1"
+    assert delivered_types(ours) == ["decision.created", "decision.created", "case.opened"]

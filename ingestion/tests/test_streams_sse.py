@@ -195,6 +195,16 @@ class TestEvents:
             assert events[1]["data"]["flagged"] is True
             assert await client.nothing_more()
 
+    async def test_a_key_follows_its_own_source_only(self, champion, api_key):
+        async with SSEClient(headers=key_headers(api_key[1])) as client:
+            assert (await client.next_block()) == "retry: 3000"
+            await write(ingest, [transaction_record(1, external_id="other-1")], source="other-bank", actor="tests")
+            await ingest_records([transaction_record(2)])
+            events = await client.events(1)
+            assert [e["data"]["external_id"] for e in events] == ["tx-2"]
+            assert {e["data"]["source"] for e in events} == {"acme"}
+            assert await client.nothing_more()
+
     async def test_connecting_without_last_event_id_sends_nothing_old(self, champion, api_key):
         await ingest_records([transaction_record(1)])
         async with SSEClient(headers=key_headers(api_key[1])) as client:
@@ -259,7 +269,7 @@ class TestEvents:
             await write(
                 OutboxEvent.objects.create,
                 event_type="decision.created",
-                payload={"external_id": "quiet", "risk_level": "LOW", "flagged": False},
+                payload={"external_id": "quiet", "source": "acme", "risk_level": "LOW", "flagged": False},
             )
             (event,) = await client.events(1)
             assert event["data"]["external_id"] == "quiet"
