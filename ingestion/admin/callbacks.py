@@ -29,7 +29,9 @@ class CallbackEndpointForm(forms.ModelForm):
         cleaned = super().clean()
         if "url" in cleaned and "event_types" in cleaned:
             try:
-                check_endpoint(url=cleaned["url"], event_types=cleaned["event_types"])
+                check_endpoint(
+                    url=cleaned["url"], event_types=cleaned["event_types"], for_key=cleaned.get("api_key") is not None
+                )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     self.add_error(field, errors)

@@ -17,8 +17,13 @@ from ingestion.ssrf import UnsafeUrl, check_outbound_url
 EDITABLE_FIELDS = ("name", "url", "event_types", "flagged_only", "is_active")
 
 
-def check_endpoint(*, url: str, event_types: Sequence[str]) -> None:
-    """Raise ValidationError (by field) if the URL is refused by the SSRF guard or an event type is malformed."""
+# An integrator's endpoint (registered with an API key) hears its own source's decisions only.
+KEY_EVENT_TYPES = ("decision.created", "decision.*", "*")
+
+
+def check_endpoint(*, url: str, event_types: Sequence[str], for_key: bool = False) -> None:
+    """Raise ValidationError (by field) if the URL is refused by the SSRF guard or an event type is malformed
+    (or, `for_key`, is one an integrator's endpoint never receives)."""
     errors: dict[str, list[str]] = {}
     try:
         check_outbound_url(url, allow_private=settings.CALLBACK_ALLOW_PRIVATE)
@@ -30,6 +35,11 @@ def check_endpoint(*, url: str, event_types: Sequence[str]) -> None:
         bad = [t for t in event_types if not isinstance(t, str) or not EVENT_TYPE_PATTERN.match(t)]
         if bad:
             errors["event_types"] = [f"Not an event type: {', '.join(map(str, bad))} (e.g. case.closed, case.*, *)."]
+        elif for_key and (others := [t for t in event_types if t not in KEY_EVENT_TYPES]):
+            errors["event_types"] = [
+                f"An API key's endpoint receives its own source's decisions only ({', '.join(KEY_EVENT_TYPES)}); "
+                f"not {', '.join(others)}. Case and model events go to endpoints an admin configures."
+            ]
     if errors:
         raise ValidationError(errors)
 
@@ -46,7 +56,7 @@ def callback_endpoint_create(
     actor,
 ) -> tuple[CallbackEndpoint, str]:
     """Register an endpoint; returns it with its signing secret, which is shown to the caller once."""
-    check_endpoint(url=url, event_types=event_types)
+    check_endpoint(url=url, event_types=event_types, for_key=api_key is not None)
     secret = new_webhook_secret()
     with transaction.atomic():
         endpoint = CallbackEndpoint.objects.create(
@@ -75,7 +85,11 @@ def callback_endpoint_update(*, endpoint: CallbackEndpoint, actor, **changes) ->
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Cannot change: {', '.join(sorted(unknown))}")
-    check_endpoint(url=changes.get("url", endpoint.url), event_types=changes.get("event_types", endpoint.event_types))
+    check_endpoint(
+        url=changes.get("url", endpoint.url),
+        event_types=changes.get("event_types", endpoint.event_types),
+        for_key=endpoint.api_key_id is not None,
+    )
     with transaction.atomic():
         locked = CallbackEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         diff = {f: [getattr(locked, f), v] for f, v in changes.items() if getattr(locked, f) != v}

@@ -57,7 +57,7 @@ def dead_delivery(endpoint) -> Delivery:
 class TestIntegratorKeys:
     def test_a_key_registers_an_endpoint_and_sees_the_secret_once(self, allow_private):
         key, client = key_client("acme")
-        response = post_json(client, "/api/v1/callbacks/", {"name": "Acme", "url": URL, "event_types": ["case.*"]})
+        response = post_json(client, "/api/v1/callbacks/", {"name": "Acme", "url": URL, "event_types": ["decision.*"]})
         assert response.status_code == 201, response.content
         created = response.json()
         assert created["secret"].startswith("whsec_") and created["breaker_state"] == "closed"
@@ -132,6 +132,8 @@ class TestValidation:
             ({"name": "x", "url": URL, "event_types": "case.closed"}, "event_types"),
             ({"name": "x", "url": "ftp://example.com/", "event_types": ["*"]}, "url"),
             ({"name": "x", "event_types": ["*"]}, "url"),
+            # a key's endpoint hears its own source's decisions; case events are not tied to one source
+            ({"name": "x", "url": URL, "event_types": ["decision.created", "case.opened"]}, "event_types"),
         ],
     )
     def test_bad_fields_are_400_with_the_field_named(self, allow_private, body, field):
