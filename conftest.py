@@ -48,6 +48,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 )
 
 
+@pytest.fixture(autouse=True)
+def _no_relay_marked_queued():
+    """Each test starts with no relay marked queued (a relay queued by an earlier test never ran)."""
+    from ingestion.services.outbox import relay_started
+
+    relay_started()
+
+
 def pytest_collection_modifyitems(config, items):
     """The SQLite run deselects what needs PostgreSQL/Redis; the service run must run all of it."""
     need_pg = [i for i in items if i.get_closest_marker("postgres")]

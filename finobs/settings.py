@@ -154,6 +154,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 OUTBOX_RELAY_INTERVAL_S = int(os.environ.get("OUTBOX_RELAY_INTERVAL_S", "10"))
+# A queued relay task covers later commits; if it is lost, another is enqueued after this long (and beat runs).
+OUTBOX_RELAY_QUEUED_TTL_S = int(os.environ.get("OUTBOX_RELAY_QUEUED_TTL_S", "5"))
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -8,6 +8,9 @@ from ingestion.services.idempotency import idempotency_prune
 
 @shared_task(acks_late=True, ignore_result=True)
 def outbox_relay_task() -> int:
+    from ingestion.services.outbox import relay_started
+
+    relay_started()
     return outbox_relay()
 
 
