@@ -177,3 +177,59 @@ def celery_worker_if_queued(transactional_db):
 
     with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, shutdown_timeout=10) as worker:
         yield worker
+
+
+# --- Concurrency and live servers shared by tests -------------------------------------------------
+
+
+def run_in_threads(target, count: int, *, timeout_s: float = 60) -> list:
+    """Start `count` threads together (a barrier), call `target(index)` in each; returns what they returned.
+
+    Each thread closes its own database connection; an exception in any thread fails the caller.
+    """
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results.append(target(index))
+        except Exception as exc:  # surfaced below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout_s)
+    assert not errors, errors
+    return results
+
+
+def serve_asgi(host: str, *, static_files: bool = False):
+    """finobs' ASGI app served by daphne in a child process on the test database; yields its base URL.
+
+    A generator for fixtures to `yield from`; the child inherits the test's (overridden) settings.
+    """
+    from functools import partial
+
+    from channels.testing.live import make_application, set_database_connection
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    static_wrapper = ASGIStaticFilesHandler if static_files else None
+    application = partial(make_application, static_wrapper=static_wrapper)
+    process = DaphneProcess(host, application, setup=set_database_connection)
+    process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        raise RuntimeError("daphne did not start")
+    yield f"http://{host}:{process.port.value}"
+    process.terminate()
+    process.join(timeout=10)

@@ -1,11 +1,10 @@
 """Several workers at once on PostgreSQL: fan-out makes one delivery per event, and each is POSTed once."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
+from conftest import run_in_threads
 from finobs.celery import app
 from ingestion.models import Delivery, OutboxEvent
 from ingestion.services import callback_endpoint_create, deliver, fan_out_pending
@@ -15,29 +14,6 @@ allow_private = callback_receiver.allow_private  # fixture
 receiver = callback_receiver.receiver  # fixture
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 WORKERS = 4
-
-
-def run_in_threads(target, count=WORKERS) -> list:
-    """Start `count` threads together; returns what each returned (re-raising what one raised)."""
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results.append(target(index))
-        except Exception as exc:  # surfaced in the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
-    return results
 
 
 @pytest.fixture
@@ -54,12 +30,13 @@ def test_concurrent_fan_out_and_sends_deliver_each_event_exactly_once(receiver, 
     endpoint, _ = callback_endpoint_create(name="hooks", url=receiver.url, event_types=["*"], actor="tests")
     OutboxEvent.objects.bulk_create(OutboxEvent(event_type="case.opened", payload={"n": n}) for n in range(60))
 
-    created = run_in_threads(lambda _: fan_out_pending())
+    created = run_in_threads(lambda _: fan_out_pending(), WORKERS)
     assert sum(created) == 60
     assert Delivery.objects.filter(endpoint=endpoint).count() == 60
 
     ids = list(Delivery.objects.order_by("id").values_list("pk", flat=True))
-    outcomes = run_in_threads(lambda _: Counter(deliver(pk) for pk in ids))  # every worker tries every delivery
+    # every worker tries every delivery
+    outcomes = run_in_threads(lambda _: Counter(deliver(pk) for pk in ids), WORKERS)
     total = sum(outcomes, Counter())
     assert total["delivered"] == 60 and total["skipped"] == 60 * (WORKERS - 1)
     assert receiver.count() == 60

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.services import CHAIN_LOCK_KEY
-from conftest import transaction_record
+from conftest import run_in_threads, transaction_record
 from ingestion.models import IdempotencyKey
 from ingestion.services import api_key_create
 from ingestion.services.idempotency import idempotency_prune
@@ -168,21 +168,7 @@ class TestConcurrentRequests:
 
     def test_two_requests_racing_with_one_key_ingest_once(self, champion, api_key):
         batch = [transaction_record(i) for i in range(20)]
-        barrier = threading.Barrier(2)
-        responses = []
-
-        def send():
-            try:
-                barrier.wait()
-                responses.append(post(batch, api_key[1], "race"))
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=send) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        responses = run_in_threads(lambda _: post(batch, api_key[1], "race"), 2)
         fresh = [r for r in responses if r.status_code == 200 and "Idempotent-Replayed" not in r]
         others = [r for r in responses if r not in fresh]
         assert len(fresh) == 1 and fresh[0].json()["accepted"] == 20

@@ -13,14 +13,13 @@ import socket
 import subprocess
 import threading
 import time
-from functools import partial
 
 import httpx
 import pytest
 import redis
 from django.test import override_settings
 
-from conftest import suspicious_record, transaction_record
+from conftest import serve_asgi, suspicious_record, transaction_record
 from finobs.celery import app as celery_app
 from ingestion.models import OutboxEvent
 from ingestion.relay import outbox_relay
@@ -96,17 +95,7 @@ def services_on(redis_server):
 @pytest.fixture
 def server(services_on):
     """finobs' ASGI app served by daphne in a child process (it inherits the overridden settings)."""
-    from channels.testing.live import make_application, set_database_connection
-    from daphne.testing import DaphneProcess
-
-    process = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=None), setup=set_database_connection)
-    process.start()
-    if not process.ready.wait(timeout=30):
-        process.terminate()
-        raise RuntimeError("daphne did not start")
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join(timeout=10)
+    yield from serve_asgi("127.0.0.1")
 
 
 class StreamFollower(threading.Thread):

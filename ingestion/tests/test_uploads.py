@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
+from conftest import run_in_threads
 from ingestion.models import UploadJob
 from ingestion.services import process_upload_job, upload_create
 from ingestion.services.pipeline import ingest
@@ -281,9 +282,6 @@ class TestWhoMay:
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_of_the_same_job_count_every_row_once(champion, make_user, settings):
     """A redelivered task running next to the first one: the job row lock hands out each chunk once."""
-    import threading
-
-    from django.db import connection
 
     settings.UPLOAD_CHUNK_ROWS = 5
     alice = make_user("analyst", "alice")
@@ -298,17 +296,7 @@ def test_two_deliveries_of_the_same_job_count_every_row_once(champion, make_user
             total_rows=40,
         )
 
-    def deliver():
-        try:
-            process_upload_job(job_id=job.pk)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=deliver) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
+    run_in_threads(lambda _: process_upload_job(job_id=job.pk), 2, timeout_s=120)
 
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.accepted, job.duplicates, job.invalid) == ("done", 40, 40, 0, 0)

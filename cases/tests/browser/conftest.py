@@ -6,11 +6,12 @@ tests are selected on SQLite, the test database becomes a file (Channels' live-s
 
 import os
 import shutil
-from functools import partial
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from conftest import serve_asgi
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,20 +40,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def asgi_server(transactional_db):
     """http://localhost:<port> served by daphne with finobs' ASGI app (HTTP, WebSockets, static files)."""
-    from channels.testing.live import make_application, set_database_connection
-    from daphne.testing import DaphneProcess
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    process = DaphneProcess(
-        "localhost", partial(make_application, static_wrapper=ASGIStaticFilesHandler), setup=set_database_connection
-    )
-    process.start()
-    if not process.ready.wait(timeout=30):
-        process.terminate()
-        raise RuntimeError("daphne did not start")
-    yield f"http://localhost:{process.port.value}"
-    process.terminate()
-    process.join(timeout=10)
+    yield from serve_asgi("localhost", static_files=True)
 
 
 @pytest.fixture
