@@ -79,7 +79,7 @@ def idempotency_claim(*, api_key: ApiKey, key: str, body: bytes) -> Claim:
                 record = IdempotencyKey.objects.create(api_key=api_key, key=key, request_sha256=digest, created_at=now)
             return Claim(record=record, is_replay=False)
         except IntegrityError:
-            pass
+            pass  # the key is claimed already: read that claim below
         record = IdempotencyKey.objects.filter(api_key=api_key, key=key).first()
         if record is None:  # released or pruned between our insert and our read: try again
             continue
