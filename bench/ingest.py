@@ -41,12 +41,6 @@ SEED_SOURCE = "bench-seed"
 CONCURRENCY = 8
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until_up(url: str, timeout_s: float = 60) -> None:
     import httpx
 
@@ -176,7 +170,8 @@ def parse_server_timing(header: str) -> dict[str, float]:
     return stages
 
 
-def start_processes(port: int) -> list[subprocess.Popen]:
+def start_processes(web: int) -> tuple[int, list[subprocess.Popen]]:
+    """`web` daphne processes sharing one listening socket (as one per core would in production)."""
     # As in production (DEBUG off: no query log), on plain HTTP to localhost.
     env = {
         "SECRET_KEY": "bench-" + "x" * 50,
@@ -186,15 +181,24 @@ def start_processes(port: int) -> list[subprocess.Popen]:
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
     }
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    os.set_inheritable(listener.fileno(), True)
+    log = open(ROOT / "var" / "bench-daphne.log", "w")  # noqa: SIM115 (closed with the processes)
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "finobs.asgi:application"],
+            [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "finobs.asgi:application"],
             cwd=ROOT,
             env=env,
+            pass_fds=[listener.fileno()],
             stdout=subprocess.DEVNULL,
-            stderr=open(ROOT / "var" / "bench-daphne.log", "w"),  # noqa: SIM115 (closed with the process)
+            stderr=log,
         )
+        for _ in range(web)
     ]
+    port = listener.getsockname()[1]
+    listener.close()  # the children hold it
     # With Redis, as in production, a Celery worker publishes the outbox after the response.
     if os.environ.get("REDIS_URL"):
         processes.append(
@@ -206,7 +210,7 @@ def start_processes(port: int) -> list[subprocess.Popen]:
                 stderr=subprocess.DEVNULL,
             )
         )
-    return processes
+    return port, processes
 
 
 def vacuum_hot_tables() -> None:
@@ -259,6 +263,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="10,000-item batches to time")
     parser.add_argument("--single", type=int, default=400, help="single-item POSTs from 8 threads")
     parser.add_argument("--baseline-items", type=int, default=300, help="items for the naive per-item baseline")
+    parser.add_argument("--web", type=int, default=1, help="daphne processes sharing the listening socket")
     parser.add_argument("--stages", action="store_true", help="print the server's per-stage timings per batch")
     parser.add_argument("--profile", action="store_true", help="cProfile one batch through ingest() in-process, stop")
     args = parser.parse_args()
@@ -295,8 +300,8 @@ def main() -> None:
     )
 
     (ROOT / "var").mkdir(exist_ok=True)
-    port = free_port()
-    processes = start_processes(port)
+    port, processes = start_processes(args.web)
+    with_worker = bool(os.environ.get("REDIS_URL"))
     batch_s, stage_rows, flagged = [], [], []
     from django.utils import timezone
 
@@ -308,7 +313,7 @@ def main() -> None:
         with httpx.Client(base_url=base, timeout=120, headers=headers) as client:
             client.post("/api/v1/transactions/ingest", json=next_records(200))  # warm the process
             for _ in range(args.repeat):
-                if len(processes) > 1:
+                if with_worker:
                     wait_for_worker(bench_started)
                 records = next_records(args.items)
                 body_bytes = httpx.Request("POST", "/", json=records).read()
@@ -324,11 +329,12 @@ def main() -> None:
                 stage_rows.append(parse_server_timing(response.headers.get("server-timing", "")))
 
             singles = next_records(args.single)
-            if len(processes) > 1:
+            if with_worker:
                 wait_for_worker(bench_started)
 
             # One client per thread (keep-alive), as an integrator's workers would hold.
             local = threading.local()
+            single_stages: list[dict] = []
 
             def post_one_keepalive(record):
                 if not hasattr(local, "client"):
@@ -336,9 +342,18 @@ def main() -> None:
                 r = local.client.post("/api/v1/transactions/ingest", json=[record])
                 if r.status_code != 200 or r.json()["accepted"] != 1:
                     raise SystemExit(f"single failed: {r.status_code} {r.text[:300]}")
+                single_stages.append(parse_server_timing(r.headers.get("server-timing", "")))
 
             concurrently(post_one_keepalive, singles[:40], CONCURRENCY)  # warm the threads
             single_ms = concurrently(post_one_keepalive, singles[40:], CONCURRENCY)
+
+            # The floor of this server and client: a no-op endpoint (/health/live) the same way.
+            def get_live(_):
+                if not hasattr(local, "client"):
+                    local.client = httpx.Client(base_url=base, timeout=60, headers=headers)
+                local.client.get("/health/live").raise_for_status()
+
+            live_ms = concurrently(get_live, range(len(single_ms)), CONCURRENCY)
     finally:
         for process in processes:
             process.terminate()
@@ -358,18 +373,24 @@ def main() -> None:
     )
 
     naive_rate = args.baseline_items / naive_s
-    median_s, best_s = statistics.median(batch_s), min(batch_s)
-    print(
-        f"batch POST, {args.items:,} items over HTTP, {args.repeat} batches: median {median_s:.3f} s = "
-        f"{args.items / median_s:,.0f} tx/s, best {best_s:.3f} s = {args.items / best_s:,.0f} tx/s "
-        f"(flagged per batch: {flagged})"
-    )
     print(
         f"naive per-item path, {args.baseline_items} items in-process, sequential: {naive_s:.3f} s = "
         f"{naive_rate:,.0f} tx/s (scaled to {args.items:,}: {args.items / naive_rate:.1f} s)"
     )
-    print(f"ratio batch / naive (median): {args.items / median_s / naive_rate:.1f}x")
+    if batch_s:  # --repeat 0 measures the single-item path only
+        median_s, best_s = statistics.median(batch_s), min(batch_s)
+        print(
+            f"batch POST, {args.items:,} items over HTTP, {args.repeat} batches: median {median_s:.3f} s = "
+            f"{args.items / median_s:,.0f} tx/s, best {best_s:.3f} s = {args.items / best_s:,.0f} tx/s "
+            f"(flagged per batch: {flagged})"
+        )
+        print(f"ratio batch / naive (median): {args.items / median_s / naive_rate:.1f}x")
     p50, p95 = percentile(single_ms, 50), percentile(single_ms, 95)
+    print(
+        f"no-op endpoint (/health/live) over HTTP, {len(live_ms)} requests from {CONCURRENCY} threads: "
+        f"p50 {percentile(live_ms, 50):.1f} ms, p95 {percentile(live_ms, 95):.1f} ms "
+        f"(the floor of server + client here; single-item ingest p95 / no-op p95: {p95 / percentile(live_ms, 95):.1f}x)"
+    )
     n50, n95 = percentile(naive_ms, 50), percentile(naive_ms, 95)
     print(
         f"single-item POST over HTTP, {len(single_ms)} requests from {CONCURRENCY} threads: "
@@ -384,6 +405,11 @@ def main() -> None:
         f"single-item ingest() in-process (no HTTP), {len(in_process_ms)} from {CONCURRENCY} threads: "
         f"p50 {i50:.1f} ms, p95 {i95:.1f} ms; naive / ingest() at p95: {n95 / i95:.1f}x"
     )
+    if args.stages and single_stages:
+        names = list(single_stages[-1])
+        print("server stages per single-item request, median ms (Server-Timing; a run may hold several requests):")
+        print("  " + " ".join(f"{n:>10}" for n in names))
+        print("  " + " ".join(f"{statistics.median(row.get(n, 0) for row in single_stages):>10.1f}" for n in names))
     if args.stages and stage_rows:
         names = list(stage_rows[0])
         print("server stages per batch, ms (Server-Timing):")

@@ -5,6 +5,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
+# A request runs in a thread of its own: connections come from a pool (see DATABASE_POOL_MAX in settings).
+os.environ.setdefault("DATABASE_POOL_MAX", "20")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)

@@ -76,7 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "finobs.middleware.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -110,6 +110,19 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DATABASE_NAME", "test_finobs")
+        # The web process serves each request in a thread of its own (Django's ASGI handler), so a
+        # persistent connection is never reused there and every request paid a new PostgreSQL backend
+        # (~5 ms). finobs/asgi.py turns this pool on for the web process; Celery's forked workers keep
+        # their persistent connections (a pool's threads do not survive a fork).
+        DATABASE_POOL_MAX = int(os.environ.get("DATABASE_POOL_MAX", "0"))
+        if DATABASE_POOL_MAX:
+            DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django returns the connection to the pool instead
+            # CONN_HEALTH_CHECKS (kept on) makes the pool test a connection before handing it out.
+            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+                "min_size": min(4, DATABASE_POOL_MAX),
+                "max_size": DATABASE_POOL_MAX,
+                "timeout": 10,
+            }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -135,7 +148,7 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "finobs.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -211,6 +224,10 @@ STORAGES = {
 # A 10,000-item batch is ~3 MB of JSON; allow headroom, and refuse larger bodies with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
 INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", "10000"))
+# Concurrent API requests of up to this many items from one key share one ingest run (group commit,
+# ingestion/services/coalescing.py; 0 turns it off), a run taking up to INGEST_COALESCE_MAX_RUN_ITEMS.
+INGEST_COALESCE_MAX_REQUEST_ITEMS = int(os.environ.get("INGEST_COALESCE_MAX_REQUEST_ITEMS", "100"))
+INGEST_COALESCE_MAX_RUN_ITEMS = int(os.environ.get("INGEST_COALESCE_MAX_RUN_ITEMS", "1000"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

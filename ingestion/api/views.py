@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from finobs.api.errors import ApiError, error_body
 from ingestion.api.serializers import IngestRequestSerializer, IngestResponseSerializer
 from ingestion.auth import ApiKeyAuthentication, HasApiKeyScope
-from ingestion.services import ingest
+from ingestion.services.coalescing import ingest_coalesced
 from ingestion.services.idempotency import (
     IdempotencyError,
     IdempotencyKeyInProgress,
@@ -152,7 +152,7 @@ class IngestView(APIView):
 
     def _ingest(self, request, records: list) -> HttpResponse:
         try:
-            result = ingest(records, source=request.auth.source, actor=request.auth)
+            result = ingest_coalesced(records, source=request.auth.source, actor=request.auth)
         except NoChampionModel:
             raise ApiError(
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,

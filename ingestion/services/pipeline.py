@@ -45,6 +45,8 @@ class IngestResult:
     duplicates: list[dict] = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
     decisions: list[dict] = field(default_factory=list)
+    # The batch index of each entry of `decisions` (ascending; not sent: clients match by external_id).
+    stored_indexes: list[int] = field(default_factory=list)
     # Wall time per stage in ms (validate, duplicates, score (of which history), transaction (of which insert,
     # receivers, outbox, audit; the rest is the commit), total):
     # the API sends it as a Server-Timing header, bench/ingest.py --stages prints it.
@@ -57,6 +59,38 @@ class IngestResult:
             yield
         finally:
             self.timings_ms[stage] = self.timings_ms.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+
+    def part(self, start: int, stop: int) -> "IngestResult":
+        """The result of `records[start:stop]` of this batch, indexed from 0 (see ingestion.services.coalescing).
+
+        An item that repeats one of another part is that part's transaction: it is reported as stored
+        before, with the decision the other part's item got.
+        """
+        decision_at = {
+            index: {key: summary[key] for key in _STORED_DECISION_KEYS}
+            for index, summary in zip(self.stored_indexes, self.decisions, strict=True)
+        }
+        decision_at.update((d["index"], d["decision"]) for d in self.duplicates if "decision" in d)
+        part = IngestResult(timings_ms=dict(self.timings_ms))
+        part.errors = [ItemError(e.index - start, e.field, e.message) for e in self.errors if start <= e.index < stop]
+        for duplicate in self.duplicates:
+            if not start <= duplicate["index"] < stop:
+                continue
+            moved = {**duplicate, "index": duplicate["index"] - start}
+            first = duplicate.get("duplicate_of_index")
+            if first is not None and start <= first < stop:
+                moved["duplicate_of_index"] = first - start
+            elif first is not None:
+                del moved["duplicate_of_index"]
+                moved["decision"] = decision_at[first]
+            part.duplicates.append(moved)
+        for index, summary in zip(self.stored_indexes, self.decisions, strict=True):
+            if start <= index < stop:
+                part.stored_indexes.append(index - start)
+                part.decisions.append(summary)
+        part.accepted = len(part.decisions)
+        part.flagged = sum(1 for summary in part.decisions if summary["flagged"])
+        return part
 
     def as_dict(self) -> dict:
         return {
@@ -147,7 +181,7 @@ def _drop_batch_duplicates(valid: list[ValidItem], result: IngestResult) -> list
 
 
 def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestResult) -> None:
-    result.accepted, result.flagged, result.decisions = 0, 0, []
+    result.accepted, result.flagged, result.decisions, result.stored_indexes = 0, 0, [], []
     result.duplicates = [d for d in result.duplicates if "duplicate_of_index" in d]
     if not items:
         return
@@ -175,6 +209,7 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
     result.accepted = len(decisions)
     result.flagged = sum(1 for d in decisions if d.flagged)
     result.decisions = [_decision_summary(p) for p in payloads]
+    result.stored_indexes = [item.index for item in items]
 
 
 def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: IngestResult) -> list[ValidItem]:
@@ -272,6 +307,8 @@ def _decision_payload(decision: Decision, case_reference: str | None) -> dict:
 
 
 _SUMMARY_KEYS = ("transaction_id", "external_id", "score", "risk_level", "flagged", "model_version", "case_reference")
+# The decision a duplicate is reported with (as _drop_stored_duplicates reads it back).
+_STORED_DECISION_KEYS = ("transaction_id", "score", "risk_level", "flagged", "model_version")
 
 
 def _decision_summary(payload: dict) -> dict:
