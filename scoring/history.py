@@ -106,13 +106,16 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             .order_by()
             .values_list("account_id", "occurred_at", "amount", "country", "merchant_id")
         ),
-        f"SELECT account_id, occurred_at, amount, country, merchant_id FROM {Transaction._meta.db_table} "  # noqa: S608
+        # Seconds and amounts as float8: Django's timestamptz loader (Python, per value) and Decimal
+        # parsing cost ~10 us a value, ~0.2 s for the ~10,000 recent rows of a 10,000-item batch.
+        f"SELECT account_id, extract(epoch FROM occurred_at)::float8, amount::float8, country, merchant_id "  # noqa: S608
+        f"FROM {Transaction._meta.db_table} "
         "WHERE account_id = ANY(%s::text[]) AND occurred_at >= %s AND occurred_at <= %s",
         (accounts_param, recent_from, last),
     )
     recent = RecentRows(
         account=np.array([r[0] for r in rows], dtype=object),
-        epoch_s=np.fromiter((r[1].timestamp() for r in rows), dtype=np.float64, count=len(rows)),
+        epoch_s=np.fromiter((_epoch_of(r[1]) for r in rows), dtype=np.float64, count=len(rows)),
         amount=np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows)),
         country=np.array([(r[3] or "").upper() for r in rows], dtype=object),
         merchant=np.array([r[4] or "" for r in rows], dtype=object),
@@ -178,6 +181,11 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
     return AccountHistory(
         recent=recent, profiles=profiles, country_counts=country_counts, merchant_counts=merchant_counts
     )
+
+
+def _epoch_of(value) -> float:
+    """Seconds since the epoch of a stored occurred_at: a float from PostgreSQL, a datetime elsewhere."""
+    return value if isinstance(value, float) else value.timestamp()
 
 
 def _fetch_all(queryset: Callable[[], QuerySet], pg_sql: str = "", pg_params: Sequence = ()) -> list[tuple]:

@@ -56,10 +56,29 @@ def notify_cases_changed(changes: list[dict]) -> None:
         }
         sends.extend((group, message) for group in groups)
     if sends:
-        transaction.on_commit(lambda: _send(sends))
+        transaction.on_commit(lambda: _dispatch(sends))
 
 
-def _send(sends: list[tuple[str, dict]]) -> None:
+# Up to this many group sends go out from the committing thread (a comment, a status change: a handful).
+# More -- an ingest batch opening hundreds of cases, ~1,000 sends and ~0.3 s -- go to a worker in one
+# task, so the integrator's request does not wait for the workspace's hints.
+INLINE_MAX_SENDS = 20
+
+
+def _dispatch(sends: list[tuple[str, dict]]) -> None:
+    if len(sends) <= INLINE_MAX_SENDS:
+        send_hints(sends)
+        return
+    from cases.tasks import send_case_hints_task
+
+    try:
+        send_case_hints_task.delay([[group, message] for group, message in sends])
+    except Exception:  # the broker (Redis, as the channel layer) is down: hints are at most once anyway
+        logger.warning("cases: could not queue %d live hints", len(sends), exc_info=True)
+
+
+def send_hints(sends: list[tuple[str, dict]]) -> None:
+    """Send `(group, message)` hints now (inline, or in the worker for big changes)."""
     layer = get_channel_layer()
     if layer is None:
         return

@@ -4,7 +4,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from cases.services import case_comment
+from cases.services import case_comment, open_cases_for_decisions
+from cases.services.live import INLINE_MAX_SENDS
+from cases.tests.conftest import flagged_decisions
 from finobs.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,6 +31,23 @@ async def test_worklist_hears_new_cases_of_its_team_only(personas, open_case):
     seen_by_compliance = {(await carol_ws.receive_json_from(timeout=5))["reference"] for _ in range(2)}
     assert seen_by_compliance == {a_case.reference, b_case.reference}
     await alice_ws.disconnect()
+    await carol_ws.disconnect()
+
+
+async def test_a_batch_opening_many_cases_sends_its_hints_through_a_worker_task(personas, model_version, settings):
+    # More hints than the committing thread sends itself: they go as one Celery task (run here in-process).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    accounts = [f"bulk-{i}" for i in range(INLINE_MAX_SENDS)]  # >= 2 groups per case: over the inline limit
+    carol_ws, connected, _ = await connect(personas["carol"])
+    assert connected
+
+    def open_many():
+        decisions = [d for account in accounts for d in flagged_decisions(model_version, account_id=account)]
+        open_cases_for_decisions(decisions=decisions, actor="tests")
+
+    await database_sync_to_async(open_many)()
+    heard = {(await carol_ws.receive_json_from(timeout=5))["reference"] for _ in accounts}
+    assert len(heard) == len(accounts)
     await carol_ws.disconnect()
 
 
