@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from audit.services import hold_chain_lock
@@ -38,6 +38,23 @@ def append_events(events: Sequence[tuple[str, dict]], *, created_at: datetime | 
         bulk_insert(OutboxEvent, rows)
     transaction.on_commit(enqueue_outbox_relay, using=using)
     return rows
+
+
+def append_events_by_query(sql: str, params: Sequence) -> int:
+    """Write events with one `INSERT INTO <outbox> ... SELECT` (PostgreSQL) in the caller's transaction.
+
+    For events whose payloads the database can build from rows the transaction just wrote (an ingest
+    batch's decisions): no payload crosses the wire twice. The same lock and relay as append_events;
+    the statement must insert in the order the events should be read. Returns the rows inserted.
+    """
+    using = router.db_for_write(OutboxEvent)
+    with transaction.atomic(using=using, savepoint=False), connections[using].cursor() as cursor:
+        hold_chain_lock(using=using)
+        cursor.execute(sql, list(params))
+        inserted = cursor.rowcount
+    if inserted:
+        transaction.on_commit(enqueue_outbox_relay, using=using)
+    return inserted
 
 
 # Set while a relay task waits in the queue: commits meanwhile need no task of their own, because that

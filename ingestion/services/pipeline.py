@@ -8,14 +8,15 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
 from ingestion.bulk import bulk_insert
-from ingestion.services.outbox import append_events
+from ingestion.models import OutboxEvent
+from ingestion.services.outbox import append_events, append_events_by_query
 from ingestion.validation import ItemError, ValidItem, validate_items
 from scoring.history import text_array
 from scoring.instances import unsaved
@@ -202,13 +203,13 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
         with result.timed("receivers"):
             reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
         with result.timed("outbox"):
-            payloads = [_decision_payload(d, reply.case_references.get(d.transaction_id)) for d in decisions]
-            append_events([(DECISION_CREATED, p) for p in payloads] + reply.events, created_at=now)
+            _append_decision_events(decisions, reply.case_references, created_at=now)
+            append_events(reply.events, created_at=now)
         with result.timed("audit"):
             audit_log_many([_batch_audit_entry(actor, source, decisions, scored.model_version.version)])
     result.accepted = len(decisions)
     result.flagged = sum(1 for d in decisions if d.flagged)
-    result.decisions = [_decision_summary(p) for p in payloads]
+    result.decisions = [_decision_summary(d, reply.case_references.get(d.transaction_id)) for d in decisions]
     result.stored_indexes = [item.index for item in items]
 
 
@@ -287,32 +288,78 @@ def _merge_replies(responses: list[tuple]) -> DecisionsStoredReply:
     return merged
 
 
+def _append_decision_events(decisions: list[Decision], case_references: dict[int, str], *, created_at) -> None:
+    """One decision.created outbox event per decision, in the decisions' order.
+
+    On PostgreSQL the database builds the payloads from the rows just written (INSERT ... SELECT with
+    jsonb_build_object): building 10,000 payloads here and sending them back by COPY measured ~0.35 s of
+    a 10,000-item batch. Elsewhere from the same values in Python, in the same shape.
+    """
+    if connection.vendor == "postgresql":
+        ids = [d.transaction_id for d in decisions]
+        append_events_by_query(
+            _DECISION_EVENTS_SQL,
+            [
+                DECISION_CREATED,
+                created_at,
+                "{" + ",".join(map(str, ids)) + "}",
+                text_array([case_references.get(i) for i in ids]),
+            ],
+        )
+        return
+    append_events(
+        [(DECISION_CREATED, _decision_payload(d, case_references.get(d.transaction_id))) for d in decisions],
+        created_at=created_at,
+    )
+
+
+_DECISION_EVENTS_SQL = (
+    f"INSERT INTO {OutboxEvent._meta.db_table} (event_type, payload, created_at, published_at, attempts) "  # noqa: S608
+    "SELECT %s, jsonb_build_object("
+    "'transaction_id', t.id, 'external_id', t.external_id, 'source', t.source, 'account_id', t.account_id, "
+    "'amount', t.amount::text, 'currency', t.currency, 'occurred_at', t.occurred_at, "
+    "'score', round(d.score::numeric, 6), 'risk_level', d.risk_level, 'flagged', d.flagged, "
+    "'model_version', m.version, 'case_reference', r.case_reference, 'created_at', d.created_at), %s, NULL, 0 "
+    "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS r(transaction_id, case_reference, position) "
+    f"JOIN {Transaction._meta.db_table} t ON t.id = r.transaction_id "
+    f"JOIN {Decision._meta.db_table} d ON d.transaction_id = r.transaction_id "
+    f"JOIN {ModelVersion._meta.db_table} m ON m.id = d.model_version_id "
+    "ORDER BY r.position"
+)
+
+
 def _decision_payload(decision: Decision, case_reference: str | None) -> dict:
+    """The decision.created payload, as _DECISION_EVENTS_SQL builds it on PostgreSQL.
+
+    The amount with the 4 decimals it is stored with, times in UTC.
+    """
     txn = decision.transaction
     return {
-        "transaction_id": txn.pk,
-        "external_id": txn.external_id,
+        **_decision_summary(decision, case_reference),
         "source": txn.source,
         "account_id": txn.account_id,
-        "amount": str(txn.amount),
+        "amount": format(txn.amount, ".4f"),
         "currency": txn.currency,
-        "occurred_at": txn.occurred_at.isoformat(),
+        "occurred_at": txn.occurred_at.astimezone(UTC).isoformat(),
+        "created_at": decision.created_at.astimezone(UTC).isoformat(),
+    }
+
+
+def _decision_summary(decision: Decision, case_reference: str | None) -> dict:
+    """What the ingest response says of each stored decision."""
+    return {
+        "transaction_id": decision.transaction_id,
+        "external_id": decision.transaction.external_id,
         "score": round(decision.score, 6),
         "risk_level": decision.risk_level,
         "flagged": decision.flagged,
         "model_version": decision.model_version.version,
         "case_reference": case_reference,
-        "created_at": decision.created_at.isoformat(),
     }
 
 
-_SUMMARY_KEYS = ("transaction_id", "external_id", "score", "risk_level", "flagged", "model_version", "case_reference")
 # The decision a duplicate is reported with (as _drop_stored_duplicates reads it back).
 _STORED_DECISION_KEYS = ("transaction_id", "score", "risk_level", "flagged", "model_version")
-
-
-def _decision_summary(payload: dict) -> dict:
-    return {key: payload[key] for key in _SUMMARY_KEYS}
 
 
 def _batch_audit_entry(actor, source: str, decisions: list[Decision], model_version: int) -> AuditEntry:

@@ -22,3 +22,11 @@ def test_an_empty_list_is_an_empty_array():
     with connection.cursor() as cursor:
         cursor.execute("SELECT cardinality(%s::text[])", [text_array([])])
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_none_is_null_and_the_text_null_stays_text():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT unnest(%s::text[])", [text_array([None, "NULL", "x"])])
+        assert [row[0] for row in cursor.fetchall()] == [None, "NULL", "x"]
