@@ -86,7 +86,9 @@ def _actor_key(actor) -> tuple:
 def _take(queue: _Queue) -> list[_Request]:
     """The waiting requests, oldest first, up to INGEST_COALESCE_MAX_RUN_ITEMS items (at least one)."""
     run, items = [], 0
-    while queue.waiting and (not run or items + len(queue.waiting[0].records) <= settings.INGEST_COALESCE_MAX_RUN_ITEMS):
+    while queue.waiting and (
+        not run or items + len(queue.waiting[0].records) <= settings.INGEST_COALESCE_MAX_RUN_ITEMS
+    ):
         request = queue.waiting.pop(0)
         run.append(request)
         items += len(request.records)
