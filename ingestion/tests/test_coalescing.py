@@ -65,6 +65,8 @@ class TestSharedRun:
         assert not Transaction.objects.exists()
 
 
+# Concurrent writers need a real server: the SQLite test database (in memory, shared cache) refuses them.
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_single_item_requests_share_runs_and_each_gets_its_decision(champion, api_key):
     _, raw = api_key
