@@ -40,7 +40,11 @@ class Transaction(models.Model):
     label = models.CharField(max_length=8, choices=Label.choices, default=Label.UNKNOWN)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="transaction_unique_per_source")]
+        # external_id first: the ingest duplicate check (`external_id = ANY(...) AND source = ...`) then
+        # descends the index by id whatever the planner believes of a source's size. Led by source,
+        # a source new since the last ANALYZE was estimated at one row and its whole index range was
+        # scanned per check (5 ms at 10,000 stored rows, 37 ms at 50,000, growing with the source).
+        constraints = [models.UniqueConstraint(fields=["external_id", "source"], name="transaction_unique_per_source")]
         indexes = [models.Index(fields=["account_id", "occurred_at"], name="txn_account_time")]
         permissions = [("ingest_transactions", "Can submit transactions for scoring")]
 
