@@ -57,10 +57,10 @@ def rate_limit_hit(key: str, *, limit: int, period_s: int) -> float:
 
     Raises whatever the cache raises when it is unreachable (callers decide whether to allow then).
     """
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     interval = period_s / limit
-    backend = getattr(cache, "_wrapped", cache)
+    backend = caches["default"]
     if isinstance(backend, SharedRedisCache):
         name = backend.make_and_validate_key(f"gcra:{key}")
         client = backend._cache.get_client(name, write=True)
@@ -69,9 +69,9 @@ def rate_limit_hit(key: str, *, limit: int, period_s: int) -> float:
     name = f"gcra:{key}"
     with _local_gcra_lock:
         now = time.time()
-        next_tat = max(cache.get(name) or 0.0, now) + interval
+        next_tat = max(backend.get(name) or 0.0, now) + interval
         allowed_at = next_tat - period_s
         if now < allowed_at:
             return allowed_at - now
-        cache.set(name, next_tat, timeout=math.ceil(next_tat - now) + 1)
+        backend.set(name, next_tat, timeout=math.ceil(next_tat - now) + 1)
         return 0.0

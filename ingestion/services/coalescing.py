@@ -116,6 +116,8 @@ def _run(run: list[_Request], *, source: str, actor) -> None:
             start += len(request.records)
     finally:
         for request in run:
+            if request.result is None and request.error is None:  # the leader was interrupted mid-run
+                request.error = RuntimeError("The shared ingest run was interrupted; nothing was stored for it.")
             request.done = True
 
 
