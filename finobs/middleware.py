@@ -2,7 +2,7 @@
 
 WhiteNoiseMiddleware is sync only; one sync middleware in an otherwise async chain made every request
 hop loop -> thread -> loop -> thread (Django adapts each side), and under load those hops queued on
-the busy event loop (py-spy: a third of the web process's samples). With every middleware async
+the busy event loop (py-spy: about a fifth of the web process' samples were the loop). With every middleware async
 capable, a request leaves the loop once, for the sync view.
 """
 
