@@ -107,7 +107,7 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             .values_list("account_id", "occurred_at", "amount", "country", "merchant_id")
         ),
         # Seconds and amounts as float8: Django's timestamptz loader (Python, per value) and Decimal
-        # parsing cost ~10 us a value, ~0.2 s for the ~10,000 recent rows of a 10,000-item batch.
+        # parsing cost ~10 us a value (a profile of one 10,000-item batch: 21,581 loader calls, 0.24 s).
         f"SELECT account_id, extract(epoch FROM occurred_at)::float8, amount::float8, country, merchant_id "  # noqa: S608
         f"FROM {Transaction._meta.db_table} "
         "WHERE account_id = ANY(%s::text[]) AND occurred_at >= %s AND occurred_at <= %s",
