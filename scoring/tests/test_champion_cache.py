@@ -1,9 +1,9 @@
-import threading
 import time
 
 import numpy as np
 import pytest
 
+from conftest import run_in_threads
 from scoring import inference
 from scoring.features import FEATURE_NAMES
 from scoring.inference import ModelArtifactError, NoChampionModel, Scorer, champion_scorer
@@ -50,12 +50,7 @@ def test_concurrent_first_calls_load_the_model_once(champion, monkeypatch):
     # The threads share this test's database transaction only through these two stand-ins.
     monkeypatch.setattr(inference, "_champion_key", lambda: (champion.pk, champion.artifact_sha256))
     monkeypatch.setattr(inference, "_load_scorer", slow_load)
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(champion_scorer())) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_in_threads(lambda _: champion_scorer(), 8)
 
     assert loads == [champion.pk]
     assert len(results) == 8 and all(r is results[0] for r in results)
