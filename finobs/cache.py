@@ -10,6 +10,7 @@ import math
 import threading
 import time
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.functional import cached_property
 
@@ -57,8 +58,6 @@ def rate_limit_hit(key: str, *, limit: int, period_s: int) -> float:
 
     Raises whatever the cache raises when it is unreachable (callers decide whether to allow then).
     """
-    from django.core.cache import caches
-
     interval = period_s / limit
     backend = caches["default"]
     if isinstance(backend, SharedRedisCache):
