@@ -6,20 +6,24 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
-# A request runs in a thread of its own: connections come from a pool (see DATABASE_POOL_MAX in settings).
+# Requests run on a pool of WEB_THREADS threads (finobs.handlers); their database connections come from a
+# pool of DATABASE_POOL_MAX (see settings), a few more than the threads: async views (the SSE feed) take
+# connections from their own threads.
 os.environ.setdefault("DATABASE_POOL_MAX", "20")
-django_asgi_app = get_asgi_application()
+WEB_THREADS = int(os.environ.get("WEB_THREADS", "16"))
+get_asgi_application()  # django.setup()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
+from finobs.handlers import asgi_http_application  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": asgi_http_application(threads=WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
