@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
+from finobs.queries import CompiledQuery
 from scoring.features import FEATURE_NAMES
 from scoring.models import ModelVersion, RiskLevel
 
@@ -169,13 +170,19 @@ def champion_scorer() -> Scorer:
         return _champion
 
 
-def _champion_key() -> tuple[int, str] | None:
-    return (
+# Read before every batch is scored: compiled once (finobs.queries).
+_CHAMPION_KEY = CompiledQuery(
+    lambda: (
         ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION)
-        .order_by()
-        .values_list("id", "artifact_sha256")
-        .first()
+        .order_by("pk")
+        .values_list("id", "artifact_sha256")[:1]
     )
+)
+
+
+def _champion_key() -> tuple[int, str] | None:
+    rows = _CHAMPION_KEY.rows()
+    return tuple(rows[0]) if rows else None
 
 
 def _load_scorer(pk: int) -> Scorer:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from finobs.queries import CompiledQuery
 from scoring.experiments import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
 from scoring.history import load_history
@@ -15,6 +16,9 @@ from scoring.inference import champion_scorer, scorer_for
 from scoring.instances import unsaved
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
 from scoring.rules import evaluate_rules
+
+# Read for every batch: compiled once (finobs.queries).
+_ACTIVE_RULES = CompiledQuery(lambda: Rule.objects.filter(is_active=True))
 
 
 @dataclass
@@ -94,7 +98,7 @@ def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
         levels, flagged = _levels_and_flags(champion, challenger_rows, scores, experiment)
     else:
         levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
-    outcome = evaluate_rules(list(Rule.objects.filter(is_active=True)), frame, levels, flagged)
+    outcome = evaluate_rules(_ACTIVE_RULES.instances(), frame, levels, flagged)
     elapsed_ms = (time.perf_counter() - started) * 1000
     return BatchScore(
         model_version=champion.model_version,
