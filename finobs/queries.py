@@ -31,7 +31,7 @@ class CompiledQuery:
     def instances(self, params: Sequence | None = None) -> list:
         """The model instances the queryset would give (params: new values for its placeholders, in order)."""
         model, sql, compiled_params = self._compiled
-        return list(model.objects.raw(sql, compiled_params if params is None else params))
+        return list(model._default_manager.raw(sql, compiled_params if params is None else params))
 
     def rows(self, params: Sequence | None = None) -> list[tuple]:
         """The rows as tuples of database values (for values_list() querysets)."""
