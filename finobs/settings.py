@@ -110,11 +110,12 @@ if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DATABASE_NAME", "test_finobs")
-        # The web process serves each request in a thread of its own (Django's ASGI handler), so a
-        # persistent connection is never reused there and every request paid a new PostgreSQL backend
-        # (a process fork on the server, authentication, session setup). finobs/asgi.py turns this pool
-        # on for the web process; Celery's forked workers keep their persistent connections (a pool's
-        # threads do not survive a fork).
+        # Django keeps connections per context and the web process serves each request in a context of
+        # its own (finobs.handlers copies one per request, as Django's ASGI handler does), so a persistent
+        # connection is never reused there and every request paid a new PostgreSQL backend (a process
+        # fork on the server, authentication, session setup). finobs/asgi.py turns this pool on for the
+        # web process; Celery's forked workers keep their persistent connections (a pool's threads do
+        # not survive a fork).
         DATABASE_POOL_MAX = int(os.environ.get("DATABASE_POOL_MAX", "0"))
         if DATABASE_POOL_MAX:
             DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django returns the connection to the pool instead
