@@ -5,8 +5,7 @@ class ScoringConfig(AppConfig):
     name = "scoring"
 
     def ready(self):
-        from scoring.receivers import explain_flagged_after_commit, update_account_profiles
+        from scoring.receivers import explain_flagged_after_commit
         from scoring.signals import decisions_stored
 
-        decisions_stored.connect(update_account_profiles, dispatch_uid="scoring.update_account_profiles")
         decisions_stored.connect(explain_flagged_after_commit, dispatch_uid="scoring.explain_flagged")

@@ -1,13 +1,9 @@
-"""Scoring's own receivers of decisions_stored: keep account profiles current (inside the ingest transaction)
-and explain the flagged decisions once the ingest has committed."""
+"""Scoring's own receiver of decisions_stored: explain the flagged decisions once the ingest has committed.
+
+(Account profiles are not kept by a receiver: ingestion records them before the decisions exist, see
+scoring.services.profiles_record.)"""
 
 from django.db import transaction
-
-from scoring.profiles import profiles_record
-
-
-def update_account_profiles(sender, *, decisions, actor, **kwargs) -> None:
-    profiles_record([d.transaction for d in decisions])
 
 
 def explain_flagged_after_commit(sender, *, decisions, actor, **kwargs) -> None:

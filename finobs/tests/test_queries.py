@@ -1,10 +1,15 @@
-"""finobs.queries.CompiledQuery: compiled once, evaluated with fresh data and new parameter values."""
+"""finobs.queries: CompiledQuery compiled once, evaluated with fresh data and new parameter values;
+read_concurrently's reads at the same time, each on a connection of its own."""
+
+import threading
+import time
+from functools import partial
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from finobs.queries import CompiledQuery
+from finobs.queries import CompiledQuery, read_concurrently
 from ingestion.models import ApiKey
 from ingestion.services import api_key_create
 from scoring.models import Rule
@@ -44,3 +49,58 @@ def test_the_sql_is_compiled_once(monkeypatch):
             active.instances()
     assert len(compiled) == 1
     assert len(queries) == 3
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_reads_run_at_the_same_time_on_connections_of_their_own_which_are_closed_after():
+    before = _backends()
+    all_three = threading.Barrier(3, timeout=10)  # passes only if the three reads run at once
+
+    def read(value):
+        all_three.wait()
+        return value, _backend_pid()
+
+    results = read_concurrently(*(partial(read, value) for value in ("a", "b", "c")))
+    assert [value for value, _ in results] == ["a", "b", "c"]  # in the order given
+    pids = {pid for _, pid in results}
+    assert len(pids) == 3
+    assert _backend_pid() not in pids
+    deadline = time.monotonic() + 10
+    while _backends() > before and time.monotonic() < deadline:  # a backend exits just after its close
+        time.sleep(0.05)
+    assert _backends() == before
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_error_in_a_read_reaches_the_caller():
+    def broken():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    with pytest.raises(DataError):
+        read_concurrently(_backend_pid, broken)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_reads_run_on_its_connection_and_see_its_rows():
+    with transaction.atomic():
+        Rule.objects.create(code="r-uncommitted", name="Uncommitted", kind=Rule.Kind.VELOCITY, action=Rule.Action.FLAG)
+        seen, pid = read_concurrently(lambda: Rule.objects.filter(code="r-uncommitted").exists(), _backend_pid)
+        assert seen
+        assert pid == _backend_pid()
+        transaction.set_rollback(True)

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from ingestion.validation import ItemError, ValidItem, validate_items
 from scoring.history import text_array
 from scoring.instances import unsaved
 from scoring.models import Decision, Label, ModelVersion, Transaction
-from scoring.services import score_batch
+from scoring.services import BatchScore, PreparedBatch, prepare_batch, profiles_record
 from scoring.signals import DecisionsStoredReply, decisions_stored
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ class IngestResult:
     decisions: list[dict] = field(default_factory=list)
     # The batch index of each entry of `decisions` (ascending; not sent: clients match by external_id).
     stored_indexes: list[int] = field(default_factory=list)
-    # Wall time per stage in ms (validate, duplicates, score (of which history), transaction (of which insert,
-    # receivers, outbox, audit; the rest is the commit), total):
+    # Wall time per stage in ms: validate, duplicates, reads (the scoring inputs, of which history), score
+    # (the model; on a helper thread for big batches, overlapping the transaction's first stages),
+    # transaction (of which insert, profiles, score_wait, receivers, outbox, audit; the rest is the
+    # commit), total:
     # the API sends it as a Server-Timing header, bench/ingest.py --stages prints it.
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -191,26 +194,62 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
     if not items:
         return
     now = timezone.now()
-    with result.timed("score"):
-        transactions = [_transaction_from(item, source=source, received_at=now) for item in items]
-        scored = score_batch(transactions)
-    result.timings_ms["history"] = scored.history_ms
-    with result.timed("transaction"), transaction.atomic():
-        with result.timed("insert"):
-            bulk_insert(Transaction, transactions)
-            decisions = scored.decisions(transactions, created_at=now)
-            bulk_insert(Decision, decisions)
-        with result.timed("receivers"):
-            reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
-        with result.timed("outbox"):
-            _append_decision_events(decisions, reply.case_references, created_at=now)
-            append_events(reply.events, created_at=now)
-        with result.timed("audit"):
-            audit_log_many([_batch_audit_entry(actor, source, decisions, scored.model_version.version)])
+    transactions = [_transaction_from(item, source=source, received_at=now) for item in items]
+    with result.timed("reads"):
+        prepared = prepare_batch(transactions)
+    result.timings_ms["history"] = prepared.history_ms
+    scoring = _start_scoring(prepared, result)
+    try:
+        with result.timed("transaction"), transaction.atomic():
+            with result.timed("insert"):
+                bulk_insert(Transaction, transactions)
+            with result.timed("profiles"):
+                profiles_record(transactions)
+            with result.timed("score_wait"):
+                scored = scoring.result()
+            with result.timed("insert"):
+                decisions = scored.decisions(transactions, created_at=now)
+                bulk_insert(Decision, decisions)
+            with result.timed("receivers"):
+                reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
+            with result.timed("outbox"):
+                _append_decision_events(decisions, reply.case_references, created_at=now)
+                append_events(reply.events, created_at=now)
+            with result.timed("audit"):
+                audit_log_many([_batch_audit_entry(actor, source, decisions, scored.model_version.version)])
+    finally:
+        futures.wait([scoring])  # a failed transaction leaves no scoring behind it on the helper thread
     result.accepted = len(decisions)
     result.flagged = sum(1 for d in decisions if d.flagged)
     result.decisions = [_decision_summary(d, reply.case_references.get(d.transaction_id)) for d in decisions]
     result.stored_indexes = [item.index for item in items]
+
+
+# From this many items the batch is scored on a helper thread while this one writes its transactions and
+# the accounts' profiles (neither needs the scores): the database's work and the model's overlap, on two
+# cores. Smaller batches score first, so their transaction (and the locks it takes) stays short.
+BACKGROUND_SCORING_MIN_ITEMS = 1000
+_scoring_threads = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-score")
+
+
+def _start_scoring(prepared: PreparedBatch, result: IngestResult) -> futures.Future:
+    """The batch's scores, as a future: computed on a helper thread for big batches, here for small ones.
+
+    PreparedBatch.score() reads nothing from the database, so the helper needs no connection of its own.
+    """
+
+    def score() -> BatchScore:
+        with result.timed("score"):
+            return prepared.score()
+
+    if len(prepared.transactions) >= BACKGROUND_SCORING_MIN_ITEMS:
+        return _scoring_threads.submit(score)
+    done: futures.Future = futures.Future()
+    try:
+        done.set_result(score())
+    except Exception as exc:
+        done.set_exception(exc)
+    return done
 
 
 def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: IngestResult) -> list[ValidItem]:

@@ -1,6 +1,6 @@
 """Scoring's business operations (the only code that writes scoring's tables), by concept:
 
-batch.py        score a batch: features, ensemble, experiment arms, rules
+batch.py        score a batch: features, ensemble, experiment arms, rules (profiles: the accounts' memory)
 labels.py       ground-truth labels from case outcomes
 registry.py     train, register, promote (four-eyes), roll back model versions
 monitoring.py   drift reports and retraining
@@ -9,7 +9,8 @@ rules.py        rule changes (versioned and audited)
 explanations.py SHAP explanations stored on decisions
 """
 
-from scoring.services.batch import BatchScore, score_batch
+from scoring.profiles import profiles_record
+from scoring.services.batch import BatchScore, PreparedBatch, prepare_batch, score_batch
 from scoring.services.labels import record_labels
 from scoring.services.registry import (
     SYNTHETIC_SOURCE,
@@ -24,9 +25,12 @@ from scoring.services.registry import (
 __all__ = [
     "SYNTHETIC_SOURCE",
     "BatchScore",
+    "PreparedBatch",
     "model_promote",
     "model_rollback",
     "model_train",
+    "prepare_batch",
+    "profiles_record",
     "promotion_approve",
     "promotion_reject",
     "promotion_request",

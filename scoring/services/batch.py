@@ -11,8 +11,8 @@ import numpy as np
 from finobs.queries import CompiledQuery
 from scoring.experiments import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
-from scoring.history import load_history
-from scoring.inference import champion_scorer, scorer_for
+from scoring.history import HistoryRows, fetch_history
+from scoring.inference import Scorer, champion_scorer, scorer_for
 from scoring.instances import unsaved
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
 from scoring.rules import evaluate_rules
@@ -72,6 +72,72 @@ def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
+    return prepare_batch(transactions).score()
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """Everything scoring a batch reads from the database, read; `score()` then runs without it.
+
+    So ingestion can score on a helper thread while its own thread writes the batch (ingestion.services).
+    """
+
+    transactions: Sequence[Transaction]
+    champion: Scorer
+    challenger: Scorer | None
+    experiment: Experiment | None
+    history: HistoryRows
+    rules: list[Rule]
+    history_ms: float
+
+    def score(self) -> BatchScore:
+        """The batch's scores, levels, flags and rule hits: CPU only (numpy, ONNX Runtime), no queries."""
+        started = time.perf_counter()
+        transactions, champion, challenger, experiment = (
+            self.transactions,
+            self.champion,
+            self.challenger,
+            self.experiment,
+        )
+        frame = build_feature_frame(transactions, self.history.assemble())
+        n = len(transactions)
+        scores = champion.score(frame.matrix) if n else np.empty(0)
+        versions = [champion.model_version] * n
+        arms = [""] * n
+        if experiment is not None and n:
+            arms = arms_for_accounts([t.account_id for t in transactions], experiment)
+            challenger_rows = np.flatnonzero(np.array(arms) == ARM_CHALLENGER)
+            levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
+            if len(challenger_rows):
+                # Each row against its own model's thresholds.
+                scores[challenger_rows] = challenger.score(frame.matrix[challenger_rows])
+                levels[challenger_rows] = challenger.risk_levels(scores[challenger_rows])
+                flagged[challenger_rows] = challenger.flagged(scores[challenger_rows])
+                for row in challenger_rows.tolist():
+                    versions[row] = challenger.model_version
+        else:
+            levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
+        outcome = evaluate_rules(self.rules, frame, levels, flagged)
+        elapsed_ms = self.history_ms + (time.perf_counter() - started) * 1000
+        return BatchScore(
+            model_version=champion.model_version,
+            scores=scores,
+            risk_levels=outcome.risk_levels.tolist(),
+            flagged=outcome.flagged,
+            latency_ms=elapsed_ms / max(n, 1),
+            features=frame.matrix,
+            rule_hits=outcome.hits,
+            arms=[arm or "" for arm in arms] if experiment else [],
+            model_versions=versions,
+            history_ms=self.history_ms,
+        )
+
+
+def prepare_batch(transactions: Sequence[Transaction]) -> PreparedBatch:
+    """The reads of score_batch: champion key, active experiment (and its challenger), history, rules.
+
+    Raises scoring.inference.NoChampionModel when no model is promoted.
+    """
     champion = champion_scorer()
     experiment = (
         Experiment.objects.filter(is_active=True)
@@ -79,47 +145,16 @@ def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
         .defer("challenger__artifact", "challenger__explainer_artifact")
         .first()
     )
+    challenger = scorer_for(experiment.challenger) if experiment is not None else None
     started = time.perf_counter()
-    history = load_history(transactions)
+    history = fetch_history(transactions)
     history_ms = (time.perf_counter() - started) * 1000
-    frame = build_feature_frame(transactions, history)
-    n = len(transactions)
-    scores = champion.score(frame.matrix) if n else np.empty(0)
-    versions = [champion.model_version] * n
-    arms = [""] * n
-    if experiment is not None and n:
-        arms = arms_for_accounts([t.account_id for t in transactions], experiment)
-        challenger_rows = np.flatnonzero(np.array(arms) == ARM_CHALLENGER)
-        if len(challenger_rows):
-            challenger = scorer_for(experiment.challenger)
-            scores[challenger_rows] = challenger.score(frame.matrix[challenger_rows])
-            for row in challenger_rows.tolist():
-                versions[row] = challenger.model_version
-        levels, flagged = _levels_and_flags(champion, challenger_rows, scores, experiment)
-    else:
-        levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
-    outcome = evaluate_rules(_ACTIVE_RULES.instances(), frame, levels, flagged)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    return BatchScore(
-        model_version=champion.model_version,
-        scores=scores,
-        risk_levels=outcome.risk_levels.tolist(),
-        flagged=outcome.flagged,
-        latency_ms=elapsed_ms / max(n, 1),
-        features=frame.matrix,
-        rule_hits=outcome.hits,
-        arms=[arm or "" for arm in arms] if experiment else [],
-        model_versions=versions,
+    return PreparedBatch(
+        transactions=transactions,
+        champion=champion,
+        challenger=challenger,
+        experiment=experiment,
+        history=history,
+        rules=_ACTIVE_RULES.instances(),
         history_ms=history_ms,
     )
-
-
-def _levels_and_flags(champion, challenger_rows, scores, experiment):
-    """Each row against its own model's thresholds."""
-    levels = champion.risk_levels(scores)
-    flagged = champion.flagged(scores)
-    if len(challenger_rows):
-        challenger = scorer_for(experiment.challenger)
-        levels[challenger_rows] = challenger.risk_levels(scores[challenger_rows])
-        flagged[challenger_rows] = challenger.flagged(scores[challenger_rows])
-    return levels, flagged
