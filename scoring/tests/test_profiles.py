@@ -1,0 +1,48 @@
+"""Account profiles: every stored transaction adds to its account's aggregates and value counts."""
+
+import math
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from scoring.models import AccountProfile, AccountValueCount, Transaction
+from scoring.profiles import profiles_record
+
+pytestmark = pytest.mark.django_db
+
+# Array-literal syntax in identifiers must arrive as text: quotes, backslashes, commas, braces, NULL, spaces.
+AWKWARD = ['acc "quoted"', "acc\\back,slash", "{acc}", "NULL", " spaced "]
+
+
+def _transaction(account: str, merchant: str, amount: str, hour: int) -> Transaction:
+    return Transaction(
+        source="bank",
+        external_id=f"{account}-{merchant}-{hour}",
+        account_id=account,
+        amount=Decimal(amount),
+        currency="EUR",
+        occurred_at=datetime(2026, 11, 20, hour, tzinfo=UTC),
+        merchant_id=merchant,
+        country="de",
+    )
+
+
+def test_profiles_and_counts_add_up_for_any_account_and_merchant_text():
+    batch = [_transaction(account, f"m {account}", "10.50", 9) for account in AWKWARD]
+    batch.append(_transaction(AWKWARD[0], "", "-3", 21))  # a refund without a merchant
+    profiles_record(batch)
+    profiles_record(batch[:1])  # the same account again: increments, not replacements
+    profiles = {p.account_id: p for p in AccountProfile.objects.all()}
+    assert set(profiles) == set(AWKWARD)
+    first = profiles[AWKWARD[0]]
+    assert first.n == 3
+    assert first.sum_log_amount == pytest.approx(2 * math.log1p(10.5) + math.log1p(3))
+    assert first.last_epoch_s == datetime(2026, 11, 20, 21, tzinfo=UTC).timestamp()
+    assert profiles[AWKWARD[1]].n == 1
+    counts = {(c.account_id, c.kind, c.value): c.n for c in AccountValueCount.objects.all()}
+    assert counts[(AWKWARD[0], "c", "DE")] == 3
+    assert counts[(AWKWARD[0], "m", f"m {AWKWARD[0]}")] == 2
+    assert counts[(AWKWARD[1], "m", f"m {AWKWARD[1]}")] == 1
+    assert (AWKWARD[0], "m", "") not in counts
+    assert len(counts) == 2 * len(AWKWARD)
