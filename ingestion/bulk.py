@@ -5,6 +5,7 @@ costs seconds; COPY streams the rows and is several times faster (bench/ingest.p
 """
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 import msgspec
 from django.db import connection
@@ -29,17 +30,20 @@ def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
     # psycopg adapts str, int, float, bool, Decimal and aware datetimes itself; JSON goes in as text.
     # (Field.get_db_prep_save per value cost more than the COPY itself.)
     json_at = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
-    attnames = [f.attname for f in fields]
+    row_of = attrgetter(*(f.attname for f in fields))  # one C call per row (a getattr loop cost ~3 us a row)
     columns = ", ".join(quote(f.column) for f in fields)
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
     ):
+        write_row = copy.write_row
         for obj in objs:
-            row = [getattr(obj, name) for name in attnames]
-            for i in json_at:
-                row[i] = _encode_json(row[i]).decode()
-            copy.write_row(row)
+            row = row_of(obj)
+            if json_at:
+                row = list(row)
+                for i in json_at:
+                    row[i] = _encode_json(row[i]).decode()
+            write_row(row)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
