@@ -46,3 +46,19 @@ def test_profiles_and_counts_add_up_for_any_account_and_merchant_text():
     assert counts[(AWKWARD[1], "m", f"m {AWKWARD[1]}")] == 1
     assert (AWKWARD[0], "m", "") not in counts
     assert len(counts) == 2 * len(AWKWARD)
+
+
+@pytest.mark.postgres
+def test_the_profile_tables_leave_room_on_each_page_for_hot_updates():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+            [[AccountProfile._meta.db_table, AccountValueCount._meta.db_table]],
+        )
+        options = dict(cursor.fetchall())
+    assert options == {
+        AccountProfile._meta.db_table: ["fillfactor=70"],
+        AccountValueCount._meta.db_table: ["fillfactor=70"],
+    }
