@@ -19,6 +19,7 @@ from scoring.rules import evaluate_rules
 
 # Read for every batch: compiled once (finobs.queries).
 _ACTIVE_RULES = CompiledQuery(lambda: Rule.objects.filter(is_active=True))
+_ACTIVE_EXPERIMENT = CompiledQuery(lambda: Experiment.objects.filter(is_active=True))
 
 
 @dataclass
@@ -139,13 +140,12 @@ def prepare_batch(transactions: Sequence[Transaction]) -> PreparedBatch:
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
     champion = champion_scorer()
-    experiment = (
-        Experiment.objects.filter(is_active=True)
-        .select_related("challenger")
-        .defer("challenger__artifact", "challenger__explainer_artifact")
-        .first()
-    )
-    challenger = scorer_for(experiment.challenger) if experiment is not None else None
+    experiment = next(iter(_ACTIVE_EXPERIMENT.instances()), None)  # at most one (a constraint)
+    challenger = None
+    if experiment is not None:
+        # The artifact is read only if this process has not loaded this version yet (scorer_for).
+        version = ModelVersion.objects.defer("artifact", "explainer_artifact").get(pk=experiment.challenger_id)
+        challenger = scorer_for(version)
     started = time.perf_counter()
     history = fetch_history(transactions)
     history_ms = (time.perf_counter() - started) * 1000

@@ -66,3 +66,16 @@ def test_experiment_api_start_results_and_stop(champion, make_user):
     assert stopped.status_code == 200 and not stopped.json()["is_active"]
     challenger.refresh_from_db()
     assert challenger.status == "candidate"
+
+
+@pytest.mark.django_db
+def test_a_prepared_batch_scores_both_arms_without_the_database(champion, make_user, django_assert_num_queries):
+    """Ingestion runs PreparedBatch.score() on a helper thread that has no connection of its own."""
+    from scoring.services import prepare_batch
+
+    challenger = copy_model_version(champion)
+    experiment_start(challenger=challenger, challenger_share=0.5, name="", actor=make_user("compliance"))
+    prepared = prepare_batch([transaction(i, account_id=f"acc-{i}") for i in range(200)])
+    with django_assert_num_queries(0):
+        result = prepared.score()
+    assert {mv.pk for mv in result.model_versions} == {champion.pk, challenger.pk}
