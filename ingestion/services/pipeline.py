@@ -245,10 +245,7 @@ def _start_scoring(prepared: PreparedBatch, result: IngestResult) -> futures.Fut
     if len(prepared.transactions) >= BACKGROUND_SCORING_MIN_ITEMS:
         return _scoring_threads.submit(score)
     done: futures.Future = futures.Future()
-    try:
-        done.set_result(score())
-    except Exception as exc:
-        done.set_exception(exc)
+    done.set_result(score())  # a failure raises here, before the transaction begins
     return done
 
 

@@ -94,12 +94,8 @@ class PreparedBatch:
     def score(self) -> BatchScore:
         """The batch's scores, levels, flags and rule hits: CPU only (numpy, ONNX Runtime), no queries."""
         started = time.perf_counter()
-        transactions, champion, challenger, experiment = (
-            self.transactions,
-            self.champion,
-            self.challenger,
-            self.experiment,
-        )
+        transactions, champion, challenger = self.transactions, self.champion, self.challenger
+        experiment = self.experiment
         frame = build_feature_frame(transactions, self.history.assemble())
         n = len(transactions)
         scores = champion.score(frame.matrix) if n else np.empty(0)
