@@ -33,7 +33,6 @@ class BatchScore:
     rule_hits: list[list[dict]] = field(default_factory=list)
     arms: list[str] = field(default_factory=list)  # experiment arm per row ("" without an experiment)
     model_versions: list[ModelVersion] = field(default_factory=list)  # the version that scored each row
-    history_ms: float = 0.0  # of the batch's time, reading its accounts' history
 
     def decisions(self, transactions: Sequence[Transaction], *, created_at) -> list[Decision]:
         """Unsaved Decisions for `transactions` (saved, so each has its id), in the same order.
@@ -89,7 +88,7 @@ class PreparedBatch:
     experiment: Experiment | None
     history: HistoryRows
     rules: list[Rule]
-    history_ms: float
+    history_ms: float  # reading the accounts' history (ingestion reports it in Server-Timing)
 
     def score(self) -> BatchScore:
         """The batch's scores, levels, flags and rule hits: CPU only (numpy, ONNX Runtime), no queries."""
@@ -126,7 +125,6 @@ class PreparedBatch:
             rule_hits=outcome.hits,
             arms=[arm or "" for arm in arms] if experiment else [],
             model_versions=versions,
-            history_ms=self.history_ms,
         )
 
 
