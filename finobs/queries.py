@@ -39,6 +39,11 @@ class CompiledQuery:
         model, sql, compiled_params = self._compiled
         return list(model._default_manager.raw(sql, compiled_params if params is None else params))
 
+    def first(self, params: Sequence | None = None) -> Model | None:
+        """The first of instances(params), or None: for lookups of at most one row (a unique key)."""
+        found = self.instances(params)
+        return found[0] if found else None
+
     def rows(self, params: Sequence | None = None) -> list[tuple]:
         """The rows as tuples of database values (for values_list() querysets)."""
         _model, sql, compiled_params = self._compiled

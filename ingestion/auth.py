@@ -34,7 +34,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         parts = raw.split("_", 2)
         if len(parts) != 3 or parts[0] != "fo" or len(parts[1]) != KEY_PREFIX_LENGTH:
             raise exceptions.AuthenticationFailed("Invalid API key.")
-        key = _key_with_prefix(parts[1])
+        key = _KEY_BY_PREFIX.first([parts[1]])  # prefix is unique
         # Compare even when no row matched, so timing does not reveal which prefixes exist.
         candidate = key or ApiKey(key_hash="0" * 64)
         if not candidate.matches(raw) or key is None:
@@ -52,11 +52,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 # On every API request: compiled once (finobs.queries); the owner is read only if the key has one.
 _KEY_BY_PREFIX = CompiledQuery(lambda: ApiKey.objects.filter(prefix=""))
-
-
-def _key_with_prefix(prefix: str) -> ApiKey | None:
-    keys = _KEY_BY_PREFIX.instances([prefix])  # prefix is unique
-    return keys[0] if keys else None
 
 
 class HasApiKeyScope(permissions.BasePermission):

@@ -24,6 +24,8 @@ def test_instances_with_new_parameter_values_read_the_current_rows():
     assert by_prefix.instances([first.prefix]) == [first]
     assert by_prefix.instances([second.prefix])[0].scopes == ["read"]
     assert by_prefix.instances(["nothing"]) == []
+    assert by_prefix.first([first.prefix]) == first
+    assert by_prefix.first(["nothing"]) is None
     second.name = "renamed"
     second.save()
     assert by_prefix.instances([second.prefix])[0].name == "renamed"  # nothing is cached but the SQL

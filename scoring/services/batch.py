@@ -134,7 +134,7 @@ def prepare_batch(transactions: Sequence[Transaction]) -> PreparedBatch:
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
     champion = champion_scorer()
-    experiment = next(iter(_ACTIVE_EXPERIMENT.instances()), None)  # at most one (a constraint)
+    experiment = _ACTIVE_EXPERIMENT.first()  # at most one is active (a constraint)
     challenger = None
     if experiment is not None:
         # The artifact is read only if this process has not loaded this version yet (scorer_for).
