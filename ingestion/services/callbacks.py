@@ -24,7 +24,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.services import audit_log
-from ingestion.bulk import bulk_insert
+from finobs.bulk import bulk_insert
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt, OutboxEvent
 from ingestion.models.callbacks import new_webhook_id
 from ingestion.services.pipeline import DECISION_CREATED

@@ -11,7 +11,7 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from audit.services import hold_chain_lock
-from ingestion.bulk import bulk_insert
+from finobs.bulk import bulk_insert
 from ingestion.models import OutboxEvent
 from scoring.instances import unsaved
 

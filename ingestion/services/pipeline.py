@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
-from ingestion.bulk import bulk_insert
+from finobs.bulk import bulk_insert
 from ingestion.models import OutboxEvent
 from ingestion.services.outbox import append_events, append_events_by_query
 from ingestion.validation import ItemError, ValidItem, validate_items
