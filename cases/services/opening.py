@@ -21,6 +21,7 @@ from cases.models import (
     Severity,
 )
 from cases.services.live import notify_cases_changed
+from finobs.bulk import bulk_insert
 from scoring.models import RISK_ORDER, Decision, RiskLevel
 from scoring.signals import DecisionsStoredReply
 
@@ -150,8 +151,9 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
         for decision in by_account[case.account_id]:
             links.append(CaseTransaction(case=case, transaction_id=decision.transaction_id, added_at=now))
             reply.case_references[decision.transaction_id] = case.reference
-    CaseTransaction.objects.bulk_create(links)
-    CaseEvent.objects.bulk_create(events)
+    # COPY for a big batch's hundreds of rows (bulk_create's client-side quoting of them measured ~0.1 s).
+    bulk_insert(CaseTransaction, links)
+    bulk_insert(CaseEvent, events)
     audit_log_many(audit_entries)
     notify_cases_changed(hints)
     return reply

@@ -1,5 +1,7 @@
 """Case lifecycle services: legal transitions only, and every change leaves its evidence."""
 
+from collections import defaultdict
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from guardian.shortcuts import get_perms
@@ -14,7 +16,9 @@ from cases.services import (
     case_share,
     case_transition,
     case_update,
+    open_cases_for_decisions,
 )
+from cases.tests.conftest import flagged_decisions
 from ingestion.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +146,30 @@ def test_update_severity_moves_sla_and_priority(open_case, personas):
     assert case.sla_due_at < due
     with pytest.raises(ValidationError):
         case_update(case=case, actor=personas["alice"], account_id="x")
+
+
+def test_a_big_batch_opens_and_extends_cases_with_every_decision_linked(open_case, model_version):
+    """Hundreds of flagged decisions at once (the rows then go in by COPY on PostgreSQL): nothing is lost."""
+    extended = open_case("a-900")
+    expected = defaultdict(set, {"a-900": set(extended.links.values_list("transaction_id", flat=True))})
+    decisions = flagged_decisions(model_version, account_id="a-900", n=3)
+    for n in range(120):
+        decisions += flagged_decisions(model_version, account_id=f"b-{n}", n=1 + n % 2)
+    for d in decisions:
+        expected[d.transaction.account_id].add(d.transaction_id)
+
+    reply = open_cases_for_decisions(decisions=decisions, actor="tests")
+
+    cases = {case.account_id: case for case in Case.objects.open()}
+    assert len(cases) == 121
+    assert {d.transaction_id: cases[d.transaction.account_id].reference for d in decisions} == reply.case_references
+    for account, case in cases.items():
+        assert set(case.links.values_list("transaction_id", flat=True)) == expected[account]
+    opened = CaseEvent.objects.filter(kind=CaseEvent.Kind.OPENED, case__account_id__startswith="b-")
+    assert opened.count() == 120
+    assert list(opened.order_by("id").values_list("data", flat=True)[:1]) == [
+        {"transaction_ids": [decisions[3].transaction_id], "max_risk_level": "HIGH"}
+    ]
+    added = CaseEvent.objects.get(kind=CaseEvent.Kind.TRANSACTIONS_ADDED, case=extended)
+    assert added.data["transaction_ids"] == [d.transaction_id for d in decisions[:3]]
+    assert AuditEvent.objects.filter(action="case.opened", object_id__startswith="CASE-").count() == 121
