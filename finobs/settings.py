@@ -167,6 +167,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Publishing must not hang a request when Redis is down: the outbox catches up later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Celery's Django fixup closes the worker's database connection before and after every task unless this
+# is set (a new PostgreSQL backend per task: the outbox relay runs after most commits). It then closes
+# them every 2 x this many tasks; finobs.celery applies CONN_MAX_AGE and CONN_HEALTH_CHECKS before each
+# task, as Django does per request.
+CELERY_DB_REUSE_MAX = 1000
+# The worker's channel layer sends (the outbox relay's hints, the workspace's) give up after this long.
+CHANNEL_LAYER_SEND_TIMEOUT_S = 10
 CELERY_TIMEZONE = "UTC"
 OUTBOX_RELAY_INTERVAL_S = int(os.environ.get("OUTBOX_RELAY_INTERVAL_S", "10"))
 # A queued relay task covers later commits; if it is lost, another is enqueued after this long (and beat runs).

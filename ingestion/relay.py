@@ -10,7 +10,6 @@ events themselves from the outbox (ingestion.feed).
 import logging
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,6 +18,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from finobs.async_bridge import call_async
 from ingestion.feed import DECISION_CREATED, DECISIONS_GROUP, decision_hint, hint_message
 from ingestion.models import OutboxEvent
 
@@ -97,7 +97,8 @@ def _publish(layer, events: list[dict]) -> None:
             by_group.setdefault(group, []).append(hint)
     for group, hints in by_group.items():
         for start in range(0, len(hints), HINTS_PER_MESSAGE):
-            async_to_sync(layer.group_send)(group, hint_message(hints[start : start + HINTS_PER_MESSAGE]))
+            message = hint_message(hints[start : start + HINTS_PER_MESSAGE])
+            call_async(layer.group_send, group, message, timeout=settings.CHANNEL_LAYER_SEND_TIMEOUT_S)
 
 
 def outbox_prune(*, older_than: timedelta | None = None, chunk: int = PRUNE_CHUNK) -> int:

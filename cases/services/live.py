@@ -8,9 +8,11 @@ import asyncio
 import logging
 import threading
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
+
+from finobs.async_bridge import call_async
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ def send_hints(sends: list[tuple[str, dict]]) -> None:
 
 def _send_now(layer, sends: list[tuple[str, dict]]) -> None:
     try:
-        async_to_sync(_send_all)(layer, sends)
+        call_async(_send_all, layer, sends, timeout=settings.CHANNEL_LAYER_SEND_TIMEOUT_S)
     except Exception:  # the push is a hint; pages re-fetch on reconnect, nothing is lost
         logger.warning("cases: could not send %d live hints", len(sends), exc_info=True)
 
