@@ -263,12 +263,14 @@ def main() -> None:
     parser.add_argument("--seed", action="store_true", help="seed ~1M transactions of 50,000 accounts, then stop")
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5, help="10,000-item batches to time")
-    parser.add_argument("--single", type=int, default=400, help="single-item POSTs from 8 threads")
+    parser.add_argument("--single", type=int, default=400, help="single-item POSTs from 8 threads (at least 2)")
     parser.add_argument("--baseline-items", type=int, default=300, help="items for the naive per-item baseline")
     parser.add_argument("--web", type=int, default=1, help="daphne processes sharing the listening socket")
     parser.add_argument("--stages", action="store_true", help="print the server's per-stage timings per batch")
     parser.add_argument("--profile", action="store_true", help="cProfile one batch through ingest() in-process, stop")
     args = parser.parse_args()
+    if args.single < 2:
+        parser.error("--single must be at least 2 (half of up to 80 warm the threads, the rest are timed)")
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (see the docstring).")
@@ -346,8 +348,9 @@ def main() -> None:
                     raise SystemExit(f"single failed: {r.status_code} {r.text[:300]}")
                 single_stages.append(parse_server_timing(r.headers.get("server-timing", "")))
 
-            concurrently(post_one_keepalive, singles[:40], CONCURRENCY)  # warm the threads
-            single_ms = concurrently(post_one_keepalive, singles[40:], CONCURRENCY)
+            warm = min(40, args.single // 2)
+            concurrently(post_one_keepalive, singles[:warm], CONCURRENCY)  # warm the threads
+            single_ms = concurrently(post_one_keepalive, singles[warm:], CONCURRENCY)
 
             # The floor of this server and client: a no-op endpoint (/health/live) the same way.
             def get_live(_):

@@ -43,9 +43,11 @@ def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
 
 
 def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> None:
-    """COPY `rows` (tuples of Python values, one per field of `fields`, in order) into `table` (PostgreSQL).
+    """COPY `rows` (sequences of Python values, one per field of `fields`, in order) into `table` (PostgreSQL).
 
-    `fields` are model fields, or fields built only to name a column and its type (a staging table's).
+    The fields name the columns and their types; `table` may be another table with those columns (a staging
+    table). Every value must be of its column's Python type (an int for an integer column, a Decimal for a
+    numeric one...): binary COPY sends no text for PostgreSQL to convert.
     """
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)

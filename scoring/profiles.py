@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from django.db import connection
+from django.db.models import Model
 
 from finobs.bulk import copy_rows
 from scoring.history import epoch_s
@@ -88,7 +89,7 @@ def profiles_rebuild(transaction_model=Transaction) -> int:
         return cursor.fetchone()[0]
 
 
-def _upsert(model, columns: list[str], rows: list[tuple], *, conflict: str, updates: str) -> None:
+def _upsert(model: type[Model], columns: list[str], rows: list[tuple], *, conflict: str, updates: str) -> None:
     """Add `rows` to `model`'s table: new keys inserted, existing keys updated by `updates` (increments).
 
     PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT (a VALUES list of

@@ -151,7 +151,8 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
         for decision in by_account[case.account_id]:
             links.append(CaseTransaction(case=case, transaction_id=decision.transaction_id, added_at=now))
             reply.case_references[decision.transaction_id] = case.reference
-    # COPY for a big batch's hundreds of rows (bulk_create's client-side quoting of them measured ~0.1 s).
+    # COPY for a big batch's hundreds of rows: bulk_create quotes every value client-side (sampled: a fair
+    # part of the ~0.1 s this receiver spent in bulk_create per 10,000-item batch).
     bulk_insert(CaseTransaction, links)
     bulk_insert(CaseEvent, events)
     audit_log_many(audit_entries)
