@@ -29,3 +29,12 @@ def _close_old_connections(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.worker_init.connect
+def _import_shap_before_forking(**kwargs) -> None:
+    """Workers explain flagged decisions: import shap once in the worker's main process, before its pool
+    forks, rather than in each child on its first explanation (~6 s of CPU there, measured, while the
+    child's next tasks -- the outbox relay -- waited). Not in worker_process_init: Celery gives a child
+    4 s to report ready."""
+    import shap  # noqa: F401
