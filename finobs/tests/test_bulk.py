@@ -33,7 +33,7 @@ def _varied(n: int, *, source: str) -> Transaction:
 
 
 def test_copied_rows_read_back_as_the_orm_writes_them():
-    count = SMALL_BATCH + 5  # COPY on PostgreSQL, bulk_create elsewhere
+    count = SMALL_BATCH + 40  # COPY on PostgreSQL, bulk_create elsewhere
     by_orm = [_varied(n, source="orm") for n in range(count)]
     by_copy = [_varied(n, source="copy") for n in range(count)]
     for txn in by_orm:
@@ -47,7 +47,8 @@ def test_copied_rows_read_back_as_the_orm_writes_them():
         return [{**row, "source": None} for row in rows]
 
     assert stored("copy") == stored("orm")
-    assert Transaction.objects.filter(source="copy", amount=Decimal("123456789012.3456")).count() == count // 4
+    big = Transaction.objects.filter(source="copy", amount=Decimal("123456789012.3456"))
+    assert big.count() == sum(1 for n in range(count) if n % 4 == 1)
     assert set(Transaction.objects.filter(source="copy").values_list("pk", flat=True)) == {t.pk for t in by_copy}
 
 
