@@ -36,6 +36,8 @@ def call_async(function: Callable[..., Awaitable], *args, timeout: float):
     try:
         return future.result(timeout)
     except FutureTimeout:
+        if future.done():
+            raise  # the coroutine's own TimeoutError (FutureTimeout is the builtin since Python 3.11)
         future.cancel()
         raise TimeoutError(f"{getattr(function, '__qualname__', function)} took longer than {timeout} s") from None
 

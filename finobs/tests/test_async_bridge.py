@@ -45,6 +45,14 @@ def test_results_and_errors_come_back_to_the_caller(process_loop):
         call_async(divide, 1, 0, timeout=5)
 
 
+def test_a_timeout_inside_the_call_is_its_own(process_loop):
+    async def give_up():
+        raise TimeoutError("redis did not answer")
+
+    with pytest.raises(TimeoutError, match="redis did not answer"):
+        call_async(give_up, timeout=5)
+
+
 def test_a_call_that_hangs_times_out_and_is_cancelled(process_loop):
     cancelled = threading.Event()
 
