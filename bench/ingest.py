@@ -17,6 +17,9 @@ processes on one listening socket. In the same run it measures the naive path: p
 the transaction, a one-row model call (history included) and an ORM save of the decision, on a
 smaller sample (`--baseline-items`), once sequentially (throughput) and once from 8 threads (latency).
 `--stages` prints the server's own per-stage timings (the Server-Timing header of each batch).
+Each run adds its transactions to the seeded accounts' recent history, so later runs read more of it:
+`--on-copy` measures on a copy of the database made for the run and dropped after it (~15 s for
+2.5 GB), so that runs of different builds start from the same rows.
 """
 
 import argparse
@@ -31,6 +34,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -268,12 +272,57 @@ def main() -> None:
     parser.add_argument("--web", type=int, default=1, help="daphne processes sharing the listening socket")
     parser.add_argument("--stages", action="store_true", help="print the server's per-stage timings per batch")
     parser.add_argument("--profile", action="store_true", help="cProfile one batch through ingest() in-process, stop")
+    parser.add_argument(
+        "--on-copy",
+        action="store_true",
+        help="measure on a fresh copy of the database (CREATE DATABASE ... TEMPLATE), dropped afterwards, so that "
+        "every run starts from the same rows (each run adds ~55,000 to the accounts' recent history)",
+    )
     args = parser.parse_args()
     if args.single < 2:
         parser.error("--single must be at least 2 (half of up to 80 warm the threads, the rest are timed)")
+    if args.on_copy and args.seed:
+        parser.error("--seed writes the database itself, not a copy")
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (see the docstring).")
+    if not args.on_copy:
+        run(args)
+        return
+    with database_copy(os.environ["DATABASE_URL"]) as url:
+        os.environ["DATABASE_URL"] = url  # read by settings at django.setup(), and by daphne and the worker
+        run(args)
+
+
+@contextlib.contextmanager
+def database_copy(url: str):
+    """A copy of the database at `url` (no one else may be connected to it meanwhile), dropped on exit."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    source = parts.path.lstrip("/")
+    copy = f"{source}_run_{os.getpid()}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    started = time.perf_counter()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier(copy), sql.Identifier(source)
+            )
+        )
+    print(f"database: measuring on {copy}, a copy of {source} ({time.perf_counter() - started:.0f} s to copy)")
+    try:
+        yield urlunsplit(parts._replace(path="/" + copy))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(copy)))
+
+
+def run(args) -> None:
     import django
 
     django.setup()
