@@ -167,6 +167,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+# Server-Timing's stages in pipeline order (the header lists them as they finished: `insert` and `score`
+# overlap and finish in either order); stages not named here follow, as reported.
+STAGE_ORDER = (
+    "validate",
+    "duplicates",
+    "reads",
+    "history",
+    "score",
+    "insert",
+    "profiles",
+    "score_wait",
+    "receivers",
+    "outbox",
+    "audit",
+    "transaction",
+    "total",
+    "queued",
+)
+
+
+def stage_names(rows: list[dict[str, float]]) -> list[str]:
+    seen = list(dict.fromkeys(name for row in rows for name in row))
+    return [n for n in STAGE_ORDER if n in seen] + [n for n in seen if n not in STAGE_ORDER]
+
+
 def parse_server_timing(header: str) -> dict[str, float]:
     stages = {}
     for part in header.split(","):
@@ -461,12 +486,12 @@ def run(args) -> None:
         f"p50 {i50:.1f} ms, p95 {i95:.1f} ms; naive / ingest() at p95: {n95 / i95:.1f}x"
     )
     if args.stages and single_stages:
-        names = list(single_stages[-1])
+        names = stage_names(single_stages)
         print("server stages per single-item request, median ms (Server-Timing; a run may hold several requests):")
         print("  " + " ".join(f"{n:>10}" for n in names))
         print("  " + " ".join(f"{statistics.median(row.get(n, 0) for row in single_stages):>10.1f}" for n in names))
     if args.stages and stage_rows:
-        names = list(stage_rows[0])
+        names = stage_names(stage_rows)
         print("server stages per batch, ms (Server-Timing):")
         print("  " + " ".join(f"{n:>10}" for n in names))
         for row in stage_rows:
