@@ -53,7 +53,7 @@ def test_copied_rows_read_back_as_the_orm_writes_them():
 
 
 @pytest.mark.postgres
-def test_big_batches_take_copy_on_postgresql(django_assert_num_queries):
+def test_more_than_one_row_goes_by_copy_on_postgresql(django_assert_num_queries):
     rows = [_varied(n, source="copy") for n in range(SMALL_BATCH + 1)]
     # The ids drawn in one query; the COPY goes past Django's query log, where an INSERT would show.
     with django_assert_num_queries(1) as captured:
