@@ -234,7 +234,10 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
 
 def _versions_by_id(scored: BatchScore) -> dict[int, int]:
     """Model version id -> version number, for the versions that scored the batch."""
-    return {v.pk: v.version for v in {scored.model_version, *scored.model_versions}}
+    # model_versions holds one entry per row (the champion's or the challenger's object): distinct by
+    # identity, since a set of model instances calls Model.__hash__ per row (~9 ms for 10,000 rows).
+    distinct = {id(v): v for v in scored.model_versions}
+    return {v.pk: v.version for v in (scored.model_version, *distinct.values())}
 
 
 # From this many items the batch is scored on a helper thread while this one writes its transactions and

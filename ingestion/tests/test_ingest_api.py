@@ -11,8 +11,10 @@ from audit.services import audit_verify
 from cases.models import Case
 from conftest import suspicious_record, transaction_record
 from ingestion.models import OutboxEvent
-from ingestion.services import api_key_create, api_key_revoke
+from ingestion.services import api_key_create, api_key_revoke, ingest
 from scoring.models import Decision, Transaction
+from scoring.services.experiments import experiment_start
+from scoring.tests.builders import copy_model_version, record
 
 URL = "/api/v1/transactions/ingest"
 pytestmark = pytest.mark.django_db
@@ -224,3 +226,15 @@ class TestPipeline:
         assert batches.first().actor == f"api:{api_key[0].prefix}"
         assert AuditEvent.objects.filter(action="case.opened").count() == 1
         assert audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_the_response_names_the_version_that_scored_each_item(champion, make_user):
+    """Under a champion/challenger experiment each decision reports its own model's version."""
+    challenger = copy_model_version(champion)
+    experiment_start(challenger=challenger, challenger_share=0.5, name="", actor=make_user("compliance"))
+    result = ingest([record(i, account_id=f"acc-{i}") for i in range(200)], source="tests", actor="tests")
+
+    stored = dict(Decision.objects.values_list("transaction_id", "model_version__version"))
+    reported = {d["transaction_id"]: d["model_version"] for d in result.decisions}
+    assert reported == stored and set(reported.values()) == {champion.version, challenger.version}
