@@ -14,7 +14,7 @@ from ingestion.models import OutboxEvent
 from ingestion.services import api_key_create, api_key_revoke, ingest
 from scoring.models import Decision, Transaction
 from scoring.services.experiments import experiment_start
-from scoring.tests.builders import copy_model_version, record
+from scoring.tests.builders import copy_model_version
 
 URL = "/api/v1/transactions/ingest"
 pytestmark = pytest.mark.django_db
@@ -233,7 +233,7 @@ def test_the_response_names_the_version_that_scored_each_item(champion, make_use
     """Under a champion/challenger experiment each decision reports its own model's version."""
     challenger = copy_model_version(champion)
     experiment_start(challenger=challenger, challenger_share=0.5, name="", actor=make_user("compliance"))
-    result = ingest([record(i, account_id=f"acc-{i}") for i in range(200)], source="tests", actor="tests")
+    result = ingest([transaction_record(i, account_id=f"acc-{i}") for i in range(200)], source="tests", actor="tests")
 
     stored = dict(Decision.objects.values_list("transaction_id", "model_version__version"))
     reported = {d["transaction_id"]: d["model_version"] for d in result.decisions}
