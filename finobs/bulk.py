@@ -55,7 +55,9 @@ def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> 
     numeric one...): binary COPY sends no text for PostgreSQL to convert.
     """
     statement, types, has_json = _copy_statement(table, tuple(fields))
-    with connection.cursor() as cursor:
+    # wrap_database_errors: psycopg's copy() is not Django's cursor, whose execute() raises Django's
+    # exceptions (an IntegrityError the ingest pipeline retries on, not psycopg's UniqueViolation).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         psycopg_cursor = cursor.cursor
         if has_json:
             set_json_dumps(_encode_json, psycopg_cursor)

@@ -60,3 +60,16 @@ def test_more_than_one_row_goes_by_copy_on_postgresql(django_assert_num_queries)
         bulk_insert(Transaction, rows)
     assert captured.captured_queries[0]["sql"].startswith("SELECT nextval(")
     assert Transaction.objects.filter(source="copy").count() == SMALL_BATCH + 1
+
+
+def test_a_constraint_broken_by_copied_rows_raises_djangos_integrity_error():
+    """The ingest pipeline retries a batch on IntegrityError (a concurrent insert of the same external id)."""
+    from django.db import IntegrityError
+    from django.db import transaction as db_transaction
+
+    first = [_varied(n, source="twice") for n in range(SMALL_BATCH + 3)]
+    bulk_insert(Transaction, first)
+    again = [_varied(n, source="twice") for n in range(SMALL_BATCH + 3)]
+    with pytest.raises(IntegrityError), db_transaction.atomic():
+        bulk_insert(Transaction, again)
+    assert Transaction.objects.filter(source="twice").count() == len(first)
