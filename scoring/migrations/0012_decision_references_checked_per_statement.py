@@ -1,0 +1,205 @@
+"""Decision's references to its transaction and model version, checked per statement instead of per row.
+
+Django's foreign keys are PostgreSQL constraints checked row by row at commit (DEFERRABLE INITIALLY
+DEFERRED): for a 10,000-decision ingest batch that is 20,000 queued trigger events, each one a query that
+finds and locks one row, ~70 ms of the commit. Here one trigger per statement checks all of a statement's
+new decisions at once (~25 ms for the same batch), with the same guarantees:
+
+- a decision's transaction and model version must exist. The referenced rows are locked FOR KEY SHARE
+  to the end of the transaction, as PostgreSQL's own check does, so a concurrent transaction cannot
+  delete them (or change their key) before this one commits;
+- a transaction or model version that a decision references cannot be deleted, have its id changed,
+  or be truncated away (ORM deletes still cascade: Django deletes the decisions first, and PROTECT
+  stops a model version's delete before any SQL). These checks read the committed decisions when the
+  deleting statement ends, which holds under READ COMMITTED (Django's default); PostgreSQL's own
+  check also covers REPEATABLE READ deleters, which nothing here uses.
+
+The checks run when the statement ends instead of at commit. On SQLite (the embedded default) row
+triggers check new and changed decisions; deleting a referenced row there is left to the ORM
+(CASCADE and PROTECT): SQLite's test flush deletes tables in no fixed order, with no way to tell.
+A later migration that makes Django rebuild scoring_decision on SQLite (most AlterFields do) drops
+its triggers there: create them again in that migration (scoring/tests/test_decision_references.py
+fails until then).
+"""
+
+from django.db import migrations, models
+import django.db.models.deletion
+
+POSTGRESQL_INSTALL = """
+CREATE FUNCTION scoring_decision_check_references() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    expected bigint;
+    locked bigint;
+    missing text;
+BEGIN
+    SELECT count(*) INTO expected FROM new_decisions;
+    PERFORM 1 FROM scoring_transaction WHERE id IN (SELECT transaction_id FROM new_decisions) FOR KEY SHARE;
+    GET DIAGNOSTICS locked = ROW_COUNT;
+    IF locked < expected THEN  -- transaction_id is the primary key: one row per transaction
+        SELECT n.transaction_id INTO missing FROM new_decisions n
+        WHERE NOT EXISTS (SELECT 1 FROM scoring_transaction t WHERE t.id = n.transaction_id) LIMIT 1;
+        RAISE EXCEPTION USING
+            ERRCODE = 'foreign_key_violation',
+            MESSAGE = 'insert or update on table "scoring_decision" violates its reference to "scoring_transaction"',
+            DETAIL = format('Key (transaction_id)=(%s) is not present in table "scoring_transaction".', missing);
+    END IF;
+    SELECT count(DISTINCT model_version_id) INTO expected FROM new_decisions;
+    PERFORM 1 FROM scoring_modelversion WHERE id IN (SELECT model_version_id FROM new_decisions) FOR KEY SHARE;
+    GET DIAGNOSTICS locked = ROW_COUNT;
+    IF locked < expected THEN
+        SELECT n.model_version_id INTO missing FROM new_decisions n
+        WHERE NOT EXISTS (SELECT 1 FROM scoring_modelversion m WHERE m.id = n.model_version_id) LIMIT 1;
+        RAISE EXCEPTION USING
+            ERRCODE = 'foreign_key_violation',
+            MESSAGE = 'insert or update on table "scoring_decision" violates its reference to "scoring_modelversion"',
+            DETAIL = format('Key (model_version_id)=(%s) is not present in table "scoring_modelversion".', missing);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER scoring_decision_references_insert
+    AFTER INSERT ON scoring_decision REFERENCING NEW TABLE AS new_decisions
+    FOR EACH STATEMENT EXECUTE FUNCTION scoring_decision_check_references();
+-- No column list: PostgreSQL allows none on a trigger with a transition table. So an update of other
+-- columns checks its rows too (the worker's explanation of one decision: one row).
+CREATE TRIGGER scoring_decision_references_update
+    AFTER UPDATE ON scoring_decision REFERENCING NEW TABLE AS new_decisions
+    FOR EACH STATEMENT EXECUTE FUNCTION scoring_decision_check_references();
+
+-- TG_ARGV[0]: the decision column that references the table the trigger is on.
+CREATE FUNCTION scoring_decision_check_referenced() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    referenced text;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        -- After every table of the TRUNCATE is emptied: truncating the decisions too is fine.
+        PERFORM 1 FROM scoring_decision LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'foreign_key_violation',
+                MESSAGE = format('cannot truncate table "%s": table "scoring_decision" references it', TG_TABLE_NAME),
+                HINT = 'Truncate table "scoring_decision" at the same time.';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        EXECUTE format(
+            'SELECT d.%1$I::text FROM scoring_decision d WHERE d.%1$I IN (SELECT id FROM old_rows) LIMIT 1',
+            TG_ARGV[0]
+        ) INTO referenced;
+    ELSE  -- UPDATE of the id (a row trigger, see below)
+        EXECUTE format('SELECT d.%1$I::text FROM scoring_decision d WHERE d.%1$I = $1 LIMIT 1', TG_ARGV[0])
+            INTO referenced USING OLD.id;
+    END IF;
+    IF referenced IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'foreign_key_violation',
+            MESSAGE = format(
+                'update or delete on table "%s" violates the reference from table "scoring_decision"', TG_TABLE_NAME
+            ),
+            DETAIL = format('Key (id)=(%s) is still referenced from table "scoring_decision".', referenced);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+"""
+
+# The referenced tables (and the decision column that references each): what would orphan a decision.
+REFERENCED = (("scoring_transaction", "transaction_id"), ("scoring_modelversion", "model_version_id"))
+POSTGRESQL_INSTALL += "".join(
+    f"""
+CREATE TRIGGER {table}_decision_delete
+    AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION scoring_decision_check_referenced('{column}');
+CREATE TRIGGER {table}_decision_key
+    AFTER UPDATE OF id ON {table} FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION scoring_decision_check_referenced('{column}');
+CREATE TRIGGER {table}_decision_truncate
+    AFTER TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION scoring_decision_check_referenced('{column}');
+"""
+    for table, column in REFERENCED
+)
+
+POSTGRESQL_UNINSTALL = "".join(
+    f"DROP TRIGGER IF EXISTS {table}_decision_{kind} ON {table};\n"
+    for table, _ in REFERENCED
+    for kind in ("truncate", "key", "delete")
+) + """
+DROP FUNCTION IF EXISTS scoring_decision_check_referenced();
+DROP TRIGGER IF EXISTS scoring_decision_references_update ON scoring_decision;
+DROP TRIGGER IF EXISTS scoring_decision_references_insert ON scoring_decision;
+DROP FUNCTION IF EXISTS scoring_decision_check_references();
+"""
+
+_SQLITE_MISSING_REFERENCE = (
+    "NOT EXISTS (SELECT 1 FROM scoring_transaction WHERE id = NEW.transaction_id) "
+    "OR NOT EXISTS (SELECT 1 FROM scoring_modelversion WHERE id = NEW.model_version_id)"
+)
+# RAISE(ABORT) is SQLITE_CONSTRAINT: Python's sqlite3 raises IntegrityError, as for a foreign key.
+SQLITE_INSTALL = [
+    f"""CREATE TRIGGER scoring_decision_references_insert BEFORE INSERT ON scoring_decision
+    WHEN {_SQLITE_MISSING_REFERENCE}
+    BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: scoring_decision references'); END""",
+    f"""CREATE TRIGGER scoring_decision_references_update
+    BEFORE UPDATE OF transaction_id, model_version_id ON scoring_decision
+    WHEN {_SQLITE_MISSING_REFERENCE}
+    BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: scoring_decision references'); END""",
+]
+SQLITE_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS scoring_decision_references_update",
+    "DROP TRIGGER IF EXISTS scoring_decision_references_insert",
+]
+
+
+def install(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(POSTGRESQL_INSTALL, params=None)
+    elif vendor == "sqlite":
+        for statement in SQLITE_INSTALL:
+            schema_editor.execute(statement, params=None)
+
+
+def uninstall(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(POSTGRESQL_UNINSTALL, params=None)
+    elif vendor == "sqlite":
+        for statement in SQLITE_UNINSTALL:
+            schema_editor.execute(statement, params=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("scoring", "0011_decision_features_json")]
+
+    operations = [
+        # Reversed in this order too: the triggers go before the constraints come back.
+        migrations.AlterField(
+            model_name="decision",
+            name="model_version",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="decisions",
+                to="scoring.modelversion",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="decision",
+            name="transaction",
+            field=models.OneToOneField(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                primary_key=True,
+                related_name="decision",
+                serialize=False,
+                to="scoring.transaction",
+            ),
+        ),
+        migrations.RunPython(install, uninstall, elidable=False),
+    ]
