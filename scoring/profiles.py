@@ -42,10 +42,12 @@ def profiles_record(transactions: Sequence[Transaction]) -> None:
         for a, n, s1, s2, ss, sc, lt in zip(accounts.tolist(), *(x.tolist() for x in sums), last.tolist(), strict=True)
     ]
     values: dict[tuple[str, str, str], int] = defaultdict(int)
+    # The kinds' plain values: an enum member in the key hashes through Enum.__hash__, a Python call per row.
+    country, merchant = AccountValueCount.Kind.COUNTRY.value, AccountValueCount.Kind.MERCHANT.value
     for t in transactions:
-        values[(t.account_id, AccountValueCount.Kind.COUNTRY, (t.country or "").strip().upper())] += 1
+        values[(t.account_id, country, (t.country or "").strip().upper())] += 1
         if t.merchant_id:
-            values[(t.account_id, AccountValueCount.Kind.MERCHANT, t.merchant_id)] += 1
+            values[(t.account_id, merchant, t.merchant_id)] += 1
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     profile_table = AccountProfile._meta.db_table
     sum_columns = ("n", "sum_log_amount", "sum_log_amount_sq", "sum_hour_sin", "sum_hour_cos")
