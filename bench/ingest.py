@@ -284,7 +284,7 @@ def profile_in_process(n: int) -> None:
     result = ingest(records, source="bench-profile", actor="bench")
     profiler.disable()
     print("stages, ms:", {k: round(v, 1) for k, v in result.timings_ms.items()})
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
 
 
 def main() -> None:
