@@ -246,8 +246,8 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     mean_cos = (p_sc + prior(np.cos(angle))) / safe_n
     hour_atypical = np.where(has_profile, 1 - (np.sin(angle) * mean_sin + np.cos(angle) * mean_cos), 0.0)
 
-    country_seen = _prior_pair_count(account_code, country, t, seq, history.country_counts, account)[order]
-    merchant_seen = _prior_pair_count(account_code, merchant, t, seq, history.merchant_counts, account)[order]
+    country_seen = _prior_pair_count(account_code, country, t, seq, history.country_counts, account, n_recent)[order]
+    merchant_seen = _prior_pair_count(account_code, merchant, t, seq, history.merchant_counts, account, n_recent)[order]
     has_merchant = merchant[order] != ""
     share = country_seen / safe_n
 
@@ -280,8 +280,12 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     return {name: values[batch_pos] for name, values in columns.items()}, key, amount[order], batch_pos
 
 
-def _prior_pair_count(account_code, values, t, seq, stored: dict, account) -> np.ndarray:
-    """Per row (original order): the account's earlier rows with the same value, stored counts included."""
+def _prior_pair_count(account_code, values, t, seq, stored: dict, account, batch_from: int) -> np.ndarray:
+    """Per row (original order): the account's earlier rows with the same value, stored counts included.
+
+    Stored counts are added to the batch's rows only (from `batch_from` on): only their features are
+    returned, and the lookup, a Python call per row, would otherwise also run for every recent row.
+    """
     m = len(values)
     if not m:
         return np.empty(0)
@@ -292,5 +296,6 @@ def _prior_pair_count(account_code, values, t, seq, stored: dict, account) -> np
     rank = np.empty(m, dtype=np.float64)
     rank[order] = np.arange(m) - np.searchsorted(sorted_pair, sorted_pair, "left")
     if stored:
-        rank += np.fromiter((stored.get((a, v), 0) for a, v in zip(account, values, strict=True)), np.float64, m)
+        batch = zip(account[batch_from:].tolist(), values[batch_from:].tolist(), strict=True)
+        rank[batch_from:] += np.fromiter((stored.get(pair, 0) for pair in batch), np.float64, m - batch_from)
     return rank
