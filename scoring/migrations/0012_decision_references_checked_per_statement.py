@@ -14,7 +14,9 @@ new decisions at once (~25 ms for the same batch), with the same guarantees:
   deleting statement ends, which holds under READ COMMITTED (Django's default); PostgreSQL's own
   check also covers REPEATABLE READ deleters, which nothing here uses.
 
-The checks run when the statement ends instead of at commit. On SQLite (the embedded default) row
+The checks run when the statement ends instead of at commit. So an ingest takes its key-share lock on
+the model version before the audit chain's lock, in the order a promotion takes them (FOR UPDATE on the
+champion, then the chain): at commit, after the chain's lock, the two could deadlock. On SQLite (the embedded default) row
 triggers check new and changed decisions; deleting a referenced row there is left to the ORM
 (CASCADE and PROTECT): SQLite's test flush deletes tables in no fixed order, with no way to tell.
 A later migration that makes Django rebuild scoring_decision on SQLite (most AlterFields do) drops
