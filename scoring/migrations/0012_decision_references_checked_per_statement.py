@@ -27,36 +27,34 @@ fails until then).
 from django.db import migrations, models
 import django.db.models.deletion
 
-POSTGRESQL_INSTALL = """
+# The referenced tables and the decision column that references each.
+REFERENCED = (("scoring_transaction", "transaction_id"), ("scoring_modelversion", "model_version_id"))
+
+# For each: lock the statement's referenced rows FOR KEY SHARE; fewer locked than referenced means one is missing.
+_CHECK_REFERENCES = "".join(
+    f"""
+    SELECT count(DISTINCT {column}) INTO expected FROM new_decisions;
+    PERFORM 1 FROM {table} WHERE id IN (SELECT {column} FROM new_decisions) FOR KEY SHARE;
+    GET DIAGNOSTICS locked = ROW_COUNT;
+    IF locked < expected THEN
+        SELECT n.{column} INTO missing FROM new_decisions n
+        WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.id = n.{column}) LIMIT 1;
+        RAISE EXCEPTION USING
+            ERRCODE = 'foreign_key_violation',
+            MESSAGE = 'insert or update on table "scoring_decision" violates its reference to "{table}"',
+            DETAIL = format('Key ({column})=(%s) is not present in table "{table}".', missing);
+    END IF;"""
+    for table, column in REFERENCED
+)
+
+POSTGRESQL_INSTALL = f"""
 CREATE FUNCTION scoring_decision_check_references() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     expected bigint;
     locked bigint;
     missing text;
-BEGIN
-    SELECT count(*) INTO expected FROM new_decisions;
-    PERFORM 1 FROM scoring_transaction WHERE id IN (SELECT transaction_id FROM new_decisions) FOR KEY SHARE;
-    GET DIAGNOSTICS locked = ROW_COUNT;
-    IF locked < expected THEN  -- transaction_id is the primary key: one row per transaction
-        SELECT n.transaction_id INTO missing FROM new_decisions n
-        WHERE NOT EXISTS (SELECT 1 FROM scoring_transaction t WHERE t.id = n.transaction_id) LIMIT 1;
-        RAISE EXCEPTION USING
-            ERRCODE = 'foreign_key_violation',
-            MESSAGE = 'insert or update on table "scoring_decision" violates its reference to "scoring_transaction"',
-            DETAIL = format('Key (transaction_id)=(%s) is not present in table "scoring_transaction".', missing);
-    END IF;
-    SELECT count(DISTINCT model_version_id) INTO expected FROM new_decisions;
-    PERFORM 1 FROM scoring_modelversion WHERE id IN (SELECT model_version_id FROM new_decisions) FOR KEY SHARE;
-    GET DIAGNOSTICS locked = ROW_COUNT;
-    IF locked < expected THEN
-        SELECT n.model_version_id INTO missing FROM new_decisions n
-        WHERE NOT EXISTS (SELECT 1 FROM scoring_modelversion m WHERE m.id = n.model_version_id) LIMIT 1;
-        RAISE EXCEPTION USING
-            ERRCODE = 'foreign_key_violation',
-            MESSAGE = 'insert or update on table "scoring_decision" violates its reference to "scoring_modelversion"',
-            DETAIL = format('Key (model_version_id)=(%s) is not present in table "scoring_modelversion".', missing);
-    END IF;
+BEGIN{_CHECK_REFERENCES}
     RETURN NULL;
 END;
 $$;
@@ -110,8 +108,7 @@ $$;
 
 """
 
-# The referenced tables (and the decision column that references each): what would orphan a decision.
-REFERENCED = (("scoring_transaction", "transaction_id"), ("scoring_modelversion", "model_version_id"))
+# What would orphan a decision: deleting, renumbering or truncating a row it references.
 POSTGRESQL_INSTALL += "".join(
     f"""
 CREATE TRIGGER {table}_decision_delete
@@ -138,9 +135,8 @@ DROP TRIGGER IF EXISTS scoring_decision_references_insert ON scoring_decision;
 DROP FUNCTION IF EXISTS scoring_decision_check_references();
 """
 
-_SQLITE_MISSING_REFERENCE = (
-    "NOT EXISTS (SELECT 1 FROM scoring_transaction WHERE id = NEW.transaction_id) "
-    "OR NOT EXISTS (SELECT 1 FROM scoring_modelversion WHERE id = NEW.model_version_id)"
+_SQLITE_MISSING_REFERENCE = " OR ".join(
+    f"NOT EXISTS (SELECT 1 FROM {table} WHERE id = NEW.{column})" for table, column in REFERENCED
 )
 # RAISE(ABORT) is SQLITE_CONSTRAINT: Python's sqlite3 raises IntegrityError, as for a foreign key.
 SQLITE_INSTALL = [
