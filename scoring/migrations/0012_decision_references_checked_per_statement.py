@@ -154,22 +154,22 @@ SQLITE_UNINSTALL = [
 ]
 
 
+# Per database vendor, the statements that install the checks and those that remove them.
+INSTALL = {"postgresql": [POSTGRESQL_INSTALL], "sqlite": SQLITE_INSTALL}
+UNINSTALL = {"postgresql": [POSTGRESQL_UNINSTALL], "sqlite": SQLITE_UNINSTALL}
+
+
 def install(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_INSTALL, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_INSTALL:
-            schema_editor.execute(statement, params=None)
+    _execute(schema_editor, INSTALL)
 
 
 def uninstall(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_UNINSTALL, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_UNINSTALL:
-            schema_editor.execute(statement, params=None)
+    _execute(schema_editor, UNINSTALL)
+
+
+def _execute(schema_editor, statements: dict[str, list[str]]) -> None:
+    for statement in statements.get(schema_editor.connection.vendor, ()):
+        schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):
