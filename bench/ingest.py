@@ -162,6 +162,37 @@ def concurrently(work, items: list, threads: int) -> list[float]:
     return latencies
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system, all threads) the processes `pids` have used so far; 0 where /proc has none."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def with_children(pids: list[int]) -> list[int]:
+    """`pids` and their child processes (a Celery worker's pool)."""
+    children = []
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                children += [int(c) for c in (task / "children").read_text().split()]
+    return pids + children
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes (the bench's database runs on this machine)."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if (entry / "cmdline").read_bytes().startswith(b"postgres"):
+                pids.append(int(entry.name))
+    return pids
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -424,7 +455,18 @@ def run(args) -> None:
 
             warm = min(40, args.single // 2)
             concurrently(post_one_keepalive, singles[:warm], CONCURRENCY)  # warm the threads
+            # CPU per request of each side (stabler than p95 on a noisy machine: compares builds).
+            sides = {
+                "web": [p.pid for p in processes[: args.web]],
+                "worker": with_children([p.pid for p in processes[args.web :]]),
+                "PostgreSQL": postgres_pids(),
+                "bench client": [os.getpid()],
+            }
+            cpu_before = {side: cpu_seconds(pids) for side, pids in sides.items()}
             single_ms = concurrently(post_one_keepalive, singles[warm:], CONCURRENCY)
+            single_cpu_ms = {
+                side: (cpu_seconds(pids) - cpu_before[side]) * 1000 / len(single_ms) for side, pids in sides.items()
+            }
 
             # The floor of this server and client: a no-op endpoint (/health/live) the same way.
             def get_live(_):
@@ -468,7 +510,11 @@ def run(args) -> None:
     live_p95 = percentile(live_ms, 95)
     print(
         f"single-item POST over HTTP, {len(single_ms)} requests from {CONCURRENCY} threads: "
-        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, mean {statistics.fmean(single_ms):.1f} ms"
+    )
+    print(
+        "  CPU per single-item request: "
+        + ", ".join(f"{side} {ms:.2f} ms" for side, ms in single_cpu_ms.items() if ms or side == "web")
     )
     print(
         f"no-op endpoint (/health/live) over HTTP, {len(live_ms)} requests from {CONCURRENCY} threads: "
