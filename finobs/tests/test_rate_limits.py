@@ -37,3 +37,14 @@ def test_on_redis_one_atomic_script_keeps_the_state():
     assert float(client.get(name)) > 0
     assert 0 < client.pttl(name) <= 10_001
     assert 4 < hits(key, 1, limit=2, period_s=10)[0] <= 5
+
+
+@pytest.mark.redis
+def test_on_redis_each_pool_keeps_one_client():
+    backend = caches["default"]
+    client = backend._cache.get_client("k", write=True)
+    assert backend._cache.get_client("other") is client  # one server: reads and writes share its pool
+    key = f"c-{uuid.uuid4().hex}"
+    backend.set(key, {"n": 1}, timeout=10)
+    assert backend.get(key) == {"n": 1}
+    assert backend._cache.get_client(key) is client
