@@ -131,6 +131,9 @@ def naive_sequential(records: list[dict]) -> float:
     return time.perf_counter() - started
 
 
+_calls_made = [0]  # calls concurrently() has timed, for cpu_per_call
+
+
 def concurrently(work, items: list, threads: int) -> list[float]:
     """Run `work(item)` from `threads` threads; the latency of each call in ms."""
     from django.db import connection
@@ -151,6 +154,7 @@ def concurrently(work, items: list, threads: int) -> list[float]:
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies.append(elapsed)
+                    _calls_made[0] += 1
         finally:
             connection.close()
 
@@ -173,6 +177,17 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+@contextlib.contextmanager
+def cpu_per_call(sides: dict[str, list[int]]):
+    """A dict filled, after the block, with each side's CPU ms per call of the block's `concurrently()`."""
+    before = {side: cpu_seconds(pids) for side, pids in sides.items()}
+    calls_before = _calls_made[0]
+    per_call: dict[str, float] = {}
+    yield per_call
+    calls = _calls_made[0] - calls_before
+    per_call.update({side: (cpu_seconds(pids) - before[side]) * 1000 / calls for side, pids in sides.items()})
+
+
 def with_children(pids: list[int]) -> list[int]:
     """`pids` and their child processes (a Celery worker's pool)."""
     children = []
@@ -191,6 +206,10 @@ def postgres_pids() -> list[int]:
             if (entry / "cmdline").read_bytes().startswith(b"postgres"):
                 pids.append(int(entry.name))
     return pids
+
+
+def cpu_sides(per_call: dict[str, float]) -> str:
+    return ", ".join(f"{side} {ms:.2f} ms" for side, ms in per_call.items() if ms or side == "web")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -462,11 +481,8 @@ def run(args) -> None:
                 "PostgreSQL": postgres_pids(),
                 "bench client": [os.getpid()],
             }
-            cpu_before = {side: cpu_seconds(pids) for side, pids in sides.items()}
-            single_ms = concurrently(post_one_keepalive, singles[warm:], CONCURRENCY)
-            single_cpu_ms = {
-                side: (cpu_seconds(pids) - cpu_before[side]) * 1000 / len(single_ms) for side, pids in sides.items()
-            }
+            with cpu_per_call(sides) as single_cpu_ms:
+                single_ms = concurrently(post_one_keepalive, singles[warm:], CONCURRENCY)
 
             # The floor of this server and client: a no-op endpoint (/health/live) the same way.
             def get_live(_):
@@ -474,7 +490,8 @@ def run(args) -> None:
                     local.client = httpx.Client(base_url=base, timeout=60, headers=headers)
                 local.client.get("/health/live").raise_for_status()
 
-            live_ms = concurrently(get_live, range(len(single_ms)), CONCURRENCY)
+            with cpu_per_call(sides) as live_cpu_ms:
+                live_ms = concurrently(get_live, range(len(single_ms)), CONCURRENCY)
     finally:
         for process in processes:
             process.terminate()
@@ -512,15 +529,13 @@ def run(args) -> None:
         f"single-item POST over HTTP, {len(single_ms)} requests from {CONCURRENCY} threads: "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, mean {statistics.fmean(single_ms):.1f} ms"
     )
-    print(
-        "  CPU per single-item request: "
-        + ", ".join(f"{side} {ms:.2f} ms" for side, ms in single_cpu_ms.items() if ms or side == "web")
-    )
+    print(f"  CPU per single-item request: {cpu_sides(single_cpu_ms)}")
     print(
         f"no-op endpoint (/health/live) over HTTP, {len(live_ms)} requests from {CONCURRENCY} threads: "
         f"p50 {percentile(live_ms, 50):.1f} ms, p95 {live_p95:.1f} ms "
         f"(the floor of server + client here; single-item ingest p95 / no-op p95: {p95 / live_p95:.1f}x)"
     )
+    print(f"  CPU per no-op request: {cpu_sides(live_cpu_ms)}")
     n50, n95 = percentile(naive_ms, 50), percentile(naive_ms, 95)
     print(
         f"naive single item in-process (no HTTP), {len(naive_ms)} from {CONCURRENCY} threads: "
