@@ -51,9 +51,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _no_relay_marked_queued():
     """Each test starts with no relay marked queued (a relay queued by an earlier test never ran)."""
-    from ingestion.services.outbox import relay_started
+    from ingestion.services.outbox import relay_mark_clear
 
-    relay_started()
+    relay_mark_clear()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -166,26 +167,33 @@ def concurrently(work, items: list, threads: int) -> list[float]:
     return latencies
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time (user + system, all threads) the processes `pids` have used so far; 0 where /proc has none."""
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system, all threads) each of `pids` has used so far (those /proc still has)."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0.0
+    used = {}
     for pid in pids:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+            used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
 
 
 @contextlib.contextmanager
-def cpu_per_call(sides: dict[str, list[int]]):
-    """A dict filled, after the block, with each side's CPU ms per call of the block's `concurrently()`."""
-    before = {side: cpu_seconds(pids) for side, pids in sides.items()}
+def cpu_per_call(sides: dict[str, Callable[[], list[int]]]):
+    """A dict filled, after the block, with each side's CPU ms per call of the block's `concurrently()`.
+
+    `sides` maps a name to a function listing its processes: a process that started during the block
+    counts whole, one that ended during it is left out (a PostgreSQL backend, a worker's child).
+    """
+    before = {side: cpu_seconds(pids()) for side, pids in sides.items()}
     calls_before = _calls_made[0]
     per_call: dict[str, float] = {}
     yield per_call
     calls = _calls_made[0] - calls_before
-    per_call.update({side: (cpu_seconds(pids) - before[side]) * 1000 / calls for side, pids in sides.items()})
+    for side, pids in sides.items():
+        after = cpu_seconds(pids())
+        used = sum(seconds - before[side].get(pid, 0.0) for pid, seconds in after.items())
+        per_call[side] = used * 1000 / calls
 
 
 def with_children(pids: list[int]) -> list[int]:
@@ -476,10 +484,10 @@ def run(args) -> None:
             concurrently(post_one_keepalive, singles[:warm], CONCURRENCY)  # warm the threads
             # CPU per request of each side (stabler than p95 on a noisy machine: compares builds).
             sides = {
-                "web": [p.pid for p in processes[: args.web]],
-                "worker": with_children([p.pid for p in processes[args.web :]]),
-                "PostgreSQL": postgres_pids(),
-                "bench client": [os.getpid()],
+                "web": lambda: [p.pid for p in processes[: args.web]],
+                "worker": lambda: with_children([p.pid for p in processes[args.web :]]),
+                "PostgreSQL": postgres_pids,
+                "bench client": lambda: [os.getpid()],
             }
             with cpu_per_call(sides) as single_cpu_ms:
                 single_ms = concurrently(post_one_keepalive, singles[warm:], CONCURRENCY)

@@ -178,6 +178,9 @@ CELERY_TIMEZONE = "UTC"
 OUTBOX_RELAY_INTERVAL_S = int(os.environ.get("OUTBOX_RELAY_INTERVAL_S", "10"))
 # A queued relay task covers later commits; if it is lost, another is enqueued after this long (and beat runs).
 OUTBOX_RELAY_QUEUED_TTL_S = int(os.environ.get("OUTBOX_RELAY_QUEUED_TTL_S", "5"))
+# While events keep coming, a relay that found some queues the next one this much later (see
+# ingestion.services.outbox): the live streams lag by up to this much under load, not when idle.
+OUTBOX_RELAY_BUSY_INTERVAL_MS = int(os.environ.get("OUTBOX_RELAY_BUSY_INTERVAL_MS", "100"))
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -7,11 +7,13 @@ from ingestion.services.idempotency import idempotency_prune
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def outbox_relay_task() -> int:
-    from ingestion.services.outbox import relay_started
+def outbox_relay_task(holds_mark: bool = False) -> int:
+    """Publish the outbox: beat's catch-up run, or (holds_mark) one queued under the relay mark."""
+    from ingestion.services.outbox import relay_holding_mark
 
-    relay_started()
-    return outbox_relay()
+    if not holds_mark:
+        return outbox_relay()
+    return relay_holding_mark(outbox_relay)
 
 
 # --- Pull sources and CSV upload (issue 4, part B) ---------------------------------------------

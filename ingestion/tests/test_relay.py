@@ -159,3 +159,86 @@ def test_prune_deletes_old_published_events_in_chunks():
     remaining = OutboxEvent.objects.order_by("id").values_list("payload", flat=True)
     assert list(remaining) == [{"waits": True}, {"recent": True}]  # never an unpublished or a recent event
     assert outbox_prune(older_than=timedelta(days=30)) == 0
+
+
+class RelayTasksSent:
+    """The outbox relay tasks sent to the broker while the block runs: (kwargs, eta) each."""
+
+    def __enter__(self) -> list[tuple[dict, str | None]]:
+        from celery.signals import before_task_publish
+
+        self.sent: list[tuple[dict, str | None]] = []
+        before_task_publish.connect(self._count, weak=False)
+        return self.sent
+
+    def __exit__(self, *exc) -> None:
+        from celery.signals import before_task_publish
+
+        before_task_publish.disconnect(self._count)
+
+    def _count(self, sender=None, body=None, headers=None, **kwargs) -> None:
+        from ingestion.tasks import outbox_relay_task
+
+        if sender == outbox_relay_task.name:
+            self.sent.append((body[1], headers.get("eta")))
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_while_events_keep_coming_one_relay_runs_per_interval_not_one_per_commit():
+    from ingestion.tasks import outbox_relay_task
+
+    with RelayTasksSent() as sent:
+        for _ in range(3):
+            write_events(1)
+    assert sent == [({"holds_mark": True}, None)]  # the first commit's relay, to run at once
+
+    with RelayTasksSent() as sent:
+        assert outbox_relay_task.run(holds_mark=True) == 3
+        write_events(2)  # commits after it ran: the next relay is queued already
+    [(kwargs, eta)] = sent
+    assert kwargs == {"holds_mark": True} and eta is not None  # OUTBOX_RELAY_BUSY_INTERVAL_MS later
+
+    with RelayTasksSent() as sent:
+        assert outbox_relay_task.run(holds_mark=True) == 2
+        assert outbox_relay_task.run(holds_mark=True) == 0  # the traffic stopped: the mark goes
+    assert len(sent) == 1
+    with RelayTasksSent() as sent:
+        write_events(1)
+    assert sent == [({"holds_mark": True}, None)]  # a lone event is relayed at once again
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_events_committed_while_an_empty_relay_held_the_mark_get_a_relay():
+    from ingestion.services.outbox import _mark_relay_queued, relay_holding_mark
+
+    assert _mark_relay_queued()  # as a commit's enqueue left it
+    committed = []
+
+    def relay_while_a_commit_lands() -> int:
+        published = outbox_relay()  # reads an empty outbox
+        committed.extend(write_events(1))  # a commit sees the mark and queues nothing
+        return published
+
+    with RelayTasksSent() as sent:
+        assert relay_holding_mark(relay_while_a_commit_lands) == 0
+    assert sent == [({"holds_mark": True}, None)]
+    assert list(OutboxEvent.objects.filter(published_at__isnull=True).values_list("id", flat=True)) == committed
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_a_relay_on_a_dead_layer_queues_no_other():
+    from ingestion.services.outbox import _mark_relay_queued, relay_holding_mark
+
+    ids = write_events(2)
+    with (
+        override_settings(
+            CHANNEL_LAYERS={
+                "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [dead_redis_url()]}}
+            }
+        ),
+        RelayTasksSent() as sent,
+    ):
+        assert relay_holding_mark(outbox_relay) == 0
+    assert sent == []  # no loop of relays that cannot publish: beat retries
+    assert list(OutboxEvent.objects.filter(published_at__isnull=True).values_list("id", flat=True)) == ids
+    assert _mark_relay_queued()  # the mark is clear: the next commit queues a relay
