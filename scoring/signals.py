@@ -7,7 +7,8 @@ from django.dispatch import Signal
 # Sent inside the ingest DB transaction, after Transactions and Decisions are inserted.
 # kwargs: decisions (list[Decision], each with .transaction set), actor.
 # A receiver may return a DecisionsStoredReply; the ingest pipeline merges them, so it can name
-# the case each decision joined and publish the receivers' events, without importing them.
+# the case each decision joined, publish the receivers' events and append their audit entries with
+# its own (one append to the audit chain per ingest), without importing them.
 decisions_stored = Signal()
 
 
@@ -15,6 +16,7 @@ decisions_stored = Signal()
 class DecisionsStoredReply:
     case_references: dict[int, str] = field(default_factory=dict)  # transaction id -> case reference
     events: list[tuple[str, dict]] = field(default_factory=list)  # (event_type, payload) for the outbox
+    audit_entries: list = field(default_factory=list)  # audit.services.AuditEntry, appended by the ingest
 
 
 # Sent inside the writer's DB transaction for anything integrators should hear about

@@ -72,10 +72,14 @@ def case_references_allocate(*, count: int, year: int) -> list[str]:
     return [f"CASE-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
-def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> DecisionsStoredReply:
+def open_cases_for_decisions(
+    *, decisions: Sequence[Decision], actor, audit_in_reply: bool = False
+) -> DecisionsStoredReply:
     """One open case per account: flagged decisions open one, or join the account's open case.
 
-    Runs inside the ingest transaction; a constant number of queries whatever the batch size.
+    Runs inside the ingest transaction; a constant number of queries whatever the batch size. The
+    audit entries are appended here, or with `audit_in_reply` returned in the reply for the caller to
+    append in the same transaction (the ingest pipeline: one append to the chain per ingest).
     """
     by_account: dict[str, list[Decision]] = defaultdict(list)
     for decision in decisions:
@@ -155,7 +159,10 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> Decisio
     # part of the ~0.1 s this receiver spent in bulk_create per 10,000-item batch).
     bulk_insert(CaseTransaction, links)
     bulk_insert(CaseEvent, events)
-    audit_log_many(audit_entries)
+    if audit_in_reply:
+        reply.audit_entries.extend(audit_entries)
+    else:
+        audit_log_many(audit_entries)
     notify_cases_changed(hints)
     return reply
 

@@ -216,9 +216,8 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
                 _append_decision_events(decisions, reply.case_references, created_at=now)
                 append_events(reply.events, created_at=now)
             with result.timed("audit"):
-                audit_log_many(
-                    [_batch_audit_entry(actor, source, transactions, decisions, scored.model_version.version)]
-                )
+                batch_entry = _batch_audit_entry(actor, source, transactions, decisions, scored.model_version.version)
+                audit_log_many([*reply.audit_entries, batch_entry])
     finally:
         futures.wait([scoring])  # a failed transaction leaves no scoring behind it on the helper thread
     result.accepted = len(decisions)
@@ -336,6 +335,7 @@ def _merge_replies(responses: list[tuple]) -> DecisionsStoredReply:
         if isinstance(reply, DecisionsStoredReply):
             merged.case_references.update(reply.case_references)
             merged.events.extend(reply.events)
+            merged.audit_entries.extend(reply.audit_entries)
     return merged
 
 

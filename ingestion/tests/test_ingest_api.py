@@ -211,6 +211,20 @@ class TestPipeline:
         assert case.transactions.count() == 2
         assert list(case.events.values_list("kind", flat=True)) == ["opened", "transactions_added"]
 
+    def test_a_batch_that_opens_and_joins_cases_appends_to_the_audit_chain_once(self, champion):
+        from audit.models import AuditEvent
+
+        ingest([suspicious_record(1, account_id="acc-x")], source="acme", actor="tests")
+        records = [suspicious_record(2, account_id="acc-x"), suspicious_record(3, account_id="acc-y")]
+        with CaptureQueriesContext(connection) as queries:
+            result = ingest(records, source="acme", actor="tests")
+        assert result.flagged == 2
+        heads_read = [q for q in queries.captured_queries if 'FROM "audit_auditevent"' in q["sql"]]
+        assert len(heads_read) == 1  # the cases' entries and the batch's in one append
+        actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+        assert actions[-3:] == ["case.opened", "case.transactions_added", "ingest.batch"]
+        assert audit_verify().ok
+
     def test_unflagged_decisions_open_no_case(self, champion, api_key):
         body = post([transaction_record(i) for i in range(3)], api_key[1]).json()
         assert all(not d["flagged"] and d["case_reference"] is None for d in body["decisions"])
