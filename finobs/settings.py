@@ -395,6 +395,9 @@ SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))  # comment line
 SSE_RETRY_MS = int(os.environ.get("SSE_RETRY_MS", "3000"))  # the `retry:` a client waits before reconnecting
 # Requests per API key ("600/min"); a key's own `rate_limit` wins, then its endpoint's scope, then the default.
 API_KEY_RATE = os.environ.get("API_KEY_RATE", "600/min")
+# How long a web process reuses an API key it read (ingestion.auth): a revocation or edit made in
+# another process reaches it within this many seconds (in the same process at once). 0: read every time.
+API_KEY_CACHE_S = float(os.environ.get("API_KEY_CACHE_S", "2"))
 API_KEY_RATE_BY_SCOPE = {
     scope: os.environ[f"API_KEY_RATE_{scope.upper()}"]
     for scope in ("ingest", "read", "stream", "callbacks", "metrics")

@@ -1,6 +1,7 @@
 """API keys: created by command or admin (shown once, hashed), scopes, expiry, revocation, last use, rate limits."""
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -79,7 +80,8 @@ class TestCommands:
 
 
 class TestEnforcement:
-    def test_expired_key_is_401(self, champion):
+    def test_expired_key_is_401(self, champion, settings):
+        settings.API_KEY_CACHE_S = 0  # the change below is made behind the ORM's back, as another process would
         key, raw = create_key(expires_at=timezone.now() + timedelta(minutes=1))
         assert post_one(raw).status_code == 200
         ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -100,7 +102,8 @@ class TestEnforcement:
         assert_error(get("/api/v1/stream/decisions", ingester), 403, "permission_denied")
         assert get(READ, reader).status_code == 404  # allowed in; there is just no such transaction
 
-    def test_last_used_is_written_at_most_once_a_minute(self, champion):
+    def test_last_used_is_written_at_most_once_a_minute(self, champion, settings):
+        settings.API_KEY_CACHE_S = 0  # last_used_at is moved back below behind the ORM's back
         key, raw = create_key()
         post_one(raw, 1)
         key.refresh_from_db()
@@ -113,6 +116,29 @@ class TestEnforcement:
         post_one(raw, 3)
         key.refresh_from_db()
         assert key.last_used_at > first
+
+
+class TestKeyCache:
+    def test_a_revocation_in_this_process_applies_to_the_next_request(self, champion):
+        key, raw = create_key()
+        assert post_one(raw, 1).status_code == 200  # the key is cached now
+        api_key_revoke(key=key)
+        assert_error(post_one(raw, 2), 401, "authentication_failed")
+
+    def test_a_change_from_another_process_applies_within_the_cache_time(self, champion, settings):
+        settings.API_KEY_CACHE_S = 0.5
+        key, raw = create_key()
+        assert post_one(raw, 1).status_code == 200
+        ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())  # as another process would
+        assert post_one(raw, 2).status_code == 200  # still the cached row
+        time.sleep(0.55)
+        assert_error(post_one(raw, 3), 401, "authentication_failed")
+
+    def test_a_wrong_secret_with_a_cached_prefix_is_refused(self, champion):
+        _, raw = create_key()
+        assert post_one(raw, 1).status_code == 200
+        forged = raw[:-4] + ("aaaa" if not raw.endswith("aaaa") else "bbbb")
+        assert_error(post_one(forged, 2), 401, "authentication_failed")
 
 
 class TestRateLimits:
