@@ -156,8 +156,12 @@ def champion_scorer() -> Scorer:
     artifact is fetched, verified and loaded only when the champion changed. The hash is part of the
     key because ids can be reused (SQLite after a rollback).
     """
+    return champion_scorer_for(champion_key())
+
+
+def champion_scorer_for(key: tuple[int, str] | None) -> Scorer:
+    """champion_scorer() for a champion key (id, artifact hash) the caller read itself (None: no champion)."""
     global _champion
-    key = _champion_key()
     if key is None:
         raise NoChampionModel("No champion model is registered: train one with `manage.py train_model`.")
     scorer = _champion
@@ -180,7 +184,8 @@ _CHAMPION_KEY = CompiledQuery(
 )
 
 
-def _champion_key() -> tuple[int, str] | None:
+def champion_key() -> tuple[int, str] | None:
+    """The champion's (id, artifact hash), or None (one small query)."""
     rows = _CHAMPION_KEY.rows()
     return tuple(rows[0]) if rows else None
 

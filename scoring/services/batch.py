@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import connection
 
 from finobs.queries import CompiledQuery
 from scoring.experiments import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
 from scoring.history import HistoryRows, fetch_history
-from scoring.inference import Scorer, champion_scorer, scorer_for
+from scoring.inference import Scorer, champion_key, champion_scorer_for, scorer_for
 from scoring.instances import unsaved
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
 from scoring.rules import evaluate_rules
@@ -133,13 +135,8 @@ def prepare_batch(transactions: Sequence[Transaction]) -> PreparedBatch:
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
-    champion = champion_scorer()
-    experiment = _ACTIVE_EXPERIMENT.first()  # at most one is active (a constraint)
-    challenger = None
-    if experiment is not None:
-        # The artifact is read only if this process has not loaded this version yet (scorer_for).
-        version = ModelVersion.objects.defer("artifact", "explainer_artifact").get(pk=experiment.challenger_id)
-        challenger = scorer_for(version)
+    key, (experiment, challenger), rules = _configuration()
+    champion = champion_scorer_for(key)
     started = time.perf_counter()
     history = fetch_history(transactions)
     history_ms = (time.perf_counter() - started) * 1000
@@ -149,6 +146,64 @@ def prepare_batch(transactions: Sequence[Transaction]) -> PreparedBatch:
         challenger=challenger,
         experiment=experiment,
         history=history,
-        rules=_ACTIVE_RULES.instances(),
+        rules=rules,
         history_ms=history_ms,
     )
+
+
+def _configuration() -> tuple[tuple[int, str] | None, tuple[Experiment | None, Scorer | None], list[Rule]]:
+    """The champion's key, the active experiment with its challenger's Scorer, and the active rules.
+
+    On PostgreSQL one query reads the champion's key and a digest of the active experiment's row and
+    of the active rules' rows (every column); the experiment and the rules are read again only when
+    their digest changed, and kept per process. A single-item ingest run is mostly waits for round
+    trips (each under load ~1.3 ms of the request's latency): this is two fewer per run, and no model
+    instances built from rows that did not change. Elsewhere (SQLite) each is read every time.
+    """
+    if connection.vendor != "postgresql":
+        return champion_key(), _experiment_and_challenger(), _ACTIVE_RULES.instances()
+    with connection.cursor() as cursor:
+        cursor.execute(_CONFIGURATION_SQL, [ModelVersion.Status.CHAMPION.value])
+        champion_id, artifact_sha256, experiment_digest, rules_digest = cursor.fetchone()
+    key = None if champion_id is None else (champion_id, artifact_sha256)
+    experiment = _kept("experiment", experiment_digest, _experiment_and_challenger, (None, None))
+    return key, experiment, _kept("rules", rules_digest, _ACTIVE_RULES.instances, [])
+
+
+def _experiment_and_challenger() -> tuple[Experiment | None, Scorer | None]:
+    experiment = _ACTIVE_EXPERIMENT.first()  # at most one is active (a constraint)
+    if experiment is None:
+        return None, None
+    # The artifact is read only if this process has not loaded this version yet (scorer_for).
+    version = ModelVersion.objects.defer("artifact", "explainer_artifact").get(pk=experiment.challenger_id)
+    return experiment, scorer_for(version)
+
+
+_kept_values: dict[str, tuple[str, object]] = {}
+_kept_lock = threading.Lock()
+
+
+def _kept(name: str, digest: str | None, read: Callable[[], object], none: object):
+    """`read()`, or what it returned when the rows had this `digest` (None: no rows, so `none`).
+
+    Read after the digest, a value is never older than it: at worst a newer one is kept under the old
+    digest, and the next batch's digest differs and reads it again.
+    """
+    if digest is None:
+        return none
+    kept = _kept_values.get(name)
+    if kept is not None and kept[0] == digest:
+        return kept[1]
+    value = read()
+    with _kept_lock:
+        _kept_values[name] = (digest, value)
+    return value
+
+
+_CONFIGURATION_SQL = (
+    "SELECT c.id, c.artifact_sha256, "  # noqa: S608 (table names)
+    f"(SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM {Experiment._meta.db_table} e WHERE e.is_active), "
+    f"(SELECT md5(string_agg(r::text, ',' ORDER BY r.id)) FROM {Rule._meta.db_table} r WHERE r.is_active) "
+    f"FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, artifact_sha256 FROM {ModelVersion._meta.db_table} "
+    "WHERE status = %s ORDER BY id LIMIT 1) c ON true"
+)

@@ -48,7 +48,7 @@ def test_concurrent_first_calls_load_the_model_once(champion, monkeypatch):
         return Scorer(champion)
 
     # The threads share this test's database transaction only through these two stand-ins.
-    monkeypatch.setattr(inference, "_champion_key", lambda: (champion.pk, champion.artifact_sha256))
+    monkeypatch.setattr(inference, "champion_key", lambda: (champion.pk, champion.artifact_sha256))
     monkeypatch.setattr(inference, "_load_scorer", slow_load)
     results = run_in_threads(lambda _: champion_scorer(), 8)
 
