@@ -87,10 +87,14 @@ def test_scoring_queries_do_not_grow_with_the_batch(champion, django_assert_num_
 
     store_history(transactions[:500])
     score_batch(transactions[500:502])  # the champion is loaded once per process
-    # champion key, experiment, 3 history queries, rules
-    with django_assert_num_queries(6):
+    # champion key, experiment, 3 history queries, rules; on PostgreSQL the first three are one query
+    # (scoring.services.batch._configuration)
+    from django.db import connection
+
+    queries = 4 if connection.vendor == "postgresql" else 6
+    with django_assert_num_queries(queries):
         score_batch(transactions[500:505])
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(queries):
         score_batch(transactions[500:1500])
 
 
