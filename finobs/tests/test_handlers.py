@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.contrib.auth import get_user_model
 from django.core import signals
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.test import override_settings
 from django.urls import path
 
@@ -35,8 +35,13 @@ async def async_view(request):
     return JsonResponse({"thread": threading.current_thread().name})
 
 
+def streaming_view(request):
+    return StreamingHttpResponse(iter([b"a", b"b"]))
+
+
 urlpatterns = [
     path("thread", thread_view),
+    path("stream", streaming_view),
     path("slow", slow_view),
     path("async", async_view),
 ]
@@ -110,6 +115,34 @@ async def test_a_sync_view_runs_on_a_pool_thread_and_its_connection_is_closed_in
     view_thread = json.loads(body)["thread"]
     assert view_thread.startswith("request-")
     assert seen == [view_thread]
+
+
+@override_settings(ALLOWED_HOSTS=["testserver"])
+@pytest.mark.parametrize(("url_path", "closed_before_sending"), [("/thread", True), ("/stream", False)])
+async def test_a_response_in_memory_is_closed_before_it_is_sent_a_streaming_one_after(url_path, closed_before_sending):
+    application = asgi_http_application(threads=1)
+    finished = threading.Event()
+
+    def on_finished(**kwargs):
+        finished.set()
+
+    signals.request_finished.connect(on_finished)
+    try:
+        communicator = await start(application, url_path)
+        start_message = await communicator.receive_output(10)
+        finished_when_sent = finished.is_set()
+        body = b""
+        while True:
+            message = await communicator.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait(10)
+    finally:
+        signals.request_finished.disconnect(on_finished)
+    assert start_message["status"] == 200 and body
+    assert finished_when_sent is closed_before_sending
+    assert finished.is_set()
 
 
 @override_settings(ALLOWED_HOSTS=["testserver"])
