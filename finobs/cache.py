@@ -30,11 +30,13 @@ class _ClientPerPool(RedisCacheClient):
         self._clients: dict[int, object] = {}
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
+        index = self._get_connection_pool_index(write)  # random among replicas for reads, as in Django
         client = self._clients.get(index)
         if client is None:
+            if index not in self._pools:
+                self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
             # Two threads may both build one; either serves, and the pool under them is the same.
-            client = self._clients.setdefault(index, self._client(connection_pool=self._get_connection_pool(write)))
+            client = self._clients.setdefault(index, self._client(connection_pool=self._pools[index]))
         return client
 
 

@@ -92,7 +92,11 @@ def relay_holding_mark(relay: Callable[[], int]) -> int:
     from ingestion.tasks import outbox_relay_task
 
     oldest = _oldest_unpublished_id()
-    published = relay()
+    try:
+        published = relay()
+    except BaseException:
+        relay_mark_clear()  # commits queue relays again (the task's redelivery, or beat, retries)
+        raise
     if published:
         try:
             cache.set(RELAY_QUEUED_KEY, 1, timeout=settings.OUTBOX_RELAY_QUEUED_TTL_S)

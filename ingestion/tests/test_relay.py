@@ -242,3 +242,17 @@ def test_a_relay_on_a_dead_layer_queues_no_other():
     assert sent == []  # no loop of relays that cannot publish: beat retries
     assert list(OutboxEvent.objects.filter(published_at__isnull=True).values_list("id", flat=True)) == ids
     assert _mark_relay_queued()  # the mark is clear: the next commit queues a relay
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_a_relay_that_fails_clears_the_mark():
+    from ingestion.services.outbox import _mark_relay_queued, relay_holding_mark
+
+    assert _mark_relay_queued()
+
+    def failing_relay() -> int:
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        relay_holding_mark(failing_relay)
+    assert _mark_relay_queued()  # the next commit queues a relay instead of waiting for the mark to expire

@@ -202,7 +202,9 @@ def _kept(name: str, digest: str | None, read: Callable[[], object], none: objec
 
 _CONFIGURATION_SQL = (
     "SELECT c.id, c.artifact_sha256, "  # noqa: S608 (table names)
-    f"(SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM {Experiment._meta.db_table} e WHERE e.is_active), "
+    # The experiment's row and its challenger's artifact hash (the challenger's Scorer is kept with it).
+    f"(SELECT md5(string_agg(e::text || m.artifact_sha256, ',' ORDER BY e.id)) FROM {Experiment._meta.db_table} e "
+    f"JOIN {ModelVersion._meta.db_table} m ON m.id = e.challenger_id WHERE e.is_active), "
     f"(SELECT md5(string_agg(r::text, ',' ORDER BY r.id)) FROM {Rule._meta.db_table} r WHERE r.is_active) "
     f"FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, artifact_sha256 FROM {ModelVersion._meta.db_table} "
     "WHERE status = %s ORDER BY id LIMIT 1) c ON true"
