@@ -87,10 +87,10 @@ def next_records(n: int, *, hours_after: float = 1.0) -> list[dict]:
     """The seeded accounts' next `n` transactions, starting after the latest stored one (time moves on)."""
     from django.db.models import Max
 
-    from scoring.generator import generate
+    from scoring.generator import DEFAULT_START, generate
     from scoring.models import Transaction
 
-    latest = Transaction.objects.aggregate(last=Max("occurred_at"))["last"]
+    latest = Transaction.objects.aggregate(last=Max("occurred_at"))["last"] or DEFAULT_START
     start = latest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1 + hours_after)
     records = generate(n_accounts=SEED_ACCOUNTS, days=1, seed=SEED, start=start).records
     while len(records) < n:

@@ -15,13 +15,14 @@ on the same events).
 
 import argparse
 import os
+import socket
 import sys
 import threading
 import time
 import uuid
 
 import msgpack
-from ingest import ROOT, free_port, fresh_records, wait_until_up
+from ingest import ROOT, next_records, wait_until_up
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 
@@ -75,7 +76,9 @@ def main() -> None:
     _, key = api_key_create(
         name="bench", source=f"bench-{uuid.uuid4().hex[:6]}", scopes=["ingest", "stream"], rate_limit="100000/min"
     )
-    port = free_port()
+    with socket.socket() as probe:  # a free port for daphne
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     env = {**os.environ, "DEBUG": "1", "STREAM_POLL_S": "60"}
     quiet = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     server = subprocess.Popen(
@@ -85,7 +88,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/health/live")
         with httpx.Client(base_url=base, timeout=120, headers={"X-Webhook-Key": key}) as client:
-            client.post("/api/v1/transactions/ingest", json=fresh_records(200, seed=1))  # warm up
+            client.post("/api/v1/transactions/ingest", json=next_records(200))  # warm up
             outbox_relay()
             subscribers = [
                 Subscriber(f"{base}/api/v1/stream/decisions", key, args.items) for _ in range(args.subscribers)
@@ -96,7 +99,7 @@ def main() -> None:
                 if not subscriber.connected.wait(timeout=30):
                     raise SystemExit("a subscriber did not connect")
             first_id = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-            records = fresh_records(args.items, seed=2)
+            records = next_records(args.items)
             started = time.perf_counter()
             response = client.post("/api/v1/transactions/ingest", json=records)
             answered = time.perf_counter() - started
