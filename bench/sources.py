@@ -35,7 +35,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from bench.ingest import fresh_records
+    from bench.ingest import next_records
     from ingestion.models import PullSource
     from ingestion.services import process_upload_job, pull_source_save, run_pull, upload_create
     from ingestion.tests.feed_server import TOKEN, Feed
@@ -49,7 +49,7 @@ def main() -> None:
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
 
     with Feed() as feed:
-        feed.records = fresh_records(args.rows, seed=7)
+        feed.records = next_records(args.rows)
         source = pull_source_save(
             source=PullSource(
                 name=f"bench-{uuid.uuid4().hex[:6]}",
@@ -73,7 +73,7 @@ def main() -> None:
     print(f"pull   {database}: {args.rows} records in {run.pages} pages of {args.page}: "
           f"{pull_s:.2f} s, {args.rows / pull_s:,.0f} rows/s")  # fmt: skip
 
-    records = fresh_records(args.rows, seed=8)
+    records = next_records(args.rows)
     columns = ["external_id", "account_id", "amount", "currency", "timestamp", "merchant_id",
                "merchant_category", "country", "channel"]  # fmt: skip
     lines = [",".join(columns)] + [",".join(str(r.get(c, "")) for c in columns) for r in records]
