@@ -156,9 +156,9 @@ def _configuration() -> tuple[tuple[int, str] | None, tuple[Experiment | None, S
 
     On PostgreSQL one query reads the champion's key and a digest of the active experiment's row and
     of the active rules' rows (every column); the experiment and the rules are read again only when
-    their digest changed, and kept per process. A single-item ingest run is mostly waits for round
-    trips (each under load ~1.3 ms of the request's latency): this is two fewer per run, and no model
-    instances built from rows that did not change. Elsewhere (SQLite) each is read every time.
+    their digest changed, and kept per process: two round trips fewer per single-item ingest run, and no
+    model instances built from rows that did not change (removing the three reads outright took ~3.8 ms
+    off the mean single-item latency under load). Elsewhere (SQLite) each is read every time.
     """
     if connection.vendor != "postgresql":
         return champion_key(), _experiment_and_challenger(), _ACTIVE_RULES.instances()
