@@ -350,7 +350,7 @@ def main() -> None:
     parser.add_argument("--seed", action="store_true", help="seed ~1M transactions of 50,000 accounts, then stop")
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5, help="10,000-item batches to time")
-    parser.add_argument("--single", type=int, default=400, help="single-item POSTs from 8 threads (at least 2)")
+    parser.add_argument("--single", type=int, default=1500, help="single-item POSTs from 8 threads (at least 2)")
     parser.add_argument("--baseline-items", type=int, default=300, help="items for the naive per-item baseline")
     parser.add_argument("--web", type=int, default=1, help="daphne processes sharing the listening socket")
     parser.add_argument("--stages", action="store_true", help="print the server's per-stage timings per batch")
