@@ -21,7 +21,6 @@ handler by the view the path resolves to.
 """
 
 import asyncio
-import contextlib
 import functools
 from concurrent.futures import ThreadPoolExecutor
 
@@ -70,18 +69,13 @@ class PooledASGIHandler(ASGIHandler):
             return sync_to_async(function, thread_sensitive=False, executor=executor)(*args)
 
         response = await in_thread(self._respond, scope, body_file)
-        if not response.streaming:
-            # Already closed in its thread (_respond): its body is in memory, and the hop back to the
-            # thread after sending cost each request a second pass through the loop and the pool.
-            with contextlib.suppress(asyncio.CancelledError):  # the client went away: nothing to close
-                await self.send_response(response, send)
-            return
         try:
             await self.send_response(response, send)
         except asyncio.CancelledError:
             pass  # the client disconnected while we sent: the response is closed all the same
         finally:
-            await in_thread(response.close)
+            if response.streaming:  # the others were closed in their thread already (_respond)
+                await in_thread(response.close)
 
     def _respond(self, scope, body_file):
         response = self._response(scope, body_file)
