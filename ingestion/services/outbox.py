@@ -107,12 +107,8 @@ def relay_holding_mark(relay: Callable[[], int]) -> int:
         except Exception:  # the broker or the cache is down: commits queue relays again (or beat runs)
             logger.warning("outbox relay: could not queue the next relay", exc_info=True)
     relay_mark_clear()
-    if _oldest_unpublished_id() not in (None, oldest) and _mark_relay_queued():
-        try:
-            outbox_relay_task.apply_async(kwargs={"holds_mark": True})
-        except Exception:
-            relay_mark_clear()
-            logger.warning("outbox relay: could not queue a relay for new events", exc_info=True)
+    if _oldest_unpublished_id() not in (None, oldest):
+        enqueue_outbox_relay()  # for the events whose commits saw the mark
     return published
 
 
