@@ -168,15 +168,18 @@ def _append_locked(events: list[AuditEvent], *, using: str) -> list[AuditEvent]:
     return AuditEvent.objects.using(using).bulk_create(events)
 
 
+def _head_query():
+    return AuditEvent.objects.order_by("-id").values_list("hash")[:1]
+
+
 # Read under the lock on every append (every ingest run): compiled once (finobs.queries), ~0.3 ms less
 # CPU an append than building the queryset.
-_HEAD_HASH = CompiledQuery(lambda: AuditEvent.objects.order_by("-id").values_list("hash")[:1])
+_HEAD_HASH = CompiledQuery(_head_query)
 
 
 def _head_hash(using: str) -> str | None:
-    if using != DEFAULT_DB_ALIAS:  # CompiledQuery runs on the default connection
-        return AuditEvent.objects.using(using).order_by("-id").values_list("hash", flat=True).first()
-    rows = _HEAD_HASH.rows()
+    # CompiledQuery runs on the default connection; another alias evaluates the queryset.
+    rows = _HEAD_HASH.rows() if using == DEFAULT_DB_ALIAS else list(_head_query().using(using))
     return rows[0][0] if rows else None
 
 
