@@ -132,9 +132,6 @@ def naive_sequential(records: list[dict]) -> float:
     return time.perf_counter() - started
 
 
-_calls_made = [0]  # calls concurrently() has timed, for cpu_per_call
-
-
 def concurrently(work, items: list, threads: int) -> list[float]:
     """Run `work(item)` from `threads` threads; the latency of each call in ms."""
     from django.db import connection
@@ -155,7 +152,6 @@ def concurrently(work, items: list, threads: int) -> list[float]:
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies.append(elapsed)
-                    _calls_made[0] += 1
         finally:
             connection.close()
 
@@ -178,22 +174,22 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return used
 
 
-@contextlib.contextmanager
-def cpu_per_call(sides: dict[str, Callable[[], list[int]]]):
-    """A dict filled, after the block, with each side's CPU ms per call of the block's `concurrently()`.
+def with_cpu_per_call(
+    sides: dict[str, Callable[[], list[int]]], run: Callable[[], list[float]]
+) -> tuple[list[float], dict[str, float]]:
+    """`run()` (a concurrently() call: one latency per call) and each side's CPU ms per call it made.
 
-    `sides` maps a name to a function listing its processes: a process that started during the block
+    `sides` maps a name to a function listing its processes: a process that started during the run
     counts whole, one that ended during it is left out (a PostgreSQL backend, a worker's child).
     """
     before = {side: cpu_seconds(pids()) for side, pids in sides.items()}
-    calls_before = _calls_made[0]
-    per_call: dict[str, float] = {}
-    yield per_call
-    calls = _calls_made[0] - calls_before
+    latencies = run()
+    per_call = {}
     for side, pids in sides.items():
         after = cpu_seconds(pids())
         used = sum(seconds - before[side].get(pid, 0.0) for pid, seconds in after.items())
-        per_call[side] = used * 1000 / calls
+        per_call[side] = used * 1000 / len(latencies)
+    return latencies, per_call
 
 
 def with_children(pids: list[int]) -> list[int]:
@@ -489,8 +485,9 @@ def run(args) -> None:
                 "PostgreSQL": postgres_pids,
                 "bench client": lambda: [os.getpid()],
             }
-            with cpu_per_call(sides) as single_cpu_ms:
-                single_ms = concurrently(post_one_keepalive, singles[warm:], CONCURRENCY)
+            single_ms, single_cpu_ms = with_cpu_per_call(
+                sides, lambda: concurrently(post_one_keepalive, singles[warm:], CONCURRENCY)
+            )
 
             # The floor of this server and client: a no-op endpoint (/health/live) the same way.
             def get_live(_):
@@ -498,8 +495,9 @@ def run(args) -> None:
                     local.client = httpx.Client(base_url=base, timeout=60, headers=headers)
                 local.client.get("/health/live").raise_for_status()
 
-            with cpu_per_call(sides) as live_cpu_ms:
-                live_ms = concurrently(get_live, range(len(single_ms)), CONCURRENCY)
+            live_ms, live_cpu_ms = with_cpu_per_call(
+                sides, lambda: concurrently(get_live, range(len(single_ms)), CONCURRENCY)
+            )
     finally:
         for process in processes:
             process.terminate()
