@@ -112,11 +112,13 @@ def decision_events_after(*, after_id: int, filters: FeedFilters, limit: int = P
 
 
 def decision_hint(event_id: int, *, risk_level: str | None, flagged) -> list:
-    """What a subscriber needs to know about an event without reading it: [id, risk_level, flagged].
+    """What a subscriber needs to know about an event without reading it: [id, risk_level, flagged]."""
+    return [event_id, risk_level, is_flagged(flagged)]
 
-    `flagged` may come as JSON text from the database ("true" on PostgreSQL, 1 on SQLite).
-    """
-    return [event_id, risk_level, flagged in (True, 1, "true")]
+
+def is_flagged(flagged) -> bool:
+    """A decision event's `flagged` as read out of its payload: JSON text ("true") on PostgreSQL, 1 on SQLite."""
+    return flagged in (True, 1, "true")
 
 
 def hint_message(hints: list[list]) -> dict:

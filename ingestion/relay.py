@@ -5,6 +5,12 @@ layer accepted it, and anything left behind is picked up by the next run (on com
 Subscribers get compact hints (ids and what their filters need), never payloads: a 10,000-event
 batch as payloads would pass channels-redis' message size and per-channel capacity; they read the
 events themselves from the outbox (ingestion.feed).
+
+The relay is also what asks for flagged decisions to be explained (scoring's explain task, for the
+decision.created events it publishes): the request is queued before the events are marked published,
+so a broker outage at ingest time delays explanations instead of losing them, and the committing
+ingest request does no broker publish of its own. A pass that fails after queueing is repeated;
+explaining is idempotent.
 """
 
 import logging
@@ -19,7 +25,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from finobs.async_bridge import call_async
-from ingestion.feed import DECISION_CREATED, DECISIONS_GROUP, decision_hint, hint_message
+from ingestion.feed import DECISION_CREATED, DECISIONS_GROUP, decision_hint, hint_message, is_flagged
 from ingestion.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -57,20 +63,28 @@ def _publish_pending(*, batch_size: int) -> int:
             if connection.features.has_select_for_update_skip_locked:
                 # Several relays (on-commit tasks, beat, many workers) each take rows the others do not hold.
                 pending = pending.select_for_update(skip_locked=True)
-            # Only what the hints carry: decoding 5,000 whole payloads cost more than the rest of the relay.
+            # Only what the hints and the explanations need: decoding 5,000 whole payloads cost more than
+            # the rest of the relay.
             events = list(
                 pending.values(
-                    "id", "event_type", risk_level=KT("payload__risk_level"), flagged=KT("payload__flagged")
+                    "id",
+                    "event_type",
+                    risk_level=KT("payload__risk_level"),
+                    flagged=KT("payload__flagged"),
+                    transaction_id=KT("payload__transaction_id"),
                 )[:batch_size]
             )
             if not events:
                 break
             ids = [e["id"] for e in events]
             try:
+                _queue_explanations(events)
                 _publish(layer, events)
             except Exception:
                 _events_with_ids(ids).update(attempts=F("attempts") + 1)
-                logger.warning("outbox relay: channel layer unavailable, %d events wait", len(events), exc_info=True)
+                logger.warning(
+                    "outbox relay: broker or channel layer unavailable, %d events wait", len(events), exc_info=True
+                )
                 break
             _events_with_ids(ids).update(published_at=timezone.now())
         published += len(events)
@@ -84,6 +98,20 @@ def _events_with_ids(ids: list[int]):
         # One array parameter instead of 5,000: building the IN list cost more than the UPDATE.
         return OutboxEvent.objects.filter(RawSQL("id = ANY(%s)", (ids,), output_field=BooleanField()))
     return OutboxEvent.objects.filter(id__in=ids)
+
+
+def _queue_explanations(events: list[dict]) -> None:
+    """One explain task for the flagged decisions among `events` (raises if the broker refuses it)."""
+    from scoring.tasks import explain_decisions_task
+
+    flagged = [
+        int(e["transaction_id"])
+        for e in events
+        # An event without its transaction (none that ingest writes) must not hold up the outbox behind it.
+        if e["event_type"] == DECISION_CREATED and is_flagged(e["flagged"]) and e["transaction_id"] is not None
+    ]
+    if flagged:
+        explain_decisions_task.delay(flagged)
 
 
 def _publish(layer, events: list[dict]) -> None:

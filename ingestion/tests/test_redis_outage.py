@@ -215,3 +215,26 @@ def test_stopping_redis_loses_nothing_and_the_stream_delivers_each_event_once(ch
     assert follower.ids == decision_ids()  # every event, once, in id order
     external_ids = [data["external_id"] for _, data in follower.events]
     assert external_ids == [f"tx-{n}" for n in range(1, 21)]
+
+
+def test_decisions_flagged_while_redis_was_down_are_explained_once_it_is_back(champion, services_on):
+    """The relay queues explanations with the events it publishes: a broker outage at ingest delays them, no more."""
+    from celery.contrib.testing.worker import start_worker
+
+    from ingestion.services import ingest
+    from scoring.models import Decision
+
+    services_on.kill()
+    result = ingest([transaction_record(1), suspicious_record(2)], source="acme", actor="test")
+    assert (result.accepted, result.flagged) == (2, 1)
+    waiting = unpublished()
+    assert outbox_relay() == 0  # the broker refuses the explain task: no event is marked published
+    assert unpublished() == waiting
+    flagged = Decision.objects.get(transaction__external_id="tx-2")
+    assert flagged.explanation is None
+
+    services_on.start()
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", concurrency=1, shutdown_timeout=10):
+        assert outbox_relay() == waiting
+        assert wait_for(lambda: Decision.objects.get(pk=flagged.pk).explanation is not None)
+    assert Decision.objects.get(transaction__external_id="tx-1").explanation is None  # not flagged: on demand only
