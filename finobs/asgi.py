@@ -18,9 +18,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
+from finobs import daphne  # noqa: E402
 from finobs.handlers import asgi_http_application  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
 
+daphne.install()  # form bodies are Django's to parse, not the event loop's
 application = ProtocolTypeRouter(
     {
         "http": asgi_http_application(threads=WEB_THREADS),
