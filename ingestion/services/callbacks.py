@@ -28,7 +28,7 @@ from finobs.bulk import bulk_insert
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt, OutboxEvent
 from ingestion.models.callbacks import new_webhook_id
 from ingestion.services.pipeline import DECISION_CREATED
-from ingestion.ssrf import UnsafeUrl, check_outbound_url
+from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport
 
 logger = logging.getLogger(__name__)
 
@@ -264,16 +264,21 @@ def webhook_headers(delivery: Delivery, endpoint: CallbackEndpoint, body: str, *
     }
 
 
-_clients: dict[int, httpx.Client] = {}
+_clients: dict[tuple[int, bool], httpx.Client] = {}
 
 
 def _http_client() -> httpx.Client:
     """One pooled client per process (made after a Celery fork): keep-alive to receivers, and an SSL
-    context built once instead of per send (that alone costs tens of milliseconds)."""
-    pid = os.getpid()
-    client = _clients.get(pid)
+    context built once instead of per send (that alone costs tens of milliseconds). Its connections
+    go only to the public addresses their host resolved to when opened, unless CALLBACK_ALLOW_PRIVATE."""
+    key = (os.getpid(), settings.CALLBACK_ALLOW_PRIVATE)
+    client = _clients.get(key)
     if client is None:
-        client = _clients[pid] = httpx.Client(follow_redirects=False, headers={"user-agent": USER_AGENT})
+        client = _clients[key] = httpx.Client(
+            follow_redirects=False,
+            headers={"user-agent": USER_AGENT},
+            transport=outbound_transport(allow_private=settings.CALLBACK_ALLOW_PRIVATE),
+        )
     return client
 
 

@@ -17,7 +17,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from audit.services import audit_log
 from ingestion.models import PullRun, PullSource
 from ingestion.services.pipeline import ingest
-from ingestion.ssrf import UnsafeUrl, check_outbound_url
+from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,10 @@ def _pull_pages(source: PullSource, run: PullRun) -> None:
     headers = {"Accept": "application/json"}
     if source.auth_header_name:
         headers[source.auth_header_name] = source.auth_header_value
-    with httpx.Client(timeout=settings.PULL_TIMEOUT_S, follow_redirects=False, headers=headers) as client:
+    transport = outbound_transport(allow_private=settings.PULL_ALLOW_PRIVATE)
+    with httpx.Client(
+        timeout=settings.PULL_TIMEOUT_S, follow_redirects=False, headers=headers, transport=transport
+    ) as client:
         for _ in range(source.max_pages_per_run):
             params = {str(k): str(v) for k, v in source.query_params.items()}
             if source.cursor_param and cursor:

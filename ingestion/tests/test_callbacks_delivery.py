@@ -210,3 +210,32 @@ class TestSecretRotation:
         Webhook(new_secret).verify(raw, headers)
         with pytest.raises(Exception, match="signature"):
             Webhook(old_secret).verify(raw, headers)
+
+
+class TestDnsRebinding:
+    def test_a_host_that_rebinds_to_a_private_address_after_the_check_is_not_connected_to(
+        self, receiver, settings, monkeypatch
+    ):
+        """The name resolves to a public address for the send-time check, then to the receiver's loopback one."""
+        import socket
+
+        real_getaddrinfo = socket.getaddrinfo
+        answers = []
+
+        def rebinding(host, *args, **kwargs):
+            if host != "hooks.rebind.example":
+                return real_getaddrinfo(host, *args, **kwargs)
+            address = "93.184.216.34" if not answers else "127.0.0.1"  # public first, loopback from then on
+            answers.append(address)
+            return real_getaddrinfo(address, *args, **kwargs)
+
+        settings.CALLBACK_ALLOW_PRIVATE = False
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)  # the resolver is outside: a DNS server's answers
+        endpoint, _ = endpoint_for(f"http://hooks.rebind.example:{receiver.port}/hook")
+        delivery = one_delivery(endpoint)
+        answers.clear()  # saving the endpoint resolved it already; the send's check is the first answer again
+        assert deliver(delivery.pk) == "retrying"
+        delivery.refresh_from_db()
+        assert "Refused by the SSRF guard" in delivery.last_error and "127.0.0.1" in delivery.last_error
+        assert answers == ["93.184.216.34", "127.0.0.1"]  # checked public, then resolved again to connect
+        assert receiver.count() == 0
