@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
@@ -30,7 +30,10 @@ logger = logging.getLogger(__name__)
 DECISION_CREATED = "decision.created"
 # A concurrent request may insert the same (source, external_id) between our duplicate check and
 # our insert; the unique constraint catches it and we redo the batch, which then sees duplicates.
+# PostgreSQL may also end the batch's transaction to break a deadlock with another writer (say, one
+# holding an account's profile row and inserting one of the batch's transactions): redone the same way.
 MAX_ATTEMPTS = 3
+_RETRIED_SQLSTATES = ("40P01", "40001")  # deadlock_detected, serialization_failure
 _STORED_SQL = (
     "SELECT t.id, t.external_id, d.score, d.risk_level, d.flagged, m.version "  # noqa: S608 (table names)
     f"FROM {Transaction._meta.db_table} t "
@@ -154,10 +157,11 @@ def _ingest(records: Sequence, *, source: str, actor) -> IngestResult:
         try:
             _ingest_valid(fresh, source=source, actor=actor, result=result)
             break
-        except IntegrityError:
-            if attempt == MAX_ATTEMPTS:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == MAX_ATTEMPTS or not _worth_retrying(exc):
                 raise
-            logger.info("ingest: concurrent insert for source %s, retrying (attempt %d)", source, attempt)
+            reason = type(exc.__cause__ or exc).__name__
+            logger.info("ingest: %s for source %s, retrying (attempt %d)", reason, source, attempt)
     if result.errors or result.duplicates:
         audit_log(
             actor=actor,
@@ -168,6 +172,11 @@ def _ingest(records: Sequence, *, source: str, actor) -> IngestResult:
         )
     result.timings_ms["total"] = (time.perf_counter() - started) * 1000
     return result
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    """A concurrent insert of the same transaction, or a deadlock/serialization failure PostgreSQL broke."""
+    return isinstance(exc, IntegrityError) or getattr(exc.__cause__, "sqlstate", None) in _RETRIED_SQLSTATES
 
 
 def _drop_batch_duplicates(valid: list[ValidItem], result: IngestResult) -> list[ValidItem]:
