@@ -28,7 +28,7 @@ from finobs.bulk import bulk_insert
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt, OutboxEvent
 from ingestion.models.callbacks import new_webhook_id
 from ingestion.services.pipeline import DECISION_CREATED
-from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport
+from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -291,9 +291,12 @@ def _post(delivery: Delivery, endpoint: CallbackEndpoint) -> tuple[int | None, s
     try:
         # Checked again at send time: the host's DNS may point elsewhere since the URL was saved.
         check_outbound_url(endpoint.url, allow_private=settings.CALLBACK_ALLOW_PRIVATE)
-        with _http_client().stream(
-            "POST", endpoint.url, content=body.encode(), headers=headers, timeout=settings.CALLBACK_TIMEOUT_S
-        ) as response:
+        with (
+            request_deadline(settings.CALLBACK_TIMEOUT_S),  # in all: httpx's timeout is per phase and read
+            _http_client().stream(
+                "POST", endpoint.url, content=body.encode(), headers=headers, timeout=settings.CALLBACK_TIMEOUT_S
+            ) as response,
+        ):
             status_code = response.status_code  # the body is never read: a receiver cannot make us buffer it
         if response.is_redirect:
             error = f"HTTP {status_code}: redirects are not followed"

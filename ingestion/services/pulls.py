@@ -17,7 +17,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from audit.services import audit_log
 from ingestion.models import PullRun, PullSource
 from ingestion.services.pipeline import ingest
-from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport
+from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +232,8 @@ def _fetch(client: httpx.Client, url: str, params: dict | None) -> bytes:
         except UnsafeUrl as exc:
             raise PullFailed(f"Refused to call {url}: {exc}") from None
         try:
-            with client.stream("GET", url, params=params) as response:
+            # PULL_TIMEOUT_S in all (httpx's timeout is per phase and read: a slow drip never trips it).
+            with request_deadline(settings.PULL_TIMEOUT_S), client.stream("GET", url, params=params) as response:
                 if response.is_redirect:
                     target = str(response.url.join(response.headers.get("location", "")))
                     if urlsplit(target).hostname != host:

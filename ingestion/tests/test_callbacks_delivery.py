@@ -239,3 +239,37 @@ class TestDnsRebinding:
         assert "Refused by the SSRF guard" in delivery.last_error and "127.0.0.1" in delivery.last_error
         assert answers == ["93.184.216.34", "127.0.0.1"]  # checked public, then resolved again to connect
         assert receiver.count() == 0
+
+
+class TestWholeSendDeadline:
+    def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_timeout(self, allow_private, settings):
+        """Each byte comes well inside the timeout, so only a deadline for the whole send stops it."""
+        import socket
+        import time
+
+        listener = socket.create_server(("127.0.0.1", 0))
+        stop = threading.Event()
+
+        def drip():
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)  # the POST
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 60 + b"\r\n\r\n":  # a byte every 0.2 s: 13 s
+                    if stop.wait(0.2):
+                        return
+                    connection.sendall(bytes([byte]))
+
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        settings.CALLBACK_TIMEOUT_S = 1
+        endpoint, _ = endpoint_for(f"http://127.0.0.1:{listener.getsockname()[1]}/hook")
+        delivery = one_delivery(endpoint)
+        started = time.monotonic()
+        try:
+            assert deliver(delivery.pk) == "retrying"
+        finally:
+            stop.set()
+            listener.close()
+        delivery.refresh_from_db()
+        assert delivery.last_error == "Timed out after 1 s"
+        assert time.monotonic() - started < 10  # cut off at the deadline, not when the receiver finished
