@@ -7,10 +7,11 @@ batch as payloads would pass channels-redis' message size and per-channel capaci
 events themselves from the outbox (ingestion.feed).
 
 The relay is also what asks for flagged decisions to be explained (scoring's explain task, for the
-decision.created events it publishes): the request is queued before the events are marked published,
-so a broker outage at ingest time delays explanations instead of losing them, and the committing
-ingest request does no broker publish of its own. A pass that fails after queueing is repeated;
-explaining is idempotent.
+decision.created events it publishes): the request is queued once the layer took the hints and before
+the events are marked published, so a broker outage at ingest time delays explanations instead of
+losing them, and the committing ingest request does no broker publish of its own. A pass that fails
+after sending hints or queueing is repeated whole: hints only wake subscribers up (they read the events
+by id from the outbox) and explaining is idempotent.
 """
 
 import logging
@@ -78,8 +79,8 @@ def _publish_pending(*, batch_size: int) -> int:
                 break
             ids = [e["id"] for e in events]
             try:
-                _queue_explanations(events)
                 _publish(layer, events)
+                _queue_explanations(events)
             except Exception:
                 _events_with_ids(ids).update(attempts=F("attempts") + 1)
                 logger.warning(

@@ -228,7 +228,7 @@ def test_decisions_flagged_while_redis_was_down_are_explained_once_it_is_back(ch
     result = ingest([transaction_record(1), suspicious_record(2)], source="acme", actor="test")
     assert (result.accepted, result.flagged) == (2, 1)
     waiting = unpublished()
-    assert outbox_relay() == 0  # the broker refuses the explain task: no event is marked published
+    assert outbox_relay() == 0  # Redis (channel layer and broker) refuses: no event is marked published
     assert unpublished() == waiting
     flagged = Decision.objects.get(transaction__external_id="tx-2")
     assert flagged.explanation is None
