@@ -1,6 +1,7 @@
 """Test-session wiring: service markers, and persona/user builders shared by every app's tests."""
 
 import os
+import time
 
 import pytest
 from django.conf import settings
@@ -180,6 +181,16 @@ def celery_worker_if_queued(transactional_db):
 
 
 # --- Concurrency and live servers shared by tests -------------------------------------------------
+
+
+def wait_until(predicate, timeout_s: float = 30) -> bool:
+    """Poll `predicate()` every 20 ms until it holds (True) or `timeout_s` has passed (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def run_in_threads(target, count: int, *, timeout_s: float = 60) -> list:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from conftest import transaction_record
+from conftest import transaction_record, wait_until
 from ingestion.services import ingest
 from scoring.models import AccountProfile, Decision, Transaction
 
@@ -27,15 +27,6 @@ def waiting_on_a_row_lock(pid: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'", [pid])
         return cursor.fetchone() is not None
-
-
-def wait_until(predicate, timeout_s: float = 20) -> bool:
-    pause = threading.Event()
-    for _ in range(int(timeout_s / 0.02)):
-        if predicate():
-            return True
-        pause.wait(0.02)
-    return False
 
 
 def test_a_batch_ended_by_a_deadlock_is_redone(champion):

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from audit.services import audit_log
+from conftest import wait_until
 from ingestion.feed import FeedFilters, decision_events_after
 from ingestion.models import OutboxEvent
 from ingestion.services import append_events
@@ -55,15 +56,6 @@ class Writer(threading.Thread):
             self.error = exc
         finally:
             connection.close()
-
-
-def wait_until(predicate, timeout_s: float = 10) -> bool:
-    done = threading.Event()
-    for _ in range(int(timeout_s / 0.02)):
-        if predicate():
-            return True
-        done.wait(0.02)
-    return False
 
 
 def test_a_later_commit_cannot_take_a_lower_id():

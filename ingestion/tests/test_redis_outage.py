@@ -19,7 +19,7 @@ import pytest
 import redis
 from django.test import override_settings
 
-from conftest import serve_asgi, suspicious_record, transaction_record
+from conftest import serve_asgi, suspicious_record, transaction_record, wait_until
 from finobs.celery import app as celery_app
 from ingestion.models import OutboxEvent
 from ingestion.relay import outbox_relay
@@ -143,15 +143,6 @@ class StreamFollower(threading.Thread):
                 block[name] = value
 
 
-def wait_for(predicate, timeout_s: float = 30) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def decision_ids() -> list[int]:
     return list(OutboxEvent.objects.filter(event_type="decision.created").order_by("id").values_list("id", flat=True))
 
@@ -180,7 +171,7 @@ def test_stopping_redis_loses_nothing_and_the_stream_delivers_each_event_once(ch
         waiting = unpublished()
         assert waiting > 5  # decisions, and the case events of the flagged one
         assert outbox_relay() == waiting
-        assert wait_for(lambda: len(follower.events) == 5)
+        assert wait_until(lambda: len(follower.events) == 5)
 
         # Redis down: ingest still answers 200 (the broker and the layer are unreachable), events wait in the outbox.
         services_on.kill()
@@ -195,7 +186,7 @@ def test_stopping_redis_loses_nothing_and_the_stream_delivers_each_event_once(ch
         assert len(decision_ids()) == 15
         assert unpublished(decisions_only=True) == 10
         # The stream keeps delivering from the outbox meanwhile (hints are only a wake-up).
-        assert wait_for(lambda: len(follower.events) == 15)
+        assert wait_until(lambda: len(follower.events) == 15)
         assert follower.connections >= 2
 
         # Redis back: the relay catches up, and new events flow through hints again.
@@ -205,7 +196,7 @@ def test_stopping_redis_loses_nothing_and_the_stream_delivers_each_event_once(ch
         assert unpublished() == 0
         assert ingest_batch(16).status_code == 200
         assert outbox_relay() >= 5
-        assert wait_for(lambda: len(follower.events) == 20)
+        assert wait_until(lambda: len(follower.events) == 20)
         time.sleep(1.5)  # a late duplicate (a replayed hint, a second poll) would arrive here
     finally:
         follower.stopping.set()
@@ -236,5 +227,5 @@ def test_decisions_flagged_while_redis_was_down_are_explained_once_it_is_back(ch
     services_on.start()
     with start_worker(celery_app, perform_ping_check=False, pool="solo", concurrency=1, shutdown_timeout=10):
         assert outbox_relay() == waiting
-        assert wait_for(lambda: Decision.objects.get(pk=flagged.pk).explanation is not None)
+        assert wait_until(lambda: Decision.objects.get(pk=flagged.pk).explanation is not None)
     assert Decision.objects.get(transaction__external_id="tx-1").explanation is None  # not flagged: on demand only
