@@ -133,14 +133,14 @@ class _GuardedBackend(httpcore.SyncBackend):
 def outbound_transport(*, allow_private: bool) -> httpx.HTTPTransport:
     """An httpx transport for calls to URLs that users configure: the connect-time SSRF guard (unless
     `allow_private`) and request_deadline() on every connection."""
-    transport = httpx.HTTPTransport()
+    ssl_context = httpx.create_ssl_context()  # loading the CA bundle is the slow part: done once for both
+    transport = httpx.HTTPTransport(verify=ssl_context)
     # httpx's transport takes no network backend: its pool is rebuilt with httpx's default limits and ours.
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
+        ssl_context=ssl_context,
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
         network_backend=_GuardedBackend(allow_private=allow_private),
     )
     return transport
