@@ -17,6 +17,7 @@ processes on one listening socket. In the same run it measures the naive path: p
 the transaction, a one-row model call (history included) and an ORM save of the decision, on a
 smaller sample (`--baseline-items`), once sequentially (throughput) and once from 8 threads (latency).
 `--stages` prints the server's own per-stage timings (the Server-Timing header of each batch).
+Each single-item thread holds one keep-alive `http.client` connection (`--client httpx`: as stops 1-14).
 Each run adds its transactions to the seeded accounts' recent history, so later runs read more of it:
 `--on-copy` measures on a copy of the database made for the run and dropped after it (~15 s for
 2.5 GB), so that runs of different builds start from the same rows.
