@@ -12,7 +12,7 @@ from django.http import Http404
 
 from cases.filtersets import CaseFilterSet
 from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment, Team
-from scoring.models import Decision, Transaction
+from scoring.models import Decision, ModelVersion, Transaction
 
 ACTIVITY_WINDOW = timedelta(hours=72)
 ACTIVITY_LIMIT = 300
@@ -103,6 +103,7 @@ def case_transactions(case: Case) -> list[CaseTransaction]:
     return list(
         CaseTransaction.objects.filter(case=case)
         .select_related("transaction", "transaction__decision", "transaction__decision__model_version")
+        .defer(*ModelVersion.heavy_fields("transaction__decision__model_version"))
         .order_by("-transaction__occurred_at", "-id")[:CASE_TRANSACTIONS_LIMIT]
     )
 
@@ -168,4 +169,5 @@ def approval_for(user, approval_id: int) -> Approval:
 
 
 def decisions_prefetch() -> Prefetch:
-    return Prefetch("transaction__decision", queryset=Decision.objects.select_related("model_version"))
+    decisions = Decision.objects.select_related("model_version").defer(*ModelVersion.heavy_fields("model_version"))
+    return Prefetch("transaction__decision", queryset=decisions)

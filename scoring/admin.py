@@ -89,7 +89,12 @@ class DecisionAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("model_version").defer("model_version__artifact")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model_version")
+            .defer(*ModelVersion.heavy_fields("model_version"))
+        )
 
 
 @admin.register(ModelVersion)
@@ -172,7 +177,7 @@ class PromotionRequestAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .select_related("model_version", "requested_by", "decided_by")
-            .defer("model_version__artifact", "model_version__explainer_artifact")
+            .defer(*ModelVersion.heavy_fields("model_version"))
         )
 
     @admin.action(description="Approve (a different person than the requester)", permissions=["promote"])
@@ -220,7 +225,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .select_related("model_version")
-            .defer("model_version__artifact", "model_version__explainer_artifact")
+            .defer(*ModelVersion.heavy_fields("model_version"))
         )
 
 
@@ -231,10 +236,12 @@ class ExperimentAdmin(ReadOnlyAdmin):
     actions = ["stop"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("champion", "challenger").defer(
-            "champion__artifact", "challenger__artifact", "champion__explainer_artifact",
-            "challenger__explainer_artifact",
-        )  # fmt: skip
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("champion", "challenger")
+            .defer(*ModelVersion.heavy_fields("champion"), *ModelVersion.heavy_fields("challenger"))
+        )
 
     @admin.display(description="results")
     def results(self, obj):

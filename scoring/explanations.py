@@ -31,14 +31,17 @@ _lock = threading.Lock()
 
 
 def explainer_for(model_version: ModelVersion):
+    """The version's SHAP explainer, built once per process; None for a version stored without one.
+
+    Reads `explainer_artifact` only to build it: a caller may pass a version with the field deferred.
+    """
     key = (model_version.pk, model_version.artifact_sha256)
-    explainer = _explainers.get(key)
-    if explainer is None:
+    if key not in _explainers:
         with _lock:
-            explainer = _explainers.get(key)
-            if explainer is None:
-                explainer = _explainers[key] = _build(bytes(model_version.explainer_artifact))
-    return explainer
+            if key not in _explainers:
+                artifact = bytes(model_version.explainer_artifact)
+                _explainers[key] = _build(artifact) if artifact else None
+    return _explainers[key]
 
 
 def _build(npz_bytes: bytes):
@@ -65,6 +68,8 @@ def explain_rows(model_version: ModelVersion, features: np.ndarray) -> list[dict
     """One explanation (the Decision.explanation contract) per row of `features`."""
     features = np.atleast_2d(np.asarray(features, dtype=np.float32))
     explainer = explainer_for(model_version)
+    if explainer is None:
+        raise ValueError(f"Model version {model_version.pk} was stored without an explainer.")
     values = np.asarray(explainer.shap_values(features, check_additivity=False)).reshape(len(features), -1)
     base = float(np.ravel(explainer.expected_value)[0])
     names = list(model_version.feature_names)

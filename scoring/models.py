@@ -87,6 +87,11 @@ class ModelVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    # Hundreds of kB a row (the ONNX graph, SHAP's trees, the score and drift references): read by what
+    # scores, explains or watches drift, never to show or reference a version. Reading them with every
+    # decision (select_related) sent ~760 kB and decoded ~110 kB of JSON per decision.
+    HEAVY_FIELDS = ("artifact", "explainer_artifact", "score_reference", "drift_reference")
+
     class Meta:
         ordering = ["-version"]
         constraints = [
@@ -100,6 +105,11 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} ({self.status})"
+
+    @classmethod
+    def heavy_fields(cls, path: str = "") -> list[str]:
+        """HEAVY_FIELDS for defer(), reached from another model through `path` (e.g. "decision__model_version")."""
+        return [f"{path}__{name}" if path else name for name in cls.HEAVY_FIELDS]
 
 
 class JSONTextField(models.JSONField):

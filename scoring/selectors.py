@@ -2,19 +2,13 @@
 
 from django.conf import settings
 
-from scoring.models import DriftReport
-
-_HEAVY_MODEL_FIELDS = (
-    "model_version__artifact",
-    "model_version__explainer_artifact",
-    "model_version__drift_reference",
-    "model_version__score_reference",
-)
+from scoring.models import DriftReport, ModelVersion
 
 
 def drift_reports(limit: int = 20) -> list[DriftReport]:
     """The latest drift reports, newest first, without loading model artifacts."""
-    return list(DriftReport.objects.select_related("model_version").defer(*_HEAVY_MODEL_FIELDS)[:limit])
+    reports = DriftReport.objects.select_related("model_version").defer(*ModelVersion.heavy_fields("model_version"))
+    return list(reports[:limit])
 
 
 def drift_status(report: DriftReport | None) -> str:

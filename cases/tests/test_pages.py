@@ -229,3 +229,15 @@ def test_mentions_inbox_lists_mentions_and_marks_them_read_when_the_case_is_open
     assert 'class="unread"' not in client.get("/mentions/").content.decode()
     client.force_login(personas["bob"])
     assert case.reference not in client.get("/mentions/").content.decode()
+
+
+def test_case_page_reads_no_model_artifacts_or_references_with_its_decisions(client, personas, open_case):
+    case = open_case("a-1", n=3)
+    client.force_login(personas["alice"])
+    with CaptureQueriesContext(connection) as context:
+        page = client.get(f"/cases/{case.reference}/")
+    assert page.status_code == 200 and case.reference in page.content.decode()
+    sql = " ".join(query["sql"] for query in context.captured_queries)
+    assert "scoring_modelversion" in sql  # the decisions' versions are shown
+    for column in ('"artifact"', "explainer_artifact", "score_reference", "drift_reference"):
+        assert column not in sql, column

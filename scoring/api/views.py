@@ -28,16 +28,14 @@ PROMOTE = ("scoring.promote_model",)
 def visible_transactions(request):
     """An API key sees its own source's transactions; a person with the permission sees them all."""
     queryset = Transaction.objects.select_related("decision__model_version").defer(
-        "decision__model_version__artifact", "decision__model_version__explainer_artifact"
+        *ModelVersion.heavy_fields("decision__model_version")
     )
     key = api_key_of(request)
     return queryset.filter(source=key.source) if key is not None else queryset
 
 
 def registry_queryset():
-    return ModelVersion.objects.defer(
-        "artifact", "explainer_artifact", "score_reference", "drift_reference"
-    ).select_related("created_by", "promoted_by")
+    return ModelVersion.objects.defer(*ModelVersion.HEAVY_FIELDS).select_related("created_by", "promoted_by")
 
 
 class TransactionDetailView(RetrieveAPIView):
@@ -128,7 +126,7 @@ class PromotionRequestListView(ListAPIView):
 
     def get_queryset(self):
         return PromotionRequest.objects.select_related("model_version", "requested_by", "decided_by").defer(
-            "model_version__artifact", "model_version__explainer_artifact"
+            *ModelVersion.heavy_fields("model_version")
         )
 
 
@@ -197,10 +195,7 @@ class ExperimentListView(APIView):
 
     def _queryset(self):
         return Experiment.objects.select_related("champion", "challenger").defer(
-            "champion__artifact",
-            "challenger__artifact",
-            "champion__explainer_artifact",
-            "challenger__explainer_artifact",
+            *ModelVersion.heavy_fields("champion"), *ModelVersion.heavy_fields("challenger")
         )
 
     @extend_schema(responses={200: s.ExperimentSerializer(many=True)})

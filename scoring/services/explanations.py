@@ -8,8 +8,8 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Q
 
-from scoring.explanations import explain_rows
-from scoring.models import Decision
+from scoring.explanations import explain_rows, explainer_for
+from scoring.models import Decision, ModelVersion
 
 EXPLAIN_CHUNK = 500
 
@@ -18,20 +18,23 @@ def decisions_explain(*, transaction_ids: Sequence[int]) -> int:
     """Fill `explanation` on these decisions where it is missing; idempotent. Returns how many were filled."""
     filled = 0
     ids = sorted({int(i) for i in transaction_ids})
+    versions: dict[int, ModelVersion] = {}
     for start in range(0, len(ids), EXPLAIN_CHUNK):
         pending = list(
             Decision.objects.filter(transaction_id__in=ids[start : start + EXPLAIN_CHUNK])
             # SQL NULL, or JSON null (ingestion's COPY path writes None as JSON null on PostgreSQL)
             .filter(Q(explanation__isnull=True) | Q(explanation=None))
             .exclude(features__isnull=True)
-            .select_related("model_version")
+            .only("transaction_id", "model_version_id", "features")
         )
         by_version: dict[int, list[Decision]] = {}
         for decision in pending:
             by_version.setdefault(decision.model_version_id, []).append(decision)
-        for decisions in by_version.values():
-            version = decisions[0].model_version
-            if not version.explainer_artifact:
+        for version_id, decisions in by_version.items():
+            if version_id not in versions:  # its explainer's trees are read only if this process has none built
+                versions[version_id] = ModelVersion.objects.defer(*ModelVersion.HEAVY_FIELDS).get(pk=version_id)
+            version = versions[version_id]
+            if explainer_for(version) is None:
                 continue
             explanations = explain_rows(version, np.asarray([d.features for d in decisions], dtype=np.float32))
             for decision, explanation in zip(decisions, explanations, strict=True):
