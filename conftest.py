@@ -57,6 +57,14 @@ def _no_relay_marked_queued():
     relay_mark_clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_event_data_kept():
+    """Each test starts with no decision event data kept: a test rolled back on SQLite hands its ids out again."""
+    from ingestion.services.pipeline import forget_event_data
+
+    forget_event_data()
+
+
 def pytest_collection_modifyitems(config, items):
     """The SQLite run deselects what needs PostgreSQL/Redis; the service run must run all of it."""
     need_pg = [i for i in items if i.get_closest_marker("postgres")]

@@ -66,7 +66,7 @@ def main() -> None:
     from ingestion.feed import decision_hint, hint_message
     from ingestion.models import OutboxEvent
     from ingestion.relay import HINTS_PER_MESSAGE, outbox_relay
-    from ingestion.services import api_key_create
+    from ingestion.services import api_key_create, events_data
     from scoring.models import ModelVersion
     from scoring.services import model_train
 
@@ -130,7 +130,8 @@ def main() -> None:
     hint_bytes = sum(
         len(msgpack.packb(hint_message(hints[i : i + HINTS_PER_MESSAGE]))) for i in range(0, len(hints), 1000)
     )
-    payloads = [{"id": e["id"], "type": e["event_type"], "data": e["payload"]} for e in events]
+    data = events_data([(e["event_type"], e["payload"]) for e in events])
+    payloads = [{"id": e["id"], "type": e["event_type"], "data": d} for e, d in zip(events, data, strict=True)]
     payload_bytes = sum(
         len(msgpack.packb({"type": "decisions.published", "events": payloads[i : i + 500]}))
         for i in range(0, len(payloads), 500)

@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from ingestion.models import OutboxEvent
+from ingestion.services.pipeline import events_data
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +101,9 @@ def decision_events_after(*, after_id: int, filters: FeedFilters, limit: int = P
         rows = rows.filter(payload__risk_level__in=filters.risk_levels)
     if filters.source is not None:
         rows = rows.filter(payload__source=filters.source)
-    events = [
-        {"id": pk, "type": kind, "data": payload}
-        for pk, kind, payload in rows.order_by("id").values_list("id", "event_type", "payload")[:limit]
-    ]
+    page = list(rows.order_by("id").values_list("id", "event_type", "payload")[:limit])
+    data = events_data([(kind, payload) for _pk, kind, payload in page])
+    events = [{"id": pk, "type": kind, "data": d} for (pk, kind, _payload), d in zip(page, data, strict=True)]
     cursor = events[-1]["id"] if len(events) == limit else head
     return events, cursor
 

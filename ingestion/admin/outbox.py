@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from audit.admin import ReadOnlyAdmin
 from ingestion.models import OutboxEvent
+from ingestion.services import events_data
 
 
 @admin.register(OutboxEvent)
@@ -12,4 +13,10 @@ class OutboxEventAdmin(ReadOnlyAdmin):
     list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
     search_fields = ("event_type",)
     date_hierarchy = "created_at"
-    readonly_fields = ("event_type", "payload", "created_at", "published_at", "attempts")
+    readonly_fields = ("event_type", "payload", "data", "created_at", "published_at", "attempts")
+
+    @admin.display(description="data as sent")
+    def data(self, event: OutboxEvent) -> dict:
+        """A decision event stores a few fields; streams and callbacks send it completed (events_data)."""
+        [data] = events_data([(event.event_type, event.payload)])
+        return data

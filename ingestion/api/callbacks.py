@@ -6,7 +6,8 @@ scope and sees only the endpoints it registered (and their deliveries); another 
 
 import django_filters
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -92,11 +93,16 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 
 class DeliveryDetailSerializer(DeliverySerializer):
     attempt_log = DeliveryAttemptSerializer(many=True, read_only=True)
-    data = serializers.JSONField(source="event.payload", read_only=True, help_text="The event's data as sent.")
+    data = serializers.SerializerMethodField(help_text="The event's data as sent.")
 
     class Meta(DeliverySerializer.Meta):
         fields = [*DeliverySerializer.Meta.fields, "data", "attempt_log"]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_data(self, delivery: Delivery) -> dict:
+        [data] = services.events_data([(delivery.event.event_type, delivery.event.payload)])
+        return data
 
 
 class DeliveryFilterSet(django_filters.FilterSet):

@@ -2,6 +2,7 @@
 
 import gc
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -222,7 +223,7 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
             with result.timed("receivers"):
                 reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
             with result.timed("outbox"):
-                _append_decision_events(decisions, reply.case_references, created_at=now)
+                _append_decision_events(decisions, reply.case_references, source=source, created_at=now)
                 append_events(reply.events, created_at=now)
             with result.timed("audit"):
                 batch_entry = _batch_audit_entry(actor, source, transactions, decisions, scored.model_version.version)
@@ -348,12 +349,15 @@ def _merge_replies(responses: list[tuple]) -> DecisionsStoredReply:
     return merged
 
 
-def _append_decision_events(decisions: list[Decision], case_references: dict[int, str], *, created_at) -> None:
+def _append_decision_events(
+    decisions: list[Decision], case_references: dict[int, str], *, source: str, created_at
+) -> None:
     """One decision.created outbox event per decision, in the decisions' order.
 
-    On PostgreSQL the database builds the payloads from the rows just written (INSERT ... SELECT with
-    jsonb_build_object): building 10,000 payloads here and sending them back by COPY measured ~0.35 s of
-    a 10,000-item batch. Elsewhere from the same values in Python, in the same shape.
+    The event stores what its filters read (the relay's hints, the feed's and the callbacks' matching)
+    from values this batch holds; readers get the whole payload from `events_data`. On PostgreSQL one
+    INSERT ... SELECT from arrays: building the whole payloads there (jsonb_build_object over a join of
+    the rows just written) took ~100 ms of a 10,000-item batch's transaction, these ~45.
     """
     if connection.vendor == "postgresql":
         ids = [d.transaction_id for d in decisions]
@@ -361,47 +365,142 @@ def _append_decision_events(decisions: list[Decision], case_references: dict[int
             _DECISION_EVENTS_SQL,
             [
                 DECISION_CREATED,
+                source,
                 created_at,
                 "{" + ",".join(map(str, ids)) + "}",
+                text_array([d.risk_level for d in decisions]),
+                "{" + ",".join("t" if d.flagged else "f" for d in decisions) + "}",
                 text_array([case_references.get(i) for i in ids]),
             ],
         )
         return
     append_events(
-        [(DECISION_CREATED, _decision_payload(d, case_references.get(d.transaction_id))) for d in decisions],
+        [(DECISION_CREATED, _stored_payload(d, source, case_references.get(d.transaction_id))) for d in decisions],
         created_at=created_at,
     )
 
 
 _DECISION_EVENTS_SQL = (
     f"INSERT INTO {OutboxEvent._meta.db_table} (event_type, payload, created_at, published_at, attempts) "  # noqa: S608
-    "SELECT %s, jsonb_build_object("
-    "'transaction_id', t.id, 'external_id', t.external_id, 'source', t.source, 'account_id', t.account_id, "
-    "'amount', t.amount::text, 'currency', t.currency, 'occurred_at', t.occurred_at, "
-    "'score', round(d.score::numeric, 6), 'risk_level', d.risk_level, 'flagged', d.flagged, "
-    "'model_version', m.version, 'case_reference', r.case_reference, 'created_at', d.created_at), %s, NULL, 0 "
-    "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS r(transaction_id, case_reference, position) "
-    f"JOIN {Transaction._meta.db_table} t ON t.id = r.transaction_id "
-    f"JOIN {Decision._meta.db_table} d ON d.transaction_id = r.transaction_id "
-    f"JOIN {ModelVersion._meta.db_table} m ON m.id = d.model_version_id "
+    "SELECT %s, jsonb_build_object('transaction_id', r.transaction_id, 'source', %s::text, "
+    "'risk_level', r.risk_level, 'flagged', r.flagged, 'case_reference', r.case_reference), %s, NULL, 0 "
+    "FROM unnest(%s::bigint[], %s::text[], %s::boolean[], %s::text[]) "
+    "WITH ORDINALITY AS r(transaction_id, risk_level, flagged, case_reference, position) "
     "ORDER BY r.position"
 )
 
 
-def _decision_payload(decision: Decision, case_reference: str | None) -> dict:
-    """The decision.created payload, as _DECISION_EVENTS_SQL builds it on PostgreSQL.
-
-    The amount with the 4 decimals it is stored with, times in UTC.
-    """
-    txn = decision.transaction
+def _stored_payload(decision: Decision, source: str, case_reference: str | None) -> dict:
+    """What a decision.created event stores (as _DECISION_EVENTS_SQL writes it on PostgreSQL)."""
     return {
-        **_decision_summary(txn, decision, decision.model_version.version, case_reference),
-        "source": txn.source,
-        "account_id": txn.account_id,
-        "amount": format(txn.amount, ".4f"),
-        "currency": txn.currency,
-        "occurred_at": txn.occurred_at.astimezone(UTC).isoformat(),
-        "created_at": decision.created_at.astimezone(UTC).isoformat(),
+        "transaction_id": decision.transaction_id,
+        "source": source,
+        "risk_level": decision.risk_level,
+        "flagged": decision.flagged,
+        "case_reference": case_reference,
+    }
+
+
+def events_data(events: Sequence[tuple[str, dict]]) -> list[dict]:
+    """The data of each `(event_type, payload)` as the streams, callbacks and API give it, in one query.
+
+    A decision.created event stores its transaction id, source, risk level, flag and case reference;
+    its data adds the transaction and the decision as stored (they are never changed once written):
+    external id, account, amount with the 4 decimals it is stored with, currency, times in UTC, score
+    to 6 decimals, model version. Other events, events written whole before decision events were stored
+    this way, and an event whose decision is gone, give their payload as stored.
+    """
+    wanted = [
+        payload["transaction_id"]
+        for kind, payload in events
+        if kind == DECISION_CREATED and "external_id" not in payload and payload.get("transaction_id") is not None
+    ]
+    with _data_lock:
+        stored = {i: _data_kept[i] for i in wanted if i in _data_kept}
+    missing = [i for i in wanted if i not in stored]
+    if missing:
+        read = _read_event_data(missing)
+        stored.update(read)
+        with _data_lock:
+            _data_kept.update((i, read[i]) for i in missing if i in read)  # in the events' order
+            while len(_data_kept) > EVENT_DATA_KEPT:
+                del _data_kept[next(iter(_data_kept))]  # the oldest kept
+    data = []
+    for kind, payload in events:
+        found = stored.get(payload.get("transaction_id")) if kind == DECISION_CREATED else None
+        data.append(payload if found is None else {**found, "case_reference": payload.get("case_reference")})
+    return data
+
+
+# Every subscriber of the streams reads every page of events: a decision's data never changes once
+# written and a transaction id is never handed out twice (a sequence), so each process keeps the latest
+# it read (~0.6 kB each) and reads each from the database once.
+EVENT_DATA_KEPT = 20_000
+_data_kept: dict[int, dict] = {}
+_data_lock = threading.Lock()
+
+
+def forget_event_data() -> None:
+    """Drop the event data this process keeps (for a database whose ids start again: tests, a restore)."""
+    with _data_lock:
+        _data_kept.clear()
+
+
+def _read_event_data(transaction_ids: list[int]) -> dict[int, dict]:
+    """Transaction id -> its decision event's data without the case reference, for those still stored."""
+    if connection.vendor == "postgresql":
+        # The objects built by PostgreSQL, as text parsed by json (C), not values converted one by one
+        # (~40 us a row in Python).
+        with connection.cursor() as cursor:
+            cursor.execute(_EVENT_DATA_SQL, ["{" + ",".join(map(str, transaction_ids)) + "}"])
+            return {transaction_id: json.loads(text) for transaction_id, text in cursor.fetchall()}
+    rows = Decision.objects.filter(transaction_id__in=transaction_ids).values_list(
+        "transaction_id",
+        "transaction__external_id",
+        "transaction__source",
+        "transaction__account_id",
+        "transaction__amount",
+        "transaction__currency",
+        "transaction__occurred_at",
+        "score",
+        "risk_level",
+        "flagged",
+        "model_version__version",
+        "created_at",
+    )
+    return {row[0]: _event_data(row) for row in rows}
+
+
+_EVENT_DATA_SQL = (
+    "SELECT d.transaction_id, json_build_object("  # noqa: S608 (table names)
+    "'transaction_id', t.id, 'external_id', t.external_id, 'score', round(d.score::numeric, 6), "
+    "'risk_level', d.risk_level, 'flagged', d.flagged, 'model_version', m.version, 'source', t.source, "
+    "'account_id', t.account_id, 'amount', t.amount::text, 'currency', t.currency, "
+    "'occurred_at', t.occurred_at, 'created_at', d.created_at)::text "
+    f"FROM {Decision._meta.db_table} d "
+    f"JOIN {Transaction._meta.db_table} t ON t.id = d.transaction_id "
+    f"JOIN {ModelVersion._meta.db_table} m ON m.id = d.model_version_id "
+    "WHERE d.transaction_id = ANY(%s::bigint[])"
+)
+
+
+def _event_data(row: tuple) -> dict:
+    """A decision event's data from its values (as _EVENT_DATA_SQL builds it on PostgreSQL), times in UTC."""
+    transaction_id, external_id, source, account_id, amount, currency, occurred_at = row[:7]
+    score, risk_level, flagged, version, created_at = row[7:]
+    return {
+        "transaction_id": transaction_id,
+        "external_id": external_id,
+        "score": round(score, 6),
+        "risk_level": risk_level,
+        "flagged": flagged,
+        "model_version": version,
+        "source": source,
+        "account_id": account_id,
+        "amount": format(amount, ".4f"),
+        "currency": currency,
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(),
+        "created_at": created_at.astimezone(UTC).isoformat(),
     }
 
 

@@ -21,9 +21,7 @@ def _reading(context: CaptureQueriesContext, column: str) -> list[str]:
     return [query["sql"] for query in context.captured_queries if column in query["sql"]]
 
 
-def test_explaining_reads_the_explainer_trees_once_per_process_and_never_the_other_heavy_fields(
-    champion, monkeypatch
-):
+def test_explaining_reads_the_explainer_trees_once_per_process_and_never_the_other_heavy_fields(champion, monkeypatch):
     monkeypatch.setattr(explanations, "_explainers", {})  # no explainer built in this process yet
     ingest([suspicious_record(i) for i in range(1, 7)], source="bank", actor="tests")
     flagged = list(Decision.objects.filter(flagged=True).order_by("pk").values_list("pk", flat=True))
