@@ -402,7 +402,7 @@ def _stored_payload(decision: Decision, source: str, case_reference: str | None)
 
 
 def events_data(events: Sequence[tuple[str, dict]]) -> list[dict]:
-    """The data of each `(event_type, payload)` as the streams, callbacks and API give it, in one query.
+    """The data of each `(event_type, payload)` as the streams, callbacks and API give it (one query at most).
 
     A decision.created event stores its transaction id, source, risk level, flag and case reference;
     its data adds the transaction and the decision as stored (they are never changed once written):
