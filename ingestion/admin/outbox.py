@@ -1,6 +1,9 @@
 """Admin for the outbox: read-only, to see what waits to be published."""
 
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
 
 from audit.admin import ReadOnlyAdmin
 from ingestion.models import OutboxEvent
@@ -16,7 +19,7 @@ class OutboxEventAdmin(ReadOnlyAdmin):
     readonly_fields = ("event_type", "payload", "data", "created_at", "published_at", "attempts")
 
     @admin.display(description="data as sent")
-    def data(self, event: OutboxEvent) -> dict:
+    def data(self, event: OutboxEvent) -> str:
         """A decision event stores a few fields; streams and callbacks send it completed (events_data)."""
         [data] = events_data([(event.event_type, event.payload)])
-        return data
+        return format_html("<pre>{}</pre>", json.dumps(data, indent=2))
