@@ -76,7 +76,7 @@ def test_a_process_reads_each_events_data_once_and_keeps_a_bounded_number(
 ):
     monkeypatch.setattr(pipeline, "EVENT_DATA_KEPT", 2)
     ingest([transaction_record(i) for i in (1, 2, 3)], source="acme", actor="tests")
-    events = [(e.event_type, e.payload) for e in OutboxEvent.objects.filter(event_type=DECISION_CREATED)]
+    events = [(e.event_type, e.payload) for e in OutboxEvent.objects.filter(event_type=DECISION_CREATED).order_by("id")]
     with django_assert_num_queries(1):
         first = events_data(events)
     assert [d["external_id"] for d in first] == ["tx-1", "tx-2", "tx-3"]
