@@ -450,7 +450,7 @@ def _read_event_data(transaction_ids: list[int]) -> dict[int, dict]:
     """Transaction id -> its decision event's data without the case reference, for those still stored."""
     if connection.vendor == "postgresql":
         # The objects built by PostgreSQL, as text parsed by json (C), not values converted one by one
-        # (~40 us a row in Python).
+        # (25-40 us a row in Python, measured with 4 SSE subscribers).
         with connection.cursor() as cursor:
             cursor.execute(_EVENT_DATA_SQL, ["{" + ",".join(map(str, transaction_ids)) + "}"])
             return {transaction_id: json.loads(text) for transaction_id, text in cursor.fetchall()}
