@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from audit.admin import ReadOnlyAdmin
 from ingestion.models import OutboxEvent
-from ingestion.services import events_data
+from ingestion.services import event_data
 
 
 @admin.register(OutboxEvent)
@@ -21,5 +21,4 @@ class OutboxEventAdmin(ReadOnlyAdmin):
     @admin.display(description="data as sent")
     def data(self, event: OutboxEvent) -> str:
         """A decision event stores a few fields; streams and callbacks send it completed (events_data)."""
-        [data] = events_data([(event.event_type, event.payload)])
-        return format_html("<pre>{}</pre>", json.dumps(data, indent=2))
+        return format_html("<pre>{}</pre>", json.dumps(event_data(event), indent=2))

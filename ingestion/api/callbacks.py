@@ -101,8 +101,7 @@ class DeliveryDetailSerializer(DeliverySerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_data(self, delivery: Delivery) -> dict:
-        [data] = services.events_data([(delivery.event.event_type, delivery.event.payload)])
-        return data
+        return services.event_data(delivery.event)
 
 
 class DeliveryFilterSet(django_filters.FilterSet):

@@ -15,7 +15,7 @@ from ingestion.services.callbacks import (
 )
 from ingestion.services.keys import api_key_create, api_key_revoke, api_key_update
 from ingestion.services.outbox import append_events, enqueue_outbox_relay
-from ingestion.services.pipeline import DECISION_CREATED, IngestResult, events_data, ingest
+from ingestion.services.pipeline import DECISION_CREATED, IngestResult, event_data, events_data, ingest
 from ingestion.services.pulls import (
     pull_source_delete,
     pull_source_enqueue,
@@ -42,6 +42,7 @@ __all__ = [
     "deliveries_due",
     "delivery_redeliver",
     "enqueue_outbox_relay",
+    "event_data",
     "events_data",
     "fan_out_pending",
     "ingest",

@@ -27,7 +27,7 @@ from audit.services import audit_log
 from finobs.bulk import bulk_insert
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt, OutboxEvent
 from ingestion.models.callbacks import new_webhook_id
-from ingestion.services.pipeline import DECISION_CREATED, events_data
+from ingestion.services.pipeline import DECISION_CREATED, event_data
 from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 
 logger = logging.getLogger(__name__)
@@ -244,9 +244,8 @@ def _postpone(delivery: Delivery, *, until: datetime) -> str:
 def webhook_body(delivery: Delivery) -> str:
     """The JSON body, `{"type", "timestamp", "data"}` as the Standard Webhooks spec suggests."""
     event = delivery.event
-    [data] = events_data([(event.event_type, event.payload)])
     return json.dumps(
-        {"type": delivery.event_type, "timestamp": event.created_at.isoformat(), "data": data},
+        {"type": delivery.event_type, "timestamp": event.created_at.isoformat(), "data": event_data(event)},
         separators=(",", ":"),
     )
 

@@ -432,6 +432,12 @@ def events_data(events: Sequence[tuple[str, dict]]) -> list[dict]:
     return data
 
 
+def event_data(event: OutboxEvent) -> dict:
+    """One event's data as sent (events_data of one)."""
+    [data] = events_data([(event.event_type, event.payload)])
+    return data
+
+
 # Every subscriber of the streams reads every page of events: a decision's data never changes once
 # written and a transaction id is never handed out twice (a sequence), so each process keeps the latest
 # it read (~0.6 kB each) and reads each from the database once.
