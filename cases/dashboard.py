@@ -86,7 +86,7 @@ def leaderboard() -> list[dict]:
                 "precision": holdout.get("precision"),
                 "recall": holdout.get("recall"),
                 "f1": holdout.get("f1"),
-                "average_precision": holdout.get("average_precision"),
+                "average_precision": holdout.get("pr_auc"),  # training stores it as pr_auc
                 "alert_rate": holdout.get("alert_rate"),
             }
         )

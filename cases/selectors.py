@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, OuterRef
 from django.http import Http404
 
 from cases.filtersets import CaseFilterSet
 from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment, Team
-from scoring.models import Decision, ModelVersion, Transaction
+from scoring.models import ModelVersion, Transaction
 
 ACTIVITY_WINDOW = timedelta(hours=72)
 ACTIVITY_LIMIT = 300
@@ -166,8 +166,3 @@ def approval_for(user, approval_id: int) -> Approval:
         )
     except (Approval.DoesNotExist, ValueError):
         raise Http404("No approval with this id.") from None
-
-
-def decisions_prefetch() -> Prefetch:
-    decisions = Decision.objects.select_related("model_version").defer(*ModelVersion.heavy_fields("model_version"))
-    return Prefetch("transaction__decision", queryset=decisions)

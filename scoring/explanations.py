@@ -179,8 +179,3 @@ def _duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds / 60:.0f} minutes"
     return f"{seconds:.0f} seconds"
-
-
-def reset_explainers() -> None:
-    with _lock:
-        _explainers.clear()

@@ -136,12 +136,6 @@ class Case(models.Model):
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
 
-    @property
-    def has_breached_sla(self) -> bool:
-        from django.utils import timezone
-
-        return self.is_open and self.sla_due_at < timezone.now()
-
 
 class CaseTransaction(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links")

@@ -29,7 +29,7 @@ def model_version(db):
         feature_names=["f1", "f2", "f3"],
         score_reference={},
         thresholds={"MEDIUM": 0.5, "HIGH": 0.8, "CRITICAL": 0.95},
-        metrics={"holdout": {"precision": 0.61, "recall": 0.74, "f1": 0.67, "alert_rate": 0.02}},
+        metrics={"holdout": {"precision": 0.61, "recall": 0.74, "f1": 0.67, "pr_auc": 0.58, "alert_rate": 0.02}},
     )
 
 

@@ -157,6 +157,8 @@ def test_dashboard_figures_are_scoped_and_list_models(client, personas, open_cas
     assert data["open_total"] == 1
     assert data["open_by_severity"]["high"] == 1 and data["open_by_severity"]["critical"] == 0
     assert data["leaderboard"][0]["version"] == 1 and data["leaderboard"][0]["f1"] == 0.67
+    assert data["leaderboard"][0]["average_precision"] == 0.58  # the PR-AUC training stores
+    assert "<td>0.58</td>" in response.content.decode()
     assert data["last_day"]["flagged"] == 2
     assert b"vendor/chartjs/chart.umd.min.js" in response.content
     assert data["drift"]["status"] == "none" and "No drift check has run yet" in response.content.decode()

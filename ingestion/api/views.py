@@ -50,7 +50,8 @@ def batch_from_body(request) -> list:
         ) from None
     try:
         data = _decode_json(body)
-    except (msgspec.DecodeError, RecursionError) as exc:  # RecursionError: nesting deeper than msgspec follows
+    # RecursionError: nesting deeper than msgspec follows; UnicodeDecodeError: a string that is not UTF-8.
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         raise ApiError(
             status_code=status.HTTP_400_BAD_REQUEST,
             code="malformed_json",

@@ -77,13 +77,14 @@ def test_a_float_amount_is_read_as_written(champion, api_key):
     "raw",
     [
         b"[\xff\xfe\x00]",  # not UTF-8
+        b'[{"external_id": "\xff\xfe"}]',  # not UTF-8 inside a string
         b'[{"amount": NaN}]',  # NaN is not JSON
         b'[{"amount": Infinity}]',
         b'[{"amount": 1e400}]',  # a JSON number no float holds
         b"[" * 200_000 + b"]" * 200_000,  # nesting deeper than any parser should follow
         b'["\\ud800"]',  # a lone surrogate escape
     ],
-    ids=["non-utf8", "nan", "infinity", "1e400", "deep-nesting", "lone-surrogate"],
+    ids=["non-utf8", "non-utf8-in-string", "nan", "infinity", "1e400", "deep-nesting", "lone-surrogate"],
 )
 def test_bodies_that_are_not_json_are_400(champion, api_key, raw):
     response = post_raw(raw, api_key[1])
