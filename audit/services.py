@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.checkpoints import Checkpoint
 from audit.models import AuditEvent
 from audit.pii import redact_pii
-from finobs.queries import CompiledQuery
+from kernel.queries import CompiledQuery
 
 GENESIS_HASH = "0" * 64
 
@@ -172,7 +172,7 @@ def _head_query():
     return AuditEvent.objects.order_by("-id").values_list("hash")[:1]
 
 
-# Read under the lock on every append (every ingest run): compiled once (finobs.queries), ~0.3 ms less
+# Read under the lock on every append (every ingest run): compiled once (kernel.queries), ~0.3 ms less
 # CPU an append than building the queryset.
 _HEAD_HASH = CompiledQuery(_head_query)
 

@@ -13,7 +13,7 @@ app.autodiscover_tasks()
 
 @signals.worker_process_init.connect  # each prefork child (the worker's default pool)
 def _keep_one_event_loop(**kwargs) -> None:
-    from finobs.async_bridge import use_process_loop
+    from kernel.async_bridge import use_process_loop
 
     use_process_loop()
 

@@ -21,8 +21,8 @@ from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from cases.models import Case
-from finobs.api.permissions import ScopeOrPermission
 from ingestion.models import OutboxEvent
+from kernel.api.permissions import ScopeOrPermission
 from scoring.models import Decision, ModelVersion
 from scoring.selectors import drift_reports
 

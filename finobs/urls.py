@@ -19,5 +19,5 @@ urlpatterns = [
     path("", include("cases.urls")),
 ]
 
-handler404 = "finobs.api.errors.not_found"
-handler500 = "finobs.api.errors.server_error"
+handler404 = "kernel.api.errors.not_found"
+handler500 = "kernel.api.errors.server_error"

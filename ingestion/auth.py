@@ -9,8 +9,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from finobs.queries import CompiledQuery
 from ingestion.models import KEY_PREFIX_LENGTH, ApiKey
+from kernel.queries import CompiledQuery
 
 # last_used_at is written at most this often per key, so hot keys do not cost a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -54,7 +54,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="finobs"'
 
 
-# On every API request: compiled once (finobs.queries); the owner is read only if the key has one.
+# On every API request: compiled once (kernel.queries); the owner is read only if the key has one.
 _KEY_BY_PREFIX = CompiledQuery(lambda: ApiKey.objects.filter(prefix=""))
 
 # Keys read in the last API_KEY_CACHE_S seconds, by prefix: the lookup was ~0.8 ms of the web process'

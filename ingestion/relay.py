@@ -25,9 +25,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from finobs.async_bridge import call_async
 from ingestion.feed import DECISION_CREATED, DECISIONS_GROUP, decision_hint, hint_message, is_flagged
 from ingestion.models import OutboxEvent
+from kernel.async_bridge import call_async
 
 logger = logging.getLogger(__name__)
 

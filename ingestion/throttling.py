@@ -1,7 +1,7 @@
 """Per-API-key rate limits (DRF throttling): a courtesy limit with 429 and Retry-After, not a security control.
 
 The rate is the key's own `rate_limit` ("600/min"), else API_KEY_RATE_BY_SCOPE for the endpoint's
-scope, else API_KEY_RATE. Requests are spread by GCRA (finobs.cache.rate_limit_hit): up to the
+scope, else API_KEY_RATE. Requests are spread by GCRA (kernel.cache.rate_limit_hit): up to the
 whole rate at once, then one request per period/limit; the refused get the seconds until the next
 one is allowed. Requests by signed-in people are not limited here. The state lives in the cache
 (Redis in production); if it is unreachable the request is allowed, so a Redis outage never turns
@@ -13,9 +13,9 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from finobs.api.permissions import api_key_of
-from finobs.cache import rate_limit_hit
 from ingestion.models.keys import parse_rate_limit
+from kernel.api.permissions import api_key_of
+from kernel.cache import rate_limit_hit
 
 logger = logging.getLogger(__name__)
 

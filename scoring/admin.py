@@ -9,7 +9,7 @@ from django.db.models.functions import Length
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.admin import ReadOnlyAdmin
-from finobs.api.errors import ApiError
+from kernel.api.errors import ApiError
 from scoring.models import Decision, DriftReport, Experiment, Label, ModelVersion, PromotionRequest, Rule, Transaction
 from scoring.services import record_labels
 from scoring.services.experiments import experiment_results, experiment_stop

@@ -24,13 +24,14 @@ import numpy as np
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from finobs.queries import read_concurrently
+from kernel.arrays import text_array
+from kernel.queries import read_concurrently
 from scoring.models import AccountProfile, AccountValueCount, Transaction
 
 # The longest velocity window: raw rows inside it are read one by one.
 VELOCITY_LOOKBACK = timedelta(hours=24)
 # From this many transactions the three queries run at the same time, each on a connection of its own
-# (finobs.queries.read_concurrently; opening them costs a few ms, their queries tens to hundreds).
+# (kernel.queries.read_concurrently; opening them costs a few ms, their queries tens to hundreds).
 CONCURRENT_READS_MIN_ITEMS = 1000
 
 
@@ -246,17 +247,3 @@ def _fetch_all(queryset: Callable[[], QuerySet], pg_sql: str = "", pg_params: Se
     with connection.cursor() as cursor:
         cursor.execute(pg_sql, list(pg_params))
         return cursor.fetchall()
-
-
-def text_array(values: Sequence[str | None]) -> str:
-    """`values` as one PostgreSQL array literal, for a `%s::text[]` parameter (None becomes NULL).
-
-    psycopg adapts a Python list element by element (a regex per element to decide on quoting):
-    ~35 ms per 10,000 strings; joining the literal here costs ~3 ms. Every element is quoted, with
-    backslash and double quote escaped, so any text (NUL aside, which PostgreSQL text cannot hold) is safe.
-    """
-    return (
-        "{"
-        + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        + "}"
-    )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from finobs.queries import CompiledQuery
+from kernel.queries import CompiledQuery
 from scoring.features import FEATURE_NAMES
 from scoring.models import ModelVersion, RiskLevel
 
@@ -174,7 +174,7 @@ def champion_scorer_for(key: tuple[int, str] | None) -> Scorer:
         return _champion
 
 
-# Read before every batch is scored: compiled once (finobs.queries).
+# Read before every batch is scored: compiled once (kernel.queries).
 _CHAMPION_KEY = CompiledQuery(
     lambda: (
         ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION)

@@ -14,7 +14,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Model
 
-from finobs.bulk import copy_rows
+from kernel.bulk import copy_rows
 from scoring.history import epoch_s
 from scoring.models import AccountProfile, AccountValueCount, Transaction
 

@@ -27,8 +27,8 @@ from cases.api.serializers import (
 )
 from cases.filtersets import CaseFilterSet
 from cases.models import Case, Team
-from finobs.api.errors import ApiError
-from finobs.api.permissions import ScopeOrPermission, api_key_of
+from kernel.api.errors import ApiError
+from kernel.api.permissions import ScopeOrPermission, api_key_of
 
 ACTION_PERMS = {
     "list": ("cases.view_case",),
@@ -75,7 +75,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         try:
             return selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
         except Http404:
-            # finobs.api.errors reads .detail, which Django's Http404 lacks: raise DRF's own.
+            # kernel.api.errors reads .detail, which Django's Http404 lacks: raise DRF's own.
             raise exceptions.NotFound("No case with this reference.") from None
 
     def retrieve(self, request, reference=None):

@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from finobs.async_bridge import call_async
+from kernel.async_bridge import call_async
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from cases.models import (
     Severity,
 )
 from cases.services.live import notify_cases_changed
-from finobs.bulk import bulk_insert
+from kernel.bulk import bulk_insert
 from scoring.models import RISK_ORDER, Decision, RiskLevel
 from scoring.signals import DecisionsStoredReply
 

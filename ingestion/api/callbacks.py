@@ -12,11 +12,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from finobs.api.errors import ApiError
-from finobs.api.permissions import ScopeOrPermission, api_key_of
 from ingestion import services
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt
 from ingestion.models.callbacks import KNOWN_EVENT_TYPES
+from kernel.api.errors import ApiError
+from kernel.api.permissions import ScopeOrPermission, api_key_of
 
 # --- Shapes ------------------------------------------------------------------------------------
 

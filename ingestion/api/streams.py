@@ -15,11 +15,11 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework import exceptions
 
-from finobs.api.errors import error_body
 from ingestion.auth import ApiKeyAuthentication
 from ingestion.feed import FeedFilters, FeedParameterError, FeedReader, parse_last_event_id
 from ingestion.models import ApiKey
 from ingestion.sse import decision_stream
+from kernel.api.errors import error_body
 
 STREAM_SCOPE = "stream"
 LIVE_PERMISSION = "scoring.view_live_decisions"

@@ -8,7 +8,6 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.views import APIView
 
-from finobs.api.errors import ApiError, error_body
 from ingestion.api.serializers import IngestRequestSerializer, IngestResponseSerializer
 from ingestion.auth import ApiKeyAuthentication, HasApiKeyScope
 from ingestion.services.coalescing import ingest_coalesced
@@ -21,6 +20,7 @@ from ingestion.services.idempotency import (
     idempotency_complete,
     idempotency_release,
 )
+from kernel.api.errors import ApiError, error_body
 from scoring.inference import NoChampionModel
 
 _decode_json = msgspec.json.Decoder().decode

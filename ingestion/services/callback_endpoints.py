@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.services import audit_log
 from ingestion.models import CallbackEndpoint, OutboxEvent
 from ingestion.models.callbacks import EVENT_TYPE_PATTERN, new_webhook_secret
-from ingestion.ssrf import UnsafeUrl, check_outbound_url
+from kernel.outbound import UnsafeUrl, check_outbound_url
 
 EDITABLE_FIELDS = ("name", "url", "event_types", "flagged_only", "is_active")
 

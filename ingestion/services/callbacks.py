@@ -24,11 +24,11 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.services import audit_log
-from finobs.bulk import bulk_insert
 from ingestion.models import CallbackEndpoint, Delivery, DeliveryAttempt, OutboxEvent
 from ingestion.models.callbacks import new_webhook_id
 from ingestion.services.pipeline import DECISION_CREATED, event_data
-from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
+from kernel.bulk import bulk_insert
+from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from audit.services import hold_chain_lock
-from finobs.bulk import bulk_insert
 from ingestion.models import OutboxEvent
-from scoring.instances import unsaved
+from kernel.bulk import bulk_insert
+from kernel.instances import unsaved
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
-from finobs.bulk import bulk_insert
 from ingestion.models import OutboxEvent
 from ingestion.services.outbox import append_events, append_events_by_query
 from ingestion.validation import ItemError, ValidItem, validate_items
-from scoring.history import text_array
-from scoring.instances import unsaved
+from kernel.arrays import text_array
+from kernel.bulk import bulk_insert
+from kernel.instances import unsaved
 from scoring.models import Decision, Label, ModelVersion, Transaction
 from scoring.services import BatchScore, PreparedBatch, prepare_batch, profiles_record
 from scoring.signals import DecisionsStoredReply, decisions_stored

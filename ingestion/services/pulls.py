@@ -17,7 +17,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from audit.services import audit_log
 from ingestion.models import PullRun, PullSource
 from ingestion.services.pipeline import ingest
-from ingestion.ssrf import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
+from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ingestion.services.pipeline import _STORED_SQL
-from scoring.history import text_array
+from kernel.arrays import text_array
 from scoring.models import Transaction
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -116,7 +116,7 @@ class TestBatches:
 
         # SQLite caps bound parameters per statement (Django splits bulk inserts at 999), so the
         # batch there stays within one INSERT; PostgreSQL shows it for a large batch. On PostgreSQL
-        # batches up to finobs.bulk.SMALL_BATCH rows take single INSERTs, larger ones COPY: each
+        # batches up to kernel.bulk.SMALL_BATCH rows take single INSERTs, larger ones COPY: each
         # path has its own constant.
         assert queries_for(5, 0) == queries_for(50, 1000)
         if connection.vendor == "postgresql":

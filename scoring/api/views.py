@@ -7,8 +7,8 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView, get_object_or_
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from finobs.api.errors import ApiError
-from finobs.api.permissions import ScopeOrPermission, api_key_of
+from kernel.api.errors import ApiError
+from kernel.api.permissions import ScopeOrPermission, api_key_of
 from scoring.api import serializers as s
 from scoring.models import Experiment, ModelVersion, PromotionRequest, Transaction
 from scoring.selectors import drift_reports, drift_status

@@ -17,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.services import audit_log
-from finobs.api.errors import ApiError
+from kernel.api.errors import ApiError
 from scoring.features import FEATURE_NAMES, build_features
 from scoring.generator import generate, records_to_transactions
 from scoring.models import ModelVersion, PromotionRequest

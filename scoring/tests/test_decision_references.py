@@ -6,8 +6,8 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from finobs.bulk import SMALL_BATCH, bulk_insert
-from scoring.instances import unsaved
+from kernel.bulk import SMALL_BATCH, bulk_insert
+from kernel.instances import unsaved
 from scoring.models import Decision, ModelVersion, Transaction
 from scoring.tests.builders import save_with_decision
 from scoring.tests.builders import transaction as build_transaction

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from finobs.bulk import SMALL_BATCH, bulk_insert
+from kernel.bulk import SMALL_BATCH, bulk_insert
 from scoring.models import Decision
 from scoring.tests.builders import save_with_decision, transaction
 

@@ -1,11 +1,11 @@
-"""GCRA rate limits (finobs.cache.rate_limit_hit): the same answers in the embedded cache and on Redis."""
+"""GCRA rate limits (kernel.cache.rate_limit_hit): the same answers in the embedded cache and on Redis."""
 
 import uuid
 
 import pytest
 from django.core.cache import caches
 
-from finobs.cache import SharedRedisCache, rate_limit_hit
+from kernel.cache import SharedRedisCache, rate_limit_hit
 
 
 def hits(key: str, n: int, *, limit: int, period_s: int) -> list[float]:

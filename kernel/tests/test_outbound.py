@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from ingestion.ssrf import UnsafeUrl, check_outbound_url
+from kernel.outbound import UnsafeUrl, check_outbound_url
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_the_outbound_transport_checks_the_address_it_connects_to(monkeypatch):
 
     import httpx
 
-    from ingestion.ssrf import outbound_transport
+    from kernel.outbound import outbound_transport
 
     real_getaddrinfo = socket.getaddrinfo
     monkeypatch.setattr(  # the resolver is outside: a DNS answer pointing the name at loopback

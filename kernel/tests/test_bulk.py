@@ -1,4 +1,4 @@
-"""finobs.bulk: rows written by COPY (binary, PostgreSQL) read back exactly as the ORM writes them."""
+"""kernel.bulk: rows written by COPY (binary, PostgreSQL) read back exactly as the ORM writes them."""
 
 import zoneinfo
 from datetime import datetime
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from finobs.bulk import SMALL_BATCH, bulk_insert
+from kernel.bulk import SMALL_BATCH, bulk_insert
 from scoring.models import Transaction
 from scoring.tests.builders import transaction
 

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from scoring.history import text_array
+from kernel.arrays import text_array
 
 AWKWARD = ["plain", 'quote"inside', "back\\slash", "comma,here", "{braces}", "NULL", " spaced ", "", "日本", '\\"']
 

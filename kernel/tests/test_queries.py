@@ -1,4 +1,4 @@
-"""finobs.queries: CompiledQuery compiled once, evaluated with fresh data and new parameter values;
+"""kernel.queries: CompiledQuery compiled once, evaluated with fresh data and new parameter values;
 read_concurrently's reads at the same time, each on a connection of its own."""
 
 import threading
@@ -9,9 +9,9 @@ import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from finobs.queries import CompiledQuery, read_concurrently
 from ingestion.models import ApiKey
 from ingestion.services import api_key_create
+from kernel.queries import CompiledQuery, read_concurrently
 from scoring.models import Rule
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""finobs.async_bridge: a worker's channel-layer calls share one event loop; and its database connection lasts."""
+"""kernel.async_bridge: a worker's channel-layer calls share one event loop; and its database connection lasts."""
 
 import asyncio
 import threading
@@ -9,8 +9,8 @@ from celery import shared_task
 from channels.layers import get_channel_layer
 from django.db import connection
 
-from finobs import async_bridge
-from finobs.async_bridge import call_async
+from kernel import async_bridge
+from kernel.async_bridge import call_async
 
 
 @pytest.fixture

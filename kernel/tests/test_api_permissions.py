@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from finobs.api.permissions import ScopeOrPermission
+from kernel.api.permissions import ScopeOrPermission
 
 pytestmark = pytest.mark.django_db
 
