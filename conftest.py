@@ -136,7 +136,7 @@ def make_user(db):
 @pytest.fixture
 def api_key(db):
     """(ApiKey, raw key) with every scope, ingesting as source "acme"."""
-    from ingestion.services import api_key_create
+    from apikeys.services import api_key_create
 
     return api_key_create(name="Acme bank", source="acme", scopes=["ingest", "read", "stream"])
 

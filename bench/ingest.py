@@ -479,7 +479,7 @@ def run(args) -> None:
     import httpx
     from django.core.management import call_command
 
-    from ingestion.services import api_key_create
+    from apikeys.services import api_key_create
     from scoring.models import ModelVersion, Transaction
     from scoring.services import model_train
 

@@ -63,10 +63,11 @@ def main() -> None:
     import httpx
     from django.core.management import call_command
 
+    from apikeys.services import api_key_create
     from ingestion.feed import decision_hint, hint_message
     from ingestion.models import OutboxEvent
     from ingestion.relay import HINTS_PER_MESSAGE, outbox_relay
-    from ingestion.services import api_key_create, events_data
+    from ingestion.services import events_data
     from scoring.models import ModelVersion
     from scoring.services import model_train
 

@@ -55,11 +55,11 @@ COMPLIANCE = (
 )
 ADMIN = (
     *COMPLIANCE,
-    "ingestion.view_apikey",
-    "ingestion.add_apikey",
-    "ingestion.change_apikey",
-    "ingestion.delete_apikey",
-    "ingestion.manage_keys",
+    "apikeys.view_apikey",
+    "apikeys.add_apikey",
+    "apikeys.change_apikey",
+    "apikeys.delete_apikey",
+    "apikeys.manage_keys",
     "ingestion.view_outboxevent",
     "auth.view_user",
     "auth.add_user",

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "audit",
+    "apikeys",
     "scoring",
     "ingestion",
     "cases",
@@ -243,7 +244,7 @@ INGEST_COALESCE_MAX_RUN_ITEMS = int(os.environ.get("INGEST_COALESCE_MAX_RUN_ITEM
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "ingestion.auth.ApiKeyAuthentication",
+        "apikeys.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -395,7 +396,7 @@ SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))  # comment line
 SSE_RETRY_MS = int(os.environ.get("SSE_RETRY_MS", "3000"))  # the `retry:` a client waits before reconnecting
 # Requests per API key ("600/min"); a key's own `rate_limit` wins, then its endpoint's scope, then the default.
 API_KEY_RATE = os.environ.get("API_KEY_RATE", "600/min")
-# How long a web process reuses an API key it read (ingestion.auth): a revocation or edit made in
+# How long a web process reuses an API key it read (apikeys.authentication): a revocation or edit made in
 # another process reaches it within this many seconds (in the same process at once). 0: read every time.
 API_KEY_CACHE_S = float(os.environ.get("API_KEY_CACHE_S", "2"))
 API_KEY_RATE_BY_SCOPE = {
@@ -409,7 +410,7 @@ for _name, _rate in [("API_KEY_RATE", API_KEY_RATE)] + [
     _count, _, _period = _rate.partition("/")
     if not _count.isdigit() or _period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
         raise ImproperlyConfigured(f"{_name} must look like 600/min (<requests>/<s|min|hour|day>), got {_rate!r}")
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["ingestion.throttling.ApiKeyRateThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["apikeys.throttling.ApiKeyRateThrottle"]
 CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "ingestion.tasks.outbox_prune_task", "schedule": 3600}
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     *SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]),

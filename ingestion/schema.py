@@ -1,17 +1,4 @@
-"""OpenAPI description of API-key authentication (drf-spectacular extension, loaded by IngestionConfig)."""
-
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-
-
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "ingestion.auth.ApiKeyAuthentication"
-    name = ["ApiKeyHeader", "BearerKey"]
-
-    def get_security_definition(self, auto_schema):
-        return [
-            {"type": "apiKey", "in": "header", "name": "X-Webhook-Key"},
-            {"type": "http", "scheme": "bearer"},
-        ]
+"""OpenAPI description of the SSE stream, an async Django view DRF cannot see (a postprocessing hook)."""
 
 
 def add_stream_paths(result, generator, request, public):

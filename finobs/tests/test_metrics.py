@@ -4,9 +4,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from apikeys.services import api_key_create
 from cases.models import Case
 from conftest import suspicious_record, transaction_record
-from ingestion.services import api_key_create, ingest
+from ingestion.services import ingest
 
 pytestmark = pytest.mark.django_db
 

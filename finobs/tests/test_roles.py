@@ -23,9 +23,9 @@ def test_four_groups_with_at_least_25_permissions():
         (
             "compliance",
             ["cases.approve_closure", "scoring.promote_model", "audit.verify_audit"],
-            ["ingestion.manage_keys"],
+            ["apikeys.manage_keys"],
         ),
-        ("admin", ["ingestion.manage_keys", "auth.change_user", "cases.approve_closure"], []),
+        ("admin", ["apikeys.manage_keys", "auth.change_user", "cases.approve_closure"], []),
     ],
 )
 def test_role_permissions(make_user, role, allowed, refused):
@@ -42,6 +42,6 @@ def test_roles_are_nested():
 
 
 def test_custom_permissions_exist():
-    for name in ("cases.approve_closure", "scoring.promote_model", "ingestion.manage_keys", "audit.export_audit"):
+    for name in ("cases.approve_closure", "scoring.promote_model", "apikeys.manage_keys", "audit.export_audit"):
         app_label, codename = name.split(".")
         assert Permission.objects.filter(content_type__app_label=app_label, codename=codename).exists()

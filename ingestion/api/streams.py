@@ -15,9 +15,9 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework import exceptions
 
-from ingestion.auth import ApiKeyAuthentication
+from apikeys.authentication import ApiKeyAuthentication
+from apikeys.models import ApiKey
 from ingestion.feed import FeedFilters, FeedParameterError, FeedReader, parse_last_event_id
-from ingestion.models import ApiKey
 from ingestion.sse import decision_stream
 from kernel.api.errors import error_body
 

@@ -8,8 +8,8 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.views import APIView
 
+from apikeys.authentication import ApiKeyAuthentication, HasApiKeyScope
 from ingestion.api.serializers import IngestRequestSerializer, IngestResponseSerializer
-from ingestion.auth import ApiKeyAuthentication, HasApiKeyScope
 from ingestion.services.coalescing import ingest_coalesced
 from ingestion.services.idempotency import (
     IdempotencyError,

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import ingestion.models.keys
+import apikeys.models.keys
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='apikey',
             name='rate_limit',
-            field=models.CharField(blank=True, help_text='Requests allowed per period for this key, e.g. 600/min or 10000/hour; empty = the default.', max_length=20, validators=[ingestion.models.keys.validate_rate_limit]),
+            field=models.CharField(blank=True, help_text='Requests allowed per period for this key, e.g. 600/min or 10000/hour; empty = the default.', max_length=20, validators=[apikeys.models.keys.validate_rate_limit]),
         ),
         migrations.CreateModel(
             name='CallbackEndpoint',

@@ -2,15 +2,12 @@
 
 from ingestion.models.callbacks import CallbackEndpoint, Delivery, DeliveryAttempt
 from ingestion.models.idempotency import IDEMPOTENCY_KEY_MAX_LENGTH, IdempotencyKey
-from ingestion.models.keys import KEY_PREFIX_LENGTH, ApiKey
 from ingestion.models.outbox import OutboxEvent
 from ingestion.models.sources import PullRun, PullSource
 from ingestion.models.uploads import UploadJob
 
 __all__ = [
     "IDEMPOTENCY_KEY_MAX_LENGTH",
-    "KEY_PREFIX_LENGTH",
-    "ApiKey",
     "CallbackEndpoint",
     "Delivery",
     "DeliveryAttempt",

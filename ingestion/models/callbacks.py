@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from ingestion.models.keys import ApiKey
+from apikeys.models import ApiKey
 from ingestion.models.outbox import OutboxEvent
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the spec's prefix, not a secret)

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from ingestion.models.keys import ApiKey
+from apikeys.models import ApiKey
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 

@@ -13,7 +13,6 @@ from ingestion.services.callbacks import (
     delivery_redeliver,
     fan_out_pending,
 )
-from ingestion.services.keys import api_key_create, api_key_revoke, api_key_update
 from ingestion.services.outbox import append_events, enqueue_outbox_relay
 from ingestion.services.pipeline import DECISION_CREATED, IngestResult, event_data, events_data, ingest
 from ingestion.services.pulls import (
@@ -30,9 +29,6 @@ __all__ = [
     "DeliveryInFlight",
     "IngestResult",
     "UploadRefused",
-    "api_key_create",
-    "api_key_revoke",
-    "api_key_update",
     "append_events",
     "callback_endpoint_create",
     "callback_endpoint_delete",

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ingestion.models import IDEMPOTENCY_KEY_MAX_LENGTH, ApiKey, IdempotencyKey
+from apikeys.models import ApiKey
+from ingestion.models import IDEMPOTENCY_KEY_MAX_LENGTH, IdempotencyKey
 
 # A claim whose request never finished (its process died) is taken over after this long.
 IN_FLIGHT_TIMEOUT = timedelta(minutes=10)

@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apikeys.models import ApiKey
 from audit.services import audit_log
-from ingestion.models import ApiKey, PullSource, UploadJob
+from ingestion.models import PullSource, UploadJob
 from ingestion.services.pipeline import ingest
 from ingestion.validation import KNOWN_FIELDS
 

@@ -11,10 +11,11 @@ from django.test import Client
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from apikeys.services import api_key_create
 from audit.models import AuditEvent
 from conftest import suspicious_record, transaction_record
 from ingestion.models import Delivery, OutboxEvent
-from ingestion.services import api_key_create, callback_endpoint_create, deliveries_due
+from ingestion.services import callback_endpoint_create, deliveries_due
 from ingestion.tasks import deliveries_due_task
 from ingestion.tests import callback_receiver
 

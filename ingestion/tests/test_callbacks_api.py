@@ -5,9 +5,10 @@ import json
 import pytest
 from django.test import Client
 
+from apikeys.services import api_key_create
 from audit.models import AuditEvent
 from ingestion.models import CallbackEndpoint, Delivery
-from ingestion.services import api_key_create, append_events, callback_endpoint_create, fan_out_pending
+from ingestion.services import append_events, callback_endpoint_create, fan_out_pending
 from ingestion.tests import callback_receiver
 
 allow_private = callback_receiver.allow_private  # fixture

@@ -3,11 +3,10 @@
 import pytest
 from django.test import override_settings
 
+from apikeys.services import api_key_create, api_key_revoke
 from ingestion.models import Delivery, OutboxEvent
 from ingestion.relay import outbox_relay
 from ingestion.services import (
-    api_key_create,
-    api_key_revoke,
     append_events,
     callback_endpoint_create,
     callback_endpoint_update,

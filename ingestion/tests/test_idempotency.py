@@ -11,10 +11,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from apikeys.services import api_key_create
 from audit.services import CHAIN_LOCK_KEY
 from conftest import run_in_threads, transaction_record
 from ingestion.models import IdempotencyKey
-from ingestion.services import api_key_create
 from ingestion.services.idempotency import idempotency_prune
 from ingestion.tasks import idempotency_prune_task
 from scoring.models import Transaction

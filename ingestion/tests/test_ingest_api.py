@@ -7,11 +7,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from apikeys.services import api_key_create, api_key_revoke
 from audit.services import audit_verify
 from cases.models import Case
 from conftest import suspicious_record, transaction_record
 from ingestion.models import OutboxEvent
-from ingestion.services import api_key_create, api_key_revoke, ingest
+from ingestion.services import ingest
 from scoring.models import Decision, Transaction
 from scoring.services.experiments import experiment_start
 from scoring.tests.builders import copy_model_version

@@ -19,11 +19,11 @@ import pytest
 import redis
 from django.test import override_settings
 
+from apikeys.services import api_key_create
 from conftest import serve_asgi, suspicious_record, transaction_record, wait_until
 from finobs.celery import app as celery_app
 from ingestion.models import OutboxEvent
 from ingestion.relay import outbox_relay
-from ingestion.services import api_key_create
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

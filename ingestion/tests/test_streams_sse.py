@@ -11,10 +11,11 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
+from apikeys.services import api_key_create, api_key_revoke
 from conftest import suspicious_record, transaction_record
 from finobs.asgi import application
 from ingestion.models import OutboxEvent
-from ingestion.services import api_key_create, api_key_revoke, ingest
+from ingestion.services import ingest
 
 URL = "/api/v1/stream/decisions"
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,8 +9,8 @@ import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from ingestion.models import ApiKey
-from ingestion.services import api_key_create
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create
 from kernel.queries import CompiledQuery, read_concurrently
 from scoring.models import Rule
 

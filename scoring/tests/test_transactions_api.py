@@ -5,8 +5,8 @@ import json
 import pytest
 from django.test import Client
 
+from apikeys.services import api_key_create
 from conftest import suspicious_record, transaction_record
-from ingestion.services import api_key_create
 from scoring.models import Decision, Transaction
 
 

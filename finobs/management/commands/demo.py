@@ -7,10 +7,11 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create
 from cases.models import RoutingRule, Team
 from finobs.roles import ROLES, STAFF_ROLES
-from ingestion.models import ApiKey
-from ingestion.services import api_key_create, ingest
+from ingestion.services import ingest
 from scoring.generator import generate
 from scoring.models import ModelVersion
 from scoring.services import model_train

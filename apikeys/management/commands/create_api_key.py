@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
-from ingestion.models import ApiKey
-from ingestion.services import api_key_create
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create
 
 
 def parse_expiry(value: str) -> datetime:

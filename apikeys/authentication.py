@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from ingestion.models import KEY_PREFIX_LENGTH, ApiKey
+from apikeys.models import KEY_PREFIX_LENGTH, ApiKey
 from kernel.queries import CompiledQuery
 
 # last_used_at is written at most this often per key, so hot keys do not cost a write per request.

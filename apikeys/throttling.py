@@ -13,7 +13,7 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from ingestion.models.keys import parse_rate_limit
+from apikeys.models.keys import parse_rate_limit
 from kernel.api.permissions import api_key_of
 from kernel.cache import rate_limit_hit
 

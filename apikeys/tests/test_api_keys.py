@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create, api_key_revoke
 from audit.models import AuditEvent
 from conftest import transaction_record
-from ingestion.models import ApiKey
-from ingestion.services import api_key_create, api_key_revoke
 
 pytestmark = pytest.mark.django_db
 INGEST = "/api/v1/transactions/ingest"
@@ -185,7 +185,7 @@ class TestAdmin:
         client = Client()
         client.force_login(admin_user)
         response = client.post(
-            "/admin/ingestion/apikey/add/",
+            "/admin/apikeys/apikey/add/",
             {"name": "Bank", "source": "bank", "scopes": '["ingest"]', "rate_limit": "60/min"},
             follow=True,
         )
@@ -196,7 +196,7 @@ class TestAdmin:
         assert key.rate_limit == "60/min"
 
         response = client.post(
-            f"/admin/ingestion/apikey/{key.pk}/change/",
+            f"/admin/apikeys/apikey/{key.pk}/change/",
             {"name": "Bank", "scopes": '["ingest", "read"]', "rate_limit": "120/min"},
             follow=True,
         )
@@ -207,12 +207,12 @@ class TestAdmin:
         assert change.actor == "user:root" and change.payload == {"scopes": ["ingest", "read"], "rate_limit": "120/min"}
 
         response = client.post(
-            f"/admin/ingestion/apikey/{key.pk}/change/", {"name": "Bank", "scopes": '["ingest"]', "rate_limit": "often"}
+            f"/admin/apikeys/apikey/{key.pk}/change/", {"name": "Bank", "scopes": '["ingest"]', "rate_limit": "often"}
         )
         assert response.status_code == 200 and "rate limit" in response.content.decode()  # form error, not saved
         key.refresh_from_db()
         assert key.rate_limit == "120/min"
 
-        response = client.post("/admin/ingestion/apikey/add/", {"name": "Bad", "source": "bad", "scopes": '["root"]'})
+        response = client.post("/admin/apikeys/apikey/add/", {"name": "Bad", "source": "bad", "scopes": '["root"]'})
         assert response.status_code == 200 and "Unknown scopes: root" in response.content.decode()
         assert ApiKey.objects.count() == 1

@@ -6,9 +6,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from apikeys.models import ApiKey
+from apikeys.models.keys import parse_rate_limit
 from audit.services import audit_log
-from ingestion.models import ApiKey
-from ingestion.models.keys import parse_rate_limit
 
 # What an admin may change on an existing key (the secret, prefix and source never change).
 EDITABLE_FIELDS = ("name", "scopes", "owner", "expires_at", "rate_limit")

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ingestion.models import ApiKey
-from ingestion.services import api_key_revoke
+from apikeys.models import ApiKey
+from apikeys.services import api_key_revoke
 
 
 class Command(BaseCommand):

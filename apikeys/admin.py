@@ -4,9 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from ingestion.models import ApiKey
-from ingestion.services import api_key_create, api_key_revoke, api_key_update
-from ingestion.services.keys import EDITABLE_FIELDS, check_api_key_fields
+from apikeys.models import ApiKey
+from apikeys.services import api_key_create, api_key_revoke, api_key_update
+from apikeys.services.keys import EDITABLE_FIELDS, check_api_key_fields
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -57,10 +57,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return obj.is_active
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_perm("ingestion.manage_keys") and super().has_change_permission(request, obj)
+        return request.user.has_perm("apikeys.manage_keys") and super().has_change_permission(request, obj)
 
     def has_add_permission(self, request):
-        return request.user.has_perm("ingestion.manage_keys") and super().has_add_permission(request)
+        return request.user.has_perm("apikeys.manage_keys") and super().has_add_permission(request)
 
     def save_model(self, request, obj, form, change):
         if change:

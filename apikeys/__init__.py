@@ -1,0 +1,1 @@
+"""Integrators' API keys: hashed, scoped, expiring and revocable; authentication and rate limits by key."""
