@@ -52,15 +52,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _no_relay_marked_queued():
     """Each test starts with no relay marked queued (a relay queued by an earlier test never ran)."""
-    from ingestion.services.outbox import relay_mark_clear
+    from delivery.services.outbox import outbox_relay_mark_clear
 
-    relay_mark_clear()
+    outbox_relay_mark_clear()
 
 
 @pytest.fixture(autouse=True)
 def _no_event_data_kept():
     """Each test starts with no decision event data kept: a test rolled back on SQLite hands its ids out again."""
-    from ingestion.services.pipeline import forget_event_data
+    from delivery.selectors import forget_event_data
 
     forget_event_data()
 

@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/finobs_bench python bench/callbacks.py
 
 It migrates that database, registers an endpoint that points at a local HTTP receiver (a thread),
-appends the events to the outbox, times `fan_out_pending()` (the sends are only enqueued: on the
+appends the events to the outbox, times `deliveries_fan_out()` (the sends are only enqueued: on the
 in-memory broker, or on Redis when REDIS_URL is set, purged afterwards), then times the naive
 baseline (a Delivery INSERT per event) and prints the ratio. Last it sends `--sends` deliveries one
 after another from this process (sign, POST, record) and prints sends per second and p50/p95.
@@ -50,10 +50,10 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import transaction
 
+    from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
+    from delivery.models.callbacks import new_webhook_id
+    from delivery.services import callback_endpoint_create, deliveries_fan_out, delivery_send, outbox_append
     from finobs.celery import app
-    from ingestion.models import CallbackEndpoint, Delivery, OutboxEvent
-    from ingestion.models.callbacks import new_webhook_id
-    from ingestion.services import append_events, callback_endpoint_create, deliver, fan_out_pending
 
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (it is migrated and written to).")
@@ -67,10 +67,10 @@ def main() -> None:
     endpoint, _ = callback_endpoint_create(name="bench", url=url, event_types=["decision.created"], actor="bench")
     payload = {"external_id": "bench", "score": 0.93, "risk_level": "HIGH", "flagged": True, "amount": "98500.00"}
     with transaction.atomic():
-        events = append_events([("decision.created", {**payload, "n": n}) for n in range(args.events)])
+        events = outbox_append(events=[("decision.created", {**payload, "n": n}) for n in range(args.events)])
 
     started = time.perf_counter()
-    created = fan_out_pending()
+    created = deliveries_fan_out()
     fan_out_s = time.perf_counter() - started
     assert created == args.events, created
     if settings.REDIS_URL:
@@ -88,7 +88,7 @@ def main() -> None:
     durations = []
     for delivery_id in pending[: args.sends]:
         begun = time.perf_counter()
-        outcome = deliver(delivery_id)
+        outcome = delivery_send(delivery_id=delivery_id)
         durations.append(time.perf_counter() - begun)
         assert outcome == "delivered", outcome
     send_s = sum(durations)

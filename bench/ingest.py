@@ -94,7 +94,7 @@ def mark_seed_events_published() -> None:
     """
     from django.utils import timezone
 
-    from ingestion.models import OutboxEvent
+    from delivery.models import OutboxEvent
 
     marked = OutboxEvent.objects.filter(published_at__isnull=True).update(published_at=timezone.now())
     print(f"seed: {marked:,} outbox events of the seed marked published")
@@ -124,12 +124,12 @@ def naive_item(record: dict) -> None:
 
     from scoring.generator import records_to_transactions
     from scoring.models import Decision
-    from scoring.services import score_batch
+    from scoring.services import batch_score
 
     (txn,) = records_to_transactions([record], source="bench-naive")
     with transaction.atomic():
         txn.received_at = timezone.now()
-        scored = score_batch([txn])
+        scored = batch_score(transactions=[txn])
         txn.save()
         Decision.objects.create(
             transaction=txn,
@@ -377,7 +377,7 @@ def wait_for_worker(since, timeout_s: float = 180) -> None:
     each measurement starts on an idle system (the worker shares the 2 cores with daphne and PostgreSQL)."""
     from django.db.models import Q
 
-    from ingestion.models import OutboxEvent
+    from delivery.models import OutboxEvent
     from scoring.models import Decision
 
     unexplained = Decision.objects.filter(Q(explanation__isnull=True) | Q(explanation=None), flagged=True)

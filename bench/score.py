@@ -11,7 +11,7 @@ Trains the default ensemble in memory (2,000 accounts x 30 days, 100 trees), the
     `predict` (what a straightforward implementation does), on 1,000 rows, as rows per second and
     p50 / p95 per row;
 and prints each figure with its ratio to the baseline. These figures take the history from the batch
-itself; `--with-history` also times `score_batch` with history from the database (DATABASE_URL) and the
+itself; `--with-history` also times `batch_score` with history from the database (DATABASE_URL) and the
 account-profile update the ingest transaction does; `--threads` compares onnxruntime session options.
 """
 
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument(
         "--with-history",
         action="store_true",
-        help="Also time score_batch with history from the database (DATABASE_URL): stores 30 days of traffic "
+        help="Also time batch_score with history from the database (DATABASE_URL): stores 30 days of traffic "
         "for 5,000 accounts once, then scores the next 10,000 transactions of the same accounts.",
     )
     args = parser.parse_args()
@@ -129,7 +129,7 @@ def main() -> None:
 
 
 def history_figures() -> None:
-    """score_batch as ingestion calls it: 4 history queries, features, ensemble, rules."""
+    """batch_score as ingestion calls it: 4 history queries, features, ensemble, rules."""
     import numpy as np
     from django.core.management import call_command
     from django.db import transaction
@@ -139,7 +139,7 @@ def history_figures() -> None:
     from scoring.inference import NoChampionModel, champion_scorer
     from scoring.models import Transaction
     from scoring.profiles import profiles_record
-    from scoring.services import model_train, score_batch
+    from scoring.services import batch_score, model_train
 
     call_command("migrate", verbosity=0)
     try:
@@ -153,16 +153,16 @@ def history_figures() -> None:
             stored = Transaction.objects.bulk_create(generated[start : min(start + 20_000, cut)])
             profiles_record(stored)
     batch = generated[cut:]
-    score_batch(batch[:10])
+    batch_score(transactions=batch[:10])
     load, total = [], []
     for _ in range(5):
         started = time.perf_counter()
         history = load_history(batch)
         load.append(time.perf_counter() - started)
         started = time.perf_counter()
-        score_batch(batch)
+        batch_score(transactions=batch)
         total.append(time.perf_counter() - started)
-    print(f"score_batch of 10,000 with history from the database ({cut:,} stored rows, "
+    print(f"batch_score of 10,000 with history from the database ({cut:,} stored rows, "
           f"{len(history.recent):,} recent rows, {len(history.profiles):,} profiles): "
           f"{np.median(total) * 1000:.0f} ms = {10_000 / np.median(total):,.0f} rows/s, "
           f"of which history queries {np.median(load) * 1000:.0f} ms")  # fmt: skip

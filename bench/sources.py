@@ -37,7 +37,7 @@ def main() -> None:
 
     from bench.ingest import next_records
     from ingestion.models import PullSource
-    from ingestion.services import process_upload_job, pull_source_save, run_pull, upload_create
+    from ingestion.services import pull_source_run, pull_source_save, upload_create, upload_process
     from ingestion.tests.feed_server import TOKEN, Feed
     from scoring.models import ModelVersion
     from scoring.services import model_train
@@ -67,7 +67,7 @@ def main() -> None:
             actor="bench",
         )
         started = time.perf_counter()
-        run = run_pull(source)
+        run = pull_source_run(source=source)
         pull_s = time.perf_counter() - started
     assert run.status == "ok" and run.accepted == args.rows, (run.status, run.accepted, run.error)
     print(f"pull   {database}: {args.rows} records in {run.pages} pages of {args.page}: "
@@ -85,7 +85,7 @@ def main() -> None:
         data=("\n".join(lines) + "\n").encode(),
         source=f"bench-csv-{uuid.uuid4().hex[:6]}",
     )
-    process_upload_job(job_id=job.pk)  # in-process, as a worker would
+    upload_process(job_id=job.pk)  # in-process, as a worker would
     upload_s = time.perf_counter() - started
     job.refresh_from_db()
     assert job.status == "done" and job.accepted == args.rows, (job.status, job.accepted, job.errors[:3])

@@ -64,10 +64,10 @@ def main() -> None:
     from django.core.management import call_command
 
     from apikeys.services import api_key_create
-    from ingestion.feed import decision_hint, hint_message
-    from ingestion.models import OutboxEvent
-    from ingestion.relay import HINTS_PER_MESSAGE, outbox_relay
-    from ingestion.services import events_data
+    from delivery.feed import decision_hint, hint_message
+    from delivery.models import OutboxEvent
+    from delivery.selectors import events_data
+    from delivery.services.relay import HINTS_PER_MESSAGE, outbox_relay
     from scoring.models import ModelVersion
     from scoring.services import model_train
 

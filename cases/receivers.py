@@ -3,5 +3,6 @@
 from cases.services import open_cases_for_decisions
 
 
-def on_decisions_stored(sender, *, decisions, actor, **kwargs):
-    return open_cases_for_decisions(decisions=decisions, actor=actor, audit_in_reply=True)
+def on_decisions_stored(sender, *, batch, actor, **kwargs) -> None:
+    """Open or join cases for the batch's flagged decisions, and note each one's case on the batch."""
+    batch.case_references.update(open_cases_for_decisions(decisions=batch.decisions, actor=actor))

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from audit.models import AuditEvent
 from cases.models import Case
-from ingestion.models import OutboxEvent
+from delivery.models import OutboxEvent
 from kernel.api.permissions import ScopeOrPermission
 from scoring.models import Decision, ModelVersion
 from scoring.selectors import drift_reports

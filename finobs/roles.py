@@ -36,8 +36,8 @@ COMPLIANCE = (
     "cases.approve_closure",
     "cases.view_all_cases",
     "cases.file_sar",
-    "ingestion.view_delivery",  # callbacks (issue 4, part A): compliance sees what was sent where
-    "ingestion.view_deliveryattempt",
+    "delivery.view_delivery",  # callbacks (issue 4, part A): compliance sees what was sent where
+    "delivery.view_deliveryattempt",
     "cases.export_case",
     "cases.change_approval",  # cases workspace (issue 5): approve/reject in admin too
     "audit.view_auditevent",
@@ -60,7 +60,7 @@ ADMIN = (
     "apikeys.change_apikey",
     "apikeys.delete_apikey",
     "apikeys.manage_keys",
-    "ingestion.view_outboxevent",
+    "delivery.view_outboxevent",
     "auth.view_user",
     "auth.add_user",
     "auth.change_user",
@@ -82,11 +82,11 @@ ADMIN = (
     "ingestion.delete_pullsource",
     "ingestion.view_pullrun",
     # callbacks (issue 4, part A): endpoints, deliveries and the dead-letter queue
-    "ingestion.view_callbackendpoint",
-    "ingestion.add_callbackendpoint",
-    "ingestion.change_callbackendpoint",
-    "ingestion.delete_callbackendpoint",
-    "ingestion.redeliver_delivery",
+    "delivery.view_callbackendpoint",
+    "delivery.add_callbackendpoint",
+    "delivery.change_callbackendpoint",
+    "delivery.delete_callbackendpoint",
+    "delivery.redeliver_delivery",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

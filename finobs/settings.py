@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "audit",
     "apikeys",
     "scoring",
+    "delivery",
     "ingestion",
     "cases",
     "finobs",
@@ -180,7 +181,7 @@ OUTBOX_RELAY_INTERVAL_S = int(os.environ.get("OUTBOX_RELAY_INTERVAL_S", "10"))
 # A queued relay task covers later commits; if it is lost, another is enqueued after this long (and beat runs).
 OUTBOX_RELAY_QUEUED_TTL_S = int(os.environ.get("OUTBOX_RELAY_QUEUED_TTL_S", "5"))
 # While events keep coming, a relay that found some queues the next one this much later (see
-# ingestion.services.outbox): the live streams lag by up to this much under load, not when idle.
+# delivery.services.outbox): the live streams lag by up to this much under load, not when idle.
 OUTBOX_RELAY_BUSY_INTERVAL_MS = int(os.environ.get("OUTBOX_RELAY_BUSY_INTERVAL_MS", "100"))
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ RETRAIN_MIN_ROWS = int(os.environ.get("RETRAIN_MIN_ROWS", "2000"))
 RETRAIN_MAX_ROWS = int(os.environ.get("RETRAIN_MAX_ROWS", "200000"))
 
 CELERY_BEAT_SCHEDULE = {
-    "outbox-relay": {"task": "ingestion.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
+    "outbox-relay": {"task": "delivery.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
     # Scoring engine (issue 3): drift report every DRIFT_CHECK_HOURS; past the threshold it retrains.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
@@ -381,9 +382,9 @@ CALLBACK_FANOUT_BATCH = int(os.environ.get("CALLBACK_FANOUT_BATCH", "5000"))
 CALLBACK_DUE_INTERVAL_S = float(os.environ.get("CALLBACK_DUE_INTERVAL_S", "30"))
 # Celery countdowns stay far below Redis' visibility timeout (1 h); later retries are sent by the beat task.
 CALLBACK_COUNTDOWN_MAX_S = 600
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "ingestion.models.callbacks.Delivery.Status"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "delivery.models.callbacks.Delivery.Status"
 CELERY_BEAT_SCHEDULE["callback-deliveries-due"] = {
-    "task": "ingestion.tasks.deliveries_due_task",
+    "task": "delivery.tasks.deliveries_enqueue_due_task",
     "schedule": CALLBACK_DUE_INTERVAL_S,
 }
 # httpx logs every request at INFO; a callback URL may carry a token in its query string.
@@ -411,10 +412,10 @@ for _name, _rate in [("API_KEY_RATE", API_KEY_RATE)] + [
     if not _count.isdigit() or _period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
         raise ImproperlyConfigured(f"{_name} must look like 600/min (<requests>/<s|min|hour|day>), got {_rate!r}")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["apikeys.throttling.ApiKeyRateThrottle"]
-CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "ingestion.tasks.outbox_prune_task", "schedule": 3600}
+CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "delivery.tasks.outbox_prune_task", "schedule": 3600}
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     *SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]),
-    "ingestion.schema.add_stream_paths",
+    "delivery.schema.add_stream_paths",
 ]
 
 # --- Ingest: Idempotency-Key (issue 4, part D) ------------------------------------------------

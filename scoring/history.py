@@ -123,7 +123,7 @@ class HistoryRows:
 def fetch_history(transactions: Sequence[Transaction]) -> HistoryRows:
     """Run the history queries of load_history; HistoryRows.assemble() does the rest without the database.
 
-    Split so that ingestion can read in its own thread and assemble on a helper thread while it writes.
+    Split so that a batch is read in the caller's thread and assembled on a helper thread while it is stored.
     """
     if not transactions:
         return HistoryRows(transactions)

@@ -16,7 +16,7 @@ from audit.services import actor_label, audit_log
 from cases.models import PRIORITY_FOR_SEVERITY, Case, CaseEvent, Priority, Severity, Team
 from cases.services.live import notify_case_changed
 from cases.services.opening import sla_due_at
-from scoring.signals import publish
+from kernel.events import publish
 
 Status = Case.Status
 

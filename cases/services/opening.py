@@ -22,8 +22,8 @@ from cases.models import (
 )
 from cases.services.live import notify_cases_changed
 from kernel.bulk import bulk_insert
+from kernel.events import publish_many
 from scoring.models import RISK_ORDER, Decision, RiskLevel
-from scoring.signals import DecisionsStoredReply
 
 SEVERITY_FOR_RISK = {
     RiskLevel.LOW: Severity.LOW,
@@ -72,22 +72,19 @@ def case_references_allocate(*, count: int, year: int) -> list[str]:
     return [f"CASE-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
-def open_cases_for_decisions(
-    *, decisions: Sequence[Decision], actor, audit_in_reply: bool = False
-) -> DecisionsStoredReply:
+def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> dict[int, str]:
     """One open case per account: flagged decisions open one, or join the account's open case.
 
-    Runs inside the ingest transaction; a constant number of queries whatever the batch size. The
-    audit entries are appended here, or with `audit_in_reply` returned in the reply for the caller to
-    append in the same transaction (the ingest pipeline: one append to the chain per ingest).
+    Runs inside the ingest transaction; a constant number of queries whatever the batch size. Writes the
+    cases, their timeline, audit and outbox events; returns transaction id -> case reference for the
+    flagged decisions.
     """
     by_account: dict[str, list[Decision]] = defaultdict(list)
     for decision in decisions:
         if decision.flagged:
             by_account[decision.transaction.account_id].append(decision)
-    reply = DecisionsStoredReply()
     if not by_account:
-        return reply
+        return {}
 
     now = timezone.now()
     label = actor_label(actor)
@@ -116,12 +113,12 @@ def open_cases_for_decisions(
         new_cases = bulk_create_with_history(new_cases, Case, default_change_reason="opened from flagged decisions")
 
     raised = []
-    events, audit_entries, hints = [], [], []
+    events, audit_entries, outbox_events, hints = [], [], [], []
     for case in new_cases:
         data = _event_data(by_account[case.account_id])
         events.append(CaseEvent(case=case, kind=CaseEvent.Kind.OPENED, actor=label, data=data, created_at=now))
         audit_entries.append(_audit(actor, "case.opened", case, data))
-        reply.events.append(("case.opened", {"reference": case.reference, "severity": case.severity}))
+        outbox_events.append(("case.opened", {"reference": case.reference, "severity": case.severity}))
         hints.append(_hint(case, "opened"))
     for account, case in open_cases.items():
         data = _event_data(by_account[account])
@@ -150,21 +147,19 @@ def open_cases_for_decisions(
             raised, Case, ["severity", "priority", "sla_due_at"], default_change_reason="severity raised"
         )
 
-    links = []
+    links, case_references = [], {}
     for case in [*new_cases, *open_cases.values()]:
         for decision in by_account[case.account_id]:
             links.append(CaseTransaction(case=case, transaction_id=decision.transaction_id, added_at=now))
-            reply.case_references[decision.transaction_id] = case.reference
+            case_references[decision.transaction_id] = case.reference
     # COPY for a big batch's hundreds of rows: bulk_create quotes every value client-side (sampled: a fair
     # part of the ~0.1 s this receiver spent in bulk_create per 10,000-item batch).
     bulk_insert(CaseTransaction, links)
     bulk_insert(CaseEvent, events)
-    if audit_in_reply:
-        reply.audit_entries.extend(audit_entries)
-    else:
-        audit_log_many(audit_entries)
+    audit_log_many(audit_entries)
+    publish_many(outbox_events)
     notify_cases_changed(hints)
-    return reply
+    return case_references
 
 
 def _hint(case: Case, kind: str) -> dict:

@@ -19,7 +19,7 @@ from cases.services import (
     open_cases_for_decisions,
 )
 from cases.tests.conftest import flagged_decisions
-from ingestion.models import OutboxEvent
+from delivery.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -158,11 +158,11 @@ def test_a_big_batch_opens_and_extends_cases_with_every_decision_linked(open_cas
     for d in decisions:
         expected[d.transaction.account_id].add(d.transaction_id)
 
-    reply = open_cases_for_decisions(decisions=decisions, actor="tests")
+    case_references = open_cases_for_decisions(decisions=decisions, actor="tests")
 
     cases = {case.account_id: case for case in Case.objects.open()}
     assert len(cases) == 121
-    assert {d.transaction_id: cases[d.transaction.account_id].reference for d in decisions} == reply.case_references
+    assert {d.transaction_id: cases[d.transaction.account_id].reference for d in decisions} == case_references
     for account, case in cases.items():
         assert set(case.links.values_list("transaction_id", flat=True)) == expected[account]
     opened = CaseEvent.objects.filter(kind=CaseEvent.Kind.OPENED, case__account_id__startswith="b-")

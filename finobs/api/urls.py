@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("ingestion.api.urls")),
+    path("", include("delivery.api.urls")),
     path("", include("scoring.api.urls")),
     path("", include("cases.api.urls")),
 ]

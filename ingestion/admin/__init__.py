@@ -1,3 +1,3 @@
 """Ingestion admin, one module per concern; importing them registers the model admins."""
 
-from ingestion.admin import callbacks, idempotency, outbox, sources, uploads  # noqa: F401
+from ingestion.admin import idempotency, sources, uploads  # noqa: F401

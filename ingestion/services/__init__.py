@@ -1,52 +1,31 @@
-"""Ingestion's business logic; views, tasks, commands and admin call these."""
+"""Intake's business operations (the only code that writes its tables), by concept:
 
-from ingestion.services.callback_endpoints import (
-    callback_endpoint_create,
-    callback_endpoint_delete,
-    callback_endpoint_rotate_secret,
-    callback_endpoint_update,
-)
-from ingestion.services.callbacks import (
-    DeliveryInFlight,
-    deliver,
-    deliveries_due,
-    delivery_redeliver,
-    fan_out_pending,
-)
-from ingestion.services.outbox import append_events, enqueue_outbox_relay
-from ingestion.services.pipeline import DECISION_CREATED, IngestResult, event_data, events_data, ingest
+pipeline.py     the one ingest pipeline every source uses: validate, de-duplicate, score, store, publish
+coalescing.py   concurrent small API requests of one key share one ingest run (group commit)
+idempotency.py  Idempotency-Key: a repeated request gets the stored response
+pulls.py        pull sources: configured, scheduled and run page by page
+uploads.py      CSV uploads, ingested in chunks in the background
+"""
+
+from ingestion.services.pipeline import IngestResult, ingest
 from ingestion.services.pulls import (
     pull_source_delete,
     pull_source_enqueue,
     pull_source_reset_breaker,
+    pull_source_run,
     pull_source_save,
-    run_pull,
 )
-from ingestion.services.uploads import UploadRefused, process_upload_job, upload_create
+from ingestion.services.uploads import UploadRefused, upload_create, upload_process
 
 __all__ = [
-    "DECISION_CREATED",
-    "DeliveryInFlight",
     "IngestResult",
     "UploadRefused",
-    "append_events",
-    "callback_endpoint_create",
-    "callback_endpoint_delete",
-    "callback_endpoint_rotate_secret",
-    "callback_endpoint_update",
-    "deliver",
-    "deliveries_due",
-    "delivery_redeliver",
-    "enqueue_outbox_relay",
-    "event_data",
-    "events_data",
-    "fan_out_pending",
     "ingest",
-    "process_upload_job",
     "pull_source_delete",
     "pull_source_enqueue",
     "pull_source_reset_breaker",
+    "pull_source_run",
     "pull_source_save",
-    "run_pull",
     "upload_create",
+    "upload_process",
 ]

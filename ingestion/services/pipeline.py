@@ -2,33 +2,27 @@
 
 import gc
 import hashlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from audit.services import AuditEntry, audit_log, audit_log_many
-from ingestion.models import OutboxEvent
-from ingestion.services.outbox import append_events, append_events_by_query
+from delivery.services import outbox_append_decisions
 from ingestion.validation import ItemError, ValidItem, validate_items
 from kernel.arrays import text_array
-from kernel.bulk import bulk_insert
 from kernel.instances import unsaved
 from scoring.models import Decision, Label, ModelVersion, Transaction
-from scoring.services import BatchScore, PreparedBatch, prepare_batch, profiles_record
-from scoring.signals import DecisionsStoredReply, decisions_stored
+from scoring.services import BatchScore, StoredBatch, batch_prepare, batch_store
 
 logger = logging.getLogger(__name__)
 
-DECISION_CREATED = "decision.created"
 # A concurrent request may insert the same (source, external_id) between our duplicate check and
 # our insert; the unique constraint catches it and we redo the batch, which then sees duplicates.
 # PostgreSQL may also end the batch's transaction to break a deadlock with another writer (say, one
@@ -206,37 +200,26 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
     now = timezone.now()
     transactions = [_transaction_from(item, source=source, received_at=now) for item in items]
     with result.timed("reads"):
-        prepared = prepare_batch(transactions)
+        prepared = batch_prepare(transactions=transactions)
     result.timings_ms["history"] = prepared.history_ms
-    scoring = _start_scoring(prepared, result)
-    try:
-        with result.timed("transaction"), transaction.atomic():
-            with result.timed("insert"):
-                bulk_insert(Transaction, transactions)
-            with result.timed("profiles"):
-                profiles_record(transactions)
-            with result.timed("score_wait"):
-                scored = scoring.result()
-            with result.timed("insert"):
-                decisions = scored.decisions(transactions, created_at=now)
-                bulk_insert(Decision, decisions)
-            with result.timed("receivers"):
-                reply = _merge_replies(decisions_stored.send(sender=Decision, decisions=decisions, actor=actor))
-            with result.timed("outbox"):
-                _append_decision_events(decisions, reply.case_references, source=source, created_at=now)
-                append_events(reply.events, created_at=now)
-            with result.timed("audit"):
-                batch_entry = _batch_audit_entry(actor, source, transactions, decisions, scored.model_version.version)
-                audit_log_many([*reply.audit_entries, batch_entry])
-    finally:
-        futures.wait([scoring])  # a failed transaction leaves no scoring behind it on the helper thread
-    result.accepted = len(decisions)
-    result.flagged = sum(1 for d in decisions if d.flagged)
-    version_of = _versions_by_id(scored)
-    references = reply.case_references
+    scoring = prepared.start_scoring()  # a big batch is scored while batch_store writes its transactions
+    with result.timed("transaction"), transaction.atomic():
+        stored = batch_store(transactions=transactions, scoring=scoring, actor=actor, created_at=now)
+        with result.timed("outbox"):
+            outbox_append_decisions(
+                decisions=stored.decisions, case_references=stored.case_references, source=source, created_at=now
+            )
+        with result.timed("audit"):
+            audit_log_many([_batch_audit_entry(actor, source, stored)])
+    for stage, ms in stored.timings_ms.items():
+        result.timings_ms[stage] = result.timings_ms.get(stage, 0.0) + ms
+    result.accepted = len(stored.decisions)
+    result.flagged = sum(1 for d in stored.decisions if d.flagged)
+    version_of = _versions_by_id(stored.score)
+    references = stored.case_references
     result.decisions = [
         _decision_summary(txn, d, version_of[d.model_version_id], references.get(txn.pk))
-        for txn, d in zip(transactions, decisions, strict=True)
+        for txn, d in zip(transactions, stored.decisions, strict=True)
     ]
     result.stored_indexes = [item.index for item in items]
 
@@ -247,30 +230,6 @@ def _versions_by_id(scored: BatchScore) -> dict[int, int]:
     # identity, since a set of model instances calls Model.__hash__ per row (~9 ms for 10,000 rows).
     distinct = {id(v): v for v in scored.model_versions}
     return {v.pk: v.version for v in (scored.model_version, *distinct.values())}
-
-
-# From this many items the batch is scored on a helper thread while this one writes its transactions and
-# the accounts' profiles (neither needs the scores): the database's work and the model's overlap, on two
-# cores. Smaller batches score first, so their transaction (and the locks it takes) stays short.
-BACKGROUND_SCORING_MIN_ITEMS = 1000
-_scoring_threads = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-score")
-
-
-def _start_scoring(prepared: PreparedBatch, result: IngestResult) -> futures.Future:
-    """The batch's scores, as a future: computed on a helper thread for big batches, here for small ones.
-
-    PreparedBatch.score() reads nothing from the database, so the helper needs no connection of its own.
-    """
-
-    def score() -> BatchScore:
-        with result.timed("score"):
-            return prepared.score()
-
-    if len(prepared.transactions) >= BACKGROUND_SCORING_MIN_ITEMS:
-        return _scoring_threads.submit(score)
-    done: futures.Future = futures.Future()
-    done.set_result(score())  # a failure raises here, before the transaction begins
-    return done
 
 
 def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: IngestResult) -> list[ValidItem]:
@@ -339,177 +298,6 @@ def _transaction_from(item: ValidItem, *, source: str, received_at: datetime) ->
     )
 
 
-def _merge_replies(responses: list[tuple]) -> DecisionsStoredReply:
-    merged = DecisionsStoredReply()
-    for _receiver, reply in responses:
-        if isinstance(reply, DecisionsStoredReply):
-            merged.case_references.update(reply.case_references)
-            merged.events.extend(reply.events)
-            merged.audit_entries.extend(reply.audit_entries)
-    return merged
-
-
-def _append_decision_events(
-    decisions: list[Decision], case_references: dict[int, str], *, source: str, created_at
-) -> None:
-    """One decision.created outbox event per decision, in the decisions' order.
-
-    The event stores what its filters read (the relay's hints, the feed's and the callbacks' matching)
-    from values this batch holds; readers get the whole payload from `events_data`. On PostgreSQL one
-    INSERT ... SELECT from arrays: building the whole payloads there (jsonb_build_object over a join of
-    the rows just written) took ~100 ms of a 10,000-item batch's transaction, these ~45.
-    """
-    if connection.vendor == "postgresql":
-        ids = [d.transaction_id for d in decisions]
-        append_events_by_query(
-            _DECISION_EVENTS_SQL,
-            [
-                DECISION_CREATED,
-                source,
-                created_at,
-                "{" + ",".join(map(str, ids)) + "}",
-                text_array([d.risk_level for d in decisions]),
-                "{" + ",".join("t" if d.flagged else "f" for d in decisions) + "}",
-                text_array([case_references.get(i) for i in ids]),
-            ],
-        )
-        return
-    append_events(
-        [(DECISION_CREATED, _stored_payload(d, source, case_references.get(d.transaction_id))) for d in decisions],
-        created_at=created_at,
-    )
-
-
-_DECISION_EVENTS_SQL = (
-    f"INSERT INTO {OutboxEvent._meta.db_table} (event_type, payload, created_at, published_at, attempts) "  # noqa: S608
-    "SELECT %s, jsonb_build_object('transaction_id', r.transaction_id, 'source', %s::text, "
-    "'risk_level', r.risk_level, 'flagged', r.flagged, 'case_reference', r.case_reference), %s, NULL, 0 "
-    "FROM unnest(%s::bigint[], %s::text[], %s::boolean[], %s::text[]) "
-    "WITH ORDINALITY AS r(transaction_id, risk_level, flagged, case_reference, position) "
-    "ORDER BY r.position"
-)
-
-
-def _stored_payload(decision: Decision, source: str, case_reference: str | None) -> dict:
-    """What a decision.created event stores (as _DECISION_EVENTS_SQL writes it on PostgreSQL)."""
-    return {
-        "transaction_id": decision.transaction_id,
-        "source": source,
-        "risk_level": decision.risk_level,
-        "flagged": decision.flagged,
-        "case_reference": case_reference,
-    }
-
-
-def events_data(events: Sequence[tuple[str, dict]]) -> list[dict]:
-    """The data of each `(event_type, payload)` as the streams, callbacks and API give it (one query at most).
-
-    A decision.created event stores its transaction id, source, risk level, flag and case reference;
-    its data adds the transaction and the decision as stored (they are never changed once written):
-    external id, account, amount with the 4 decimals it is stored with, currency, times in UTC, score
-    to 6 decimals, model version. Other events, events written whole before decision events were stored
-    this way, and an event whose decision is gone, give their payload as stored.
-    """
-    wanted = [
-        payload["transaction_id"]
-        for kind, payload in events
-        if kind == DECISION_CREATED and "external_id" not in payload and payload.get("transaction_id") is not None
-    ]
-    with _data_lock:
-        stored = {i: _data_kept[i] for i in wanted if i in _data_kept}
-    missing = [i for i in wanted if i not in stored]
-    if missing:
-        read = _read_event_data(missing)
-        stored.update(read)
-        with _data_lock:
-            _data_kept.update((i, read[i]) for i in missing if i in read)  # in the events' order
-            while len(_data_kept) > EVENT_DATA_KEPT:
-                del _data_kept[next(iter(_data_kept))]  # the oldest kept
-    data = []
-    for kind, payload in events:
-        found = stored.get(payload.get("transaction_id")) if kind == DECISION_CREATED else None
-        data.append(payload if found is None else {**found, "case_reference": payload.get("case_reference")})
-    return data
-
-
-def event_data(event: OutboxEvent) -> dict:
-    """One event's data as sent (events_data of one)."""
-    [data] = events_data([(event.event_type, event.payload)])
-    return data
-
-
-# Every subscriber of the streams reads every page of events: a decision's data never changes once
-# written and a transaction id is never handed out twice (a sequence), so each process keeps the latest
-# it read (~0.6 kB each) and reads each from the database once.
-EVENT_DATA_KEPT = 20_000
-_data_kept: dict[int, dict] = {}
-_data_lock = threading.Lock()
-
-
-def forget_event_data() -> None:
-    """Drop the event data this process keeps (for a database whose ids start again: tests, a restore)."""
-    with _data_lock:
-        _data_kept.clear()
-
-
-def _read_event_data(transaction_ids: list[int]) -> dict[int, dict]:
-    """Transaction id -> its decision event's data without the case reference, for those still stored."""
-    if connection.vendor == "postgresql":
-        # The objects built by PostgreSQL, as text parsed by json (C), not values converted one by one
-        # (25-40 us a row in Python, measured with 4 SSE subscribers).
-        with connection.cursor() as cursor:
-            cursor.execute(_EVENT_DATA_SQL, ["{" + ",".join(map(str, transaction_ids)) + "}"])
-            return {transaction_id: json.loads(text) for transaction_id, text in cursor.fetchall()}
-    rows = Decision.objects.filter(transaction_id__in=transaction_ids).values_list(
-        "transaction_id",
-        "transaction__external_id",
-        "transaction__source",
-        "transaction__account_id",
-        "transaction__amount",
-        "transaction__currency",
-        "transaction__occurred_at",
-        "score",
-        "risk_level",
-        "flagged",
-        "model_version__version",
-        "created_at",
-    )
-    return {row[0]: _event_data(row) for row in rows}
-
-
-_EVENT_DATA_SQL = (
-    "SELECT d.transaction_id, json_build_object("  # noqa: S608 (table names)
-    "'transaction_id', t.id, 'external_id', t.external_id, 'score', round(d.score::numeric, 6), "
-    "'risk_level', d.risk_level, 'flagged', d.flagged, 'model_version', m.version, 'source', t.source, "
-    "'account_id', t.account_id, 'amount', t.amount::text, 'currency', t.currency, "
-    "'occurred_at', t.occurred_at, 'created_at', d.created_at)::text "
-    f"FROM {Decision._meta.db_table} d "
-    f"JOIN {Transaction._meta.db_table} t ON t.id = d.transaction_id "
-    f"JOIN {ModelVersion._meta.db_table} m ON m.id = d.model_version_id "
-    "WHERE d.transaction_id = ANY(%s::bigint[])"
-)
-
-
-def _event_data(row: tuple) -> dict:
-    """A decision event's data from its values (as _EVENT_DATA_SQL builds it on PostgreSQL), times in UTC."""
-    transaction_id, external_id, source, account_id, amount, currency, occurred_at = row[:7]
-    score, risk_level, flagged, version, created_at = row[7:]
-    return {
-        "transaction_id": transaction_id,
-        "external_id": external_id,
-        "score": round(score, 6),
-        "risk_level": risk_level,
-        "flagged": flagged,
-        "model_version": version,
-        "source": source,
-        "account_id": account_id,
-        "amount": format(amount, ".4f"),
-        "currency": currency,
-        "occurred_at": occurred_at.astimezone(UTC).isoformat(),
-        "created_at": created_at.astimezone(UTC).isoformat(),
-    }
-
-
 def _decision_summary(txn: Transaction, decision: Decision, version: int, case_reference: str | None) -> dict:
     """What the ingest response says of each stored decision (`txn` its transaction, `version` its model's).
 
@@ -531,12 +319,11 @@ def _decision_summary(txn: Transaction, decision: Decision, version: int, case_r
 _STORED_DECISION_KEYS = ("transaction_id", "score", "risk_level", "flagged", "model_version")
 
 
-def _batch_audit_entry(
-    actor, source: str, transactions: list[Transaction], decisions: list[Decision], model_version: int
-) -> AuditEntry:
-    """One audit event per batch; its digest ties every stored decision (of `transactions`, in order) to the chain."""
+def _batch_audit_entry(actor, source: str, stored: StoredBatch) -> AuditEntry:
+    """One audit event per batch; its digest ties every stored decision (in the batch's order) to the chain."""
     digest = hashlib.sha256()
-    for txn, d in zip(transactions, decisions, strict=True):
+    decisions = stored.decisions
+    for txn, d in zip(stored.transactions, decisions, strict=True):
         digest.update(f"{txn.pk}|{txn.external_id}|{d.score:.6f}|{d.risk_level}\n".encode())
     return AuditEntry(
         actor=actor,
@@ -548,7 +335,7 @@ def _batch_audit_entry(
             "flagged": sum(1 for d in decisions if d.flagged),
             "first_transaction_id": decisions[0].transaction_id,
             "last_transaction_id": decisions[-1].transaction_id,
-            "model_version": model_version,
+            "model_version": stored.score.model_version.version,
             "decisions_sha256": digest.hexdigest(),
         },
     )

@@ -21,7 +21,7 @@ from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, r
 
 logger = logging.getLogger(__name__)
 
-PULL_TASK = "ingestion.tasks.pull_source"
+PULL_TASK = "ingestion.tasks.pull_source_run_task"
 ITEM_ERRORS_KEPT = 50
 MAX_SAME_HOST_REDIRECTS = 3
 _MISSING = object()
@@ -119,10 +119,10 @@ def pull_source_reset_breaker(*, source: PullSource, actor) -> None:
 
 def pull_source_enqueue(*, source: PullSource, actor) -> None:
     """Ask a worker to run the source now (admin "Run now"); the run itself is audited."""
-    from ingestion.tasks import pull_source as pull_source_task
+    from ingestion.tasks import pull_source_run_task
 
     audit_log(actor=actor, action="pull_source.run_requested", object_type="pull_source", object_id=source.pk)
-    transaction.on_commit(lambda: pull_source_task.delay(source.pk))
+    transaction.on_commit(lambda: pull_source_run_task.delay(source.pk))
 
 
 # --- Running ------------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ class _Page:
     has_more: bool
 
 
-def run_pull(source: PullSource) -> PullRun:
+def pull_source_run(*, source: PullSource) -> PullRun:
     """Pull the source from its stored cursor, page by page, through the one ingest pipeline.
 
     Skips (and records a skipped run) while the source backs off or another run holds it. The

@@ -64,9 +64,9 @@ def upload_create(*, uploaded_by, name: str, data: bytes, source: str) -> Upload
 
 
 def _enqueue(job_id: int) -> None:
-    from ingestion.tasks import process_upload
+    from ingestion.tasks import upload_process_task
 
-    process_upload.delay(job_id)
+    upload_process_task.delay(job_id)
 
 
 def check_csv(data: bytes) -> tuple[str, int]:
@@ -115,7 +115,7 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
-def process_upload_job(*, job_id: int) -> UploadJob | None:
+def upload_process(*, job_id: int) -> UploadJob | None:
     """Ingest the job's rows a chunk at a time, resuming after the rows already processed.
 
     Each chunk and the job's progress commit in one transaction while the job row is locked, so a

@@ -6,14 +6,15 @@ import threading
 import pytest
 from django.db import transaction
 
-from ingestion.services import ingest, pipeline
+from ingestion.services import ingest
 from scoring.generator import generate
 from scoring.models import AccountProfile, AccountValueCount, Decision, Transaction
 from scoring.services import PreparedBatch
+from scoring.services import batch as scoring_batch
 
 pytestmark = pytest.mark.django_db
 
-BIG = pipeline.BACKGROUND_SCORING_MIN_ITEMS
+BIG = scoring_batch.BACKGROUND_SCORING_MIN_ITEMS
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_a_big_batch_scored_on_the_helper_thread_gets_the_decisions_scoring_firs
     ingest(history, source="bank", actor="tests")
     outcomes, profiles = {}, {}
     for mode, minimum in (("helper", BIG), ("first", BIG + 1)):
-        monkeypatch.setattr(pipeline, "BACKGROUND_SCORING_MIN_ITEMS", minimum)
+        monkeypatch.setattr(scoring_batch, "BACKGROUND_SCORING_MIN_ITEMS", minimum)
         with transaction.atomic():  # each mode from the same stored state
             result = ingest(batch, source="bank", actor="tests")
             assert result.accepted == BIG
@@ -58,7 +59,7 @@ def test_a_big_batch_scored_on_the_helper_thread_gets_the_decisions_scoring_firs
             outcomes[mode] = _outcome("bank")
             profiles[mode] = sorted(AccountProfile.objects.values_list("account_id", "n", "last_epoch_s"))
             transaction.set_rollback(True)
-    assert scoring_threads[-2].startswith("ingest-score")
+    assert scoring_threads[-2].startswith("batch-score")
     assert scoring_threads[-1] == threading.current_thread().name
     assert len(outcomes["helper"]) == len(history) + BIG
     assert outcomes["helper"] == outcomes["first"]
@@ -78,7 +79,7 @@ def test_when_scoring_fails_on_the_helper_thread_nothing_of_the_batch_is_stored(
     monkeypatch.setattr(PreparedBatch, "score", failing)
     with pytest.raises(RuntimeError, match="the model failed"):
         ingest(batch, source="bank", actor="tests")
-    assert scoring_threads[0].startswith("ingest-score")
+    assert scoring_threads[0].startswith("batch-score")
     # The transactions and the profiles were written before the scores were needed: rolled back with them.
     assert not Transaction.objects.exists()
     assert not AccountProfile.objects.exists()

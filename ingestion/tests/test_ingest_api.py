@@ -11,7 +11,7 @@ from apikeys.services import api_key_create, api_key_revoke
 from audit.services import audit_verify
 from cases.models import Case
 from conftest import suspicious_record, transaction_record
-from ingestion.models import OutboxEvent
+from delivery.models import OutboxEvent
 from ingestion.services import ingest
 from scoring.models import Decision, Transaction
 from scoring.services.experiments import experiment_start
@@ -212,7 +212,7 @@ class TestPipeline:
         assert case.transactions.count() == 2
         assert list(case.events.values_list("kind", flat=True)) == ["opened", "transactions_added"]
 
-    def test_a_batch_that_opens_and_joins_cases_appends_to_the_audit_chain_once(self, champion):
+    def test_a_batch_that_opens_and_joins_cases_appends_the_cases_entries_then_its_own(self, champion):
         from audit.models import AuditEvent
 
         ingest([suspicious_record(1, account_id="acc-x")], source="acme", actor="tests")
@@ -221,7 +221,7 @@ class TestPipeline:
             result = ingest(records, source="acme", actor="tests")
         assert result.flagged == 2
         heads_read = [q for q in queries.captured_queries if 'FROM "audit_auditevent"' in q["sql"]]
-        assert len(heads_read) == 1  # the cases' entries and the batch's in one append
+        assert len(heads_read) == 2  # one append by cases (all its entries), one by the pipeline
         actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
         assert actions[-3:] == ["case.opened", "case.transactions_added", "ingest.batch"]
         assert audit_verify().ok

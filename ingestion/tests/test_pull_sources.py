@@ -11,7 +11,7 @@ from django_celery_beat.models import PeriodicTask
 from audit.models import AuditEvent
 from audit.services import audit_verify
 from ingestion.models import PullRun, PullSource
-from ingestion.services import pull_source_delete, pull_source_reset_breaker, pull_source_save, run_pull
+from ingestion.services import pull_source_delete, pull_source_reset_breaker, pull_source_run, pull_source_save
 from ingestion.tests.feed_server import TOKEN, Feed
 from scoring.models import Transaction
 
@@ -55,7 +55,7 @@ class TestPulling:
     def test_a_run_ingests_every_page_and_stores_the_cursor(self, champion, feed):
         source = make_source(feed)
 
-        run = run_pull(source)
+        run = pull_source_run(source=source)
 
         assert run.status == PullRun.Status.OK, run.error
         assert (run.pages, run.fetched, run.accepted, run.duplicates, run.invalid) == (3, 25, 25, 0, 0)
@@ -71,7 +71,7 @@ class TestPulling:
 
     def test_the_run_is_in_the_audit_trail_with_the_source_as_actor(self, champion, feed):
         source = make_source(feed)
-        run_pull(source)
+        pull_source_run(source=source)
         actor = f"pull:{source.pk}:bank-feed"
         summary = AuditEvent.objects.get(action="pull.ok")
         assert summary.actor == actor
@@ -81,11 +81,11 @@ class TestPulling:
 
     def test_the_next_run_fetches_only_new_records(self, champion, feed):
         source = make_source(feed)
-        run_pull(source)
+        pull_source_run(source=source)
         feed.add(5)
         feed.requests.clear()
 
-        run = run_pull(source)
+        run = pull_source_run(source=source)
 
         assert run.status == PullRun.Status.OK, run.error
         assert [r["query"].get("after") for r in feed.requests] == ["bf-0025"]
@@ -93,24 +93,24 @@ class TestPulling:
         assert run.cursor_after == "bf-0030"
         assert len(stored_ids()) == 30
 
-        quiet = run_pull(source)
+        quiet = pull_source_run(source=source)
         assert (quiet.status, quiet.pages, quiet.fetched, quiet.cursor_after) == ("ok", 1, 0, "bf-0030")
 
     def test_page_limit_stops_a_run_and_the_next_run_continues(self, champion, feed):
         source = make_source(feed, max_pages_per_run=2)
-        first = run_pull(source)
+        first = pull_source_run(source=source)
         assert (first.pages, first.accepted, first.cursor_after) == (2, 20, "bf-0020")
-        second = run_pull(source)
+        second = pull_source_run(source=source)
         assert (second.pages, second.accepted, second.cursor_after) == (1, 5, "bf-0025")
         assert len(stored_ids()) == 25
 
     def test_a_re_pulled_page_is_only_duplicates(self, champion, feed):
         """A crash after ingesting a page but before storing its cursor re-pulls that page: nothing doubles."""
         source = make_source(feed)
-        run_pull(source)
+        pull_source_run(source=source)
         PullSource.objects.filter(pk=source.pk).update(cursor="bf-0015")
 
-        run = run_pull(source)
+        run = pull_source_run(source=source)
 
         assert (run.status, run.fetched, run.accepted, run.duplicates) == ("ok", 10, 0, 10)
         assert len(stored_ids()) == 25
@@ -118,17 +118,17 @@ class TestPulling:
     def test_records_path_empty_means_the_body_is_the_list(self, champion, feed, settings):
         feed.records = feed.records[:3]
         source = make_source(feed, records_path="data.items", cursor_param="", next_cursor_path="", cursor_field="")
-        assert run_pull(source).accepted == 3
+        assert pull_source_run(source=source).accepted == 3
         source.records_path = "data"
         source.save()
-        run = run_pull(source)
+        run = pull_source_run(source=source)
         assert run.status == "failed"
         assert "'data' is a dict, not a list of records" in run.error
 
     def test_invalid_records_are_counted_and_named_the_rest_is_ingested(self, champion, feed):
         feed.records[12]["amount"] = "lots"
         del feed.records[21]["currency"]
-        run = run_pull(make_source(feed))
+        run = pull_source_run(source=make_source(feed))
         assert (run.status, run.accepted, run.invalid) == ("ok", 23, 2)
         assert run.item_errors == [
             {"page": 2, "index": 2, "field": "amount", "message": "Invalid decimal string"},
@@ -137,7 +137,7 @@ class TestPulling:
 
     def test_same_host_redirect_is_followed(self, champion, feed):
         feed.mode = "redirect_here"
-        run = run_pull(make_source(feed))
+        run = pull_source_run(source=make_source(feed))
         assert run.status == "ok", run.error
         assert run.accepted == 25
         assert feed.requests[1]["path"] == "/v2/transactions"
@@ -145,7 +145,7 @@ class TestPulling:
     def test_a_second_run_while_one_holds_the_source_is_skipped(self, champion, feed):
         source = make_source(feed)
         PullSource.objects.filter(pk=source.pk).update(running_since=timezone.now())
-        run = run_pull(source)
+        run = pull_source_run(source=source)
         assert run.status == PullRun.Status.SKIPPED
         assert "in progress" in run.error
         assert feed.requests == []
@@ -162,7 +162,7 @@ class TestFailures:
         waits = []
         for expected_failures in (1, 2, 3):
             before = timezone.now()
-            run = run_pull(source)
+            run = pull_source_run(source=source)
             assert run.status == PullRun.Status.FAILED
             assert run.error.startswith("HTTP 503 Service Unavailable from http://127.0.0.1:")
             source.refresh_from_db()
@@ -170,7 +170,7 @@ class TestFailures:
             waits.append(round((source.backoff_until - before).total_seconds() / 60))
             # While backing off, runs are skipped without calling the partner.
             calls = len(feed.requests)
-            skipped = run_pull(source)
+            skipped = pull_source_run(source=source)
             assert skipped.status == PullRun.Status.SKIPPED and "Backing off" in skipped.error
             assert len(feed.requests) == calls
             end_backoff(source)
@@ -179,7 +179,7 @@ class TestFailures:
         assert not Transaction.objects.exists()
 
         feed.mode = "ok"
-        run = run_pull(source)
+        run = pull_source_run(source=source)
         assert run.status == PullRun.Status.OK
         source.refresh_from_db()
         assert (source.consecutive_failures, source.backoff_until) == (0, None)
@@ -187,44 +187,44 @@ class TestFailures:
     def test_reset_breaker_lets_the_next_run_go_ahead(self, champion, feed, make_user):
         source = make_source(feed)
         feed.mode = "error"
-        run_pull(source)
+        pull_source_run(source=source)
         feed.mode = "ok"
-        assert run_pull(source).status == PullRun.Status.SKIPPED
+        assert pull_source_run(source=source).status == PullRun.Status.SKIPPED
 
         pull_source_reset_breaker(source=source, actor=make_user("admin", "ada"))
 
-        assert run_pull(source).status == PullRun.Status.OK
+        assert pull_source_run(source=source).status == PullRun.Status.OK
         assert AuditEvent.objects.filter(action="pull_source.breaker_reset", actor="user:ada").exists()
 
     def test_bad_json_is_a_clear_failed_run(self, champion, feed):
         source = make_source(feed)
         feed.mode = "bad_json"
-        run = run_pull(source)
+        run = pull_source_run(source=source)
         assert run.status == PullRun.Status.FAILED
         assert run.error.startswith("The response is not valid JSON")
         assert run.pages == 0 and not Transaction.objects.exists()
 
     def test_records_that_are_not_a_list_fail_the_run(self, champion, feed):
         feed.mode = "not_a_list"
-        run = run_pull(make_source(feed))
+        run = pull_source_run(source=make_source(feed))
         assert run.status == PullRun.Status.FAILED
         assert run.error == "'data.items' is a dict, not a list of records."
 
     def test_a_wrong_secret_is_a_failed_run(self, champion, feed):
-        run = run_pull(make_source(feed, auth_header_value="Bearer wrong"))
+        run = pull_source_run(source=make_source(feed, auth_header_value="Bearer wrong"))
         assert run.status == PullRun.Status.FAILED
         assert "HTTP 401" in run.error
 
     def test_a_timeout_is_a_failed_run(self, champion, feed, settings):
         settings.PULL_TIMEOUT_S = 0.5
         feed.mode = "slow"
-        run = run_pull(make_source(feed))
+        run = pull_source_run(source=make_source(feed))
         assert run.status == PullRun.Status.FAILED
         assert run.error.startswith("Timed out after 0.5 s")
 
     def test_a_failure_after_some_pages_keeps_their_records_and_cursor(self, champion, feed):
         source = make_source(feed, query_params={"limit": 10})
-        run_pull(source)
+        pull_source_run(source=source)
         feed.add(15)
         original_page = feed.page
 
@@ -234,7 +234,7 @@ class TestFailures:
             return original_page(after, limit)
 
         feed.page = second_page_breaks  # the handler thread dies: the connection closes without a response
-        run = run_pull(source)
+        run = pull_source_run(source=source)
         assert run.status == PullRun.Status.FAILED
         assert (run.pages, run.accepted, run.cursor_after) == (1, 10, "bf-0035")
         source.refresh_from_db()
@@ -242,7 +242,7 @@ class TestFailures:
 
     def test_redirect_to_another_host_is_refused(self, champion, feed):
         feed.mode = "redirect_away"
-        run = run_pull(make_source(feed))
+        run = pull_source_run(source=make_source(feed))
         assert run.status == PullRun.Status.FAILED
         assert run.error.startswith("Refused a redirect to another host: http://localhost:")
         assert len(feed.requests) == 1
@@ -260,7 +260,7 @@ class TestSsrf:
     def test_private_hosts_are_refused_before_each_request(self, champion, feed, settings):
         source = make_source(feed)
         settings.PULL_ALLOW_PRIVATE = False
-        run = run_pull(source)
+        run = pull_source_run(source=source)
         assert run.status == PullRun.Status.FAILED
         assert run.error.startswith(f"Refused to call {feed.url}")
         assert feed.requests == []
@@ -270,7 +270,7 @@ class TestSchedule:
     def test_the_periodic_task_follows_the_source(self, feed):
         source = make_source(feed, interval_s=300)
         task = PeriodicTask.objects.get(name=f"pull-source-{source.pk}")
-        assert task.task == "ingestion.tasks.pull_source"
+        assert task.task == "ingestion.tasks.pull_source_run_task"
         assert task.args == f"[{source.pk}]"
         assert (task.interval.every, task.interval.period, task.enabled) == (300, "seconds", True)
 
@@ -291,10 +291,10 @@ class TestSchedule:
         ]
 
     def test_the_scheduled_task_runs_the_source(self, champion, feed):
-        from ingestion.tasks import pull_source
+        from ingestion.tasks import pull_source_run_task
 
         source = make_source(feed)
-        pull_source(source.pk)  # what beat's PeriodicTask calls
+        pull_source_run_task(source.pk)  # what beat's PeriodicTask calls
         assert PullRun.objects.get(pull_source=source).accepted == 25
 
     def test_history_never_holds_the_secret(self, feed):
@@ -320,7 +320,7 @@ def test_two_workers_never_run_the_same_source_at_once(champion, feed):
 
     def first_worker():
         try:
-            results.append(run_pull(PullSource.objects.get(pk=source.pk)))
+            results.append(pull_source_run(source=PullSource.objects.get(pk=source.pk)))
         finally:
             connection.close()
 
@@ -331,7 +331,7 @@ def test_two_workers_never_run_the_same_source_at_once(champion, feed):
         assert timezone.now() < deadline, "the first run never called the feed"
         time.sleep(0.05)
 
-    second = run_pull(PullSource.objects.get(pk=source.pk))
+    second = pull_source_run(source=PullSource.objects.get(pk=source.pk))
     worker.join(timeout=30)
 
     assert second.status == PullRun.Status.SKIPPED and "in progress" in second.error

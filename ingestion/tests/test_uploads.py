@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import AuditEvent
 from conftest import run_in_threads
 from ingestion.models import UploadJob
-from ingestion.services import process_upload_job, upload_create
+from ingestion.services import upload_create, upload_process
 from ingestion.services.pipeline import ingest
 from scoring.models import Transaction
 
@@ -147,11 +147,11 @@ class TestResume:
         )  # fmt: skip
         UploadJob.objects.filter(pk=job.pk).update(status="running", processed_rows=4, accepted=first.accepted)
 
-        process_upload_job(job_id=job.pk)
+        upload_process(job_id=job.pk)
 
         job.refresh_from_db()
         assert (job.status, job.processed_rows, job.accepted, job.duplicates) == ("done", 10, 10, 0)
-        process_upload_job(job_id=job.pk)  # delivered once more after it finished: nothing changes
+        upload_process(job_id=job.pk)  # delivered once more after it finished: nothing changes
         job.refresh_from_db()
         assert (job.accepted, job.duplicates) == (10, 0)
         assert Transaction.objects.filter(source="csv").count() == 10
@@ -163,7 +163,7 @@ def test_a_job_that_cannot_go_on_fails_with_the_reason_on_its_page(make_user):
     client, alice = logged_in(make_user, "analyst", "alice")
     job = upload_create(uploaded_by=alice, name="ledger.csv", data=csv_file(good_row(1)), source="csv")
     with pytest.raises(Exception, match="No champion model"):
-        process_upload_job(job_id=job.pk)
+        upload_process(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == UploadJob.Status.FAILED
     page = client.get(f"/ingest/uploads/{job.pk}/?fragment=progress").content.decode()
@@ -296,7 +296,7 @@ def test_two_deliveries_of_the_same_job_count_every_row_once(champion, make_user
             total_rows=40,
         )
 
-    run_in_threads(lambda _: process_upload_job(job_id=job.pk), 2, timeout_s=120)
+    run_in_threads(lambda _: upload_process(job_id=job.pk), 2, timeout_s=120)
 
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.accepted, job.duplicates, job.invalid) == ("done", 40, 40, 0, 0)

@@ -2,7 +2,7 @@
 
 Apps' views set `required_scope` (an API key scope: "read", "ingest", "stream"; None = people only)
 and `required_perms` (a tuple of "app.codename", or a dict from HTTP method to such a tuple).
-The key is recognised by its `scopes`, so apps need not import ingestion's model.
+The key is recognised by its `scopes`: the ground floor imports no app (apikeys holds the model).
 """
 
 from rest_framework.permissions import BasePermission

@@ -1,6 +1,7 @@
 """Scoring's business operations (the only code that writes scoring's tables), by concept:
 
-batch.py        score a batch: features, ensemble, experiment arms, rules (profiles: the accounts' memory)
+batch.py        score a batch: features, ensemble, experiment arms, rules
+storing.py      store a scored batch: transactions, profiles (the accounts' memory), decisions
 labels.py       ground-truth labels from case outcomes
 registry.py     train, register, promote (four-eyes), roll back model versions
 monitoring.py   drift reports and retraining
@@ -9,8 +10,7 @@ rules.py        rule changes (versioned and audited)
 explanations.py SHAP explanations stored on decisions
 """
 
-from scoring.profiles import profiles_record
-from scoring.services.batch import BatchScore, PreparedBatch, prepare_batch, score_batch
+from scoring.services.batch import BatchScore, PreparedBatch, batch_prepare, batch_score
 from scoring.services.labels import record_labels
 from scoring.services.registry import (
     SYNTHETIC_SOURCE,
@@ -21,19 +21,21 @@ from scoring.services.registry import (
     promotion_reject,
     promotion_request,
 )
+from scoring.services.storing import StoredBatch, batch_store
 
 __all__ = [
     "SYNTHETIC_SOURCE",
     "BatchScore",
     "PreparedBatch",
+    "StoredBatch",
+    "batch_prepare",
+    "batch_score",
+    "batch_store",
     "model_promote",
     "model_rollback",
     "model_train",
-    "prepare_batch",
-    "profiles_record",
     "promotion_approve",
     "promotion_reject",
     "promotion_request",
     "record_labels",
-    "score_batch",
 ]

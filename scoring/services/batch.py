@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ class BatchScore:
     risk_levels: list[str]  # RiskLevel values, after rules
     flagged: np.ndarray  # bool: the model's HIGH threshold, a flag rule, or a rule raising to HIGH+
     latency_ms: float  # per item: the batch's history + features + model + rules time divided by its size
+    score_ms: float  # features + model + rules for the whole batch (without the history read)
     features: np.ndarray  # the model's input, one row per transaction
     rule_hits: list[list[dict]] = field(default_factory=list)
     arms: list[str] = field(default_factory=list)  # experiment arm per row ("" without an experiment)
@@ -69,19 +71,24 @@ class BatchScore:
         ]
 
 
-def score_batch(transactions: Sequence[Transaction]) -> BatchScore:
+def batch_score(*, transactions: Sequence[Transaction]) -> BatchScore:
     """Score a batch in a constant number of queries: champion key, active experiment, history (<= 4), rules.
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
-    return prepare_batch(transactions).score()
+    return batch_prepare(transactions=transactions).score()
+
+
+# From this many items a batch is scored on a helper thread (PreparedBatch.start_scoring).
+BACKGROUND_SCORING_MIN_ITEMS = 1000
+_scoring_threads = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-score")
 
 
 @dataclass(frozen=True)
 class PreparedBatch:
     """Everything scoring a batch reads from the database, read; `score()` then runs without it.
 
-    So ingestion can score on a helper thread while its own thread writes the batch (ingestion.services).
+    So a big batch can be scored on a helper thread while the batch is written (start_scoring, batch_store).
     """
 
     transactions: Sequence[Transaction]
@@ -91,6 +98,17 @@ class PreparedBatch:
     history: HistoryRows
     rules: list[Rule]
     history_ms: float  # reading the accounts' history (ingestion reports it in Server-Timing)
+
+    def start_scoring(self) -> futures.Future:
+        """The batch's BatchScore, as a future: computed on a helper thread for big batches, so that the
+        database's work (batch_store writes the transactions and the accounts' profiles, which need no
+        scores) and the model's overlap on two cores; computed here for small ones, whose transaction (and
+        the locks it takes) then stays short. score() reads nothing, so the helper needs no connection."""
+        if len(self.transactions) >= BACKGROUND_SCORING_MIN_ITEMS:
+            return _scoring_threads.submit(self.score)
+        done: futures.Future = futures.Future()
+        done.set_result(self.score())  # a failure raises here, before anything is written
+        return done
 
     def score(self) -> BatchScore:
         """The batch's scores, levels, flags and rule hits: CPU only (numpy, ONNX Runtime), no queries."""
@@ -116,13 +134,14 @@ class PreparedBatch:
         else:
             levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
         outcome = evaluate_rules(self.rules, frame, levels, flagged)
-        elapsed_ms = self.history_ms + (time.perf_counter() - started) * 1000
+        score_ms = (time.perf_counter() - started) * 1000
         return BatchScore(
             model_version=champion.model_version,
             scores=scores,
             risk_levels=outcome.risk_levels.tolist(),
             flagged=outcome.flagged,
-            latency_ms=elapsed_ms / max(n, 1),
+            latency_ms=(self.history_ms + score_ms) / max(n, 1),
+            score_ms=score_ms,
             features=frame.matrix,
             rule_hits=outcome.hits,
             arms=[arm or "" for arm in arms] if experiment else [],
@@ -130,8 +149,8 @@ class PreparedBatch:
         )
 
 
-def prepare_batch(transactions: Sequence[Transaction]) -> PreparedBatch:
-    """The reads of score_batch: champion key, active experiment (and its challenger), history, rules.
+def batch_prepare(*, transactions: Sequence[Transaction]) -> PreparedBatch:
+    """The reads of batch_score: champion key, active experiment (and its challenger), history, rules.
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """

@@ -9,10 +9,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from audit.services import audit_log
+from kernel.events import publish
 from scoring.experiments import ARM_CHALLENGER, ARM_CHAMPION, chi_squared
 from scoring.models import Decision, Experiment, Label, ModelVersion
 from scoring.services.registry import RegistryError
-from scoring.signals import publish
 
 
 def experiment_start(*, challenger: ModelVersion, challenger_share: float, name: str, actor) -> Experiment:

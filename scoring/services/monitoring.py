@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_log
+from kernel.events import publish
 from scoring.drift import compare
 from scoring.inference import NoChampionModel, scorer_for
 from scoring.models import Decision, DriftReport, Label, ModelVersion, Transaction
-from scoring.signals import publish
 
 RETRAIN_HOLDOUT_SHARE = 0.2  # the most recent fifth of the window measures candidate and champion alike
 

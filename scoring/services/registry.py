@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from audit.services import audit_log
 from kernel.api.errors import ApiError
+from kernel.events import publish
 from scoring.features import FEATURE_NAMES, build_features
 from scoring.generator import generate, records_to_transactions
 from scoring.models import ModelVersion, PromotionRequest
-from scoring.signals import publish
 
 logger = logging.getLogger(__name__)
 

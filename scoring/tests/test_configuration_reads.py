@@ -6,7 +6,7 @@ from django.db import connection
 
 from scoring.experiments import ARM_CHALLENGER
 from scoring.models import Experiment, Rule
-from scoring.services import prepare_batch, score_batch
+from scoring.services import batch_prepare, batch_score
 from scoring.services.experiments import experiment_start
 from scoring.tests.builders import copy_model_version, transaction
 
@@ -15,27 +15,27 @@ pytestmark = pytest.mark.django_db
 
 def test_rule_changes_made_behind_the_orm_reach_the_next_batch(champion):
     sanctioned = [transaction(1, country="KP")]
-    assert [hit["rule"] for hit in score_batch(sanctioned).rule_hits[0]]  # the default rules hit it
+    assert [hit["rule"] for hit in batch_score(transactions=sanctioned).rule_hits[0]]  # the default rules hit it
     Rule.objects.update(is_active=False)  # as another process would: no signal, no save()
-    assert score_batch(sanctioned).rule_hits == [[]]
+    assert batch_score(transactions=sanctioned).rule_hits == [[]]
     Rule.objects.update(is_active=True)
-    assert score_batch(sanctioned).rule_hits[0]
+    assert batch_score(transactions=sanctioned).rule_hits[0]
 
 
 def test_an_experiment_started_and_stopped_reaches_the_next_batch(champion, make_user):
     batch = [transaction(i, account_id=f"acc-{i}") for i in range(60)]
-    assert score_batch(batch).arms == []  # no experiment: no arms
+    assert batch_score(transactions=batch).arms == []  # no experiment: no arms
     challenger = copy_model_version(champion)
     experiment_start(challenger=challenger, challenger_share=0.5, name="", actor=make_user("compliance"))
-    assert ARM_CHALLENGER in score_batch(batch).arms
+    assert ARM_CHALLENGER in batch_score(transactions=batch).arms
     Experiment.objects.update(is_active=False)
-    assert score_batch(batch).arms == []  # no experiment: no arms
+    assert batch_score(transactions=batch).arms == []  # no experiment: no arms
 
 
 def test_an_unchanged_configuration_is_one_query(champion, django_assert_num_queries):
     batch = [transaction(1)]
-    prepare_batch(batch)  # the rules and experiment are read once
+    batch_prepare(transactions=batch)  # the rules and experiment are read once
     history_queries = 3
     configuration_queries = 1 if connection.vendor == "postgresql" else 3
     with django_assert_num_queries(configuration_queries + history_queries):
-        prepare_batch(batch)
+        batch_prepare(transactions=batch)

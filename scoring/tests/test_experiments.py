@@ -3,7 +3,7 @@ import pytest
 
 from scoring.experiments import ARM_CHALLENGER, arm_for, arms_for_accounts, chi_squared
 from scoring.models import Experiment
-from scoring.services import score_batch
+from scoring.services import batch_score
 from scoring.services.experiments import experiment_results, experiment_start
 from scoring.tests.builders import copy_model_version, transaction
 
@@ -28,7 +28,7 @@ def test_each_decision_records_its_arm_and_model_version(champion, make_user):
     challenger = copy_model_version(champion)
     experiment = experiment_start(challenger=challenger, challenger_share=0.5, name="", actor=make_user("compliance"))
     batch = [transaction(i, account_id=f"acc-{i}") for i in range(200)]
-    result = score_batch(batch)
+    result = batch_score(transactions=batch)
     expected = arms_for_accounts([t.account_id for t in batch], experiment)
     assert result.arms == expected and 60 < expected.count(ARM_CHALLENGER) < 140
     assert result.model_version == champion
@@ -71,11 +71,11 @@ def test_experiment_api_start_results_and_stop(champion, make_user):
 @pytest.mark.django_db
 def test_a_prepared_batch_scores_both_arms_without_the_database(champion, make_user, django_assert_num_queries):
     """Ingestion runs PreparedBatch.score() on a helper thread that has no connection of its own."""
-    from scoring.services import prepare_batch
+    from scoring.services import batch_prepare
 
     challenger = copy_model_version(champion)
     experiment_start(challenger=challenger, challenger_share=0.5, name="", actor=make_user("compliance"))
-    prepared = prepare_batch([transaction(i, account_id=f"acc-{i}") for i in range(200)])
+    prepared = batch_prepare(transactions=[transaction(i, account_id=f"acc-{i}") for i in range(200)])
     with django_assert_num_queries(0):
         result = prepared.score()
     assert {mv.pk for mv in result.model_versions} == {champion.pk, challenger.pk}

@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from scoring.features import FEATURE_NAMES
 from scoring.generator import generate, records_to_transactions
 from scoring.models import Decision, DriftReport, Label, ModelVersion
-from scoring.services import score_batch
+from scoring.services import batch_score
 from scoring.services.monitoring import drift_check, model_retrain
 from scoring.tests.builders import store_history
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def store_scored(transactions, *, shuffle=False):
     """Store transactions with the champion's decisions, as ingestion does. Shuffled, the latest
     decisions (by id) are a sample of the whole period rather than its last day."""
-    scored = score_batch(transactions)
+    scored = batch_score(transactions=transactions)
     if shuffle:
         order = np.random.default_rng(0).permutation(len(transactions))
         decisions = scored.decisions(transactions, created_at=timezone.now())

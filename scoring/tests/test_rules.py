@@ -52,11 +52,11 @@ def test_country_and_amount_rules_and_raise_versus_flag():
 
 
 def test_inactive_rules_do_not_run_in_scoring(champion, db):
-    from scoring.services import score_batch
+    from scoring.services import batch_score
     from scoring.tests.builders import transaction as txn
 
     Rule.objects.update(is_active=False)
-    result = score_batch([txn(1, country="KP")])
+    result = batch_score(transactions=[txn(1, country="KP")])
     assert result.rule_hits == [[]]
 
 

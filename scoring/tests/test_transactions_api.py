@@ -79,23 +79,23 @@ def test_detail_and_on_demand_explanation_scoped_to_the_key_source(champion, api
 @pytest.mark.django_db
 def test_scoring_queries_do_not_grow_with_the_batch(champion, django_assert_num_queries):
     from scoring.generator import generate, records_to_transactions
-    from scoring.services import score_batch
+    from scoring.services import batch_score
 
     transactions = records_to_transactions(generate(n_accounts=100, days=20, seed=5).records, source="tests")
     assert len(transactions) > 1500
     from scoring.tests.builders import store_history
 
     store_history(transactions[:500])
-    score_batch(transactions[500:502])  # the champion is loaded once per process
+    batch_score(transactions=transactions[500:502])  # the champion is loaded once per process
     # champion key, experiment, 3 history queries, rules; on PostgreSQL the first three are one query
     # (scoring.services.batch._configuration)
     from django.db import connection
 
     queries = 4 if connection.vendor == "postgresql" else 6
     with django_assert_num_queries(queries):
-        score_batch(transactions[500:505])
+        batch_score(transactions=transactions[500:505])
     with django_assert_num_queries(queries):
-        score_batch(transactions[500:1500])
+        batch_score(transactions=transactions[500:1500])
 
 
 @pytest.mark.django_db

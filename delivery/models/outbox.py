@@ -1,0 +1,25 @@
+"""The transactional outbox: events written with the data they describe, published after commit."""
+
+from django.db import models
+from django.utils import timezone
+
+# The event every stored decision publishes; its payload holds what the feed's and callbacks' filters read.
+DECISION_CREATED = "decision.created"
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same DB transaction as the data it describes, published after commit."""
+
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(published_at__isnull=True), name="outbox_unpublished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event_type}"
