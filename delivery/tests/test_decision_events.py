@@ -5,8 +5,8 @@ from datetime import datetime
 import pytest
 
 from conftest import suspicious_record, transaction_record
-from delivery.models import DECISION_CREATED, OutboxEvent
 from delivery import selectors
+from delivery.models import DECISION_CREATED, OutboxEvent
 from delivery.selectors import events_data
 from ingestion.services import ingest
 from scoring.models import Decision, Transaction
