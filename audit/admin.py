@@ -6,19 +6,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from audit.models import AuditEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Browse and search only: for records that are evidence (audit events, decisions, timelines)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from kernel.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)

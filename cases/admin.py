@@ -1,11 +1,9 @@
 """Admin for cases, teams, routing rules, approvals (approve/reject actions) and timelines."""
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import ReadOnlyAdmin
-from cases import services
+from approvals.admin import FourEyesAdmin
 from cases.models import (
     Approval,
     Case,
@@ -17,6 +15,7 @@ from cases.models import (
     RoutingRule,
     Team,
 )
+from kernel.admin import ReadOnlyAdmin
 
 
 class CaseEventInline(admin.TabularInline):
@@ -102,44 +101,11 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(SimpleHistoryAdmin):
+class ApprovalAdmin(FourEyesAdmin, SimpleHistoryAdmin):
     list_display = ("case", "outcome", "status", "requested_by", "requested_at", "decided_by", "decided_at")
     list_filter = ("status", "outcome")
     search_fields = ("case__reference",)
-    list_select_related = ("case", "requested_by", "decided_by")
     readonly_fields = [f.name for f in Approval._meta.fields]
-    actions = ["approve_selected", "reject_selected"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Approve the selected closures (four-eyes)", permissions=["approve"])
-    def approve_selected(self, request, queryset):
-        self._decide(request, queryset, services.approval_approve, comment="approved in admin")
-
-    @admin.action(description="Reject the selected closures", permissions=["approve"])
-    def reject_selected(self, request, queryset):
-        self._decide(request, queryset, services.approval_reject, comment="rejected in admin")
-
-    def has_approve_permission(self, request):
-        return request.user.has_perm("cases.approve_closure")
-
-    def _decide(self, request, queryset, service, *, comment: str):
-        done = 0
-        for approval in queryset.filter(status=Approval.Status.PENDING).select_related("case"):
-            try:
-                service(approval=approval, actor=request.user, comment=comment)
-                done += 1
-            except (ValidationError, PermissionDenied, services.CaseConflict) as exc:
-                self.message_user(request, f"{approval.case}: {exc}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{done} approval(s) decided.", messages.SUCCESS)
 
 
 @admin.register(Comment)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef
-from django.http import Http404
 
 from cases.filtersets import CaseFilterSet
 from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment, Team
@@ -26,13 +25,10 @@ def cases_for_api_key(key):
     return Case.objects.filter(Exists(own))
 
 
-def case_for(user, reference: str, *, queryset=None) -> Case:
-    """The case `user` may see with this reference, or 404: another team's reference is not found."""
+def case_for(user, reference: str, *, queryset=None) -> Case | None:
+    """The case `user` may see with this reference, or None: another team's reference is not found."""
     queryset = Case.objects.visible_to(user) if queryset is None else queryset
-    try:
-        return queryset.select_related("assignee", "team").get(reference=reference)
-    except Case.DoesNotExist:
-        raise Http404("No case with this reference.") from None
+    return queryset.select_related("assignee", "team").filter(reference=reference).first()
 
 
 @dataclass
@@ -148,21 +144,3 @@ def pending_approval(case: Case) -> Approval | None:
         if case.status == Case.Status.PENDING_APPROVAL
         else None
     )
-
-
-def approvals_queue(user, *, status: str = Approval.Status.PENDING, limit: int = 200) -> list[Approval]:
-    """Approvals on cases `user` may see, oldest pending first."""
-    return list(
-        Approval.objects.filter(status=status, case__in=Case.objects.visible_to(user))
-        .select_related("case", "case__team", "requested_by", "decided_by")
-        .order_by("requested_at" if status == Approval.Status.PENDING else "-decided_at")[:limit]
-    )
-
-
-def approval_for(user, approval_id: int) -> Approval:
-    try:
-        return Approval.objects.select_related("case", "requested_by").get(
-            pk=approval_id, case__in=Case.objects.visible_to(user)
-        )
-    except (Approval.DoesNotExist, ValueError):
-        raise Http404("No approval with this id.") from None

@@ -20,7 +20,5 @@ urlpatterns = [
         views.case_action,
         name="action",
     ),
-    path("approvals/", views.approvals, name="approvals"),
-    re_path(r"^approvals/(?P<approval_id>\d+)/(?P<decision>approve|reject)$", views.approval_decide, name="decide"),
     path("mentions/", views.mentions, name="mentions"),
 ]

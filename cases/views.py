@@ -1,11 +1,11 @@
-"""The analyst workspace pages: dashboard, worklist, case detail, approvals, mentions. Thin: selectors read,
+"""The analyst workspace pages: dashboard, worklist, case detail, mentions. Thin: selectors read,
 services write, every case read goes through Case.objects.visible_to(user)."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors, services
 from cases.dashboard import dashboard_data
-from cases.models import Approval, Case, Mention, Severity, Team
+from cases.models import Case, Mention, Severity, Team
 from cases.similarity import similar_cases
+from kernel.pages import run_service
 
 view_required = permission_required("cases.view_case", raise_exception=True)
 WORKLIST_ORDERINGS = [
@@ -74,7 +75,7 @@ def bulk_assign(request):
         return _back(request, reverse("cases:worklist"))
     username = request.POST.get("assignee", "")
     assign = lambda: services.case_assign_many(cases=cases, assignee=_user_or_none(username), actor=request.user)  # noqa: E731
-    if _run(request, assign):
+    if run_service(request, assign):
         messages.success(
             request, f"Assigned {len(cases)} case{'s' if len(cases) > 1 else ''} to {username or 'nobody'}."
         )
@@ -85,7 +86,7 @@ def bulk_assign(request):
 @login_required
 @view_required
 def case_detail(request, reference):
-    case = selectors.case_for(request.user, reference)
+    case = _case_or_404(request, reference)
     fragment = request.GET.get("fragment")
     if fragment in {"head", "timeline"}:
         return render(request, f"cases/_case_{fragment}.html", _live_context(request, case))
@@ -120,7 +121,7 @@ def case_detail(request, reference):
 @login_required
 @view_required
 def case_similar(request, reference):
-    case = selectors.case_for(request.user, reference)
+    case = _case_or_404(request, reference)
     links = selectors.case_transactions(case)
     vectors = [getattr(link.transaction, "decision", None) for link in links]
     similar = similar_cases(case, request.user, vectors=[d.features for d in vectors if d and d.features])
@@ -154,7 +155,7 @@ def _live_context(request, case: Case) -> dict:
 @login_required
 @view_required
 def case_action(request, reference, action):
-    case = selectors.case_for(request.user, reference)
+    case = _case_or_404(request, reference)
     post = request.POST
     user = request.user
     calls = {
@@ -178,43 +179,13 @@ def case_action(request, reference, action):
     }
     if action not in calls:
         raise PermissionDenied
-    if _run(request, calls[action]) and action == "close":
+    if run_service(request, calls[action]) and action == "close":
         case.refresh_from_db()
         if case.status == Case.Status.PENDING_APPROVAL:
             messages.info(request, "Closure proposed: it waits for a second approver (four-eyes).")
         else:
             messages.success(request, f"Closed as {case.get_outcome_display()}.")
     return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]))
-
-
-@require_GET
-@login_required
-@view_required
-def approvals(request):
-    show = request.GET.get("status", Approval.Status.PENDING)
-    if show not in Approval.Status.values:
-        show = Approval.Status.PENDING
-    context = {
-        "approvals": selectors.approvals_queue(request.user, status=show),
-        "show": show,
-        "statuses": Approval.Status.choices,
-        "may_approve": request.user.has_perm("cases.approve_closure"),
-    }
-    return render(request, "cases/approvals.html", context)
-
-
-@require_POST
-@login_required
-@view_required
-def approval_decide(request, approval_id, decision):
-    approval = selectors.approval_for(request.user, approval_id)
-    comment = request.POST.get("comment", "")
-    service = services.approval_approve if decision == "approve" else services.approval_reject
-    if _run(request, service, approval=approval, actor=request.user, comment=comment):
-        messages.success(
-            request, f"{approval.case.reference}: closure {'approved' if decision == 'approve' else 'rejected'}."
-        )
-    return _back(request, reverse("cases:detail", args=[approval.case.reference]))
 
 
 @require_GET
@@ -232,20 +203,11 @@ def mentions(request):
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _run(request, func, *args, **kwargs) -> bool:
-    try:
-        func(*args, **kwargs)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return False
-    except services.CaseConflict as exc:
-        messages.error(request, exc.message)
-        return False
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or "You are not allowed to do that.")
-        return False
-    return True
+def _case_or_404(request, reference: str) -> Case:
+    case = selectors.case_for(request.user, reference)
+    if case is None:
+        raise Http404("No case with this reference.")
+    return case
 
 
 def _workers():

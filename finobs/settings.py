@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "channels",
     "audit",
     "apikeys",
+    "approvals",
     "scoring",
     "delivery",
     "ingestion",
@@ -268,9 +269,8 @@ SPECTACULAR_SETTINGS = {
     # Several models have a "status"; give each choice set its own name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "ModelVersionStatusEnum": "scoring.models.ModelVersion.Status",
-        "PromotionRequestStatusEnum": "scoring.models.PromotionRequest.Status",
+        "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
         "CaseStatusEnum": "cases.models.Case.Status",
-        "ApprovalStatusEnum": "cases.models.Approval.Status",
     },
 }
 

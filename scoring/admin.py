@@ -8,12 +8,13 @@ from django.contrib import admin, messages
 from django.db.models.functions import Length
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import ReadOnlyAdmin
+from approvals.admin import FourEyesAdmin
+from kernel.admin import ReadOnlyAdmin
 from kernel.api.errors import ApiError
 from scoring.models import Decision, DriftReport, Experiment, Label, ModelVersion, PromotionRequest, Rule, Transaction
 from scoring.services import record_labels
 from scoring.services.experiments import experiment_results, experiment_stop
-from scoring.services.registry import model_promote_or_request, model_rollback, promotion_approve, promotion_reject
+from scoring.services.registry import model_promote_or_request, model_rollback
 from scoring.services.rules import rule_save
 
 
@@ -167,31 +168,9 @@ def _call(request, model_admin, action) -> None:
 
 
 @admin.register(PromotionRequest)
-class PromotionRequestAdmin(ReadOnlyAdmin):
+class PromotionRequestAdmin(FourEyesAdmin):
     list_display = ["model_version", "status", "requested_by", "requested_at", "decided_by", "decided_at"]
     list_filter = ["status"]
-    actions = ["approve", "reject"]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("model_version", "requested_by", "decided_by")
-            .defer(*ModelVersion.heavy_fields("model_version"))
-        )
-
-    @admin.action(description="Approve (a different person than the requester)", permissions=["promote"])
-    def approve(self, request, queryset):
-        for promotion in queryset:
-            _call(request, self, lambda p=promotion: promotion_approve(request=p, actor=request.user))
-
-    @admin.action(description="Reject", permissions=["promote"])
-    def reject(self, request, queryset):
-        for promotion in queryset:
-            _call(request, self, lambda p=promotion: promotion_reject(request=p, actor=request.user))
-
-    def has_promote_permission(self, request):
-        return request.user.has_perm("scoring.promote_model")
 
 
 @admin.register(Rule)

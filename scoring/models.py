@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from approvals.models import FourEyesRequest, one_pending_per
+
 
 class RiskLevel(models.TextChoices):
     LOW = "LOW", "Low"
@@ -179,36 +181,16 @@ class Decision(models.Model):
         return f"{self.transaction_id}: {self.risk_level} {self.score:.3f}"
 
 
-class PromotionRequest(models.Model):
+class PromotionRequest(FourEyesRequest):
     """Four-eyes on the model registry: one person asks to promote a candidate, another approves it."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        SUPERSEDED = "superseded", "Superseded"
-
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="promotion_requests")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    reason = models.TextField(blank=True, default="")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField()
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True, default="")
+    reason = models.TextField(blank=True, default="", help_text="Why the requester asks.")
 
-    class Meta:
-        ordering = ["-requested_at"]
+    class Meta(FourEyesRequest.Meta):
         constraints = [
-            models.UniqueConstraint(
-                fields=["model_version"], condition=Q(status="pending"), name="one_pending_promotion_per_model"
-            ),
-            models.CheckConstraint(
-                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
-                name="promotion_approver_is_not_requester",
-            ),
+            *FourEyesRequest.Meta.constraints,
+            one_pending_per("model_version", name="one_pending_promotion_per_model"),
         ]
 
     def __str__(self) -> str:

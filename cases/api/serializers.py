@@ -55,7 +55,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
             "requested_at",
             "decided_by",
             "decided_at",
-            "decision_comment",
+            "decision_note",
         ]
 
 

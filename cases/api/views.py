@@ -5,14 +5,13 @@ their own source; every write is made by a person, with the same permissions as 
 """
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
+from approvals.services import approval_decide
 from cases import selectors, services
 from cases.api.serializers import (
     AssignSerializer,
@@ -29,6 +28,7 @@ from cases.filtersets import CaseFilterSet
 from cases.models import Case, Team
 from kernel.api.errors import ApiError
 from kernel.api.permissions import ScopeOrPermission, api_key_of
+from kernel.errors import Conflict
 
 ACTION_PERMS = {
     "list": ("cases.view_case",),
@@ -72,11 +72,10 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_case(self) -> Case:
         key = api_key_of(self.request)
         scope = selectors.cases_for_api_key(key) if key is not None else Case.objects.visible_to(self.request.user)
-        try:
-            return selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
-        except Http404:
-            # kernel.api.errors reads .detail, which Django's Http404 lacks: raise DRF's own.
-            raise exceptions.NotFound("No case with this reference.") from None
+        case = selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
+        if case is None:
+            raise exceptions.NotFound("No case with this reference.")
+        return case
 
     def retrieve(self, request, reference=None):
         case = self.get_case()
@@ -129,7 +128,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def comment(self, request, reference=None):
         data = self._valid(CommentSerializer, request)
         case = self.get_case()
-        comment = _call(services.case_comment, case=case, body=data["body"], author=request.user)
+        comment = services.case_comment(case=case, body=data["body"], author=request.user)
         return Response(CommentSerializer(comment).data, status=201)
 
     @extend_schema(request=CloseSerializer, responses=CaseSerializer)
@@ -141,20 +140,20 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=DecideSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, reference=None):
-        return self._decide(request, services.approval_approve)
+        return self._decide(request, approve=True)
 
     @extend_schema(request=DecideSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, reference=None):
-        return self._decide(request, services.approval_reject)
+        return self._decide(request, approve=False)
 
-    def _decide(self, request, service):
+    def _decide(self, request, *, approve: bool):
         data = self._valid(DecideSerializer, request)
         case = self.get_case()
         approval = selectors.pending_approval(case)
         if approval is None:
-            raise ApiError(status_code=409, code="no_pending_approval", message="This case has no pending approval.")
-        _call(service, approval=approval, actor=request.user, comment=data["comment"])
+            raise Conflict("This case has no pending approval.", code="no_pending_approval")
+        approval_decide(approval=approval, actor=request.user, approve=approve, note=data["comment"])
         return self._case_response(case)
 
     def _valid(self, serializer_class, request) -> dict:
@@ -164,7 +163,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _done(self, func):
         case = self.get_case()
-        _call(func, case)
+        func(case)
         return self._case_response(case)
 
     def _case_response(self, case: Case) -> Response:
@@ -180,16 +179,3 @@ def _user(username):
     if user is None:
         raise ApiError(status_code=400, code="invalid", message="Unknown user.", details={"user": username})
     return user
-
-
-def _call(func, *args, **kwargs):
-    """Run a service; its refusals become the API's error shape (400 invalid, 409 conflict)."""
-    try:
-        return func(*args, **kwargs)
-    except ValidationError as exc:
-        details = exc.message_dict if hasattr(exc, "error_dict") else {"errors": exc.messages}
-        raise ApiError(status_code=400, code="invalid", message="The request is not valid.", details=details) from exc
-    except services.CaseConflict as exc:
-        raise ApiError(status_code=409, code=exc.code, message=exc.message) from exc
-    except PermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc) or None) from exc

@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from approvals.models import FourEyesRequest, one_pending_per
 from cases.models.case import Case
 
 
@@ -42,40 +42,18 @@ class Mention(models.Model):
         return f"@{self.user_id} in {self.comment_id}"
 
 
-class Approval(models.Model):
-    """A closure waiting for a second person (four-eyes): requester and approver are never the same."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+class Approval(FourEyesRequest):
+    """A case closure waiting for a second person (four-eyes): requester and approver are never the same."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="approvals")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     outcome = models.CharField(max_length=16, choices=Case.Outcome.choices)
     rationale = models.TextField()
     reason = models.CharField(max_length=200, help_text="Why a second person must approve.")
     previous_status = models.CharField(max_length=16, choices=Case.Status.choices)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField()
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True, default="")
     history = HistoricalRecords()
 
-    class Meta:
-        ordering = ["-requested_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["case"], condition=Q(status="pending"), name="one_pending_approval"),
-            models.CheckConstraint(condition=~Q(decided_by=F("requested_by")), name="approver_is_not_requester"),
-            models.CheckConstraint(
-                condition=Q(status="pending", decided_by__isnull=True)
-                | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
-                name="decided_approval_has_decider",
-            ),
-        ]
+    class Meta(FourEyesRequest.Meta):
+        constraints = [*FourEyesRequest.Meta.constraints, one_pending_per("case", name="one_pending_approval")]
         indexes = [models.Index(fields=["status", "requested_at"], name="approval_queue")]
 
     def __str__(self) -> str:

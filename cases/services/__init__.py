@@ -1,10 +1,9 @@
 """Case workflows; the only place that writes cases. Views, API, admin and consumers call these."""
 
-from cases.services.closing import approval_approve, approval_reason, approval_reject, case_close
+from cases.services.closing import CLOSURE, approval_reason, case_close
 from cases.services.comments import case_comment, mentions_mark_read
 from cases.services.lifecycle import (
     TRANSITIONS,
-    CaseConflict,
     allowed_transitions,
     case_assign,
     case_assign_many,
@@ -16,12 +15,10 @@ from cases.services.lifecycle import (
 from cases.services.opening import decision_severity, open_cases_for_decisions, route_team_id, sla_due_at
 
 __all__ = [
+    "CLOSURE",
     "TRANSITIONS",
-    "CaseConflict",
     "allowed_transitions",
-    "approval_approve",
     "approval_reason",
-    "approval_reject",
     "case_assign",
     "case_assign_many",
     "case_close",

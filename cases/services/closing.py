@@ -1,17 +1,20 @@
 """Closing a case with an outcome, and four-eyes approval where a second person must agree.
 
-Closing a HIGH or CRITICAL case, or any SAR filing, creates a pending Approval and parks the case in
-`pending_approval`; a different person with cases.approve_closure approves (the case closes and its
-transactions get labels) or rejects (the case goes back to where it was).
+Closing a HIGH or CRITICAL case, or any SAR filing, requests an Approval (approvals' one four-eyes mechanism)
+and parks the case in `pending_approval`; a different person with cases.approve_closure approves (the case
+closes and its transactions get labels) or rejects (the case goes back to where it was).
 """
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from approvals.kinds import ApprovalKind
+from approvals.services import approval_request
 from cases.models import Approval, Case, CaseEvent, Severity
-from cases.services.lifecycle import CaseConflict, lock_case, record_change, require_perm
+from cases.services.lifecycle import lock_case, record_change, require_perm
+from kernel.errors import Conflict
 from scoring.models import Label
 from scoring.services import record_labels
 
@@ -46,9 +49,9 @@ def check_close(case: Case, *, outcome: str, rationale: str, actor) -> None:
     if errors:
         raise ValidationError(errors, code="invalid")
     if case.status == Status.PENDING_APPROVAL:
-        raise CaseConflict("This case is already waiting for an approval.", code="approval_pending")
+        raise Conflict("This case is already waiting for an approval.", code="approval_pending")
     if not case.is_open:
-        raise CaseConflict("This case is already closed.", code="case_closed")
+        raise Conflict("This case is already closed.", code="case_closed")
 
 
 def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
@@ -60,14 +63,14 @@ def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
         reason = approval_reason(case, outcome)
         if not reason:
             return _close_locked(case, outcome=outcome, rationale=rationale.strip(), actor=actor, approval=None)
-        approval = Approval.objects.create(
+        approval = approval_request(
+            kind=CLOSURE,
+            actor=actor,
             case=case,
             outcome=outcome,
             rationale=rationale.strip(),
             reason=reason,
             previous_status=case.status,
-            requested_by=actor,
-            requested_at=timezone.now(),
         )
         previous = case.status
         case.status = Status.PENDING_APPROVAL
@@ -82,84 +85,74 @@ def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
                 "approval_id": approval.pk,
                 "reason": reason,
             },
-            action="approval.requested",
+            action="case.closure_proposed",
         )
     return case
 
 
-def check_decide(approval: Approval, *, actor) -> None:
-    require_perm(actor, "cases.approve_closure")
-    if approval.status != Approval.Status.PENDING:
-        raise CaseConflict(f"This approval was already {approval.status}.", code="approval_decided")
-    if approval.requested_by_id == actor.pk:
-        raise PermissionDenied("Four-eyes: you cannot approve or reject your own request.")
+def _check_decider(approval: Approval, actor) -> None:
     if approval.outcome == Outcome.SAR_FILED:
         require_perm(actor, "cases.file_sar")
 
 
-def approval_approve(*, approval: Approval, actor, comment: str = "") -> Approval:
-    """Approve a pending closure: the case closes with the proposed outcome and labels are recorded."""
-    check_decide(approval, actor=actor)
-    with transaction.atomic():
-        case = lock_case(approval.case)
-        approval = Approval.objects.select_for_update().get(pk=approval.pk)
-        check_decide(approval, actor=actor)
-        _decide(approval, status=Approval.Status.APPROVED, actor=actor, comment=comment)
-        _close_locked(case, outcome=approval.outcome, rationale=approval.rationale, actor=actor, approval=approval)
-    return approval
+def _closure_approved(approval: Approval, actor) -> None:
+    """The case (locked) closes with the proposed outcome, and its transactions get labels."""
+    case = lock_case(approval.case)
+    record_change(
+        case,
+        kind=CaseEvent.Kind.CLOSURE_APPROVED,
+        actor=actor,
+        data={
+            "approval_id": approval.pk,
+            "outcome": approval.outcome,
+            "comment": approval.decision_note,
+            "requested_by": approval.requested_by.get_username(),
+        },
+        action="case.closure_approved",
+    )
+    _close_locked(case, outcome=approval.outcome, rationale=approval.rationale, actor=actor, approval=approval)
 
 
-def approval_reject(*, approval: Approval, actor, comment: str) -> Approval:
-    """Reject a pending closure, with a comment; the case returns to the status it had."""
-    if not comment.strip():
-        raise ValidationError({"comment": "Say why the closure is rejected."}, code="required")
-    check_decide(approval, actor=actor)
-    with transaction.atomic():
-        case = lock_case(approval.case)
-        approval = Approval.objects.select_for_update().get(pk=approval.pk)
-        check_decide(approval, actor=actor)
-        _decide(approval, status=Approval.Status.REJECTED, actor=actor, comment=comment)
-        case.status = approval.previous_status
-        record_change(
-            case,
-            kind=CaseEvent.Kind.CLOSURE_REJECTED,
-            actor=actor,
-            data={
-                "approval_id": approval.pk,
-                "outcome": approval.outcome,
-                "comment": approval.decision_comment,
-                "requested_by": approval.requested_by.get_username(),
-                "to": case.status,
-            },
-            action="approval.rejected",
-        )
-    return approval
+def _closure_rejected(approval: Approval, actor) -> None:
+    """Rejected (or withdrawn by its requester): the case (locked) returns to the status it had."""
+    case = lock_case(approval.case)
+    case.status = approval.previous_status
+    record_change(
+        case,
+        kind=CaseEvent.Kind.CLOSURE_REJECTED,
+        actor=actor,
+        data={
+            "approval_id": approval.pk,
+            "outcome": approval.outcome,
+            "comment": approval.decision_note,
+            "requested_by": approval.requested_by.get_username(),
+            "withdrawn": approval.status == Approval.Status.WITHDRAWN,
+            "to": case.status,
+        },
+        action="case.closure_rejected",
+    )
 
 
-def _decide(approval: Approval, *, status: str, actor: AbstractBaseUser, comment: str) -> None:
-    approval.status = status
-    approval.decided_by = actor
-    approval.decided_at = timezone.now()
-    approval.decision_comment = comment.strip()
-    approval._history_user = actor
-    approval.save()
+CLOSURE = ApprovalKind(
+    model=Approval,
+    name="case_closure",
+    label="Case closure",
+    request_permission="cases.propose_closure",
+    decide_permission="cases.approve_closure",
+    visible_to=lambda user: Approval.objects.filter(case__in=Case.objects.visible_to(user)).select_related(
+        "case", "case__team"
+    ),
+    subject=lambda approval: (approval.case.reference, reverse("cases:detail", args=[approval.case.reference])),
+    summary=lambda approval: f"Close as {approval.get_outcome_display()}: {approval.rationale}",
+    on_approved=_closure_approved,
+    on_rejected=_closure_rejected,
+    lock_subject=lambda approval: lock_case(approval.case),
+    check_decider=_check_decider,
+)
 
 
 def _close_locked(case: Case, *, outcome: str, rationale: str, actor, approval: Approval | None) -> Case:
     """Close a case whose row lock the caller holds; record labels from the outcome."""
-    if approval is not None:
-        record_change(
-            case,
-            kind=CaseEvent.Kind.CLOSURE_APPROVED,
-            actor=actor,
-            data={
-                "approval_id": approval.pk,
-                "outcome": outcome,
-                "comment": approval.decision_comment,
-                "requested_by": approval.requested_by.get_username(),
-            },
-            action="approval.approved",
-        )
     previous = case.status if approval is None else approval.previous_status
     case.status = Status.CLOSED
     case.outcome = outcome

@@ -16,6 +16,7 @@ from audit.services import actor_label, audit_log
 from cases.models import PRIORITY_FOR_SEVERITY, Case, CaseEvent, Priority, Severity, Team
 from cases.services.live import notify_case_changed
 from cases.services.opening import sla_due_at
+from kernel.errors import Conflict
 from kernel.events import publish
 
 Status = Case.Status
@@ -30,15 +31,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.PENDING_APPROVAL: frozenset(),
     Status.CLOSED: frozenset(),
 }
-
-
-class CaseConflict(Exception):
-    """The case is not in a state that allows this action (HTTP 409)."""
-
-    def __init__(self, message: str, *, code: str = "conflict"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def allowed_transitions(case: Case) -> list[str]:
@@ -89,7 +81,7 @@ def check_assignable(case: Case, assignee: AbstractBaseUser | None, *, actor) ->
                 code="invalid",
             )
     if not case.is_open:
-        raise CaseConflict("A closed case cannot be reassigned.", code="case_closed")
+        raise Conflict("A closed case cannot be reassigned.", code="case_closed")
 
 
 def case_assign(*, case: Case, assignee: AbstractBaseUser | None, actor) -> Case:
@@ -125,7 +117,7 @@ def case_transition(*, case: Case, status: str, actor, reason: str = "") -> Case
     with transaction.atomic():
         case = lock_case(case)
         if status not in TRANSITIONS[case.status]:
-            raise CaseConflict(
+            raise Conflict(
                 f"A case cannot go from {case.status} to {status}"
                 + (
                     " (close it with an outcome instead)."
@@ -161,7 +153,7 @@ def case_escalate(
     with transaction.atomic():
         case = lock_case(case)
         if Status.ESCALATED not in TRANSITIONS[case.status]:
-            raise CaseConflict(f"A {case.status} case cannot be escalated.", code="illegal_transition")
+            raise Conflict(f"A {case.status} case cannot be escalated.", code="illegal_transition")
         data = {"from": case.status, "reason": reason.strip(), "team": None, "assignee": None}
         case.status = Status.ESCALATED
         if team is not None:
@@ -212,7 +204,7 @@ def case_update(*, case: Case, actor, **changes) -> Case:
     with transaction.atomic():
         case = lock_case(case)
         if not case.is_open:
-            raise CaseConflict("A closed case cannot be edited.", code="case_closed")
+            raise Conflict("A closed case cannot be edited.", code="case_closed")
         diff = {f: {"from": getattr(case, f), "to": v} for f, v in changes.items() if getattr(case, f) != v}
         if not diff:
             return case

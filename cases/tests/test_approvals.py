@@ -4,9 +4,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from approvals.services import approval_decide
 from audit.models import AuditEvent
 from cases.models import Approval
-from cases.services import CaseConflict, approval_approve, approval_reject, case_close, case_transition
+from cases.services import case_close, case_transition
+from kernel.errors import Conflict
 from scoring.models import Transaction
 
 pytestmark = pytest.mark.django_db
@@ -33,11 +35,11 @@ def test_high_severity_closure_waits_for_a_different_compliance_approver(open_ca
     assert labels(case) == {"unknown"}
     approval = Approval.objects.get(case=case)
     with pytest.raises(PermissionDenied):  # analysts do not approve
-        approval_approve(approval=approval, actor=personas["bob"])
-    with pytest.raises(CaseConflict):  # no second proposal while one waits
+        approval_decide(approval=approval, actor=personas["bob"], approve=True)
+    with pytest.raises(Conflict):  # no second proposal while one waits
         case_close(case=case, outcome="no_action", rationale="x", actor=personas["alice"])
 
-    approval_approve(approval=approval, actor=personas["carol"], comment="agree")
+    approval_decide(approval=approval, actor=personas["carol"], approve=True, note="agree")
     case.refresh_from_db()
     approval.refresh_from_db()
     assert (case.status, case.outcome, approval.status, approval.decided_by) == (
@@ -48,9 +50,14 @@ def test_high_severity_closure_waits_for_a_different_compliance_approver(open_ca
     )
     assert labels(case) == {"fraud"}
     actions = list(AuditEvent.objects.filter(object_id=case.reference).values_list("action", flat=True))
-    assert {"approval.requested", "approval.approved", "case.closed"} <= set(actions)
-    with pytest.raises(CaseConflict):
-        approval_approve(approval=approval, actor=personas["dave"])
+    assert {"case.closure_proposed", "case.closure_approved", "case.closed"} <= set(actions)
+    decisions = AuditEvent.objects.filter(object_type="case_closure", object_id=str(approval.pk))
+    assert list(decisions.order_by("id").values_list("action", flat=True)) == [
+        "approval.requested",
+        "approval.approved",
+    ]
+    with pytest.raises(Conflict):
+        approval_decide(approval=approval, actor=personas["dave"], approve=True)
 
 
 def test_requester_cannot_approve_their_own_closure(open_case, personas):
@@ -58,7 +65,7 @@ def test_requester_cannot_approve_their_own_closure(open_case, personas):
     case = case_close(case=case, outcome="confirmed_fraud", rationale="mine", actor=personas["carol"])
     approval = Approval.objects.get(case=case)
     with pytest.raises(PermissionDenied):
-        approval_approve(approval=approval, actor=personas["carol"])
+        approval_decide(approval=approval, actor=personas["carol"], approve=True)
     approval.refresh_from_db()
     assert approval.status == "pending"
 
@@ -85,8 +92,8 @@ def test_reject_returns_the_case_to_its_previous_status_and_needs_a_reason(open_
     case_close(case=case, outcome="false_positive", rationale="looks fine", actor=personas["alice"])
     approval = Approval.objects.get(case=case)
     with pytest.raises(ValidationError):
-        approval_reject(approval=approval, actor=personas["carol"], comment="")
-    approval_reject(approval=approval, actor=personas["carol"], comment="check the device history first")
+        approval_decide(approval=approval, actor=personas["carol"], approve=False, note="")
+    approval_decide(approval=approval, actor=personas["carol"], approve=False, note="check the device history first")
     case.refresh_from_db()
     assert (case.status, case.outcome) == ("investigating", "")
     assert labels(case) == {"unknown"}
@@ -118,7 +125,7 @@ def test_admin_actions_approve_through_the_same_four_eyes_rules(client, open_cas
     assert response.status_code == 200
     statuses = dict(Approval.objects.values_list("case__reference", "status"))
     assert statuses == {mine.reference: "pending", theirs.reference: "approved"}  # not her own request
-    assert "cannot approve or reject your own request" in response.content.decode()
+    assert "cannot approve your own request" in response.content.decode()
 
 
 def test_admin_pages_for_cases_teams_and_rules(client, open_case, make_user, personas):

@@ -9,7 +9,6 @@ from guardian.shortcuts import get_perms
 from audit.models import AuditEvent
 from cases.models import Case, CaseEvent, Mention
 from cases.services import (
-    CaseConflict,
     case_assign,
     case_comment,
     case_escalate,
@@ -20,6 +19,7 @@ from cases.services import (
 )
 from cases.tests.conftest import flagged_decisions
 from delivery.models import OutboxEvent
+from kernel.errors import Conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_legal_transitions_leave_timeline_history_audit_and_outbox(open_case, pe
 def test_illegal_transitions_are_refused_and_change_nothing(open_case, personas, target):
     case = open_case("a-1")
     events = CaseEvent.objects.filter(case=case).count()
-    with pytest.raises(CaseConflict):
+    with pytest.raises(Conflict):
         case_transition(case=case, status=target, actor=personas["alice"])
     case.refresh_from_db()
     assert case.status == "new"

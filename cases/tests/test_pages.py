@@ -195,7 +195,7 @@ def test_approvals_queue_lists_pending_closures_for_compliance(client, personas,
     page = client.get("/approvals/").content.decode()
     assert case.reference in page and "card testing" in page
     approval = case.approvals.get()
-    client.post(f"/approvals/{approval.pk}/approve", {"comment": "ok"})
+    client.post(f"/approvals/case_closure/{approval.pk}/approve", {"note": "ok"})
     case.refresh_from_db()
     assert case.status == "closed"
 

@@ -5,7 +5,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import ReadOnlyAdmin
 from delivery.models import CallbackEndpoint, Delivery, DeliveryAttempt
 from delivery.services import (
     DeliveryInFlight,
@@ -16,6 +15,7 @@ from delivery.services import (
     delivery_redeliver,
 )
 from delivery.services.callback_endpoints import check_endpoint
+from kernel.admin import ReadOnlyAdmin
 
 
 class CallbackEndpointForm(forms.ModelForm):

@@ -5,9 +5,9 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from audit.admin import ReadOnlyAdmin
 from delivery.models import OutboxEvent
 from delivery.selectors import event_data
+from kernel.admin import ReadOnlyAdmin
 
 
 @admin.register(OutboxEvent)

@@ -1,6 +1,6 @@
 """The dependency direction between the apps, held by reading every import of the product's code.
 
-From the ground floor up: kernel (imports no app), audit, apikeys, scoring, delivery,
+From the ground floor up: kernel (imports no app), audit, apikeys and approvals, scoring, delivery,
 ingestion (intake), cases, and finobs (the wiring, which may import anything). An app imports only the
 apps below it; tests and benchmarks may use anything.
 """
@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("kernel", "audit", "apikeys", "scoring", "delivery", "ingestion", "cases", "finobs")
+APPS = ("kernel", "audit", "apikeys", "approvals", "scoring", "delivery", "ingestion", "cases", "finobs")
 MAY_IMPORT = {
     "kernel": set(),
     "audit": {"kernel"},
     "apikeys": {"kernel", "audit"},
-    "scoring": {"kernel", "audit"},
+    "approvals": {"kernel", "audit"},
+    "scoring": {"kernel", "audit", "approvals"},
     "delivery": {"kernel", "audit", "apikeys", "scoring"},
     "ingestion": {"kernel", "audit", "apikeys", "scoring", "delivery"},
-    "cases": {"kernel", "audit", "apikeys", "scoring", "delivery"},
+    "cases": {"kernel", "audit", "apikeys", "approvals", "scoring", "delivery"},
     "finobs": set(APPS) - {"finobs"},
 }
 

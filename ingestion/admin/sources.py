@@ -5,10 +5,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.admin import ReadOnlyAdmin
 from ingestion.models import PullRun, PullSource
 from ingestion.services import pull_source_delete, pull_source_enqueue, pull_source_reset_breaker, pull_source_save
 from ingestion.services.pulls import check_pull_source
+from kernel.admin import ReadOnlyAdmin
 
 RUNS_SHOWN = 25
 

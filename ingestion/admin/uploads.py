@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from audit.admin import ReadOnlyAdmin
 from ingestion.models import UploadJob
+from kernel.admin import ReadOnlyAdmin
 
 
 @admin.register(UploadJob)

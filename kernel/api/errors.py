@@ -3,10 +3,13 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from kernel.errors import Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +44,21 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 
 def exception_handler(exc, context):
+    """DRF's exception handler: every error, ours and the framework's, as {code, message, details}.
+
+    A service's refusals arrive as they were raised: Conflict (409), Django's ValidationError (400, with
+    the fields' messages) and PermissionDenied (403, with the service's reason).
+    """
+    if isinstance(exc, Conflict):
+        return Response(error_body(exc.code, exc.message, exc.details), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DjangoValidationError):
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"errors": exc.messages}
+        return Response(error_body("invalid", "The request is not valid.", details), status=status.HTTP_400_BAD_REQUEST)
     # DRF maps these two Django exceptions itself; map them first so `exc.detail` exists below.
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+        exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None, code=getattr(exc, "code", None))
     if isinstance(exc, ApiError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     response = drf_exception_handler(exc, context)
@@ -56,6 +69,12 @@ def exception_handler(exc, context):
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
+    if (
+        isinstance(exc, exceptions.PermissionDenied)
+        and isinstance(exc.get_codes(), str)
+        and exc.get_codes() != exc.default_code
+    ):
+        code = exc.get_codes()  # a service's own reason, such as four_eyes
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"errors": exc.detail}
         message = "The request is not valid."

@@ -7,6 +7,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView, get_object_or_
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from approvals.services import approval_decide
 from kernel.api.errors import ApiError
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 from scoring.api import serializers as s
@@ -14,12 +15,7 @@ from scoring.models import Experiment, ModelVersion, PromotionRequest, Transacti
 from scoring.selectors import drift_reports, drift_status
 from scoring.services.experiments import experiment_start, experiment_stop
 from scoring.services.explanations import decision_explanation
-from scoring.services.registry import (
-    model_promote_or_request,
-    model_rollback,
-    promotion_approve,
-    promotion_reject,
-)
+from scoring.services.registry import model_promote_or_request, model_rollback
 
 READ_MODELS = ("scoring.view_modelversion",)
 PROMOTE = ("scoring.promote_model",)
@@ -141,10 +137,8 @@ class PromotionDecisionView(APIView):
     def post(self, request, pk: int):
         payload = _valid(s.NoteSerializer, request)
         promotion = get_object_or_404(PromotionRequest, pk=pk)
-        if self.decision == "approve":
-            promotion_approve(request=promotion, actor=request.user, note=payload["note"])
-        else:
-            promotion_reject(request=promotion, actor=request.user, note=payload["note"])
+        approve = self.decision == "approve"
+        approval_decide(approval=promotion, actor=request.user, approve=approve, note=payload["note"])
         promotion.refresh_from_db()
         return Response(s.PromotionRequestSerializer(promotion).data)
 

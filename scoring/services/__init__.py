@@ -17,8 +17,6 @@ from scoring.services.registry import (
     model_promote,
     model_rollback,
     model_train,
-    promotion_approve,
-    promotion_reject,
     promotion_request,
 )
 from scoring.services.storing import StoredBatch, batch_store
@@ -34,8 +32,6 @@ __all__ = [
     "model_promote",
     "model_rollback",
     "model_train",
-    "promotion_approve",
-    "promotion_reject",
     "promotion_request",
     "record_labels",
 ]

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from audit.services import audit_log
+from kernel.errors import Conflict
 from kernel.events import publish
 from scoring.experiments import ARM_CHALLENGER, ARM_CHAMPION, chi_squared
 from scoring.models import Decision, Experiment, Label, ModelVersion
-from scoring.services.registry import RegistryError
 
 
 def experiment_start(*, challenger: ModelVersion, challenger_share: float, name: str, actor) -> Experiment:
     if not 0 < challenger_share < 1:
-        raise RegistryError(400, "invalid_share", "challenger_share must be between 0 and 1 (exclusive).")
+        raise ValidationError(
+            {"challenger_share": "challenger_share must be between 0 and 1 (exclusive)."}, code="invalid_share"
+        )
     if challenger.status not in (ModelVersion.Status.CANDIDATE, ModelVersion.Status.CHALLENGER):
-        raise RegistryError(409, "not_a_candidate", f"v{challenger.version} is {challenger.status}, not a candidate.")
+        raise Conflict(f"v{challenger.version} is {challenger.status}, not a candidate.", code="not_a_candidate")
     with transaction.atomic():
         champion = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).only("id", "version").first()
         if champion is None:
-            raise RegistryError(409, "no_champion", "There is no champion to compare with.")
+            raise Conflict("There is no champion to compare with.", code="no_champion")
         try:
             with transaction.atomic():
                 experiment = Experiment.objects.create(
@@ -36,7 +39,7 @@ def experiment_start(*, challenger: ModelVersion, challenger_share: float, name:
                     started_by=actor if getattr(actor, "pk", None) else None,
                 )
         except IntegrityError:
-            raise RegistryError(409, "experiment_running", "Stop the running experiment first.") from None
+            raise Conflict("Stop the running experiment first.", code="experiment_running") from None
         ModelVersion.objects.filter(pk=challenger.pk).update(status=ModelVersion.Status.CHALLENGER)
         payload = {"experiment_id": experiment.pk, "champion": champion.version, "challenger": challenger.version,
                    "challenger_share": challenger_share}  # fmt: skip
@@ -50,7 +53,7 @@ def experiment_stop(*, experiment: Experiment, actor) -> Experiment:
     with transaction.atomic():
         experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
         if not experiment.is_active:
-            raise RegistryError(409, "not_running", "This experiment has already ended.")
+            raise Conflict("This experiment has already ended.", code="not_running")
         experiment.is_active, experiment.ended_at = False, timezone.now()
         experiment.save(update_fields=["is_active", "ended_at"])
         ModelVersion.objects.filter(pk=experiment.challenger_id, status=ModelVersion.Status.CHALLENGER).update(

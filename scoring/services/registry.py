@@ -1,7 +1,7 @@
 """The model registry: train and register versions, promote them (with four-eyes), roll back.
 
-Every action is audited and published to the outbox (`model.trained`, `model.promotion_requested`,
-`model.promoted`, `model.promotion_rejected`, `model.rolled_back`) inside its transaction.
+Every action is audited and published to the outbox (`model.trained`, `model.promoted`,
+`model.rolled_back`; promotion requests as `approval.*` of kind model_promotion) inside its transaction.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 
+from approvals.kinds import ApprovalKind
+from approvals.services import approval_request, approvals_supersede
 from audit.services import audit_log
-from kernel.api.errors import ApiError
+from kernel.errors import Conflict
 from kernel.events import publish
 from scoring.features import FEATURE_NAMES, build_features
 from scoring.generator import generate, records_to_transactions
@@ -30,13 +34,6 @@ SYNTHETIC_SOURCE = "synthetic"
 HOLDOUT_SEED_OFFSET = 1_000_003
 REGISTER_ATTEMPTS = 3
 PROMOTE_PERMISSION = "scoring.promote_model"
-
-
-class RegistryError(ApiError):
-    """A registry action that is not allowed in the current state (409) or by this person (403)."""
-
-    def __init__(self, status_code: int, code: str, message: str):
-        super().__init__(status_code=status_code, code=code, message=message)
 
 
 def model_train(
@@ -139,22 +136,9 @@ def model_promote(*, model_version: ModelVersion, actor: AbstractBaseUser | str 
 
 def promotion_request(*, model_version: ModelVersion, actor: AbstractBaseUser, reason: str = "") -> PromotionRequest:
     """Ask for `model_version` to become champion; another person with promote permission approves it."""
-    _require_promoter(actor)
     if model_version.status == ModelVersion.Status.CHAMPION:
-        raise RegistryError(409, "already_champion", f"v{model_version.version} is already the champion.")
-    with transaction.atomic():
-        if PromotionRequest.objects.filter(
-            model_version=model_version, status=PromotionRequest.Status.PENDING
-        ).exists():
-            raise RegistryError(409, "promotion_pending", f"v{model_version.version} already awaits approval.")
-        request = PromotionRequest.objects.create(
-            model_version=model_version, requested_by=actor, requested_at=timezone.now(), reason=reason
-        )
-        payload = {"request_id": request.pk, "version": model_version.version, "reason": reason}
-        audit_log(actor=actor, action="model.promotion_requested", object_type="scoring.ModelVersion",
-                  object_id=model_version.pk, payload=payload)  # fmt: skip
-        publish("approval.requested", {"kind": "model_promotion", **payload})
-    return request
+        raise Conflict(f"v{model_version.version} is already the champion.", code="already_champion")
+    return approval_request(kind=PROMOTION, actor=actor, model_version=model_version, reason=reason)
 
 
 def model_promote_or_request(*, model_version: ModelVersion, actor: AbstractBaseUser, reason: str = ""):
@@ -165,36 +149,28 @@ def model_promote_or_request(*, model_version: ModelVersion, actor: AbstractBase
     return model_promote(model_version=model_version, actor=actor)
 
 
-def promotion_approve(*, request: PromotionRequest, actor: AbstractBaseUser, note: str = "") -> ModelVersion:
-    """The second pair of eyes: a different person with promote permission approves, and it is promoted."""
-    _require_promoter(actor)
-    with transaction.atomic():
-        request = _pending_locked(request)
-        if request.requested_by_id == actor.pk:
-            raise RegistryError(403, "same_person", "The person who asked for a promotion cannot approve it.")
-        request.status = PromotionRequest.Status.APPROVED
-        request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
-        request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        payload = {"request_id": request.pk, "requested_by": request.requested_by_id, "note": note}
-        audit_log(actor=actor, action="model.promotion_approved", object_type="scoring.ModelVersion",
-                  object_id=request.model_version_id, payload=payload)  # fmt: skip
-        return _promote_locked(request.model_version, actor=actor, approved_request=request)
+def _promotion_approved(request: PromotionRequest, actor) -> None:
+    _promote_locked(request.model_version, actor=actor, approved_request=request)
 
 
-def promotion_reject(*, request: PromotionRequest, actor: AbstractBaseUser, note: str = "") -> PromotionRequest:
-    _require_promoter(actor)
-    with transaction.atomic():
-        request = _pending_locked(request)
-        request.status = PromotionRequest.Status.REJECTED
-        request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
-        if request.requested_by_id == actor.pk:
-            request.decided_by = None  # withdrawing one's own request is allowed; the check constraint agrees
-        request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        payload = {"request_id": request.pk, "version": request.model_version.version, "note": note}
-        audit_log(actor=actor, action="model.promotion_rejected", object_type="scoring.ModelVersion",
-                  object_id=request.model_version_id, payload=payload)  # fmt: skip
-        publish("model.promotion_rejected", payload)
-    return request
+PROMOTION = ApprovalKind(
+    model=PromotionRequest,
+    name="model_promotion",
+    label="Model promotion",
+    request_permission=PROMOTE_PERMISSION,
+    decide_permission=PROMOTE_PERMISSION,
+    visible_to=lambda user: PromotionRequest.objects.select_related("model_version").defer(
+        *ModelVersion.heavy_fields("model_version")
+    ),
+    subject=lambda request: (
+        f"model v{request.model_version.version}",
+        reverse("admin:scoring_modelversion_change", args=[request.model_version_id]),
+    ),
+    summary=lambda request: (
+        f"Promote v{request.model_version.version} to champion" + (f": {request.reason}" if request.reason else "")
+    ),
+    on_approved=_promotion_approved,
+)
 
 
 def model_rollback(*, actor: AbstractBaseUser | str | None, reason: str = "") -> ModelVersion:
@@ -214,7 +190,7 @@ def model_rollback(*, actor: AbstractBaseUser | str | None, reason: str = "") ->
             .first()
         )
         if previous is None:
-            raise RegistryError(409, "nothing_to_roll_back", "No earlier champion to roll back to.")
+            raise Conflict("No earlier champion to roll back to.", code="nothing_to_roll_back")
         model_version = _promote_locked(previous, actor=actor, action="model.rolled_back", reason=reason)
     return model_version
 
@@ -255,10 +231,13 @@ def _promote_locked(model_version: ModelVersion, *, actor, action: str = "model.
     model_version.promoted_at = timezone.now()
     model_version.promoted_by = _user_or_none(actor)
     model_version.save(update_fields=["status", "promoted_at", "promoted_by"])
-    # Other requests for versions that can no longer be promoted as asked are closed.
-    PromotionRequest.objects.filter(model_version=model_version, status=PromotionRequest.Status.PENDING).exclude(
-        pk=getattr(approved_request, "pk", None)
-    ).update(status=PromotionRequest.Status.SUPERSEDED, decided_at=timezone.now())
+    # Other requests for this version can no longer be decided as asked: it is the champion now.
+    approvals_supersede(
+        requests=PromotionRequest.objects.filter(model_version=model_version).exclude(
+            pk=getattr(approved_request, "pk", None)
+        ),
+        reason=f"v{model_version.version} became the champion.",
+    )
     payload = {
         "version": model_version.version,
         "previous_versions": [p.version for p in previous],
@@ -271,16 +250,9 @@ def _promote_locked(model_version: ModelVersion, *, actor, action: str = "model.
     return model_version
 
 
-def _pending_locked(request: PromotionRequest) -> PromotionRequest:
-    locked = PromotionRequest.objects.select_for_update().select_related("model_version").get(pk=request.pk)
-    if locked.status != PromotionRequest.Status.PENDING:
-        raise RegistryError(409, "not_pending", f"This promotion request is already {locked.status}.")
-    return locked
-
-
 def _require_promoter(actor) -> None:
     if not (isinstance(actor, AbstractBaseUser) and actor.is_authenticated and actor.has_perm(PROMOTE_PERMISSION)):
-        raise RegistryError(403, "permission_denied", "Only compliance officers and admins may promote models.")
+        raise PermissionDenied("Only compliance officers and admins may promote models.")
 
 
 def _user_or_none(actor) -> AbstractBaseUser | None:

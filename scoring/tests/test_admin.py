@@ -74,10 +74,10 @@ def test_promotion_through_admin_actions_needs_two_people(client, champion, make
     )
     request = PromotionRequest.objects.get(model_version=candidate)
     url = reverse("admin:scoring_promotionrequest_changelist")
-    client.post(url, {"action": "approve", "_selected_action": [request.pk]})  # the requester: refused
+    client.post(url, {"action": "approve_selected", "_selected_action": [request.pk]})  # the requester: refused
     candidate.refresh_from_db()
     assert candidate.status == ModelVersion.Status.CANDIDATE
     client.force_login(bob)
-    client.post(url, {"action": "approve", "_selected_action": [request.pk]})
+    client.post(url, {"action": "approve_selected", "_selected_action": [request.pk]})
     candidate.refresh_from_db()
     assert candidate.status == ModelVersion.Status.CHAMPION

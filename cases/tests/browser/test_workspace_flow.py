@@ -26,7 +26,8 @@ def person(make_user, role, username):
 
 def background_cases(base_url, raw_key, carol, alice):
     """Earlier work on the queue: open cases on other accounts, two of them closed (for similar cases)."""
-    from cases.services import approval_approve, case_close
+    from approvals.services import approval_decide
+    from cases.services import case_close
 
     records = [
         suspicious_record(100 + i, account_id=f"acc-live-{10 + i}", amount=amount, channel=channel)
@@ -50,7 +51,7 @@ def background_cases(base_url, raw_key, carol, alice):
             case=Case.objects.get(reference=reference), outcome=outcome, rationale="reviewed", actor=alice
         )
         if case.status == "pending_approval":
-            approval_approve(approval=case.approvals.get(), actor=carol, comment="agreed")
+            approval_decide(approval=case.approvals.get(), actor=carol, approve=True, note="agreed")
     return references
 
 
@@ -138,7 +139,7 @@ def test_case_arrives_live_is_worked_and_closed_with_four_eyes(
     compliance = log_in(browser, asgi_server, "carol")
     compliance.goto(f"{asgi_server}/approvals/")
     approval_row = compliance.locator("tr[data-approval]", has_text=reference)
-    approval_row.locator("input[name=comment]").first.fill("Agreed: confirmed fraud.")
+    approval_row.locator("input[name=note]").first.fill("Agreed: confirmed fraud.")
     approval_row.locator("button.primary").click()
     compliance.wait_for_selector(".msg.success")
 
@@ -162,9 +163,15 @@ def test_case_arrives_live_is_worked_and_closed_with_four_eyes(
     assert audit[0][0] == "case.opened"
     assert audit[1:] == [
         ("case.commented", "user:alice"),
+        ("case.closure_proposed", "user:alice"),
+        ("case.closure_approved", "user:carol"),
+        ("case.closed", "user:carol"),
+    ]
+    approval = case.approvals.get()
+    decisions = AuditEvent.objects.filter(object_type="case_closure", object_id=str(approval.pk)).order_by("id")
+    assert [(e.action, e.actor) for e in decisions] == [
         ("approval.requested", "user:alice"),
         ("approval.approved", "user:carol"),
-        ("case.closed", "user:carol"),
     ]
     assert AuditEvent.objects.filter(action="transaction.labelled", actor="user:carol").exists()
     assert audit_verify().ok
