@@ -2,7 +2,6 @@
 
 import threading
 import time
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -10,10 +9,8 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from apikeys.models import KEY_PREFIX_LENGTH, ApiKey
+from apikeys.services.keys import api_key_mark_used
 from kernel.queries import CompiledQuery
-
-# last_used_at is written at most this often per key, so hot keys do not cost a write per request.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def key_from_request(request) -> str | None:
@@ -44,10 +41,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if not key.is_active:
             raise exceptions.AuthenticationFailed("This API key is revoked or expired.")
-        now = timezone.now()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-            key.last_used_at = now  # the cached key too: one write per key and resolution
+        api_key_mark_used(key=key, now=timezone.now())
         return (key.owner or AnonymousUser(), key)
 
     def authenticate_header(self, request):

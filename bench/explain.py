@@ -32,7 +32,7 @@ def naive_explain(transaction_ids: list[int]) -> int:
     import numpy as np
     from django.db.models import Q
 
-    from scoring.explanations import explain_rows
+    from scoring.explainer import explain_rows
     from scoring.models import Decision
 
     pending = list(

@@ -51,7 +51,7 @@ def main() -> None:
     from scoring.evaluation import default_rule_objects
     from scoring.features import build_feature_frame, build_features
     from scoring.generator import generate, records_to_transactions
-    from scoring.rules import evaluate_rules
+    from scoring.rule_engine import evaluate_rules
     from scoring.services.registry import registry_fields, unsaved_scorer
     from scoring.training import train_ensemble
 

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -93,7 +93,6 @@ def case_detail(request, reference):
     links = selectors.case_transactions(case)
     activity = selectors.account_activity(case, links)
     in_case = {link.transaction_id for link in links}
-    services.mentions_mark_read(user=request.user, case=case)
     context = {
         **_live_context(request, case),
         "links": links,
@@ -186,6 +185,16 @@ def case_action(request, reference, action):
         else:
             messages.success(request, f"Closed as {case.get_outcome_display()}.")
     return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]))
+
+
+@require_POST
+@login_required
+@view_required
+def mentions_read(request, reference):
+    """The case page, once shown, marks the user's mentions on it read (htmx, on load)."""
+    case = _case_or_404(request, reference)
+    services.mentions_mark_read(user=request.user, case=case)
+    return HttpResponse(status=204)
 
 
 @require_GET

@@ -1,6 +1,10 @@
 """Admin building blocks shared by every app."""
 
-from django.contrib import admin
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+
+from kernel.pages import run_service
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -14,3 +18,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def admin_action(request, model_admin: admin.ModelAdmin, action: Callable) -> None:
+    """Run a service from an admin action: what it returned, or the rule that refused it, as a message."""
+    results = []
+    if run_service(request, lambda: results.append(action())):
+        model_admin.message_user(request, f"Done: {results[0]}.", messages.SUCCESS)

@@ -10,7 +10,7 @@ from scoring.features import build_feature_frame
 from scoring.generator import GeneratedSet, generate, records_to_transactions
 from scoring.inference import Scorer
 from scoring.models import Rule
-from scoring.rules import DEFAULT_RULES, evaluate_rules
+from scoring.rule_engine import DEFAULT_RULES, evaluate_rules
 from scoring.training import evaluate
 
 EVALUATION_SOURCE = "evaluation"

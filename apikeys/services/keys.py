@@ -1,7 +1,7 @@
 """API keys: created with the secret shown once (only its hash is stored), changed, revoked, audited."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -90,6 +90,17 @@ def api_key_update(*, key: ApiKey, actor=None, **changes) -> ApiKey:
             payload={name: _audit_value(value) for name, value in changed.items()},
         )
     return current
+
+
+# last_used_at is written at most this often per key, so hot keys do not cost a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_mark_used(*, key: ApiKey, now: datetime) -> None:
+    """Note that `key` authenticated a request (operational, not audited); at most once per LAST_USED_RESOLUTION."""
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now  # a cached key too: one write per key and resolution
 
 
 def api_key_revoke(*, key: ApiKey, actor=None) -> ApiKey:

@@ -49,7 +49,7 @@ def test_rebuilt_chain_differs_from_the_checkpoint(chain, tamper):
     events = chain(3)
     audit_checkpoint_write()
     # Rewrite the last row's payload and re-hash it: the chain links still hold, the signed head does not.
-    from audit.services import _event_hash
+    from audit.services.chain import _event_hash
 
     last = events[-1]
     last.payload = {"seq": 1000}

@@ -221,13 +221,17 @@ def test_login_works(client, personas):
     assert client.get("/cases/").status_code == 200
 
 
-def test_mentions_inbox_lists_mentions_and_marks_them_read_when_the_case_is_opened(client, personas, open_case):
+def test_mentions_inbox_lists_mentions_and_the_case_page_marks_them_read(client, personas, open_case):
     case = open_case("a-1")
     case_comment(case=case, body="@carol can you approve the SAR draft?", author=personas["alice"])
     client.force_login(personas["carol"])
     inbox = client.get("/mentions/").content.decode()
     assert case.reference in inbox and "approve the SAR draft" in inbox and 'class="unread"' in inbox
-    client.get(f"/cases/{case.reference}/")
+    page = client.get(f"/cases/{case.reference}/").content.decode()
+    assert 'class="unread"' in client.get("/mentions/").content.decode()  # reading a page writes nothing
+    assert f'hx-post="/cases/{case.reference}/mentions/read" hx-trigger="load"' in page
+    assert client.get(f"/cases/{case.reference}/mentions/read").status_code == 405
+    assert client.post(f"/cases/{case.reference}/mentions/read").status_code == 204  # what the page then sends
     assert 'class="unread"' not in client.get("/mentions/").content.decode()
     client.force_login(personas["bob"])
     assert case.reference not in client.get("/mentions/").content.decode()

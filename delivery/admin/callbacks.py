@@ -55,9 +55,7 @@ class CallbackEndpointAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in ("name", "url", "event_types", "flagged_only", "is_active")}
         if change:
-            callback_endpoint_update(endpoint=obj, actor=request.user, **data)
-            # owner and api_key are an admin's bookkeeping, outside the service's editable fields
-            CallbackEndpoint.objects.filter(pk=obj.pk).update(owner=obj.owner, api_key=obj.api_key)
+            callback_endpoint_update(endpoint=obj, actor=request.user, **data, owner=obj.owner, api_key=obj.api_key)
             obj.refresh_from_db()
             return
         endpoint, secret = callback_endpoint_create(**data, owner=obj.owner, api_key=obj.api_key, actor=request.user)

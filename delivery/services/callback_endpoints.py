@@ -15,6 +15,8 @@ from delivery.models.callbacks import EVENT_TYPE_PATTERN, new_webhook_secret
 from kernel.outbound import UnsafeUrl, check_outbound_url
 
 EDITABLE_FIELDS = ("name", "url", "event_types", "flagged_only", "is_active")
+# Who the endpoint belongs to: admins change these (Django admin), integrators never (the API).
+OWNERSHIP_FIELDS = ("owner", "api_key")
 
 
 # An integrator's endpoint (registered with an API key) hears its own source's decisions only.
@@ -81,8 +83,8 @@ def callback_endpoint_create(
 
 
 def callback_endpoint_update(*, endpoint: CallbackEndpoint, actor, **changes) -> CallbackEndpoint:
-    """Change name, url, event_types, flagged_only or is_active. A reactivated endpoint starts at the newest event."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+    """Change EDITABLE_FIELDS or OWNERSHIP_FIELDS; audited. A reactivated endpoint starts at the newest event."""
+    unknown = set(changes) - set(EDITABLE_FIELDS) - set(OWNERSHIP_FIELDS)
     if unknown:
         raise ValueError(f"Cannot change: {', '.join(sorted(unknown))}")
     check_endpoint(
@@ -92,7 +94,11 @@ def callback_endpoint_update(*, endpoint: CallbackEndpoint, actor, **changes) ->
     )
     with transaction.atomic():
         locked = CallbackEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-        diff = {f: [getattr(locked, f), v] for f, v in changes.items() if getattr(locked, f) != v}
+        diff = {
+            f: [_audit_value(getattr(locked, f)), _audit_value(v)]
+            for f, v in changes.items()
+            if getattr(locked, f) != v
+        }
         if not diff:
             return locked
         for field, value in changes.items():
@@ -147,3 +153,8 @@ def callback_endpoint_rotate_secret(*, endpoint: CallbackEndpoint, actor) -> tup
 
 def _newest_event_id() -> int:
     return OutboxEvent.objects.aggregate(newest=Max("id"))["newest"] or 0
+
+
+def _audit_value(value):
+    """A field's value as the audit payload holds it: a related object by its primary key."""
+    return value.pk if hasattr(value, "pk") else value

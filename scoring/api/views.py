@@ -1,6 +1,5 @@
 """Scoring API: transactions with their decision and explanation, the model registry, drift, experiments."""
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView, get_object_or_404
@@ -15,6 +14,7 @@ from scoring.models import Experiment, ModelVersion, PromotionRequest, Transacti
 from scoring.selectors import drift_reports, drift_status
 from scoring.services.experiments import experiment_start, experiment_stop
 from scoring.services.explanations import decision_explanation
+from scoring.services.monitoring import model_retrain_request
 from scoring.services.registry import model_promote_or_request, model_rollback
 
 READ_MODELS = ("scoring.view_modelversion",)
@@ -151,14 +151,7 @@ class ModelRetrainView(APIView):
 
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Retraining queued.")})
     def post(self, request):
-        from audit.services import audit_log
-        from scoring.tasks import retrain_task
-
-        with transaction.atomic():
-            audit_log(actor=request.user, action="model.retrain_requested", object_type="scoring.ModelVersion",
-                      object_id="", payload={})  # fmt: skip
-            user_id = request.user.pk
-            transaction.on_commit(lambda: retrain_task.delay(reason="requested through the API", user_id=user_id))
+        model_retrain_request(actor=request.user, reason="requested through the API")
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 

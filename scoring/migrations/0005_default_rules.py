@@ -1,4 +1,4 @@
-"""The shipped rules (scoring.rules.DEFAULT_RULES), created once; later edits go through admin and are audited."""
+"""The shipped rules (scoring.rule_engine.DEFAULT_RULES), created once; later edits go through admin and are audited."""
 
 from django.db import migrations
 

@@ -5,7 +5,7 @@
 On PostgreSQL this rewrites scoring_decision and holds a lock on it meanwhile (~25 s for 1.8M rows here).
 """
 
-import scoring.models
+import scoring.models.transactions
 from django.db import migrations
 
 
@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='decision',
             name='features',
-            field=scoring.models.JSONTextField(blank=True, help_text="The model's input vector, in its version's feature_names order.", null=True),
+            field=scoring.models.transactions.JSONTextField(blank=True, help_text="The model's input vector, in its version's feature_names order.", null=True),
         ),
     ]

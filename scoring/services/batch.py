@@ -13,12 +13,12 @@ from django.db import connection
 
 from kernel.instances import unsaved
 from kernel.queries import CompiledQuery
-from scoring.experiments import ARM_CHALLENGER, arms_for_accounts
+from scoring.arms import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
 from scoring.history import HistoryRows, fetch_history
 from scoring.inference import Scorer, champion_key, champion_scorer_for, scorer_for
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
-from scoring.rules import evaluate_rules
+from scoring.rule_engine import evaluate_rules
 
 # Read for every batch: compiled once (kernel.queries).
 _ACTIVE_RULES = CompiledQuery(lambda: Rule.objects.filter(is_active=True))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.services import audit_log
 from kernel.errors import Conflict
 from kernel.events import publish
-from scoring.experiments import ARM_CHALLENGER, ARM_CHAMPION, chi_squared
+from scoring.arms import ARM_CHALLENGER, ARM_CHAMPION, chi_squared
 from scoring.models import Decision, Experiment, Label, ModelVersion
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Q
 
-from scoring.explanations import explain_rows, explainer_for
+from scoring.explainer import explain_rows, explainer_for
 from scoring.models import Decision, ModelVersion
 
 EXPLAIN_CHUNK = 500

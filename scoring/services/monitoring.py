@@ -67,6 +67,17 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
     return report
 
 
+def model_retrain_request(*, actor, reason: str) -> None:
+    """Ask a worker to retrain (model_retrain) after commit; audited as requested by `actor`."""
+    from scoring.tasks import retrain_task
+
+    with transaction.atomic():
+        audit_log(actor=actor, action="model.retrain_requested", object_type="scoring.ModelVersion", object_id="",
+                  payload={"reason": reason})  # fmt: skip
+        user_id = getattr(actor, "pk", None)
+        transaction.on_commit(lambda: retrain_task.delay(reason=reason, user_id=user_id))
+
+
 def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> ModelVersion:
     """Train a candidate on the last RETRAIN_WINDOW_DAYS of stored traffic, measure it against the champion
     on the same held-out window (the most recent fifth), register it, and notify. Known fraud (labels from
@@ -78,7 +89,7 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     """
     from scoring.evaluation import serving_rules
     from scoring.features import build_feature_frame
-    from scoring.rules import evaluate_rules
+    from scoring.rule_engine import evaluate_rules
     from scoring.services.registry import model_promote, model_register, model_train, registry_fields
     from scoring.training import evaluate, train_ensemble
 

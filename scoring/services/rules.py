@@ -6,7 +6,7 @@ from django.db import transaction
 
 from audit.services import audit_log
 from scoring.models import Rule
-from scoring.rules import DEFAULT_RULES, rule_params, validate_rule
+from scoring.rule_engine import DEFAULT_RULES, rule_params, validate_rule
 
 AUDITED_FIELDS = ("code", "name", "kind", "params", "action", "risk_level", "is_active", "description")
 

@@ -4,7 +4,7 @@ any process reach the next batch, while unchanged rows are not read again (Postg
 import pytest
 from django.db import connection
 
-from scoring.experiments import ARM_CHALLENGER
+from scoring.arms import ARM_CHALLENGER
 from scoring.models import Experiment, Rule
 from scoring.services import batch_prepare, batch_score
 from scoring.services.experiments import experiment_start

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scoring.experiments import ARM_CHALLENGER, arm_for, arms_for_accounts, chi_squared
+from scoring.arms import ARM_CHALLENGER, arm_for, arms_for_accounts, chi_squared
 from scoring.models import Experiment
 from scoring.services import batch_score
 from scoring.services.experiments import experiment_results, experiment_start

@@ -6,7 +6,7 @@ import pytest
 from audit.models import AuditEvent
 from scoring.features import build_feature_frame
 from scoring.models import Rule
-from scoring.rules import DEFAULT_RULES, evaluate_rules
+from scoring.rule_engine import DEFAULT_RULES, evaluate_rules
 from scoring.services.rules import rule_save
 from scoring.tests.builders import transaction
 

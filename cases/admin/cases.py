@@ -1,4 +1,4 @@
-"""Admin for cases, teams, routing rules, approvals (approve/reject actions) and timelines."""
+"""Admin for cases, with their transactions and timeline inline, and the approvals of their closure."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
@@ -7,15 +7,9 @@ from approvals.admin import FourEyesAdmin
 from cases.models import (
     Approval,
     Case,
-    CaseCounter,
     CaseEvent,
     CaseTransaction,
-    Comment,
-    Mention,
-    RoutingRule,
-    Team,
 )
-from kernel.admin import ReadOnlyAdmin
 
 
 class CaseEventInline(admin.TabularInline):
@@ -83,63 +77,9 @@ class CaseAdmin(SimpleHistoryAdmin):
         return super().get_queryset(request) & Case.objects.visible_to(request.user)
 
 
-@admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "slug")
-    search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
-    filter_horizontal = ("members",)
-
-
-@admin.register(RoutingRule)
-class RoutingRuleAdmin(SimpleHistoryAdmin):
-    list_display = ("priority", "name", "team", "account_prefix", "min_severity", "source", "rule_code", "is_active")
-    list_display_links = ("name",)
-    list_editable = ("priority", "is_active")
-    list_filter = ("team", "is_active")
-    list_select_related = ("team",)
-
-
 @admin.register(Approval)
 class ApprovalAdmin(FourEyesAdmin, SimpleHistoryAdmin):
     list_display = ("case", "outcome", "status", "requested_by", "requested_at", "decided_by", "decided_at")
     list_filter = ("status", "outcome")
     search_fields = ("case__reference",)
     readonly_fields = [f.name for f in Approval._meta.fields]
-
-
-@admin.register(Comment)
-class CommentAdmin(ReadOnlyAdmin):
-    list_display = ("case", "author", "created_at")
-    search_fields = ("case__reference", "author__username")
-    list_select_related = ("case", "author")
-    readonly_fields = ("case", "author", "body", "created_at")
-
-
-@admin.register(Mention)
-class MentionAdmin(ReadOnlyAdmin):
-    list_display = ("comment", "user", "created_at", "read_at")
-    list_select_related = ("comment", "user")
-    readonly_fields = ("comment", "user", "created_at", "read_at")
-
-
-@admin.register(CaseEvent)
-class CaseEventAdmin(ReadOnlyAdmin):
-    list_display = ("case", "kind", "actor", "created_at")
-    list_filter = ("kind",)
-    search_fields = ("case__reference", "actor")
-    list_select_related = ("case",)
-    readonly_fields = ("case", "kind", "actor", "data", "created_at")
-
-
-@admin.register(CaseTransaction)
-class CaseTransactionAdmin(ReadOnlyAdmin):
-    list_display = ("case", "transaction", "added_at")
-    search_fields = ("case__reference", "transaction__external_id")
-    list_select_related = ("case", "transaction")
-    raw_id_fields = ("case", "transaction")
-
-
-@admin.register(CaseCounter)
-class CaseCounterAdmin(ReadOnlyAdmin):
-    list_display = ("year", "last")

@@ -1,0 +1,25 @@
+"""Appending to the audit chain and verifying it: the only code that writes AuditEvent rows."""
+
+from audit.services.chain import (
+    CHAIN_LOCK_KEY,
+    GENESIS_HASH,
+    AuditEntry,
+    ChainReport,
+    actor_label,
+    audit_log,
+    audit_log_many,
+    audit_verify,
+    hold_chain_lock,
+)
+
+__all__ = [
+    "CHAIN_LOCK_KEY",
+    "GENESIS_HASH",
+    "AuditEntry",
+    "ChainReport",
+    "actor_label",
+    "audit_log",
+    "audit_log_many",
+    "audit_verify",
+    "hold_chain_lock",
+]

@@ -1,0 +1,49 @@
+"""Read-only admin for what is evidence: comments, mentions, timeline entries, links, counters."""
+
+from django.contrib import admin
+
+from cases.models import (
+    CaseCounter,
+    CaseEvent,
+    CaseTransaction,
+    Comment,
+    Mention,
+)
+from kernel.admin import ReadOnlyAdmin
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    list_display = ("case", "author", "created_at")
+    search_fields = ("case__reference", "author__username")
+    list_select_related = ("case", "author")
+    readonly_fields = ("case", "author", "body", "created_at")
+
+
+@admin.register(Mention)
+class MentionAdmin(ReadOnlyAdmin):
+    list_display = ("comment", "user", "created_at", "read_at")
+    list_select_related = ("comment", "user")
+    readonly_fields = ("comment", "user", "created_at", "read_at")
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(ReadOnlyAdmin):
+    list_display = ("case", "kind", "actor", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("case__reference", "actor")
+    list_select_related = ("case",)
+    readonly_fields = ("case", "kind", "actor", "data", "created_at")
+
+
+@admin.register(CaseTransaction)
+class CaseTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("case", "transaction", "added_at")
+    search_fields = ("case__reference", "transaction__external_id")
+    list_select_related = ("case", "transaction")
+    raw_id_fields = ("case", "transaction")
+
+
+@admin.register(CaseCounter)
+class CaseCounterAdmin(ReadOnlyAdmin):
+    list_display = ("year", "last")

@@ -1,0 +1,48 @@
+"""Admin for drift reports and experiments."""
+
+from django.contrib import admin
+
+from kernel.admin import ReadOnlyAdmin, admin_action
+from scoring.models import DriftReport, Experiment, ModelVersion
+from scoring.services.experiments import experiment_results, experiment_stop
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "model_version", "window_size", "is_drifted", "retraining_started"]
+    list_filter = ["is_drifted"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("model_version")
+            .defer(*ModelVersion.heavy_fields("model_version"))
+        )
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(ReadOnlyAdmin):
+    list_display = ["name", "champion", "challenger", "challenger_share", "is_active", "started_at", "ended_at"]
+    readonly_fields = ["results"]
+    actions = ["stop"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("champion", "challenger")
+            .defer(*ModelVersion.heavy_fields("champion"), *ModelVersion.heavy_fields("challenger"))
+        )
+
+    @admin.display(description="results")
+    def results(self, obj):
+        return experiment_results(experiment=obj)
+
+    @admin.action(description="Stop the experiment", permissions=["manage"])
+    def stop(self, request, queryset):
+        for experiment in queryset.filter(is_active=True):
+            admin_action(request, self, lambda e=experiment: experiment_stop(experiment=e, actor=request.user))
+
+    def has_manage_permission(self, request):
+        return request.user.has_perm("scoring.manage_experiments")

@@ -1,0 +1,75 @@
+"""Admin for the model registry: versions (promote, roll back) and promotion requests (four-eyes)."""
+
+from django.contrib import admin
+from django.db.models.functions import Length
+
+from approvals.admin import FourEyesAdmin
+from kernel.admin import ReadOnlyAdmin, admin_action
+from scoring.models import ModelVersion, PromotionRequest
+from scoring.services.registry import model_promote_or_request, model_rollback
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ["version", "status", "algorithm", "training_size", "holdout_recall", "created_at", "promoted_at"]
+    actions = ["promote", "rollback"]
+    list_filter = ["status", "algorithm"]
+    # The ONNX artifact itself is never rendered (hundreds of kB of binary): its size and hash are.
+    fields = [
+        "version",
+        "status",
+        "algorithm",
+        "artifact_sha256",
+        "artifact_size",
+        "feature_names",
+        "params",
+        "thresholds",
+        "metrics",
+        "score_reference",
+        "training_window_start",
+        "training_window_end",
+        "training_size",
+        "drift_reference",
+        "created_at",
+        "created_by",
+        "promoted_at",
+        "promoted_by",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .defer("artifact", "explainer_artifact")
+            .annotate(artifact_bytes=Length("artifact"))
+            .select_related("created_by", "promoted_by")
+        )
+
+    @admin.display(description="artifact size (bytes)")
+    def artifact_size(self, obj):
+        return obj.artifact_bytes
+
+    @admin.display(description="held-out recall")
+    def holdout_recall(self, obj):
+        return (obj.metrics or {}).get("holdout", {}).get("recall", "-")
+
+    @admin.action(description="Promote (asks a second person's approval when four-eyes is on)", permissions=["promote"])
+    def promote(self, request, queryset):
+        for model_version in queryset:
+            admin_action(
+                request, self, lambda mv=model_version: model_promote_or_request(model_version=mv, actor=request.user)
+            )
+
+    @admin.action(description="Roll back to the previous champion", permissions=["promote"])
+    def rollback(self, request, queryset):
+        admin_action(request, self, lambda: model_rollback(actor=request.user, reason="admin action"))
+
+    def has_promote_permission(self, request):
+        return request.user.has_perm("scoring.promote_model")
+
+
+@admin.register(PromotionRequest)
+class PromotionRequestAdmin(FourEyesAdmin):
+    list_display = ["model_version", "status", "requested_by", "requested_at", "decided_by", "decided_at"]
+    list_filter = ["status"]

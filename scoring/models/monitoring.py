@@ -1,0 +1,55 @@
+"""Watching the champion: drift reports, and champion/challenger experiments."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from scoring.models.registry import ModelVersion
+
+
+class DriftReport(models.Model):
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="drift_reports")
+    created_at = models.DateTimeField()
+    window_size = models.PositiveIntegerField()
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(help_text='Per feature and "score": {"psi", "ks", "ks_pvalue", "drifted"}.')
+    drifted_features = models.JSONField(default=list)
+    is_drifted = models.BooleanField(default=False)
+    retraining_started = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        state = "drifted" if self.is_drifted else "stable"
+        return f"drift v{self.model_version.version} {self.created_at:%Y-%m-%d %H:%M} ({state})"
+
+
+class Experiment(models.Model):
+    """Champion vs challenger: a stable share of accounts is scored by the challenger."""
+
+    name = models.CharField(max_length=200)
+    champion = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    challenger = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="experiments")
+    challenger_share = models.FloatField(help_text="Share of accounts (0..1) routed to the challenger.")
+    salt = models.CharField(max_length=32, help_text="Hash salt: the same account always lands in the same arm.")
+    is_active = models.BooleanField(default=True)
+    started_at = models.DateTimeField()
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_experiment"),
+            models.CheckConstraint(
+                condition=Q(challenger_share__gt=0) & Q(challenger_share__lt=1), name="experiment_share_between_0_and_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: v{self.champion.version} vs v{self.challenger.version}"

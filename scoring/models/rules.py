@@ -1,0 +1,46 @@
+"""Deterministic rules next to the model (their kinds and parameters: scoring.rule_engine)."""
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from scoring.models.transactions import RiskLevel
+
+
+class Rule(models.Model):
+    """A deterministic check next to the model; parameters per kind are validated by scoring.rule_engine."""
+
+    class Kind(models.TextChoices):
+        STRUCTURING = "structuring", "Structuring under a reporting threshold"
+        CARD_TESTING = "card_testing", "Card-testing burst"
+        HIGH_RISK_COUNTRY = "high_risk_country", "High-risk country"
+        AMOUNT_OVER_LIMIT = "amount_over_limit", "Amount over limit"
+        VELOCITY = "velocity", "Velocity"
+
+    class Action(models.TextChoices):
+        RAISE = "raise", "Raise the risk level"
+        FLAG = "flag", "Force a flag"
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    risk_level = models.CharField(
+        max_length=8, choices=RiskLevel.choices, help_text="The level a hit raises the decision to (at least)."
+    )
+    is_active = models.BooleanField(default=True)
+    description = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        permissions = [("manage_rules", "Can create and change scoring rules")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.kind}, {self.action})"
+
+    def clean(self):
+        from scoring.rule_engine import validate_rule
+
+        validate_rule(self)
