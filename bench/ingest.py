@@ -17,7 +17,7 @@ processes on one listening socket. In the same run it measures the naive path: p
 the transaction, a one-row model call (history included) and an ORM save of the decision, on a
 smaller sample (`--baseline-items`), once sequentially (throughput) and once from 8 threads (latency).
 `--stages` prints the server's own per-stage timings (the Server-Timing header of each batch).
-Each single-item thread holds one keep-alive `http.client` connection (`--client httpx`: as stops 1-14).
+Each single-item thread holds one keep-alive `http.client` connection (`--client httpx`: an httpx client).
 Each run adds its transactions to the seeded accounts' recent history, so later runs read more of it:
 `--on-copy` measures on a copy of the database made for the run and dropped after it (~15 s for
 2.5 GB), so that runs of different builds start from the same rows.
@@ -184,7 +184,7 @@ class LeanClient:
     """One keep-alive HTTP/1.1 connection to the server under test, from the standard library.
 
     The bench's client shares the machine's 2 cores with daphne, the worker and PostgreSQL: httpx
-    spent ~1.6 ms of CPU per single-item request here (stops 1-14 measured with it; `--client httpx`),
+    spent ~1.6 ms of CPU per single-item request here (`--client httpx` measures with it),
     http.client with the body encoded once ~0.4 ms.
     """
 
@@ -212,7 +212,7 @@ class LeanClient:
 
 
 def httpx_client(base: str, headers: dict[str, str]):
-    """The client stops 1-14 measured with (`--client httpx`), with LeanClient's methods."""
+    """An httpx client (`--client httpx`), with LeanClient's methods."""
     import httpx
 
     client = httpx.Client(base_url=base, timeout=60, headers=headers)
@@ -418,7 +418,7 @@ def main() -> None:
         "--client",
         choices=["lean", "httpx"],
         default="lean",
-        help="HTTP client of the single-item and no-op threads: lean (http.client) or httpx (stops 1-14)",
+        help="HTTP client of the single-item and no-op threads: lean (http.client) or httpx",
     )
     parser.add_argument("--stages", action="store_true", help="print the server's per-stage timings per batch")
     parser.add_argument("--profile", action="store_true", help="cProfile one batch through ingest() in-process, stop")

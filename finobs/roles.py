@@ -5,14 +5,13 @@ VIEWER = (
     "scoring.view_decision",
     "scoring.view_modelversion",
     "scoring.view_live_decisions",
-    # Scoring engine (issue 3): rules, drift, experiments and promotion requests are visible to all roles.
+    # Rules, drift, experiments and promotion requests are visible to every role.
     "scoring.view_rule",
     "scoring.view_driftreport",
     "scoring.view_experiment",
     "scoring.view_promotionrequest",
     "cases.view_case",
     "cases.view_caseevent",
-    # cases workspace (issue 5)
     "cases.view_team",
     "cases.view_comment",
     "cases.view_approval",
@@ -26,8 +25,8 @@ ANALYST = (
     "cases.assign_case",
     "cases.escalate_case",
     "cases.propose_closure",
-    "cases.add_comment",  # cases workspace (issue 5)
-    # CSV upload (issue 4, part B): analysts upload and follow their own jobs.
+    "cases.add_comment",
+    # Analysts upload CSV files and follow their own jobs.
     "ingestion.add_uploadjob",
     "ingestion.view_uploadjob",
 )
@@ -36,22 +35,22 @@ COMPLIANCE = (
     "cases.approve_closure",
     "cases.view_all_cases",
     "cases.file_sar",
-    "delivery.view_delivery",  # callbacks (issue 4, part A): compliance sees what was sent where
+    "delivery.view_delivery",  # compliance sees what was sent where
     "delivery.view_deliveryattempt",
     "cases.export_case",
-    "cases.change_approval",  # cases workspace (issue 5): approve/reject in admin too
+    "cases.change_approval",  # decide closures in admin too
     "audit.view_auditevent",
     "audit.export_audit",
     "audit.verify_audit",
     "scoring.change_modelversion",
     "scoring.promote_model",
     "scoring.retrain_model",
-    # Scoring engine (issue 3): compliance edits rules (versioned, audited) and runs experiments.
+    # Compliance edits rules (versioned, audited) and runs experiments.
     "scoring.manage_rules",
     "scoring.add_rule",
     "scoring.change_rule",
     "scoring.manage_experiments",
-    "ingestion.view_all_uploads",  # CSV upload (issue 4, part B): every user's upload jobs
+    "ingestion.view_all_uploads",  # every user's upload jobs
 )
 ADMIN = (
     *COMPLIANCE,
@@ -68,20 +67,20 @@ ADMIN = (
     "auth.change_group",
     "django_celery_beat.view_periodictask",
     "django_celery_beat.change_periodictask",
-    # cases workspace (issue 5): teams and routing rules
+    # Teams and routing rules
     "cases.add_team",
     "cases.change_team",
     "cases.view_routingrule",
     "cases.add_routingrule",
     "cases.change_routingrule",
     "cases.delete_routingrule",
-    # Pull sources (issue 4, part B)
+    # Pull sources
     "ingestion.view_pullsource",
     "ingestion.add_pullsource",
     "ingestion.change_pullsource",
     "ingestion.delete_pullsource",
     "ingestion.view_pullrun",
-    # callbacks (issue 4, part A): endpoints, deliveries and the dead-letter queue
+    # Callback endpoints, deliveries and the dead-letter queue
     "delivery.view_callbackendpoint",
     "delivery.add_callbackendpoint",
     "delivery.change_callbackendpoint",

@@ -1,7 +1,8 @@
-"""finobs settings, read from the environment in this one place.
+"""finobs settings, read from the environment in this one place, by concern.
 
 Embedded default (nothing set): SQLite, in-memory channel layer, Celery tasks run in-process.
 With DATABASE_URL and REDIS_URL: PostgreSQL (psycopg 3), channels-redis and Celery on Redis.
+docs/operations.md lists every variable.
 """
 
 import os
@@ -40,6 +41,7 @@ def dev_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+# --- Core -------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -67,6 +69,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "channels",
+    "axes",
+    # finobs' own apps, lowest floor first (finobs/tests/test_architecture.py holds the direction)
     "audit",
     "apikeys",
     "approvals",
@@ -87,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "finobs.urls"
@@ -107,7 +113,23 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Database ---------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
@@ -144,7 +166,7 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: channel layer, Celery, cache -----------------------------------------------------
+# --- Cache and broker: Redis for the channel layer, Celery and the cache ------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -157,6 +179,8 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The worker's channel layer sends (the outbox relay's hints, the workspace's) give up after this long.
+CHANNEL_LAYER_SEND_TIMEOUT_S = 10
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -175,18 +199,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # them every 2 x this many tasks; finobs.celery applies CONN_MAX_AGE and CONN_HEALTH_CHECKS before each
 # task, as Django does per request.
 CELERY_DB_REUSE_MAX = 1000
-# The worker's channel layer sends (the outbox relay's hints, the workspace's) give up after this long.
-CHANNEL_LAYER_SEND_TIMEOUT_S = 10
 CELERY_TIMEZONE = "UTC"
-OUTBOX_RELAY_INTERVAL_S = int(os.environ.get("OUTBOX_RELAY_INTERVAL_S", "10"))
-# A queued relay task covers later commits; if it is lost, another is enqueued after this long (and beat runs).
-OUTBOX_RELAY_QUEUED_TTL_S = int(os.environ.get("OUTBOX_RELAY_QUEUED_TTL_S", "5"))
-# While events keep coming, a relay that found some queues the next one this much later (see
-# delivery.services.outbox): the live streams lag by up to this much under load, not when idle.
-OUTBOX_RELAY_BUSY_INTERVAL_MS = int(os.environ.get("OUTBOX_RELAY_BUSY_INTERVAL_MS", "100"))
 
-# --- Auth -------------------------------------------------------------------------------------
+# --- Security: people, sessions, lockout, production switches ----------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out login stops there.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -196,14 +214,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/cases/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
 
-# --- Security (production values switch on when DEBUG is off) ---------------------------------
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))  # hours
+# Lock a username from one address: an attacker cannot lock a user out from everywhere, and users
+# behind one proxy address do not share a lockout. Set AXES_IPWARE_PROXY_COUNT behind a proxy.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE_S", str(8 * 3600)))
 SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -218,31 +250,21 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^health/"]
 
-# --- I18n, static -----------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
-}
+# Personal data in audit payloads is replaced by a keyed hash (audit.pii).
+PII_HASH_ENABLED = env_bool("PII_HASH_ENABLED", True)
+PII_HASH_SALT = os.environ.get("PII_HASH_SALT", "")
+if PII_HASH_ENABLED and not PII_HASH_SALT:
+    if not DEBUG:
+        raise ImproperlyConfigured("PII_HASH_SALT must be set when DEBUG is off and PII hashing is on.")
+    PII_HASH_SALT = dev_secret("dev_pii_salt")
+# Signed checkpoints of the audit chain head (audit/checkpoints.py). In production point this at
+# storage the database's operators cannot rewrite (a WORM bucket mount, another host's share).
+AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl"))
+AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL_S", "900"))
 
-# --- API --------------------------------------------------------------------------------------
+# --- API: DRF, the OpenAPI schema, API keys' rate limits ---------------------------------------
 # A 10,000-item batch is ~3 MB of JSON; allow headroom, and refuse larger bodies with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
-INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", "10000"))
-# Concurrent API requests of up to this many items from one key share one ingest run (group commit,
-# ingestion/services/coalescing.py; 0 turns it off), a run taking up to INGEST_COALESCE_MAX_RUN_ITEMS.
-INGEST_COALESCE_MAX_REQUEST_ITEMS = int(os.environ.get("INGEST_COALESCE_MAX_REQUEST_ITEMS", "100"))
-INGEST_COALESCE_MAX_RUN_ITEMS = int(os.environ.get("INGEST_COALESCE_MAX_RUN_ITEMS", "1000"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -256,6 +278,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "kernel.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -271,35 +294,33 @@ SPECTACULAR_SETTINGS = {
         "ModelVersionStatusEnum": "scoring.models.ModelVersion.Status",
         "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
         "CaseStatusEnum": "cases.models.Case.Status",
+        "DeliveryStatusEnum": "delivery.models.Delivery.Status",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # The SSE stream is an async Django view DRF cannot see.
+        "delivery.schema.add_stream_paths",
+    ],
 }
 
-# --- Domain settings --------------------------------------------------------------------------
-PII_HASH_ENABLED = env_bool("PII_HASH_ENABLED", True)
-PII_HASH_SALT = os.environ.get("PII_HASH_SALT", "")
-if PII_HASH_ENABLED and not PII_HASH_SALT:
-    if not DEBUG:
-        raise ImproperlyConfigured("PII_HASH_SALT must be set when DEBUG is off and PII hashing is on.")
-    PII_HASH_SALT = dev_secret("dev_pii_salt")
-
-# Signed checkpoints of the audit chain head (audit/checkpoints.py). In production point this at
-# storage the database's operators cannot rewrite (a WORM bucket mount, another host's share).
-AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl"))
-AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL_S", "900"))
-
-# Hours an analyst has to act on a new case, by severity.
-CASE_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+# Requests per API key ("600/min"); a key's own `rate_limit` wins, then its endpoint's scope, then the default.
+API_KEY_RATE = os.environ.get("API_KEY_RATE", "600/min")
+API_KEY_RATE_BY_SCOPE = {
+    scope: os.environ[f"API_KEY_RATE_{scope.upper()}"]
+    for scope in ("ingest", "read", "stream", "callbacks", "metrics")
+    if os.environ.get(f"API_KEY_RATE_{scope.upper()}")
 }
+for _name, _rate in [("API_KEY_RATE", API_KEY_RATE)] + [
+    (f"API_KEY_RATE_{s.upper()}", r) for s, r in API_KEY_RATE_BY_SCOPE.items()
+]:
+    _count, _, _period = _rate.partition("/")
+    if not _count.isdigit() or _period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
+        raise ImproperlyConfigured(f"{_name} must look like 600/min (<requests>/<s|min|hour|day>), got {_rate!r}")
+# How long a web process reuses an API key it read (apikeys.authentication): a revocation or edit made in
+# another process reaches it within this many seconds (in the same process at once). 0: read every time.
+API_KEY_CACHE_S = float(os.environ.get("API_KEY_CACHE_S", "2"))
 
-# --- Scoring engine (issue 3): model registry, drift, retraining, experiments, explanations ----------
+# --- Scoring: the model registry, drift, retraining --------------------------------------------
 # A candidate becomes champion only when a second person with scoring.promote_model approves it.
 MODEL_PROMOTION_REQUIRES_APPROVAL = env_bool("MODEL_PROMOTION_REQUIRES_APPROVAL", True)
 # Retraining registers a candidate; with AUTO_PROMOTE it is promoted when it beats the champion.
@@ -312,43 +333,25 @@ RETRAIN_WINDOW_DAYS = int(os.environ.get("RETRAIN_WINDOW_DAYS", "30"))
 RETRAIN_MIN_ROWS = int(os.environ.get("RETRAIN_MIN_ROWS", "2000"))
 RETRAIN_MAX_ROWS = int(os.environ.get("RETRAIN_MAX_ROWS", "200000"))
 
-CELERY_BEAT_SCHEDULE = {
-    "outbox-relay": {"task": "delivery.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
-    "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
-    # Scoring engine (issue 3): drift report every DRIFT_CHECK_HOURS; past the threshold it retrains.
-    "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
+# --- Cases: the workspace, SLAs ---------------------------------------------------------------
+# Hours an analyst has to act on a new case, by severity.
+CASE_SLA_HOURS = {
+    severity: int(os.environ.get(f"CASE_SLA_HOURS_{severity.upper()}", hours))
+    for severity, hours in {"critical": 4, "high": 24, "medium": 72, "low": 168}.items()
 }
-
-# --- Cases workspace (issue 5): login, lockout, live updates, SLA -----------------------------
-INSTALLED_APPS += ["axes"]
-# AxesMiddleware last, as django-axes requires; its backend first so a locked-out login stops there.
-MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
-LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/cases/"
-LOGOUT_REDIRECT_URL = "/accounts/login/"
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))  # hours
-# Lock a username from one address: an attacker cannot lock a user out from everywhere, and users
-# behind one proxy address do not share a lockout. Set AXES_IPWARE_PROXY_COUNT behind a proxy.
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
-SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+CASES_SLA_WARNING_HOURS = int(os.environ.get("CASES_SLA_WARNING_HOURS", "4"))
 # Worklist page size, and how many past closed cases the similar-case search compares against.
 CASES_PAGE_SIZE = int(os.environ.get("CASES_PAGE_SIZE", "50"))
 CASES_SIMILAR_CANDIDATES = int(os.environ.get("CASES_SIMILAR_CANDIDATES", "3000"))
-CASES_SLA_WARNING_HOURS = int(os.environ.get("CASES_SLA_WARNING_HOURS", "4"))
-CASE_SLA_HOURS = {
-    severity: int(os.environ.get(f"CASE_SLA_HOURS_{severity.upper()}", hours))
-    for severity, hours in CASE_SLA_HOURS.items()
-}
 
-# --- Pull sources and CSV upload (issue 4, part B) ------------------------------------------
+# --- Intake: ingest limits, group commit, idempotency, pull sources, CSV uploads ----------------
+INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", "10000"))
+# Concurrent API requests of up to this many items from one key share one ingest run (group commit,
+# ingestion.services.coalescing; 0 turns it off), a run taking up to INGEST_COALESCE_MAX_RUN_ITEMS.
+INGEST_COALESCE_MAX_REQUEST_ITEMS = int(os.environ.get("INGEST_COALESCE_MAX_REQUEST_ITEMS", "100"))
+INGEST_COALESCE_MAX_RUN_ITEMS = int(os.environ.get("INGEST_COALESCE_MAX_RUN_ITEMS", "1000"))
+# How long a stored response is replayed for the same Idempotency-Key; beat prunes older keys hourly.
+IDEMPOTENCY_TTL_HOURS = float(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
 # Pull sources may only call public hosts unless this is on (tests, on-premise sources).
 PULL_ALLOW_PRIVATE = env_bool("PULL_ALLOW_PRIVATE", False)
 PULL_TIMEOUT_S = float(os.environ.get("PULL_TIMEOUT_S", "10"))
@@ -365,7 +368,17 @@ UPLOAD_CHUNK_ROWS = int(os.environ.get("UPLOAD_CHUNK_ROWS", "1000"))
 UPLOAD_MAX_ERRORS = int(os.environ.get("UPLOAD_MAX_ERRORS", "1000"))
 UPLOAD_DEFAULT_SOURCE = os.environ.get("UPLOAD_DEFAULT_SOURCE", "csv-upload")
 
-# --- Callbacks (issue 4, part A): Standard Webhooks deliveries, retries, dead letters, breaker -----
+# --- Delivery: the outbox relay, live streams, callbacks ----------------------------------------
+OUTBOX_RELAY_INTERVAL_S = int(os.environ.get("OUTBOX_RELAY_INTERVAL_S", "10"))
+# A queued relay task covers later commits; if it is lost, another is enqueued after this long (and beat runs).
+OUTBOX_RELAY_QUEUED_TTL_S = int(os.environ.get("OUTBOX_RELAY_QUEUED_TTL_S", "5"))
+# While events keep coming, a relay that found some queues the next one this much later (see
+# delivery.services.outbox): the live streams lag by up to this much under load, not when idle.
+OUTBOX_RELAY_BUSY_INTERVAL_MS = int(os.environ.get("OUTBOX_RELAY_BUSY_INTERVAL_MS", "100"))
+OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))  # published events kept for replay
+STREAM_POLL_S = float(os.environ.get("STREAM_POLL_S", "3"))  # subscribers re-read the outbox without hints
+SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))  # comment line that keeps proxies open
+SSE_RETRY_MS = int(os.environ.get("SSE_RETRY_MS", "3000"))  # the `retry:` a client waits before reconnecting
 CALLBACK_TIMEOUT_S = float(os.environ.get("CALLBACK_TIMEOUT_S", "5"))
 CALLBACK_MAX_ATTEMPTS = int(os.environ.get("CALLBACK_MAX_ATTEMPTS", "4"))  # the first send and 3 retries
 CALLBACK_RETRY_BASE_S = float(os.environ.get("CALLBACK_RETRY_BASE_S", "30"))  # full jitter up to base * 2^(n-1)
@@ -382,43 +395,31 @@ CALLBACK_FANOUT_BATCH = int(os.environ.get("CALLBACK_FANOUT_BATCH", "5000"))
 CALLBACK_DUE_INTERVAL_S = float(os.environ.get("CALLBACK_DUE_INTERVAL_S", "30"))
 # Celery countdowns stay far below Redis' visibility timeout (1 h); later retries are sent by the beat task.
 CALLBACK_COUNTDOWN_MAX_S = 600
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DeliveryStatusEnum"] = "delivery.models.callbacks.Delivery.Status"
-CELERY_BEAT_SCHEDULE["callback-deliveries-due"] = {
-    "task": "delivery.tasks.deliveries_enqueue_due_task",
-    "schedule": CALLBACK_DUE_INTERVAL_S,
-}
-# httpx logs every request at INFO; a callback URL may carry a token in its query string.
-LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
 
-# --- Ingestion part C (issue 4): outbox retention, live streams, API key rate limits ----------
-OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "7"))  # published events kept for replay
-STREAM_POLL_S = float(os.environ.get("STREAM_POLL_S", "3"))  # subscribers re-read the outbox without hints
-SSE_HEARTBEAT_S = float(os.environ.get("SSE_HEARTBEAT_S", "15"))  # comment line that keeps proxies open
-SSE_RETRY_MS = int(os.environ.get("SSE_RETRY_MS", "3000"))  # the `retry:` a client waits before reconnecting
-# Requests per API key ("600/min"); a key's own `rate_limit` wins, then its endpoint's scope, then the default.
-API_KEY_RATE = os.environ.get("API_KEY_RATE", "600/min")
-# How long a web process reuses an API key it read (apikeys.authentication): a revocation or edit made in
-# another process reaches it within this many seconds (in the same process at once). 0: read every time.
-API_KEY_CACHE_S = float(os.environ.get("API_KEY_CACHE_S", "2"))
-API_KEY_RATE_BY_SCOPE = {
-    scope: os.environ[f"API_KEY_RATE_{scope.upper()}"]
-    for scope in ("ingest", "read", "stream", "callbacks", "metrics")
-    if os.environ.get(f"API_KEY_RATE_{scope.upper()}")
+# --- Periodic work (beat) ------------------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {"task": "delivery.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
+    "outbox-prune": {"task": "delivery.tasks.outbox_prune_task", "schedule": 3600},
+    "callback-deliveries-due": {
+        "task": "delivery.tasks.deliveries_enqueue_due_task",
+        "schedule": CALLBACK_DUE_INTERVAL_S,
+    },
+    "idempotency-prune": {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600},
+    "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
+    # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.
+    "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
 }
-for _name, _rate in [("API_KEY_RATE", API_KEY_RATE)] + [
-    (f"API_KEY_RATE_{s.upper()}", r) for s, r in API_KEY_RATE_BY_SCOPE.items()
-]:
-    _count, _, _period = _rate.partition("/")
-    if not _count.isdigit() or _period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
-        raise ImproperlyConfigured(f"{_name} must look like 600/min (<requests>/<s|min|hour|day>), got {_rate!r}")
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["apikeys.throttling.ApiKeyRateThrottle"]
-CELERY_BEAT_SCHEDULE["outbox-prune"] = {"task": "delivery.tasks.outbox_prune_task", "schedule": 3600}
-SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
-    *SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]),
-    "delivery.schema.add_stream_paths",
-]
 
-# --- Ingest: Idempotency-Key (issue 4, part D) ------------------------------------------------
-# How long a stored response is replayed for the same key; a beat task prunes older keys hourly.
-IDEMPOTENCY_TTL_HOURS = float(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
-CELERY_BEAT_SCHEDULE["idempotency-prune"] = {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600}
+# --- Observability: logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ----------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # httpx logs every request at INFO; a callback URL may carry a token in its query string.
+        "httpx": {"level": "WARNING"},
+    },
+}
