@@ -4,17 +4,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from ingestion.models import UploadJob
+from ingestion import selectors
 from ingestion.services import UploadRefused, upload_create
 from ingestion.services.uploads import COLUMNS, REQUIRED_COLUMNS, check_size
 
 upload_required = permission_required("ingestion.add_uploadjob", raise_exception=True)
-JOBS_SHOWN = 100
 
 
 class UploadForm(forms.Form):
@@ -47,12 +46,9 @@ def uploads(request):
         else:
             messages.success(request, f"{job.original_name}: {job.total_rows} rows queued.")
             return HttpResponseRedirect(reverse("ingestion:upload", args=[job.pk]))
-    jobs = (
-        UploadJob.objects.visible_to(request.user).select_related("uploaded_by").defer("content", "errors")[:JOBS_SHOWN]
-    )
     context = {
         "form": form,
-        "jobs": jobs,
+        "jobs": selectors.uploads_for(request.user),
         "columns": COLUMNS,
         "required_columns": REQUIRED_COLUMNS,
         "max_mb": settings.UPLOAD_MAX_BYTES / 1024 / 1024,
@@ -65,9 +61,9 @@ def uploads(request):
 @login_required
 @upload_required
 def upload_detail(request, job_id: int):
-    job = get_object_or_404(
-        UploadJob.objects.visible_to(request.user).select_related("uploaded_by").defer("content"), pk=job_id
-    )
+    job = selectors.upload_for(request.user, job_id)
+    if job is None:
+        raise Http404("No upload with this id.")
     if request.GET.get("fragment") == "progress":
         return render(request, "ingestion/_upload_progress.html", {"job": job})
     return render(request, "ingestion/upload_detail.html", {"job": job})

@@ -4,7 +4,6 @@ People need the Django permissions of the admin role; an integrator's API key ne
 scope and sees only the endpoints it registered (and their deliveries); another key's are 404.
 """
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -15,7 +14,6 @@ from delivery import services
 from delivery.filtersets import DeliveryFilterSet
 from delivery.models import KNOWN_EVENT_TYPES, CallbackEndpoint, Delivery, DeliveryAttempt
 from delivery.selectors import event_data
-from kernel.api.errors import ApiError
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 
 # --- Shapes ------------------------------------------------------------------------------------
@@ -125,17 +123,6 @@ def _actor(request):
     return api_key_of(request) or request.user
 
 
-def _call(func, **kwargs):
-    """Run a service; its refusals become the API's error shape."""
-    try:
-        return func(**kwargs)
-    except ValidationError as exc:
-        details = exc.message_dict if hasattr(exc, "error_dict") else {"errors": exc.messages}
-        raise ApiError(status_code=400, code="invalid", message="The request is not valid.", details=details) from exc
-    except services.DeliveryInFlight as exc:
-        raise ApiError(status_code=409, code="delivery_in_flight", message=str(exc)) from exc
-
-
 class CallbackEndpointViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
@@ -159,8 +146,7 @@ class CallbackEndpointViewSet(
         serializer = CallbackEndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key = api_key_of(request)
-        endpoint, secret = _call(
-            services.callback_endpoint_create,
+        endpoint, secret = services.callback_endpoint_create(
             **serializer.validated_data,
             owner=key.owner if key is not None else request.user,
             api_key=key,
@@ -173,8 +159,8 @@ class CallbackEndpointViewSet(
         endpoint = self.get_object()
         serializer = CallbackEndpointSerializer(endpoint, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        endpoint = _call(
-            services.callback_endpoint_update, endpoint=endpoint, actor=_actor(request), **serializer.validated_data
+        endpoint = services.callback_endpoint_update(
+            endpoint=endpoint, actor=_actor(request), **serializer.validated_data
         )
         return Response(CallbackEndpointSerializer(endpoint).data)
 
@@ -215,6 +201,6 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def redeliver(self, request, pk=None):
         """Send a dead (or delivered) delivery again: back to pending, attempts reset, same webhook-id."""
-        delivery = _call(services.delivery_redeliver, delivery=self.get_object(), actor=_actor(request))
+        delivery = services.delivery_redeliver(delivery=self.get_object(), actor=_actor(request))
         fresh = self.get_queryset().get(pk=delivery.pk)
         return Response(DeliveryDetailSerializer(fresh).data, status=status.HTTP_202_ACCEPTED)

@@ -28,6 +28,7 @@ from delivery.models import DECISION_CREATED, CallbackEndpoint, Delivery, Delive
 from delivery.models.callbacks import new_webhook_id
 from delivery.selectors import event_data
 from kernel.bulk import bulk_insert
+from kernel.errors import Conflict
 from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 
 logger = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ FANOUT_MAX_ROUNDS = 20
 SEND_CHUNK = 20
 
 
-class DeliveryInFlight(ValueError):
+class DeliveryInFlight(Conflict):
     """Only a dead or delivered delivery can be redelivered; a pending one is still being tried."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="delivery_in_flight")
 
 
 # --- Fan-out: outbox events become deliveries ----------------------------------------------------
