@@ -102,12 +102,7 @@ def _closure_approved(approval: Approval, actor) -> None:
         case,
         kind=CaseEvent.Kind.CLOSURE_APPROVED,
         actor=actor,
-        data={
-            "approval_id": approval.pk,
-            "outcome": approval.outcome,
-            "comment": approval.decision_note,
-            "requested_by": approval.requested_by.get_username(),
-        },
+        data=_decision_data(approval),
         action="case.closure_approved",
     )
     _close_locked(case, outcome=approval.outcome, rationale=approval.rationale, actor=actor, approval=approval)
@@ -121,16 +116,19 @@ def _closure_rejected(approval: Approval, actor) -> None:
         case,
         kind=CaseEvent.Kind.CLOSURE_REJECTED,
         actor=actor,
-        data={
-            "approval_id": approval.pk,
-            "outcome": approval.outcome,
-            "comment": approval.decision_note,
-            "requested_by": approval.requested_by.get_username(),
-            "withdrawn": approval.status == Approval.Status.WITHDRAWN,
-            "to": case.status,
-        },
+        data={**_decision_data(approval), "withdrawn": approval.status == Approval.Status.WITHDRAWN, "to": case.status},
         action="case.closure_rejected",
     )
+
+
+def _decision_data(approval: Approval) -> dict:
+    """What the case's timeline records of a decision on its closure."""
+    return {
+        "approval_id": approval.pk,
+        "outcome": approval.outcome,
+        "comment": approval.decision_note,
+        "requested_by": approval.requested_by.get_username(),
+    }
 
 
 CLOSURE = ApprovalKind(

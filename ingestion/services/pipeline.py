@@ -18,6 +18,7 @@ from delivery.services import outbox_append_decisions
 from ingestion.validation import ItemError, ValidItem, validate_items
 from kernel.arrays import text_array
 from kernel.instances import unsaved
+from kernel.timing import timed
 from scoring.models import Decision, Label, ModelVersion, Transaction
 from scoring.services import BatchScore, StoredBatch, batch_prepare, batch_store
 
@@ -54,13 +55,9 @@ class IngestResult:
     # the API sends it as a Server-Timing header, bench/ingest.py --stages prints it.
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings_ms[stage] = self.timings_ms.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+    def timed(self, stage: str):
+        """A context manager adding the block's wall time to `timings_ms[stage]`."""
+        return timed(self.timings_ms, stage)
 
     def part(self, start: int, stop: int) -> "IngestResult":
         """The result of `records[start:stop]` of this batch, indexed from 0 (see ingestion.services.coalescing).

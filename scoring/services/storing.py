@@ -4,14 +4,13 @@ The one writer of scoring's transaction, decision and profile tables on the inge
 COPY on PostgreSQL (kernel.bulk); instances are built without Model.__init__ (kernel.instances).
 """
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent import futures
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from kernel.bulk import bulk_insert
+from kernel.timing import timed
 from scoring.models import Decision, Transaction
 from scoring.profiles import profiles_record
 from scoring.services.batch import BatchScore
@@ -32,13 +31,9 @@ class StoredBatch:
     # for a big batch's scores from the helper thread), receivers (what decisions_stored set off).
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings_ms[stage] = self.timings_ms.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+    def timed(self, stage: str):
+        """A context manager adding the block's wall time to `timings_ms[stage]`."""
+        return timed(self.timings_ms, stage)
 
 
 def batch_store(
