@@ -4,12 +4,14 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from approvals.admin import FourEyesAdmin
+from cases import services
 from cases.models import (
     Approval,
     Case,
     CaseEvent,
     CaseTransaction,
 )
+from kernel.pages import run_service
 
 
 class CaseEventInline(admin.TabularInline):
@@ -67,6 +69,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         "rationale",
         "status",
         "severity",
+        "peak_severity",
         "assignee",
         "team",
         "sla_due_at",
@@ -75,6 +78,12 @@ class CaseAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request) & Case.objects.visible_to(request.user)
+
+    def save_model(self, request, obj, form, change):
+        """Title and priority change through case_update: audited, and refused while a closure waits."""
+        changes = {field: form.cleaned_data[field] for field in form.changed_data if field in ("title", "priority")}
+        if changes:
+            run_service(request, services.case_update, case=obj, actor=request.user, **changes)
 
 
 @admin.register(Approval)

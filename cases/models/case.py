@@ -78,6 +78,11 @@ class Case(models.Model):
     account_id = models.CharField(max_length=128, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     severity = models.CharField(max_length=8, choices=Severity.choices)
+    peak_severity = models.CharField(
+        max_length=8,
+        choices=Severity.choices,
+        help_text="The highest severity the case has had; four-eyes on its closure follows this, not the current one.",
+    )
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.P3)
     team = models.ForeignKey(
         "cases.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="cases", help_text="Owning queue."
@@ -135,6 +140,17 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
+
+    @property
+    def is_frozen(self) -> bool:
+        """Pending approval: nothing but comments may change until the closure is decided."""
+        return self.status == self.Status.PENDING_APPROVAL
+
+    def note_severity(self, severity: str) -> None:
+        """Set the severity, keeping the highest it has ever had in peak_severity."""
+        self.severity = severity
+        if not self.peak_severity or SEVERITY_ORDER[severity] > SEVERITY_ORDER[self.peak_severity]:
+            self.peak_severity = severity
 
 
 class CaseTransaction(models.Model):

@@ -34,8 +34,9 @@ def approval_reason(case: Case, outcome: str) -> str:
     """Why closing `case` as `outcome` needs a second person, or "" when it does not."""
     if outcome == Outcome.SAR_FILED:
         return "A SAR filing always needs a second approver."
-    if case.severity in FOUR_EYES_SEVERITIES:
-        return f"Closing a {case.severity} case needs a second approver."
+    # The highest severity the case has had: lowering it first does not take a closure past four-eyes.
+    if case.peak_severity in FOUR_EYES_SEVERITIES:
+        return f"Closing a case that was {case.peak_severity} needs a second approver."
     return ""
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from audit.services import actor_label, audit_log
-from cases.models import PRIORITY_FOR_SEVERITY, Case, CaseEvent, Priority, Severity, Team
+from cases.models import PRIORITY_FOR_SEVERITY, SEVERITY_ORDER, Case, CaseEvent, Priority, Severity, Team
 from cases.services.live import notify_case_changed
 from cases.services.opening import sla_due_at
 from kernel.errors import Conflict
@@ -31,6 +31,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.PENDING_APPROVAL: frozenset(),
     Status.CLOSED: frozenset(),
 }
+
+
+def check_not_frozen(case: Case) -> None:
+    """A case whose closure waits for approval changes only through that decision (comments aside)."""
+    if case.is_frozen:
+        raise Conflict(
+            "This case waits for the approval of its closure: only comments are possible until it is decided.",
+            code="case_frozen",
+        )
 
 
 def allowed_transitions(case: Case) -> list[str]:
@@ -82,6 +91,7 @@ def check_assignable(case: Case, assignee: AbstractBaseUser | None, *, actor) ->
             )
     if not case.is_open:
         raise Conflict("A closed case cannot be reassigned.", code="case_closed")
+    check_not_frozen(case)
 
 
 def case_assign(*, case: Case, assignee: AbstractBaseUser | None, actor) -> Case:
@@ -152,6 +162,7 @@ def case_escalate(
         raise ValidationError({"assignee": f"{assignee.get_username()} cannot work cases."}, code="invalid")
     with transaction.atomic():
         case = lock_case(case)
+        check_not_frozen(case)
         if Status.ESCALATED not in TRANSITIONS[case.status]:
             raise Conflict(f"A {case.status} case cannot be escalated.", code="illegal_transition")
         data = {"from": case.status, "reason": reason.strip(), "team": None, "assignee": None}
@@ -175,6 +186,7 @@ def case_share(*, case: Case, user: AbstractBaseUser, actor) -> Case:
     require_perm(actor, "cases.assign_case")
     with transaction.atomic():
         case = lock_case(case)
+        check_not_frozen(case)
         assign_perm("view_case", user, case)
         record_change(
             case, kind=CaseEvent.Kind.SHARED, actor=actor, data={"with": user.get_username()}, action="case.shared"
@@ -187,7 +199,11 @@ EDITABLE_FIELDS = ("title", "priority", "severity")
 
 
 def case_update(*, case: Case, actor, **changes) -> Case:
-    """Edit title, priority or severity (a severity change moves the SLA deadline from the opening time)."""
+    """Edit title, priority or severity (a severity change moves the SLA deadline from the opening time).
+
+    Lowering the severity needs cases.approve_closure; the case keeps the highest severity it has had
+    (peak_severity), which is what four-eyes on its closure follows.
+    """
     require_perm(actor, "cases.work_case")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -205,11 +221,17 @@ def case_update(*, case: Case, actor, **changes) -> Case:
         case = lock_case(case)
         if not case.is_open:
             raise Conflict("A closed case cannot be edited.", code="case_closed")
+        check_not_frozen(case)
         diff = {f: {"from": getattr(case, f), "to": v} for f, v in changes.items() if getattr(case, f) != v}
         if not diff:
             return case
+        if "severity" in diff and SEVERITY_ORDER[changes["severity"]] < SEVERITY_ORDER[case.severity]:
+            require_perm(actor, "cases.approve_closure")
         for field_name, value in changes.items():
-            setattr(case, field_name, value)
+            if field_name == "severity":
+                case.note_severity(value)
+            else:
+                setattr(case, field_name, value)
         if "severity" in diff:
             case.sla_due_at = sla_due_at(case.severity, start=case.opened_at)
             if "priority" not in changes:

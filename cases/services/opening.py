@@ -103,6 +103,7 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> dict[in
                 title=f"{count} flagged transaction{'s' if count > 1 else ''} on account {account}",
                 account_id=account,
                 severity=severity,
+                peak_severity=severity,
                 priority=PRIORITY_FOR_SEVERITY[severity],
                 team_id=route_team_id(rules, account_id=account, severity=severity, decisions=by_account[account]),
                 sla_due_at=sla_due_at(severity, start=now),
@@ -137,14 +138,17 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> dict[in
                     created_at=now,
                 )
             )
-            case.severity = severity
+            case.note_severity(severity)
             case.priority = min(case.priority, PRIORITY_FOR_SEVERITY[severity])
             case.sla_due_at = min(case.sla_due_at, sla_due_at(severity, start=now))
             raised.append(case)
         hints.append(_hint(case, "transactions_added"))
     if raised:
         bulk_update_with_history(
-            raised, Case, ["severity", "priority", "sla_due_at"], default_change_reason="severity raised"
+            raised,
+            Case,
+            ["severity", "peak_severity", "priority", "sla_due_at"],
+            default_change_reason="severity raised",
         )
 
     links, case_references = [], {}

@@ -1,10 +1,9 @@
-"""Admin for transactions and decisions: read-only, labelled through record_labels."""
+"""Admin for transactions and decisions: read-only (labels come from case outcomes)."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from kernel.admin import ReadOnlyAdmin
-from scoring.models import Decision, Label, ModelVersion, Transaction
-from scoring.services import record_labels
+from scoring.models import Decision, ModelVersion, Transaction
 
 
 class ModelVersionFilter(admin.SimpleListFilter):
@@ -39,7 +38,8 @@ class TransactionAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ["decision"]
     show_full_result_count = False  # no COUNT(*) over the whole table on every page
-    actions = ["label_fraud", "label_legit"]
+    # No label actions: a transaction's label comes from its case's outcome, through closing and its four-eyes.
+    actions = None
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Transaction._meta.concrete_fields]
@@ -54,19 +54,6 @@ class TransactionAdmin(admin.ModelAdmin):
     def risk_level(self, obj):
         decision = getattr(obj, "decision", None)
         return decision.risk_level if decision else "-"
-
-    @admin.action(description="Label selected transactions as fraud", permissions=["change"])
-    def label_fraud(self, request, queryset):
-        self._label(request, queryset, Label.FRAUD)
-
-    @admin.action(description="Label selected transactions as legitimate", permissions=["change"])
-    def label_legit(self, request, queryset):
-        self._label(request, queryset, Label.LEGIT)
-
-    def _label(self, request, queryset, label):
-        ids = list(queryset.values_list("pk", flat=True))
-        count = record_labels(transaction_ids=ids, label=label, actor=request.user)
-        self.message_user(request, f"Labelled {count} transaction(s) as {label.label.lower()}.", messages.SUCCESS)
 
 
 @admin.register(Decision)
