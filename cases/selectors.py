@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 
 from cases.filtersets import CaseFilterSet
 from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment, Team
@@ -23,6 +23,20 @@ def cases_for_api_key(key):
     """An integrator's key sees the cases holding its own source's transactions."""
     own = CaseTransaction.objects.filter(case=OuterRef("pk"), transaction__source=key.source)
     return Case.objects.filter(Exists(own))
+
+
+def transactions_visible_to(user, queryset):
+    """The rule scoring.visibility asks: transactions in a case `user` may see, or in no case when they may
+    follow the live decisions; all of them for people who see every case."""
+    if user.has_perm("cases.view_all_cases"):
+        return queryset
+    in_visible_case = Exists(
+        CaseTransaction.objects.filter(transaction=OuterRef("pk"), case__in=Case.objects.visible_to(user))
+    )
+    scope = Q(in_visible_case)
+    if user.has_perm("scoring.view_live_decisions"):
+        scope |= ~Exists(CaseTransaction.objects.filter(transaction=OuterRef("pk")))
+    return queryset.filter(scope)
 
 
 def case_for(user, reference: str, *, queryset=None) -> Case | None:

@@ -9,6 +9,7 @@ only delays. Invalid parameters close the socket with code 4400.
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
@@ -36,7 +37,7 @@ class DecisionsConsumer(AsyncJsonWebsocketConsumer):
             return
         query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
         try:
-            filters = FeedFilters.from_query(query)
+            filters = replace(FeedFilters.from_query(query), viewer=user)
             last_event_id = parse_last_event_id(query.get("last_event_id"))
         except FeedParameterError:
             await self.close(code=CLOSE_INVALID)

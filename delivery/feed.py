@@ -42,6 +42,8 @@ class FeedFilters:
     min_risk_level: str | None = None
     # An integrator's key follows its own source only (as it reads only its own transactions).
     source: str | None = None
+    # A person follows only the decisions whose transactions they may see (scoring.visibility).
+    viewer: object | None = None
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "FeedFilters":

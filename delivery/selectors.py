@@ -14,6 +14,7 @@ from django.db import connection
 
 from delivery.models import DECISION_CREATED, OutboxEvent
 from scoring.models import Decision, ModelVersion, Transaction
+from scoring.visibility import transactions_visible_to
 
 # Events read per query; a replay of many events is sent page by page.
 FEED_PAGE_SIZE = 500
@@ -133,7 +134,7 @@ def latest_event_id() -> int:
 
 def decision_events_after(*, after_id: int, filters, limit: int = FEED_PAGE_SIZE) -> tuple[list[dict], int]:
     """Decision events with id > `after_id` that match `filters` (delivery.feed.FeedFilters), oldest first,
-    and the next cursor.
+    and the next cursor; for a person (`filters.viewer`), only the decisions they may see.
 
     The cursor moves past non-matching events too (up to the newest id seen), so a narrow filter
     does not rescan the same rows on every read.
@@ -149,7 +150,17 @@ def decision_events_after(*, after_id: int, filters, limit: int = FEED_PAGE_SIZE
     if filters.source is not None:
         rows = rows.filter(payload__source=filters.source)
     page = list(rows.order_by("id").values_list("id", "event_type", "payload")[:limit])
+    cursor = page[-1][0] if len(page) == limit else head
+    if filters.viewer is not None:
+        page = _visible_to(filters.viewer, page)
     data = events_data([(kind, payload) for _pk, kind, payload in page])
     events = [{"id": pk, "type": kind, "data": d} for (pk, kind, _payload), d in zip(page, data, strict=True)]
-    cursor = events[-1]["id"] if len(events) == limit else head
     return events, cursor
+
+
+def _visible_to(user, page: list[tuple]) -> list[tuple]:
+    """The decision events of `page` whose transactions `user` may see (one query)."""
+    ids = [payload.get("transaction_id") for _pk, _kind, payload in page]
+    candidates = Transaction.objects.filter(pk__in=[i for i in ids if i is not None])
+    visible = set(transactions_visible_to(user, candidates).values_list("pk", flat=True))
+    return [row for row, transaction_id in zip(page, ids, strict=True) if transaction_id in visible]

@@ -34,6 +34,8 @@ async def decisions_stream_view(request):
         filters = FeedFilters.from_query(request.GET)
         if key is not None:
             filters = replace(filters, source=key.source)
+        else:
+            filters = replace(filters, viewer=await request.auser())
         last_event_id = parse_last_event_id(request.headers.get("Last-Event-ID") or request.GET.get("last_event_id"))
     except FeedParameterError as exc:
         return JsonResponse(error_body("invalid_parameter", exc.message, {exc.field: [exc.message]}), status=400)

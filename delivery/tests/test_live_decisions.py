@@ -20,9 +20,9 @@ async def connect(user):
     return communicator, connected, code
 
 
-async def test_viewer_receives_each_new_decision(champion, make_user, celery_worker_if_queued):
-    viewer = await database_sync_to_async(make_user)("viewer")
-    communicator, connected, _ = await connect(viewer)
+async def test_a_compliance_officer_receives_each_new_decision(champion, make_user, celery_worker_if_queued):
+    officer = await database_sync_to_async(make_user)("compliance")  # sees every case (test_feed_scoping: others)
+    communicator, connected, _ = await connect(officer)
     assert connected
     records = [transaction_record(1), suspicious_record(2, account_id="acc-ws")]
     result = await database_sync_to_async(ingest)(records, source="acme", actor="tests")
@@ -88,8 +88,8 @@ async def test_last_event_id_replays_missed_events_then_live_ones(champion, make
 
 
 async def test_flagged_only_filter(champion, make_user, celery_worker_if_queued):
-    viewer = await database_sync_to_async(make_user)("viewer")
-    communicator, connected, _ = await connect_to(viewer, "flagged_only=true&min_risk_level=LOW")
+    officer = await database_sync_to_async(make_user)("compliance")
+    communicator, connected, _ = await connect_to(officer, "flagged_only=true&min_risk_level=LOW")
     assert connected
     records = [transaction_record(1), suspicious_record(2, account_id="acc-ws"), transaction_record(3)]
     await database_sync_to_async(ingest)(records, source="acme", actor="tests")

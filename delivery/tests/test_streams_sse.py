@@ -206,6 +206,20 @@ class TestEvents:
             assert {e["data"]["source"] for e in events} == {"acme"}
             assert await client.nothing_more()
 
+    async def test_a_person_follows_the_decisions_of_the_cases_they_may_see(self, champion, personas):
+        def session_cookie():
+            client = Client()
+            client.force_login(personas["victor"])  # team A's viewer
+            return f"sessionid={client.cookies['sessionid'].value}"
+
+        async with SSEClient(headers={"Cookie": await database_sync_to_async(session_cookie)()}) as client:
+            assert (await client.next_block()) == "retry: 3000"
+            records = [suspicious_record(1, account_id="b-1"), suspicious_record(2, account_id="a-1")]
+            await ingest_records([*records, transaction_record(3)])
+            events = await client.events(2)
+            assert [e["data"]["external_id"] for e in events] == ["tx-2", "tx-3"]  # not team B's case
+            assert await client.nothing_more()
+
     async def test_connecting_without_last_event_id_sends_nothing_old(self, champion, api_key):
         await ingest_records([transaction_record(1)])
         async with SSEClient(headers=key_headers(api_key[1])) as client:

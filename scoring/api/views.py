@@ -16,18 +16,19 @@ from scoring.services.experiments import experiment_start, experiment_stop
 from scoring.services.explanations import decision_explanation
 from scoring.services.monitoring import model_retrain_request
 from scoring.services.registry import model_promote_or_request, model_rollback
+from scoring.visibility import transactions_visible_to
 
 READ_MODELS = ("scoring.view_modelversion",)
 PROMOTE = ("scoring.promote_model",)
 
 
 def visible_transactions(request):
-    """An API key sees its own source's transactions; a person with the permission sees them all."""
+    """An API key sees its own source's transactions; a person those scoring.visibility allows."""
     queryset = Transaction.objects.select_related("decision__model_version").defer(
         *ModelVersion.heavy_fields("decision__model_version")
     )
     key = api_key_of(request)
-    return queryset.filter(source=key.source) if key is not None else queryset
+    return queryset.filter(source=key.source) if key is not None else transactions_visible_to(request.user, queryset)
 
 
 def registry_queryset():
