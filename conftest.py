@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -66,7 +67,17 @@ def _no_event_data_kept():
 
 
 def pytest_collection_modifyitems(config, items):
-    """The SQLite run deselects what needs PostgreSQL/Redis; the service run must run all of it."""
+    """The SQLite run deselects what needs PostgreSQL/Redis; the service run must run all of it.
+
+    A server in a child process (browser and server tests) cannot share an in-memory SQLite database:
+    when such tests are selected on SQLite, the test database becomes a file (Channels' live-server docs).
+    """
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql" and any(
+        item.get_closest_marker("browser") or item.get_closest_marker("server") for item in items
+    ):
+        # Mutated in place: django.db.connections holds this same dict.
+        database.setdefault("TEST", {})["NAME"] = str(Path(settings.VAR_DIR) / "test-server.sqlite3")
     need_pg = [i for i in items if i.get_closest_marker("postgres")]
     need_redis = [i for i in items if i.get_closest_marker("redis")]
     deselected = []
@@ -229,6 +240,12 @@ def run_in_threads(target, count: int, *, timeout_s: float = 60) -> list:
         thread.join(timeout_s)
     assert not errors, errors
     return results
+
+
+@pytest.fixture
+def live_server_url(transactional_db):
+    """http://127.0.0.1:<port>: finobs' ASGI app served by daphne in a child process, on the test database."""
+    yield from serve_asgi("127.0.0.1")
 
 
 def serve_asgi(host: str, *, static_files: bool = False):

@@ -3,6 +3,7 @@
 import gc
 import hashlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -25,10 +26,13 @@ from scoring.services import BatchScore, StoredBatch, batch_prepare, batch_store
 logger = logging.getLogger(__name__)
 
 # A concurrent request may insert the same (source, external_id) between our duplicate check and
-# our insert; the unique constraint catches it and we redo the batch, which then sees duplicates.
-# PostgreSQL may also end the batch's transaction to break a deadlock with another writer (say, one
-# holding an account's profile row and inserting one of the batch's transactions): redone the same way.
-MAX_ATTEMPTS = 3
+# our insert; the unique constraint catches it and we redo the batch, which then reports what the other
+# writer stored as duplicates. Each failed attempt means another writer stored some of the batch first,
+# so with N concurrent writers of overlapping batches at most N-1 can get ahead of it. PostgreSQL may
+# also end the transaction to break a deadlock with another writer, and SQLite (one writer at a time)
+# answers "database is locked" once its busy timeout passes: redone the same way, after a short pause.
+MAX_ATTEMPTS = 10
+RETRY_PAUSE_S = 0.02  # times the attempt, jittered: concurrent losers do not come back in lockstep
 _RETRIED_SQLSTATES = ("40P01", "40001")  # deadlock_detected, serialization_failure
 _STORED_SQL = (
     "SELECT t.id, t.external_id, d.score, d.risk_level, d.flagged, m.version "  # noqa: S608 (table names)
@@ -154,6 +158,7 @@ def _ingest(records: Sequence, *, source: str, actor) -> IngestResult:
                 raise
             reason = type(exc.__cause__ or exc).__name__
             logger.info("ingest: %s for source %s, retrying (attempt %d)", reason, source, attempt)
+            time.sleep(random.uniform(0, RETRY_PAUSE_S * attempt))
     if result.errors or result.duplicates:
         audit_log(
             actor=actor,
@@ -167,8 +172,11 @@ def _ingest(records: Sequence, *, source: str, actor) -> IngestResult:
 
 
 def _worth_retrying(exc: Exception) -> bool:
-    """A concurrent insert of the same transaction, or a deadlock/serialization failure PostgreSQL broke."""
-    return isinstance(exc, IntegrityError) or getattr(exc.__cause__, "sqlstate", None) in _RETRIED_SQLSTATES
+    """A concurrent insert of the same transaction, a deadlock/serialization failure PostgreSQL broke, or
+    SQLite still busy with another writer."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) in _RETRIED_SQLSTATES or "database is locked" in str(exc)
 
 
 def _drop_batch_duplicates(valid: list[ValidItem], result: IngestResult) -> list[ValidItem]:

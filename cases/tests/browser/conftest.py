@@ -1,8 +1,4 @@
-"""Browser tests: a real ASGI server (daphne, in a child process) on the test database, and Chromium.
-
-The server is a separate process, so it cannot share an in-memory SQLite database: when browser
-tests are selected on SQLite, the test database becomes a file (Channels' live-server docs).
-"""
+"""Browser tests: a real ASGI server (daphne, in a child process) on the test database, and Chromium."""
 
 import os
 import shutil
@@ -29,10 +25,6 @@ DOC_IMAGES = Path(settings.BASE_DIR) / "docs" / "images"
 def pytest_collection_modifyitems(config, items):
     if not any(item.get_closest_marker("browser") for item in items):
         return
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
-        # Mutated in place: django.db.connections holds this same dict.
-        database.setdefault("TEST", {})["NAME"] = str(Path(settings.VAR_DIR) / "test-browser.sqlite3")
     if not os.access(CHROMIUM, os.X_OK):
         raise pytest.UsageError(f"Browser tests need Chromium at {CHROMIUM} (bin/test installs Debian's chromium).")
 
