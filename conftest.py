@@ -98,7 +98,7 @@ def pytest_runtest_makereport(item, call):
     """In CI a skipped PostgreSQL/Redis/browser test is a failure, not a silent pass."""
     outcome = yield
     report = outcome.get_result()
-    if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in ("postgres", "redis", "browser")):
+    if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in ("postgres", "redis", "browser", "server")):
         report.outcome = "failed"
         report.longrepr = f"{item.nodeid}: a service test was skipped in CI ({report.longrepr})"
 
