@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,12 +65,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "guardian",
     "simple_history",
     "django_celery_beat",
     "channels",
     "axes",
+    "csp",
     # finobs' own apps, lowest floor first (finobs/tests/test_architecture.py holds the direction)
     "audit",
     "apikeys",
@@ -91,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "kernel.middleware.NoStoreMiddleware",
     # Last, as django-axes requires.
     "axes.middleware.AxesMiddleware",
 ]
@@ -253,6 +258,23 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^health/"]
 
+# Pages and their assets come from this server only: scripts and styles are files (htmx and Chart.js are
+# vendored, the API docs' Swagger UI is served from drf-spectacular-sidecar), so no inline code runs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],  # the live updates' WebSockets are same-origin
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
 # Personal data in audit payloads is replaced by a keyed hash (audit.pii).
 PII_HASH_ENABLED = env_bool("PII_HASH_ENABLED", True)
 PII_HASH_SALT = os.environ.get("PII_HASH_SALT", "")
@@ -292,6 +314,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API docs page's assets from this server (the content security policy allows no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several models have a "status"; give each choice set its own name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "ModelVersionStatusEnum": "scoring.models.ModelVersion.Status",

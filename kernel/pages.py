@@ -3,13 +3,16 @@
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 
 from kernel.errors import Conflict
 
 
 def run_service(request, func: Callable, *args, **kwargs) -> bool:
-    """Call `func`; True if it succeeded, False (with the reason as an error message) if a rule refused it."""
+    """Call `func`; True if it succeeded, False (with the reason as an error message) if a rule refused it.
+
+    A refusal because of who asks (PermissionDenied) is not a message but the 403 it is: it propagates.
+    """
     try:
         func(*args, **kwargs)
     except ValidationError as exc:
@@ -18,8 +21,5 @@ def run_service(request, func: Callable, *args, **kwargs) -> bool:
         return False
     except Conflict as exc:
         messages.error(request, exc.message)
-        return False
-    except PermissionDenied as exc:
-        messages.error(request, str(exc) or "You are not allowed to do that.")
         return False
     return True
