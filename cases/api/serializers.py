@@ -7,8 +7,11 @@ from cases.models import Approval, Case, CaseEvent, Comment, Priority, Severity
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    outcome = serializers.ChoiceField(
+        choices=Case.Outcome.choices, allow_blank=True, read_only=True, help_text="Empty while the case is open."
+    )
     transaction_count = serializers.IntegerField(read_only=True, required=False)
 
     class Meta:
@@ -41,7 +44,7 @@ class CaseEventSerializer(serializers.ModelSerializer):
 
 class ApprovalSerializer(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Approval

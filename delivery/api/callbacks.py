@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from delivery import services
 from delivery.filtersets import DeliveryFilterSet
 from delivery.models import KNOWN_EVENT_TYPES, CallbackEndpoint, Delivery, DeliveryAttempt
+from delivery.models.callbacks import EVENT_TYPE_PATTERN
 from delivery.selectors import event_data
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 
@@ -21,12 +22,13 @@ from kernel.api.permissions import ScopeOrPermission, api_key_of
 
 class CallbackEndpointSerializer(serializers.ModelSerializer):
     event_types = serializers.ListField(
-        child=serializers.CharField(max_length=64),
+        child=serializers.RegexField(EVENT_TYPE_PATTERN, max_length=64),
         allow_empty=False,
+        min_length=1,
         max_length=50,
         help_text=f'Event types, families ("case.*") or "*". Published today: {", ".join(KNOWN_EVENT_TYPES)}.',
     )
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     breaker_state = serializers.ChoiceField(
         choices=["closed", "open", "half_open"],
         read_only=True,

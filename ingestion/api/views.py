@@ -98,25 +98,24 @@ class IngestView(APIView):
             "`idempotency_key_reused`, and while the first request is in flight a 409 "
             "`idempotency_key_in_progress`. Keys expire after IDEMPOTENCY_TTL_HOURS."
         ),
-        request=IngestRequestSerializer(many=True),
+        request=IngestRequestSerializer(many=True, min_length=1, max_length=settings.INGEST_MAX_BATCH),
         responses={200: IngestResponseSerializer},
         examples=[
             OpenApiExample(
                 "One card payment",
                 request_only=True,
-                value=[
-                    {
-                        "external_id": "tx-1001",
-                        "account_id": "acc-42",
-                        "amount": "129.90",
-                        "currency": "EUR",
-                        "timestamp": "2026-11-20T14:03:00Z",
-                        "merchant_id": "m-881",
-                        "merchant_category": "5411",
-                        "country": "DE",
-                        "channel": "card_present",
-                    }
-                ],
+                # One item: the schema shows it inside the batch's list.
+                value={
+                    "external_id": "tx-1001",
+                    "account_id": "acc-42",
+                    "amount": "129.90",
+                    "currency": "EUR",
+                    "timestamp": "2026-11-20T14:03:00Z",
+                    "merchant_id": "m-881",
+                    "merchant_category": "5411",
+                    "country": "DE",
+                    "channel": "card_present",
+                },
             )
         ],
     )

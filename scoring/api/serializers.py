@@ -47,8 +47,8 @@ class ExplanationSerializer(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.StringRelatedField()
-    promoted_by = serializers.StringRelatedField()
+    created_by = serializers.StringRelatedField(allow_null=True)
+    promoted_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = ModelVersion
@@ -62,7 +62,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 class PromotionRequestSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="model_version.version", read_only=True)
     requested_by = serializers.StringRelatedField()
-    decided_by = serializers.StringRelatedField()
+    decided_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = PromotionRequest
@@ -77,6 +77,12 @@ class DriftReportSerializer(serializers.ModelSerializer):
         model = DriftReport
         fields = ["id", "version", "created_at", "window_size", "window_start", "window_end", "is_drifted",
                   "drifted_features", "retraining_started", "results"]  # fmt: skip
+
+
+class DriftStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["none", "stable", "drifted"], help_text="As of the latest report.")
+    latest = DriftReportSerializer(allow_null=True)
+    history = DriftReportSerializer(many=True, help_text="The recent reports, newest first.")
 
 
 class ExperimentSerializer(serializers.ModelSerializer):

@@ -163,7 +163,7 @@ class DriftView(APIView):
     required_scope = "read"
     required_perms = READ_MODELS
 
-    @extend_schema(responses={200: s.DriftReportSerializer(many=True)})
+    @extend_schema(responses={200: s.DriftStatusSerializer})
     def get(self, request):
         reports = drift_reports()
         latest = reports[0] if reports else None
