@@ -51,6 +51,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _second_factor(request, settings):
+    """Tests run with MFA off unless marked `mfa`: those test the second factor (accounts/tests), the others
+    what they are about, signing people in without an authenticator app."""
+    if request.node.get_closest_marker("mfa") is None:
+        settings.MFA_REQUIRED_FOR = "none"
+
+
+@pytest.fixture(autouse=True)
 def _no_relay_marked_queued():
     """Each test starts with no relay marked queued (a relay queued by an earlier test never ran)."""
     from delivery.services.outbox import outbox_relay_mark_clear

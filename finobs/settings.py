@@ -73,8 +73,12 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # finobs' own apps, lowest floor first (finobs/tests/test_architecture.py holds the direction)
     "audit",
+    "accounts",
     "apikeys",
     "approvals",
     "scoring",
@@ -91,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -274,6 +280,14 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+
+# Whose sign-in needs a second factor (TOTP, with backup codes): "staff" (people who use Django admin),
+# "all" or "none". Deciding four-eyes requests, promoting models and managing API keys need a verified
+# session whatever it says, unless "none" (kernel.mfa).
+MFA_REQUIRED_FOR = os.environ.get("MFA_REQUIRED_FOR", "staff")
+if MFA_REQUIRED_FOR not in {"staff", "all", "none"}:
+    raise ImproperlyConfigured(f"MFA_REQUIRED_FOR is staff, all or none; got {MFA_REQUIRED_FOR!r}")
+OTP_TOTP_ISSUER = "finobs"
 
 # Personal data in audit payloads is replaced by a keyed hash (audit.pii).
 PII_HASH_ENABLED = env_bool("PII_HASH_ENABLED", True)

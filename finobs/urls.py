@@ -16,6 +16,7 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("metrics", MetricsView.as_view(), name="metrics"),
+    path("", include("accounts.urls")),
     path("", include("approvals.urls")),
     path("", include("ingestion.urls")),
     path("", include("cases.urls")),

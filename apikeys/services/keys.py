@@ -9,6 +9,7 @@ from django.utils import timezone
 from apikeys.models import ApiKey
 from apikeys.models.keys import parse_rate_limit
 from audit.services import audit_log
+from kernel.mfa import require_second_factor
 
 # What an admin may change on an existing key (the secret, prefix and source never change).
 EDITABLE_FIELDS = ("name", "scopes", "owner", "expires_at", "rate_limit")
@@ -36,6 +37,7 @@ def api_key_create(
     actor=None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it with the raw secret, which is shown once and never stored."""
+    require_second_factor(actor, action="Managing API keys")
     check_api_key_fields(scopes=scopes, rate_limit=rate_limit)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValueError("The expiry must be in the future.")
@@ -70,6 +72,7 @@ def api_key_create(
 
 def api_key_update(*, key: ApiKey, actor=None, **changes) -> ApiKey:
     """Change `EDITABLE_FIELDS` of a key; the changed fields are audited."""
+    require_second_factor(actor, action="Managing API keys")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
@@ -104,6 +107,7 @@ def api_key_mark_used(*, key: ApiKey, now: datetime) -> None:
 
 
 def api_key_revoke(*, key: ApiKey, actor=None) -> ApiKey:
+    require_second_factor(actor, action="Managing API keys")
     with transaction.atomic():
         if key.revoked_at is None:
             key.revoked_at = timezone.now()

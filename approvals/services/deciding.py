@@ -16,6 +16,7 @@ from approvals.models import ApprovalStatus, FourEyesRequest
 from audit.services import audit_log
 from kernel.errors import Conflict
 from kernel.events import publish
+from kernel.mfa import require_second_factor
 
 
 class FourEyesViolation(PermissionDenied):
@@ -43,6 +44,7 @@ def approval_request(*, kind: ApprovalKind, actor: AbstractBaseUser, **fields) -
 def check_decide(request: FourEyesRequest, *, actor, approve: bool, note: str) -> None:
     """The rules of deciding `request` as `actor` (PermissionDenied, Conflict, ValidationError)."""
     kind = approval_kind_of(request)
+    require_second_factor(actor, action="Deciding a four-eyes request")
     if not request.is_pending:
         raise Conflict(f"This request was already {request.get_status_display().lower()}.", code="approval_decided")
     if request.requested_by_id == getattr(actor, "pk", None):

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("kernel", "audit", "apikeys", "approvals", "scoring", "delivery", "ingestion", "cases", "finobs")
+APPS = ("kernel", "audit", "accounts", "apikeys", "approvals", "scoring", "delivery", "ingestion", "cases", "finobs")
 MAY_IMPORT = {
     "kernel": set(),
     "audit": {"kernel"},
+    "accounts": {"kernel", "audit"},
     "apikeys": {"kernel", "audit"},
     "approvals": {"kernel", "audit"},
     "scoring": {"kernel", "audit", "approvals"},

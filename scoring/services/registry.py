@@ -23,6 +23,7 @@ from approvals.services import approval_request, approvals_supersede
 from audit.services import audit_log
 from kernel.errors import Conflict
 from kernel.events import publish
+from kernel.mfa import require_second_factor
 from scoring.features import FEATURE_NAMES, build_features
 from scoring.generator import generate, records_to_transactions
 from scoring.models import ModelVersion, PromotionRequest
@@ -136,6 +137,7 @@ def model_promote(*, model_version: ModelVersion, actor: AbstractBaseUser | str 
 
 def promotion_request(*, model_version: ModelVersion, actor: AbstractBaseUser, reason: str = "") -> PromotionRequest:
     """Ask for `model_version` to become champion; another person with promote permission approves it."""
+    require_second_factor(actor, action="Promoting a model")
     if model_version.status == ModelVersion.Status.CHAMPION:
         raise Conflict(f"v{model_version.version} is already the champion.", code="already_champion")
     return approval_request(kind=PROMOTION, actor=actor, model_version=model_version, reason=reason)
@@ -253,6 +255,7 @@ def _promote_locked(model_version: ModelVersion, *, actor, action: str = "model.
 def _require_promoter(actor) -> None:
     if not (isinstance(actor, AbstractBaseUser) and actor.is_authenticated and actor.has_perm(PROMOTE_PERMISSION)):
         raise PermissionDenied("Only compliance officers and admins may promote models.")
+    require_second_factor(actor, action="Promoting or rolling back a model")
 
 
 def _user_or_none(actor) -> AbstractBaseUser | None:

@@ -7,11 +7,13 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.services import second_factor_provision
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create
 from cases.models import RoutingRule, Team
 from finobs.roles import ROLES, STAFF_ROLES
 from ingestion.services import ingest
+from kernel.mfa import second_factor_applies
 from scoring.generator import generate
 from scoring.models import ModelVersion
 from scoring.services import model_train
@@ -50,6 +52,10 @@ class Command(BaseCommand):
                 user.save()
                 user.groups.set([Group.objects.get(name=role)])
             self.stdout.write(f"  {role:<11} password {password}")
+            if second_factor_applies(user):
+                secret, codes = second_factor_provision(user=user)
+                self.stdout.write(f"  {'':<11} second factor: authenticator secret {secret}, or a backup code:")
+                self.stdout.write(f"  {'':<11} {' '.join(codes[:5])}  (each works once; new ones every run)")
 
     def _teams(self):
         """Two case queues: critical cases go to AML investigations, the rest to fraud operations."""
