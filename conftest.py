@@ -250,6 +250,50 @@ def run_in_threads(target, count: int, *, timeout_s: float = 60) -> list:
     return results
 
 
+def child_database_env() -> dict:
+    """The environment variables that put a child process (a server, a worker) on the test database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        return {"DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    assert not connection.is_in_memory_db(), "mark the test `server`: a child process needs a database file"
+    return {"DATABASE_URL": "", "SQLITE_PATH": db["NAME"]}
+
+
+def run_daphne(env: dict):
+    """finobs.asgi under daphne in a new process, as deployed, with `env` added to this one's environment;
+    yields its base URL (a generator for fixtures to `yield from`)."""
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "finobs.asgi:application"],
+        cwd=Path(__file__).resolve().parent,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{base}/health/live", timeout=2)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and process.poll() is None, "daphne did not start"
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
 @pytest.fixture
 def live_server_url(transactional_db):
     """http://127.0.0.1:<port>: finobs' ASGI app served by daphne in a child process, on the test database."""

@@ -10,6 +10,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from apikeys.models import KEY_PREFIX_LENGTH, ApiKey
 from apikeys.services.keys import api_key_mark_used
+from kernel.logs import bind
 from kernel.queries import CompiledQuery
 
 
@@ -42,6 +43,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not key.is_active:
             raise exceptions.AuthenticationFailed("This API key is revoked or expired.")
         api_key_mark_used(key=key, now=timezone.now())
+        bind(api_key=key.prefix)
         return (key.owner or AnonymousUser(), key)
 
     def authenticate_header(self, request):

@@ -21,12 +21,15 @@ from django.urls import get_resolver  # noqa: E402
 from finobs import daphne  # noqa: E402
 from finobs.handlers import asgi_http_application  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
+from finobs.telemetry import traced_websockets  # noqa: E402
 
 daphne.install()  # form bodies are Django's to parse, not the event loop's
 application = ProtocolTypeRouter(
     {
         "http": asgi_http_application(threads=WEB_THREADS),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": traced_websockets(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
 

@@ -2,13 +2,46 @@
 
 import os
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 
 app = Celery("finobs")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class TaskLogContext(bootsteps.Step):
+    """In a worker, each task's log lines carry the context of whatever queued it (the request id, user and
+    API key, sent in the message's headers by django-structlog's publishing receivers, which its app
+    connects in every process), plus the task's id and name, and one line for its outcome and duration."""
+
+    def __init__(self, parent, **kwargs):
+        from celery.signals import task_failure, task_prerun, task_rejected, task_retry, task_revoked, task_success
+        from django_structlog.celery.receivers import CeleryReceiver
+
+        super().__init__(parent, **kwargs)
+        self.receiver = CeleryReceiver()  # held here: Celery's signals keep weak references
+        task_prerun.connect(self.receiver.receiver_task_prerun)
+        task_retry.connect(self.receiver.receiver_task_retry)
+        task_success.connect(self.receiver.receiver_task_success)
+        task_failure.connect(self.receiver.receiver_task_failure)
+        task_revoked.connect(self.receiver.receiver_task_revoked)
+        task_rejected.connect(self.receiver.receiver_task_rejected)
+
+
+app.steps["worker"].add(TaskLogContext)
+
+
+@signals.setup_logging.connect
+def _log_as_the_web_process_does(**kwargs) -> None:
+    """Workers and beat log through settings.LOGGING (kernel.logs: JSON lines in production), not Celery's
+    own format: Celery leaves logging alone when this signal has a receiver."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
 
 
 @signals.worker_process_init.connect  # each prefork child (the worker's default pool)

@@ -13,6 +13,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from kernel.logs import configure_structlog, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FINOBS_VAR_DIR", BASE_DIR / "var"))
 
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "csp",
+    "django_structlog",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -96,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
+    "kernel.logs.EchoRequestIdMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -456,15 +461,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Observability: logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ----------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.channels.server": {"level": "WARNING"},
-        # httpx logs every request at INFO; a callback URL may carry a token in its query string.
-        "httpx": {"level": "WARNING"},
-    },
-}
+# JSON lines in production, readable text in development; each carries the request id, user, API key
+# prefix and trace id (kernel.logs). X-Request-ID from the client is trusted only behind a proxy that sets it.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "console" if DEBUG else "json")
+LOGGING = logging_config(as_json=LOG_FORMAT == "json", level=os.environ.get("LOG_LEVEL", "INFO"))
+configure_structlog()
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("REQUEST_ID_FROM_PROXY", False)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # addresses are personal data; the proxy's logs have them

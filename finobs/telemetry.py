@@ -1,4 +1,7 @@
-"""Tracing with OpenTelemetry: every Django request and Celery task becomes a span, sent over OTLP.
+"""Tracing with OpenTelemetry: every Django request, WebSocket connection and Celery task becomes a span,
+with the database queries (psycopg, or sqlite3 in the embedded mode) and Redis commands it runs, and
+finobs' own stages (kernel.tracing: ingest, scoring's features, model, rules and SHAP, the outbox relay,
+callback deliveries) inside it; a task queued by a request continues the request's trace. Sent over OTLP.
 
 Off unless an OTLP endpoint is configured (the standard OTEL_EXPORTER_OTLP_ENDPOINT or
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT variables; OTEL_SERVICE_NAME names the process, default
@@ -31,6 +34,9 @@ def configure_tracing() -> bool:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -41,6 +47,20 @@ def configure_tracing() -> bool:
     trace.set_tracer_provider(provider)
     DjangoInstrumentor().instrument()
     CeleryInstrumentor().instrument()
+    # Connections opened from now on are traced: this runs in AppConfig.ready(), before any is.
+    PsycopgInstrumentor().instrument()
+    SQLite3Instrumentor().instrument()
+    RedisInstrumentor().instrument()
     _configured = True
-    logger.info("OpenTelemetry tracing on: Django requests and Celery tasks are exported over OTLP")
+    logger.info("OpenTelemetry tracing on: requests, tasks, queries and Redis commands are exported over OTLP")
     return True
+
+
+def traced_websockets(application):
+    """`application` (Channels' WebSocket router) with a span per connection when tracing is on. HTTP requests
+    have theirs from the Django instrumentation, SSE streams included."""
+    if not _configured:
+        return application
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    return OpenTelemetryMiddleware(application)

@@ -11,6 +11,7 @@ shape does not depend on the values (no `__in` lists: their placeholders depend 
 read_concurrently runs a big batch's independent reads at the same time, on connections of their own.
 """
 
+import contextvars
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from functools import cached_property
@@ -66,7 +67,9 @@ def read_concurrently(*reads: Callable[[], T]) -> list[T]:
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block or len(reads) < 2:
         return [read() for read in reads]
-    return [future.result() for future in [_reader_threads.submit(_on_own_connection, read) for read in reads]]
+    # Each in a copy of the caller's context: its queries' spans belong to the caller's trace.
+    pending = [_reader_threads.submit(contextvars.copy_context().run, _on_own_connection, read) for read in reads]
+    return [future.result() for future in pending]
 
 
 def _on_own_connection(read: Callable[[], T]) -> T:

@@ -15,6 +15,9 @@ class OutboxEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The trace and log context of the work that wrote the event (kernel.tracing.origin), which work done
+    # later for the event continues: the explanation of a flagged decision is found by its request's id.
+    origin = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [

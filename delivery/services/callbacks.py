@@ -30,6 +30,7 @@ from delivery.selectors import event_data
 from kernel.bulk import bulk_insert
 from kernel.errors import Conflict
 from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
+from kernel.tracing import span
 
 logger = logging.getLogger(__name__)
 
@@ -219,8 +220,14 @@ def delivery_send(*, delivery_id: int) -> str:
     allowed, retry_at = _breaker_allows(endpoint, now=now)
     if not allowed:
         return _postpone(delivery, until=retry_at)
-    status_code, error, duration_ms = _post(delivery, endpoint)
-    return _record(delivery, endpoint, status_code=status_code, error=error, duration_ms=duration_ms)
+    attempt = {"delivery_id": delivery.pk, "endpoint_id": endpoint.pk, "event_id": delivery.event_id}
+    with span("delivery.callback", **attempt, attempt=delivery.attempts + 1) as current:
+        status_code, error, duration_ms = _post(delivery, endpoint)
+        outcome = _record(delivery, endpoint, status_code=status_code, error=error, duration_ms=duration_ms)
+        current.set_attribute("outcome", outcome)
+        if status_code is not None:
+            current.set_attribute("http.response.status_code", status_code)
+    return outcome
 
 
 def _breaker_allows(endpoint: CallbackEndpoint, *, now: datetime) -> tuple[bool, datetime | None]:

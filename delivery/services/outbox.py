@@ -1,6 +1,7 @@
 """Writing to the transactional outbox, and asking for it to be published after commit."""
 
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -15,6 +16,7 @@ from delivery.models import DECISION_CREATED, OutboxEvent
 from kernel.arrays import text_array
 from kernel.bulk import bulk_insert
 from kernel.instances import unsaved
+from kernel.tracing import detached, origin
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ def outbox_append(*, events: Sequence[tuple[str, dict]], created_at: datetime | 
     if not events:
         return []
     created_at = created_at or timezone.now()
-    fields = {"created_at": created_at, "published_at": None, "attempts": 0}
+    fields = {"created_at": created_at, "published_at": None, "attempts": 0, "origin": origin()}
     rows = [unsaved(OutboxEvent, {"event_type": kind, "payload": payload, **fields}) for kind, payload in events]
     using = router.db_for_write(OutboxEvent)
     with transaction.atomic(using=using, savepoint=False):  # the caller's transaction, if any
@@ -73,6 +75,7 @@ def outbox_append_decisions(
                 DECISION_CREATED,
                 source,
                 created_at,
+                _json_or_null(origin()),
                 "{" + ",".join(map(str, ids)) + "}",
                 text_array([d.risk_level for d in decisions]),
                 "{" + ",".join("t" if d.flagged else "f" for d in decisions) + "}",
@@ -83,13 +86,17 @@ def outbox_append_decisions(
 
 
 _DECISION_EVENTS_SQL = (
-    f"INSERT INTO {OutboxEvent._meta.db_table} (event_type, payload, created_at, published_at, attempts) "  # noqa: S608
+    f"INSERT INTO {OutboxEvent._meta.db_table} (event_type, payload, created_at, published_at, attempts, origin) "  # noqa: S608
     "SELECT %s, jsonb_build_object('transaction_id', r.transaction_id, 'source', %s::text, "
-    "'risk_level', r.risk_level, 'flagged', r.flagged, 'case_reference', r.case_reference), %s, NULL, 0 "
+    "'risk_level', r.risk_level, 'flagged', r.flagged, 'case_reference', r.case_reference), %s, NULL, 0, %s::jsonb "
     "FROM unnest(%s::bigint[], %s::text[], %s::boolean[], %s::text[]) "
     "WITH ORDINALITY AS r(transaction_id, risk_level, flagged, case_reference, position) "
     "ORDER BY r.position"
 )
+
+
+def _json_or_null(value: dict | None) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def decision_event_payload(decision, source: str, case_reference: str | None) -> dict:
@@ -120,7 +127,8 @@ def outbox_relay_enqueue() -> None:
     if not _mark_relay_queued():
         return
     try:
-        outbox_relay_task.apply_async(kwargs={"holds_mark": True})
+        with detached():  # the relay publishes for every request: it continues none of their traces
+            outbox_relay_task.apply_async(kwargs={"holds_mark": True})
     except Exception:  # broker unreachable: the events are safe in the outbox table
         outbox_relay_mark_clear()  # nothing is queued after all: the next commit tries again
         logger.warning("outbox: could not enqueue the relay; the periodic relay will publish", exc_info=True)
@@ -146,9 +154,10 @@ def outbox_relay_holding_mark(*, relay: Callable[[], int]) -> int:
     if published:
         try:
             cache.set(RELAY_QUEUED_KEY, 1, timeout=settings.OUTBOX_RELAY_QUEUED_TTL_S)
-            outbox_relay_task.apply_async(
-                kwargs={"holds_mark": True}, countdown=settings.OUTBOX_RELAY_BUSY_INTERVAL_MS / 1000
-            )
+            with detached():  # each relay its own trace, not one endless chain of them
+                outbox_relay_task.apply_async(
+                    kwargs={"holds_mark": True}, countdown=settings.OUTBOX_RELAY_BUSY_INTERVAL_MS / 1000
+                )
             return published
         except Exception:  # the broker or the cache is down: commits queue relays again (or beat runs)
             logger.warning("outbox relay: could not queue the next relay", exc_info=True)

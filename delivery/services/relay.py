@@ -7,27 +7,31 @@ batch as payloads would pass channels-redis' message size and per-channel capaci
 events themselves from the outbox (delivery.feed).
 
 The relay is also what asks for flagged decisions to be explained (scoring's explain task, for the
-decision.created events it publishes): the request is queued once the layer took the hints and before
-the events are marked published, so a broker outage at ingest time delays explanations instead of
-losing them, and the committing ingest request does no broker publish of its own. A pass that fails
-after sending hints or queueing is repeated whole: hints only wake subscribers up (they read the events
-by id from the outbox) and explaining is idempotent.
+decision.created events it publishes; each task in the trace and log context of the request that stored
+its decisions, see kernel.tracing). The task is queued once the layer took the hints and before the
+events are marked published, so a broker outage at ingest time delays explanations instead of losing
+them, and the committing ingest request does no broker publish of its own. A pass that fails after
+sending hints or queueing is repeated whole: hints only wake subscribers up (they read the events by id
+from the outbox) and explaining is idempotent.
 """
 
+import json
 import logging
 from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, F
+from django.db.models import BooleanField, F, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from delivery.feed import DECISIONS_GROUP, decision_hint, hint_message, is_flagged
 from delivery.models import DECISION_CREATED, Delivery, OutboxEvent
 from kernel.async_bridge import call_async
+from kernel.tracing import continuing, span
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +77,16 @@ def _publish_pending(*, batch_size: int) -> int:
                     risk_level=KT("payload__risk_level"),
                     flagged=KT("payload__flagged"),
                     transaction_id=KT("payload__transaction_id"),
+                    origin_text=Cast("origin", TextField()),  # grouped as text, decoded once per request
                 )[:batch_size]
             )
             if not events:
                 break
             ids = [e["id"] for e in events]
             try:
-                _publish(layer, events)
-                _queue_explanations(events)
+                with span("outbox.relay", events=len(events)):
+                    _publish(layer, events)
+                    _queue_explanations(events)
             except Exception:
                 _events_with_ids(ids).update(attempts=F("attempts") + 1)
                 logger.warning(
@@ -102,17 +108,18 @@ def _events_with_ids(ids: list[int]):
 
 
 def _queue_explanations(events: list[dict]) -> None:
-    """One explain task for the flagged decisions among `events` (raises if the broker refuses it)."""
+    """An explain task for the flagged decisions among `events`, one per request that stored them, queued in
+    that request's trace and log context (raises if the broker refuses it)."""
     from scoring.tasks import explain_decisions_task
 
-    flagged = [
-        int(e["transaction_id"])
-        for e in events
+    flagged_by_origin: dict[str | None, list[int]] = {}
+    for e in events:
         # An event without its transaction (none that ingest writes) must not hold up the outbox behind it.
-        if e["event_type"] == DECISION_CREATED and is_flagged(e["flagged"]) and e["transaction_id"] is not None
-    ]
-    if flagged:
-        explain_decisions_task.delay(flagged)
+        if e["event_type"] == DECISION_CREATED and is_flagged(e["flagged"]) and e["transaction_id"] is not None:
+            flagged_by_origin.setdefault(e["origin_text"], []).append(int(e["transaction_id"]))
+    for origin, transaction_ids in flagged_by_origin.items():
+        with continuing(json.loads(origin) if origin else None):
+            explain_decisions_task.delay(transaction_ids)
 
 
 def _publish(layer, events: list[dict]) -> None:

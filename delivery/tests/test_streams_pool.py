@@ -4,59 +4,25 @@ Each stream's reads go through channels' database_sync_to_async, which closes th
 after each read; with the pool (CONN_MAX_AGE 0) that hands it back, so streams never starve requests.
 """
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from apikeys.services import api_key_create
+from conftest import child_database_env, run_daphne
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 POOL = 2
 
 
 @pytest.fixture
 def daphne_with_a_small_pool():
     """finobs.asgi under daphne on the test database, with a pool of POOL connections."""
-    db = connection.settings_dict
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "DATABASE_POOL_MAX": str(POOL),
-        "DEBUG": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "finobs.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/health/live", timeout=2)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline and process.poll() is None, "daphne did not start"
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    env = {**child_database_env(), "REDIS_URL": settings.REDIS_URL, "DATABASE_POOL_MAX": str(POOL), "DEBUG": "1"}
+    yield from run_daphne(env)
 
 
 def test_more_open_streams_than_pooled_connections_leave_the_api_working(daphne_with_a_small_pool):

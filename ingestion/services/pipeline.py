@@ -60,8 +60,8 @@ class IngestResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def timed(self, stage: str):
-        """A context manager adding the block's wall time to `timings_ms[stage]`."""
-        return timed(self.timings_ms, stage)
+        """A context manager adding the block's wall time to `timings_ms[stage]`, and a span "ingest.<stage>"."""
+        return timed(self.timings_ms, stage, span=f"ingest.{stage}")
 
     def part(self, start: int, stop: int) -> "IngestResult":
         """The result of `records[start:stop]` of this batch, indexed from 0 (see ingestion.services.coalescing).

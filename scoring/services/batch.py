@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ from django.db import connection
 
 from kernel.instances import unsaved
 from kernel.queries import CompiledQuery
+from kernel.tracing import span
 from scoring.arms import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
 from scoring.history import HistoryRows, fetch_history
@@ -105,7 +107,8 @@ class PreparedBatch:
         scores) and the model's overlap on two cores; computed here for small ones, whose transaction (and
         the locks it takes) then stays short. score() reads nothing, so the helper needs no connection."""
         if len(self.transactions) >= BACKGROUND_SCORING_MIN_ITEMS:
-            return _scoring_threads.submit(self.score)
+            # In the caller's context: its trace (the scoring spans) and its log context.
+            return _scoring_threads.submit(contextvars.copy_context().run, self.score)
         done: futures.Future = futures.Future()
         done.set_result(self.score())  # a failure raises here, before anything is written
         return done
@@ -113,27 +116,14 @@ class PreparedBatch:
     def score(self) -> BatchScore:
         """The batch's scores, levels, flags and rule hits: CPU only (numpy, ONNX Runtime), no queries."""
         started = time.perf_counter()
-        transactions, champion, challenger = self.transactions, self.champion, self.challenger
-        experiment = self.experiment
-        frame = build_feature_frame(transactions, self.history.assemble())
+        transactions, champion = self.transactions, self.champion
         n = len(transactions)
-        scores = champion.score(frame.matrix) if n else np.empty(0)
-        versions = [champion.model_version] * n
-        arms = [""] * n
-        if experiment is not None and n:
-            arms = arms_for_accounts([t.account_id for t in transactions], experiment)
-            challenger_rows = np.flatnonzero(np.array(arms) == ARM_CHALLENGER)
-            levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
-            if len(challenger_rows):
-                # Each row against its own model's thresholds.
-                scores[challenger_rows] = challenger.score(frame.matrix[challenger_rows])
-                levels[challenger_rows] = challenger.risk_levels(scores[challenger_rows])
-                flagged[challenger_rows] = challenger.flagged(scores[challenger_rows])
-                for row in challenger_rows.tolist():
-                    versions[row] = challenger.model_version
-        else:
-            levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
-        outcome = evaluate_rules(self.rules, frame, levels, flagged)
+        with span("scoring.features", items=n):
+            frame = build_feature_frame(transactions, self.history.assemble())
+        with span("scoring.model", items=n, model_version=champion.model_version.version):
+            scores, levels, flagged, versions, arms = self._model_scores(frame.matrix)
+        with span("scoring.rules", items=n, rules=len(self.rules)):
+            outcome = evaluate_rules(self.rules, frame, levels, flagged)
         score_ms = (time.perf_counter() - started) * 1000
         return BatchScore(
             model_version=champion.model_version,
@@ -144,9 +134,30 @@ class PreparedBatch:
             score_ms=score_ms,
             features=frame.matrix,
             rule_hits=outcome.hits,
-            arms=[arm or "" for arm in arms] if experiment else [],
+            arms=[arm or "" for arm in arms] if self.experiment else [],
             model_versions=versions,
         )
+
+    def _model_scores(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, list]:
+        """Scores, risk levels, flags, model version and experiment arm per row: the champion's, or the
+        challenger's for the rows of the active experiment's challenger arm."""
+        champion, challenger, experiment = self.champion, self.challenger, self.experiment
+        n = len(self.transactions)
+        scores = champion.score(matrix) if n else np.empty(0)
+        levels, flagged = champion.risk_levels(scores), champion.flagged(scores)
+        versions = [champion.model_version] * n
+        arms = [""] * n
+        if experiment is not None and n:
+            arms = arms_for_accounts([t.account_id for t in self.transactions], experiment)
+            challenger_rows = np.flatnonzero(np.array(arms) == ARM_CHALLENGER)
+            if len(challenger_rows):
+                # Each row against its own model's thresholds.
+                scores[challenger_rows] = challenger.score(matrix[challenger_rows])
+                levels[challenger_rows] = challenger.risk_levels(scores[challenger_rows])
+                flagged[challenger_rows] = challenger.flagged(scores[challenger_rows])
+                for row in challenger_rows.tolist():
+                    versions[row] = challenger.model_version
+        return scores, levels, flagged, versions, arms
 
 
 def batch_prepare(*, transactions: Sequence[Transaction]) -> PreparedBatch:

@@ -8,6 +8,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Q
 
+from kernel.tracing import span
 from scoring.explainer import explain_rows, explainer_for
 from scoring.models import Decision, ModelVersion
 
@@ -36,7 +37,8 @@ def decisions_explain(*, transaction_ids: Sequence[int]) -> int:
             version = versions[version_id]
             if explainer_for(version) is None:
                 continue
-            explanations = explain_rows(version, np.asarray([d.features for d in decisions], dtype=np.float32))
+            with span("scoring.explain", items=len(decisions), model_version=version.version):  # SHAP
+                explanations = explain_rows(version, np.asarray([d.features for d in decisions], dtype=np.float32))
             for decision, explanation in zip(decisions, explanations, strict=True):
                 decision.explanation = explanation
             with transaction.atomic():

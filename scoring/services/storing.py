@@ -32,8 +32,8 @@ class StoredBatch:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def timed(self, stage: str):
-        """A context manager adding the block's wall time to `timings_ms[stage]`."""
-        return timed(self.timings_ms, stage)
+        """A context manager adding the block's wall time to `timings_ms[stage]`, and a span "scoring.<stage>"."""
+        return timed(self.timings_ms, stage, span=f"scoring.{stage}")
 
 
 def batch_store(
