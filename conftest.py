@@ -153,6 +153,12 @@ def make_user(db):
 
 
 @pytest.fixture
+def cache_unreachable(settings):
+    """The cache (rate limits) on a Redis server nobody answers at: every cache call fails, as in an outage."""
+    settings.CACHES = {"default": {"BACKEND": "kernel.cache.SharedRedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+
+
+@pytest.fixture
 def api_key(db):
     """(ApiKey, raw key) with every scope, ingesting as source "acme"."""
     from apikeys.services import api_key_create

@@ -13,9 +13,8 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from apikeys.models.keys import parse_rate_limit
 from kernel.api.permissions import api_key_of
-from kernel.cache import rate_limit_hit
+from kernel.cache import parse_rate_limit, rate_limit_hit
 
 logger = logging.getLogger(__name__)
 

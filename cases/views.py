@@ -15,7 +15,7 @@ from cases import selectors, services
 from cases.dashboard import dashboard_data
 from cases.models import Case, Mention, Severity, Team
 from cases.similarity import similar_cases
-from kernel.pages import run_service
+from kernel.pages import rate_limited, run_service
 
 view_required = permission_required("cases.view_case", raise_exception=True)
 WORKLIST_ORDERINGS = [
@@ -119,6 +119,7 @@ def case_detail(request, reference):
 @require_GET
 @login_required
 @view_required
+@rate_limited("similar_cases")
 def case_similar(request, reference):
     case = _case_or_404(request, reference)
     links = selectors.case_transactions(case)

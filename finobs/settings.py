@@ -94,6 +94,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses the final body (JSON only), so it sits outside every middleware that reads or changes one.
+    "kernel.middleware.JsonGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -306,7 +308,7 @@ if PII_HASH_ENABLED and not PII_HASH_SALT:
 AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl"))
 AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL_S", "900"))
 
-# --- API: DRF, the OpenAPI schema, API keys' rate limits ---------------------------------------
+# --- API: DRF, the OpenAPI schema, rate limits, compression -------------------------------------
 # A 10,000-item batch is ~3 MB of JSON; allow headroom, and refuse larger bodies with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
 
@@ -322,7 +324,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kernel.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apikeys.throttling.ApiKeyRateThrottle",
+        "kernel.api.throttling.PersonRateThrottle",
+        "kernel.api.throttling.PersonScopedRateThrottle",
+    ],
     "EXCEPTION_HANDLER": "kernel.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -360,12 +366,30 @@ API_KEY_RATE_BY_SCOPE = {
     for scope in ("ingest", "read", "stream", "callbacks", "metrics")
     if os.environ.get(f"API_KEY_RATE_{scope.upper()}")
 }
-for _name, _rate in [("API_KEY_RATE", API_KEY_RATE)] + [
-    (f"API_KEY_RATE_{s.upper()}", r) for s, r in API_KEY_RATE_BY_SCOPE.items()
+# People's limits (kernel.ratelimits): API requests per signed-in person over every endpoint, and each
+# person's budget for the requests that cost the server far more than a read, on their page or API endpoint
+# alike. A similar-cases search compares a case with up to CASES_SIMILAR_CANDIDATES closed cases' vectors
+# (0.1-0.25 s at 100,000 cases): 30 a minute is more case pages than anyone reads, and a stuck tab or a
+# script cannot hold a core. Retraining fits a model on up to RETRAIN_MAX_ROWS rows on the worker and
+# registers a candidate: 3 an hour leaves room to retry a failed run, and a double-click or a loop cannot
+# fill the worker's queue with training runs.
+USER_API_RATE = os.environ.get("USER_API_RATE", "600/min")
+USER_EXPENSIVE_RATES = {
+    "similar_cases": os.environ.get("USER_SIMILAR_CASES_RATE", "30/min"),
+    "retrain": os.environ.get("USER_RETRAIN_RATE", "3/hour"),
+}
+for _name, _rate in [
+    ("API_KEY_RATE", API_KEY_RATE),
+    *[(f"API_KEY_RATE_{s.upper()}", r) for s, r in API_KEY_RATE_BY_SCOPE.items()],
+    ("USER_API_RATE", USER_API_RATE),
+    *[(f"USER_{b.upper()}_RATE", r) for b, r in USER_EXPENSIVE_RATES.items()],
 ]:
     _count, _, _period = _rate.partition("/")
     if not _count.isdigit() or _period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
         raise ImproperlyConfigured(f"{_name} must look like 600/min (<requests>/<s|min|hour|day>), got {_rate!r}")
+# JSON responses of at least this many bytes go out gzip-compressed to clients that accept it
+# (kernel.middleware.JsonGZipMiddleware); smaller ones gain less than compressing them costs.
+GZIP_MIN_BYTES = int(os.environ.get("GZIP_MIN_BYTES", "1024"))
 # How long a web process reuses an API key it read (apikeys.authentication): a revocation or edit made in
 # another process reaches it within this many seconds (in the same process at once). 0: read every time.
 API_KEY_CACHE_S = float(os.environ.get("API_KEY_CACHE_S", "2"))

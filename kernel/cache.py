@@ -77,6 +77,15 @@ redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil((next_tat - now) 
 return '0'
 """
 _local_gcra_lock = threading.Lock()
+RATE_PERIODS_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def parse_rate_limit(rate: str) -> tuple[int, int]:
+    """'600/min' -> (600 requests, 60 seconds); raises ValueError for anything else."""
+    count, _, period = rate.strip().partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS_S:
+        raise ValueError(f"A rate limit is <requests>/<s|min|hour|day>, e.g. 600/min; got {rate!r}.")
+    return int(count), RATE_PERIODS_S[period]
 
 
 def rate_limit_hit(key: str, *, limit: int, period_s: int) -> float:

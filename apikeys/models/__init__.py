@@ -1,5 +1,5 @@
 """API keys."""
 
-from apikeys.models.keys import KEY_PREFIX_LENGTH, ApiKey, parse_rate_limit
+from apikeys.models.keys import KEY_PREFIX_LENGTH, ApiKey
 
-__all__ = ["KEY_PREFIX_LENGTH", "ApiKey", "parse_rate_limit"]
+__all__ = ["KEY_PREFIX_LENGTH", "ApiKey"]

@@ -9,16 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from kernel.cache import parse_rate_limit
+
 KEY_PREFIX_LENGTH = 8
-RATE_PERIODS_S = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-
-
-def parse_rate_limit(rate: str) -> tuple[int, int]:
-    """'600/min' -> (600 requests, 60 seconds); raises ValueError for anything else."""
-    count, _, period = rate.strip().partition("/")
-    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS_S:
-        raise ValueError(f"A rate limit is <requests>/<s|min|hour|day>, e.g. 600/min; got {rate!r}.")
-    return int(count), RATE_PERIODS_S[period]
 
 
 def validate_rate_limit(value: str) -> None:

@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apikeys.models import ApiKey
-from apikeys.models.keys import parse_rate_limit
 from audit.services import audit_log
+from kernel.cache import parse_rate_limit
 from kernel.mfa import require_second_factor
 
 # What an admin may change on an existing key (the secret, prefix and source never change).

@@ -265,6 +265,14 @@ class TestEvents:
             await client.next_block()  # retry:
             assert (await client.next_block(timeout=5)) == ": heartbeat"
 
+    async def test_events_go_uncompressed_whatever_the_client_accepts(self, api_key, settings):
+        """gzip would hold events back in its buffer until it filled: the stream is never compressed."""
+        settings.SSE_HEARTBEAT_S = 0.2
+        async with SSEClient(headers={**key_headers(api_key[1]), "Accept-Encoding": "gzip"}) as client:
+            assert client.status == 200 and "content-encoding" not in client.headers
+            assert (await client.next_block()) == "retry: 3000"
+            assert (await client.next_block(timeout=5)) == ": heartbeat"
+
     async def test_a_revoked_key_loses_its_open_stream(self, api_key, settings):
         settings.SSE_HEARTBEAT_S = 0.2
         key, raw = api_key

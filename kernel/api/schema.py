@@ -25,7 +25,7 @@ DESCRIPTIONS = {
     "409": "The object's state does not allow this now.",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not in a format this operation takes.",
-    "429": "Over the rate limit; `Retry-After` says when to try again.",
+    "429": "Over a rate limit (the API key's, or the signed-in person's); `Retry-After` says when to try again.",
 }
 WRITES = {"post", "put", "patch", "delete"}
 

@@ -149,6 +149,7 @@ class ModelRetrainView(APIView):
 
     permission_classes = [ScopeOrPermission]
     required_perms = ("scoring.retrain_model",)
+    throttle_scope = "retrain"  # each request trains a model on the worker: a budget of its own per person
 
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Retraining queued.")})
     def post(self, request):

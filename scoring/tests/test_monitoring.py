@@ -105,3 +105,20 @@ def test_drift_and_retrain_api(champion, make_user, settings, django_capture_on_
         assert ModelVersion.objects.filter(status=ModelVersion.Status.CANDIDATE).exists()
     assert DriftReport.objects.count() == 1
     assert np.isfinite(body["latest"]["results"]["score"]["psi"])
+
+
+def test_retraining_has_a_budget_of_its_own_per_person(make_user, settings, django_capture_on_commit_callbacks):
+    settings.USER_EXPENSIVE_RATES = {**settings.USER_EXPENSIVE_RATES, "retrain": "2/hour"}
+    officer, other = APIClient(), APIClient()
+    officer.force_authenticate(make_user("compliance", "officer"))
+    other.force_authenticate(make_user("compliance", "other-officer"))
+    with django_capture_on_commit_callbacks(execute=False):  # the training runs themselves are not this test's
+        statuses = [officer.post("/api/v1/models/retrain").status_code for _ in range(2)]
+        refused = officer.post("/api/v1/models/retrain")
+        assert other.post("/api/v1/models/retrain").status_code == 202
+    assert statuses == [202, 202]
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    retry_after = int(refused["Retry-After"])
+    assert 0 < retry_after <= 1800 and refused.json()["details"] == {"retry_after_s": retry_after}
+    assert AuditEvent.objects.filter(action="model.retrain_requested").count() == 3  # the refused one asked nothing
+    assert officer.get("/api/v1/drift/").status_code == 200  # the rest of the API is not this budget
