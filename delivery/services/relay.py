@@ -26,6 +26,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from delivery.feed import DECISIONS_GROUP, decision_hint, hint_message, is_flagged
+from delivery.metrics import WAITED, observe_outbox_lag
 from delivery.models import DECISION_CREATED, Delivery, OutboxEvent
 from kernel.async_bridge import call_async
 
@@ -64,8 +65,8 @@ def _publish_pending(*, batch_size: int) -> int:
             if connection.features.has_select_for_update_skip_locked:
                 # Several relays (on-commit tasks, beat, many workers) each take rows the others do not hold.
                 pending = pending.select_for_update(skip_locked=True)
-            # Only what the hints and the explanations need: decoding 5,000 whole payloads cost more than
-            # the rest of the relay.
+            # Only what the hints, the explanations and the lag metric need: decoding 5,000 whole payloads
+            # cost more than the rest of the relay.
             events = list(
                 pending.values(
                     "id",
@@ -73,6 +74,7 @@ def _publish_pending(*, batch_size: int) -> int:
                     risk_level=KT("payload__risk_level"),
                     flagged=KT("payload__flagged"),
                     transaction_id=KT("payload__transaction_id"),
+                    waited=WAITED,
                 )[:batch_size]
             )
             if not events:
@@ -88,6 +90,7 @@ def _publish_pending(*, batch_size: int) -> int:
                 )
                 break
             _events_with_ids(ids).update(published_at=timezone.now())
+        observe_outbox_lag(e["waited"] for e in events)
         published += len(events)
         if len(events) < batch_size:
             break
