@@ -1,6 +1,8 @@
 """The Celery app; in the embedded default tasks run in-process (CELERY_TASK_ALWAYS_EAGER)."""
 
+import functools
 import os
+import time
 
 from celery import Celery, bootsteps, signals
 
@@ -9,6 +11,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 app = Celery("finobs")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# When a worker last sent a heartbeat (Unix time), in Redis: what readiness reads (finobs.health).
+WORKER_HEARTBEAT_KEY = "finobs:worker-heartbeat"
 
 
 class TaskLogContext(bootsteps.Step):
@@ -71,3 +76,29 @@ def _import_shap_before_forking(**kwargs) -> None:
     child's next tasks -- the outbox relay -- waited). Not in worker_process_init: Celery gives a child
     4 s to report ready."""
     import shap  # noqa: F401
+
+
+@functools.cache
+def _redis():
+    import redis
+    from django.conf import settings
+
+    # Short timeouts: the heartbeat runs on the worker's event loop, which must not wait on a lost Redis.
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+@signals.heartbeat_sent.connect
+def _record_heartbeat(**kwargs) -> None:
+    """Note in Redis that a worker is up and connected: its main process sends a heartbeat every 2 s,
+    whether or not its pool is busy, and independently of beat. Readiness reports the latest one."""
+    _redis().set(WORKER_HEARTBEAT_KEY, time.time())
+
+
+@signals.worker_process_shutdown.connect  # a prefork child leaving (replaced, or the worker stopping)
+def _mark_metrics_process_dead(pid, **kwargs) -> None:
+    """prometheus_client's multiprocess bookkeeping for a child that exits: its live gauges go with it,
+    its counters and histograms stay in the directory, so the sums /metrics shows never go back."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

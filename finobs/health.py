@@ -8,6 +8,11 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from finobs.celery import WORKER_HEARTBEAT_KEY
+
+# Checks reported without deciding readiness (see `ready`).
+INFORMATIVE_CHECKS = {"worker"}
+
 
 @require_GET
 @never_cache
@@ -22,12 +27,27 @@ def _check_database() -> dict:
     return {"vendor": connection.vendor}
 
 
-def _check_redis() -> dict:
+def _redis():
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    client.ping()
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+def _check_redis() -> dict:
+    _redis().ping()
     return {}
+
+
+def _check_worker() -> dict:
+    """Whether a Celery worker sent a heartbeat in the last WORKER_HEARTBEAT_STALE_S (finobs.celery records
+    them in Redis): one read, never a broadcast to the workers that would hold the probe for its timeout."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"mode": "in-process"}  # tasks run in the process that queues them
+    seen_at = _redis().get(WORKER_HEARTBEAT_KEY)
+    if seen_at is None:
+        return {"ok": False, "last_seen_s": None}
+    last_seen_s = round(max(time.time() - float(seen_at), 0.0), 1)
+    return {"ok": last_seen_s <= settings.WORKER_HEARTBEAT_STALE_S, "last_seen_s": last_seen_s}
 
 
 def _check_model() -> dict:
@@ -40,17 +60,27 @@ def _check_model() -> dict:
 @require_GET
 @never_cache
 def ready(request):
-    """Ready to take traffic: database answers, Redis answers when configured, a champion model is loaded."""
+    """Ready to take traffic: database answers, Redis answers when configured, a champion model is loaded.
+
+    It also reports whether a Celery worker was seen recently, without making that a condition: this
+    process takes ingests without one (the outbox keeps what is to be published and the relay catches up
+    when a worker is back), and a load balancer that took every web process out when the workers stop
+    would turn a delay into an outage. A missing worker makes the status "degraded", still 200, for
+    monitoring to alert on.
+    """
     checks = {"database": _check_database, "model": _check_model}
     if settings.REDIS_URL:
         checks["redis"] = _check_redis
-    results, ready_ = {}, True
+    checks["worker"] = _check_worker
+    results = {}
     for name, check in checks.items():
         started = time.perf_counter()
         try:
             results[name] = {"ok": True, **check()}
         except Exception as exc:
-            ready_ = False
             results[name] = {"ok": False, "error": type(exc).__name__}
         results[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return JsonResponse({"status": "ok" if ready_ else "unavailable", "checks": results}, status=200 if ready_ else 503)
+    failed = {name for name, result in results.items() if not result["ok"]}
+    if failed - INFORMATIVE_CHECKS:
+        return JsonResponse({"status": "unavailable", "checks": results}, status=503)
+    return JsonResponse({"status": "degraded" if failed else "ok", "checks": results})

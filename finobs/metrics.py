@@ -1,22 +1,31 @@
-"""`GET /metrics`: Prometheus exposition of the platform's state, read from the database at scrape time.
+"""`GET /metrics`: Prometheus exposition of the platform's state and of what its processes did.
 
-Gauges come from PostgreSQL (the truth shared by every web and worker process), so any process can
-answer a scrape and the figures agree; each is one indexed query. Who may scrape: an API key with the
-`metrics` scope (Prometheus' `authorization: credentials`), or a person who sees every case
-(compliance, admin) — the figures are global, so team-scoped analysts do not get them.
+Gauges come from PostgreSQL (the truth shared by every web and worker process), read at scrape time,
+so any process can answer a scrape and the figures agree; each is one indexed query. Counters and
+histograms are counted where the work happens: HTTP requests (kernel.metrics), scoring
+(scoring.metrics), the outbox relay's lag (delivery.metrics). With PROMETHEUS_MULTIPROC_DIR set, every
+process writes them to files there and a scrape sums all of them, so any web process answers for every
+web and worker process sharing the directory; without it, a process answers for itself alone (the
+embedded default: one process that also runs the tasks).
+
+Who may scrape: an API key with the `metrics` scope (Prometheus' `authorization: credentials`), or a
+person who sees every case (compliance, admin) — the figures are global, so team-scoped analysts do
+not get them.
 """
 
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Max, Min
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
@@ -95,9 +104,13 @@ class PlatformStateCollector:
 
 def _registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    GCCollector(registry=registry)
+    if settings.PROMETHEUS_MULTIPROC_DIR:
+        # Every process' counters and histograms, summed (those of processes that have exited too, so
+        # totals never go back). No CPU, memory or garbage collector figures: they would be those of
+        # whichever process answered the scrape.
+        MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+    else:
+        registry.register(REGISTRY)  # this process' metrics, with its CPU, memory and garbage collector
     registry.register(PlatformStateCollector())
     return registry
 

@@ -92,6 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so a request's time covers the whole chain and every response is counted.
+    "kernel.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses the final body (JSON only), so it sits outside every middleware that reads or changes one.
@@ -484,7 +486,19 @@ CELERY_BEAT_SCHEDULE = {
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
 }
 
-# --- Observability: logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ----------
+# --- Observability: metrics, logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ---
+# prometheus_client's multiprocess mode: every web and worker process writes its counters and histograms
+# to files in this directory, and /metrics sums them. prometheus_client reads the variable itself when it
+# is first imported, so it comes from the environment, never from here. Unset: each process keeps its own
+# (the embedded default is one process). Clear the directory when a deployment starts, not per process.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR is not None:
+    if not PROMETHEUS_MULTIPROC_DIR:
+        raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR is set but empty: name a directory, or unset it.")
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Readiness reports a Celery worker as stale when none has sent a heartbeat for this long.
+WORKER_HEARTBEAT_STALE_S = float(os.environ.get("WORKER_HEARTBEAT_STALE_S", "120"))
+
 # JSON lines in production, readable text in development; each carries the request id, user, API key
 # prefix and trace id (kernel.logs). X-Request-ID from the client is trusted only behind a proxy that sets it.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console" if DEBUG else "json")

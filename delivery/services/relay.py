@@ -29,6 +29,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from delivery.feed import DECISIONS_GROUP, decision_hint, hint_message, is_flagged
+from delivery.metrics import WAITED, observe_outbox_lag
 from delivery.models import DECISION_CREATED, Delivery, OutboxEvent
 from kernel.async_bridge import call_async
 from kernel.tracing import continuing, span
@@ -68,8 +69,8 @@ def _publish_pending(*, batch_size: int) -> int:
             if connection.features.has_select_for_update_skip_locked:
                 # Several relays (on-commit tasks, beat, many workers) each take rows the others do not hold.
                 pending = pending.select_for_update(skip_locked=True)
-            # Only what the hints and the explanations need: decoding 5,000 whole payloads cost more than
-            # the rest of the relay.
+            # Only what the hints, the explanations and the lag metric need: decoding 5,000 whole payloads
+            # cost more than the rest of the relay.
             events = list(
                 pending.values(
                     "id",
@@ -78,6 +79,7 @@ def _publish_pending(*, batch_size: int) -> int:
                     flagged=KT("payload__flagged"),
                     transaction_id=KT("payload__transaction_id"),
                     origin_text=Cast("origin", TextField()),  # grouped as text, decoded once per request
+                    waited=WAITED,
                 )[:batch_size]
             )
             if not events:
@@ -94,6 +96,7 @@ def _publish_pending(*, batch_size: int) -> int:
                 )
                 break
             _events_with_ids(ids).update(published_at=timezone.now())
+        observe_outbox_lag(e["waited"] for e in events)
         published += len(events)
         if len(events) < batch_size:
             break

@@ -1,12 +1,18 @@
-"""GET /metrics: Prometheus text with the platform's state; scrapers by `metrics` key, people who see all cases."""
+"""GET /metrics: the platform's state, scoring and outbox timings; who may scrape."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from apikeys.services import api_key_create
 from cases.models import Case
 from conftest import suspicious_record, transaction_record
+from delivery.services import outbox_append
+from delivery.services.relay import outbox_relay
+from finobs.tests.scraping import scrape, value
 from ingestion.services import ingest
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +60,35 @@ def test_keys_without_the_metrics_scope_and_anonymous_callers_are_refused():
     response = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert APIClient().get("/metrics").status_code in (401, 403)
+
+
+def test_scoring_is_timed_per_batch_by_its_size(champion):
+    before = scrape()
+    ingest([transaction_record(n) for n in range(1, 4)], source="acme", actor="tests")
+    ingest([transaction_record(10)], source="acme", actor="tests")
+    after = scrape()
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("finobs_scoring_batch_duration_seconds_count", size="2-100") == 1
+    assert delta("finobs_scoring_batch_duration_seconds_count", size="1") == 1
+    assert delta("finobs_scoring_batch_duration_seconds_bucket", size="1", le="+Inf") == 1
+    assert delta("finobs_scoring_batch_duration_seconds_sum", size="2-100") > 0
+    assert delta("finobs_scoring_transactions_total") == 4
+
+
+def test_the_relay_observes_how_long_each_event_waited():
+    waited = timedelta(minutes=2)
+    outbox_append(events=[("case.opened", {"n": n}) for n in range(3)], created_at=timezone.now() - waited)
+    before = scrape()
+    assert outbox_relay() == 3
+    after = scrape()
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("finobs_outbox_publish_lag_seconds_count") == 3
+    assert delta("finobs_outbox_publish_lag_seconds_bucket", le="60.0") == 0  # each waited two minutes
+    assert delta("finobs_outbox_publish_lag_seconds_bucket", le="300.0") == 3
+    assert delta("finobs_outbox_publish_lag_seconds_sum") >= 3 * waited.total_seconds()

@@ -149,9 +149,13 @@ def test_one_ingest_request_is_one_trace_through_to_the_workers_explanation(cham
     def named(name: str) -> list[Span]:
         return [span for span in _Collector.spans if span.name == name]
 
-    # The worker starts (and imports SHAP) while the request is served: allow it a minute.
-    assert wait_until(lambda: named("scoring.explain"), timeout_s=90)
-    (server_span,) = [s for s in _Collector.spans if s.attributes.get("finobs.request_id") == request_id]
+    def the_request():
+        return [span for span in _Collector.spans if span.attributes.get("finobs.request_id") == request_id]
+
+    # The worker starts (and imports SHAP) while the request is served: allow it a minute. Spans are
+    # exported as they end, in batches: the explanation's before the request's when tasks run in-process.
+    assert wait_until(lambda: named("scoring.explain") and the_request(), timeout_s=90)
+    (server_span,) = the_request()
     assert server_span.name == "POST api/v1/transactions/ingest" and server_span.service == "finobs-web"
     trace = [span for span in _Collector.spans if span.trace_id == server_span.trace_id]
     names = {span.name for span in trace}

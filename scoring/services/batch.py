@@ -19,6 +19,7 @@ from scoring.arms import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
 from scoring.history import HistoryRows, fetch_history
 from scoring.inference import Scorer, champion_key, champion_scorer_for, scorer_for
+from scoring.metrics import observe_batch_scored
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
 from scoring.rule_engine import evaluate_rules
 
@@ -125,6 +126,7 @@ class PreparedBatch:
         with span("scoring.rules", items=n, rules=len(self.rules)):
             outcome = evaluate_rules(self.rules, frame, levels, flagged)
         score_ms = (time.perf_counter() - started) * 1000
+        observe_batch_scored(items=n, seconds=(self.history_ms + score_ms) / 1000)
         return BatchScore(
             model_version=champion.model_version,
             scores=scores,
