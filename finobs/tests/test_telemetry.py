@@ -154,7 +154,8 @@ def test_one_ingest_request_is_one_trace_through_to_the_workers_explanation(cham
 
     # The worker starts (and imports SHAP) while the request is served: allow it a minute. Spans are
     # exported as they end, in batches: the explanation's before the request's when tasks run in-process.
-    assert wait_until(lambda: named("scoring.explain") and the_request(), timeout_s=90)
+    explain_task = "run/scoring.tasks.explain_decisions_task"
+    assert wait_until(lambda: named("scoring.explain") and named(explain_task) and the_request(), timeout_s=90)
     (server_span,) = the_request()
     assert server_span.name == "POST api/v1/transactions/ingest" and server_span.service == "finobs-web"
     trace = [span for span in _Collector.spans if span.trace_id == server_span.trace_id]
@@ -167,7 +168,7 @@ def test_one_ingest_request_is_one_trace_through_to_the_workers_explanation(cham
     (explain,) = named("scoring.explain")
     assert explain.trace_id == server_span.trace_id
     assert explain.service == ("finobs-worker" if settings.REDIS_URL else "finobs-web")
-    (task,) = [span for span in trace if span.name == "run/scoring.tasks.explain_decisions_task"]
+    (task,) = [span for span in trace if span.name == explain_task]
     assert explain.parent_id == task.span_id
     # The outbox relay, serving every request, runs in a trace of its own.
     relays = named("run/delivery.tasks.outbox_relay_task")
