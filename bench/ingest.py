@@ -286,8 +286,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-# Server-Timing's stages in pipeline order (the header lists them as they finished: `insert` and `score`
-# overlap and finish in either order); stages not named here follow, as reported.
+# Server-Timing's stages in pipeline order (the header lists them as they finished: a stage inside another
+# before it); stages not named here follow, as reported.
 STAGE_ORDER = (
     "validate",
     "duplicates",
@@ -296,7 +296,6 @@ STAGE_ORDER = (
     "score",
     "insert",
     "profiles",
-    "score_wait",
     "receivers",
     "outbox",
     "audit",

@@ -8,7 +8,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 # Requests run on a pool of WEB_THREADS threads (finobs.handlers); their database connections come from a
 # pool of DATABASE_POOL_MAX (see settings), more than the threads: async views (the SSE feed) take
-# connections from their own threads, and a big batch's history reads from kernel.queries' three readers.
+# connections from their own threads.
 os.environ.setdefault("DATABASE_POOL_MAX", "24")
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "16"))
 get_asgi_application()  # django.setup()

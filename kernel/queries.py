@@ -7,20 +7,13 @@ again with new parameter values.
 
 Only for querysets without select_related or prefetches (raw queries fill no related objects) whose
 shape does not depend on the values (no `__in` lists: their placeholders depend on the list's length).
-
-read_concurrently runs a big batch's independent reads at the same time, on connections of their own.
 """
 
-import contextvars
 from collections.abc import Callable, Sequence
-from concurrent import futures
 from functools import cached_property
-from typing import TypeVar
 
 from django.db import connection
 from django.db.models import Model, QuerySet
-
-T = TypeVar("T")
 
 
 class CompiledQuery:
@@ -51,31 +44,3 @@ class CompiledQuery:
         with connection.cursor() as cursor:
             cursor.execute(sql, compiled_params if params is None else params)
             return cursor.fetchall()
-
-
-# Threads for read_concurrently: each opens its own connection per call and closes it after.
-_reader_threads = futures.ThreadPoolExecutor(max_workers=3, thread_name_prefix="concurrent-read")
-
-
-def read_concurrently(*reads: Callable[[], T]) -> list[T]:
-    """The results of `reads`, run at the same time on connections of their own (PostgreSQL, autocommit).
-
-    For a big batch's independent reads: PostgreSQL runs each query on one core, so three of them one after
-    the other leave the machine's other core idle. Elsewhere (SQLite), or inside a transaction (other
-    connections would not see its uncommitted rows), they run here, one after the other. A read must
-    not write, and must use `django.db.connection` (the thread's own) for its queries.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block or len(reads) < 2:
-        return [read() for read in reads]
-    # Each in a copy of the caller's context: its queries' spans belong to the caller's trace.
-    pending = [_reader_threads.submit(contextvars.copy_context().run, _on_own_connection, read) for read in reads]
-    return [future.result() for future in pending]
-
-
-def _on_own_connection(read: Callable[[], T]) -> T:
-    try:
-        return read()
-    finally:
-        # Back to the pool (web processes), or closed: a connection left open in this thread would
-        # outlive its settings (a test database being dropped, CONN_MAX_AGE).
-        connection.close()

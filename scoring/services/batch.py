@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent import futures
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +15,7 @@ from kernel.queries import CompiledQuery
 from kernel.tracing import span
 from scoring.arms import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
-from scoring.history import HistoryRows, fetch_history
+from scoring.history import AccountHistory, load_history
 from scoring.inference import Scorer, champion_key, champion_scorer_for, scorer_for
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
 from scoring.rule_engine import evaluate_rules
@@ -34,7 +32,6 @@ class BatchScore:
     risk_levels: list[str]  # RiskLevel values, after rules
     flagged: np.ndarray  # bool: the model's HIGH threshold, a flag rule, or a rule raising to HIGH+
     latency_ms: float  # per item: the batch's history + features + model + rules time divided by its size
-    score_ms: float  # features + model + rules for the whole batch (without the history read)
     features: np.ndarray  # the model's input, one row per transaction
     rule_hits: list[list[dict]] = field(default_factory=list)
     arms: list[str] = field(default_factory=list)  # experiment arm per row ("" without an experiment)
@@ -81,37 +78,20 @@ def batch_score(*, transactions: Sequence[Transaction]) -> BatchScore:
     return batch_prepare(transactions=transactions).score()
 
 
-# From this many items a batch is scored on a helper thread (PreparedBatch.start_scoring).
-BACKGROUND_SCORING_MIN_ITEMS = 1000
-_scoring_threads = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-score")
-
-
 @dataclass(frozen=True)
 class PreparedBatch:
     """Everything scoring a batch reads from the database, read; `score()` then runs without it.
 
-    So a big batch can be scored on a helper thread while the batch is written (start_scoring, batch_store).
+    So ingestion times the reads and the model apart (Server-Timing's `reads` and `score`).
     """
 
     transactions: Sequence[Transaction]
     champion: Scorer
     challenger: Scorer | None
     experiment: Experiment | None
-    history: HistoryRows
+    history: AccountHistory
     rules: list[Rule]
     history_ms: float  # reading the accounts' history (ingestion reports it in Server-Timing)
-
-    def start_scoring(self) -> futures.Future:
-        """The batch's BatchScore, as a future: computed on a helper thread for big batches, so that the
-        database's work (batch_store writes the transactions and the accounts' profiles, which need no
-        scores) and the model's overlap on two cores; computed here for small ones, whose transaction (and
-        the locks it takes) then stays short. score() reads nothing, so the helper needs no connection."""
-        if len(self.transactions) >= BACKGROUND_SCORING_MIN_ITEMS:
-            # In the caller's context: its trace (the scoring spans) and its log context.
-            return _scoring_threads.submit(contextvars.copy_context().run, self.score)
-        done: futures.Future = futures.Future()
-        done.set_result(self.score())  # a failure raises here, before anything is written
-        return done
 
     def score(self) -> BatchScore:
         """The batch's scores, levels, flags and rule hits: CPU only (numpy, ONNX Runtime), no queries."""
@@ -119,7 +99,7 @@ class PreparedBatch:
         transactions, champion = self.transactions, self.champion
         n = len(transactions)
         with span("scoring.features", items=n):
-            frame = build_feature_frame(transactions, self.history.assemble())
+            frame = build_feature_frame(transactions, self.history)
         with span("scoring.model", items=n, model_version=champion.model_version.version):
             scores, levels, flagged, versions, arms = self._model_scores(frame.matrix)
         with span("scoring.rules", items=n, rules=len(self.rules)):
@@ -131,7 +111,6 @@ class PreparedBatch:
             risk_levels=outcome.risk_levels.tolist(),
             flagged=outcome.flagged,
             latency_ms=(self.history_ms + score_ms) / max(n, 1),
-            score_ms=score_ms,
             features=frame.matrix,
             rule_hits=outcome.hits,
             arms=[arm or "" for arm in arms] if self.experiment else [],
@@ -168,7 +147,7 @@ def batch_prepare(*, transactions: Sequence[Transaction]) -> PreparedBatch:
     key, (experiment, challenger), rules = _configuration()
     champion = champion_scorer_for(key)
     started = time.perf_counter()
-    history = fetch_history(transactions)
+    history = load_history(transactions)
     history_ms = (time.perf_counter() - started) * 1000
     return PreparedBatch(
         transactions=transactions,
