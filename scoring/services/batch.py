@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
 
 from kernel.instances import unsaved
-from kernel.queries import CompiledQuery
 from kernel.tracing import span
 from scoring.arms import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
@@ -19,10 +16,6 @@ from scoring.history import AccountHistory, load_history
 from scoring.inference import Scorer, champion_key, champion_scorer_for, scorer_for
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
 from scoring.rule_engine import evaluate_rules
-
-# Read for every batch: compiled once (kernel.queries).
-_ACTIVE_RULES = CompiledQuery(lambda: Rule.objects.filter(is_active=True))
-_ACTIVE_EXPERIMENT = CompiledQuery(lambda: Experiment.objects.filter(is_active=True))
 
 
 @dataclass
@@ -71,7 +64,7 @@ class BatchScore:
 
 
 def batch_score(*, transactions: Sequence[Transaction]) -> BatchScore:
-    """Score a batch in a constant number of queries: champion key, active experiment, history (<= 4), rules.
+    """Score a batch in a constant number of queries: champion key, active experiment, rules, history (3).
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
@@ -144,8 +137,9 @@ def batch_prepare(*, transactions: Sequence[Transaction]) -> PreparedBatch:
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
-    key, (experiment, challenger), rules = _configuration()
-    champion = champion_scorer_for(key)
+    champion = champion_scorer_for(champion_key())
+    experiment, challenger = _experiment_and_challenger()
+    rules = list(Rule.objects.filter(is_active=True))
     started = time.perf_counter()
     history = load_history(transactions)
     history_ms = (time.perf_counter() - started) * 1000
@@ -160,61 +154,10 @@ def batch_prepare(*, transactions: Sequence[Transaction]) -> PreparedBatch:
     )
 
 
-def _configuration() -> tuple[tuple[int, str] | None, tuple[Experiment | None, Scorer | None], list[Rule]]:
-    """The champion's key, the active experiment with its challenger's Scorer, and the active rules.
-
-    On PostgreSQL one query reads the champion's key and a digest of the active experiment's row and
-    of the active rules' rows (every column); the experiment and the rules are read again only when
-    their digest changed, and kept per process: two round trips fewer per single-item ingest run, and no
-    model instances built from rows that did not change (removing the three reads outright took ~3.8 ms
-    off the mean single-item latency under load). Elsewhere (SQLite) each is read every time.
-    """
-    if connection.vendor != "postgresql":
-        return champion_key(), _experiment_and_challenger(), _ACTIVE_RULES.instances()
-    with connection.cursor() as cursor:
-        cursor.execute(_CONFIGURATION_SQL, [ModelVersion.Status.CHAMPION.value])
-        champion_id, artifact_sha256, experiment_digest, rules_digest = cursor.fetchone()
-    key = None if champion_id is None else (champion_id, artifact_sha256)
-    experiment = _kept("experiment", experiment_digest, _experiment_and_challenger, (None, None))
-    return key, experiment, _kept("rules", rules_digest, _ACTIVE_RULES.instances, [])
-
-
 def _experiment_and_challenger() -> tuple[Experiment | None, Scorer | None]:
-    experiment = _ACTIVE_EXPERIMENT.first()  # at most one is active (a constraint)
+    experiment = Experiment.objects.filter(is_active=True).first()  # at most one is active (a constraint)
     if experiment is None:
         return None, None
     # The artifact is read only if this process has not loaded this version yet (scorer_for).
     version = ModelVersion.objects.defer("artifact", "explainer_artifact").get(pk=experiment.challenger_id)
     return experiment, scorer_for(version)
-
-
-_kept_values: dict[str, tuple[str, object]] = {}
-_kept_lock = threading.Lock()
-
-
-def _kept(name: str, digest: str | None, read: Callable[[], object], none: object):
-    """`read()`, or what it returned when the rows had this `digest` (None: no rows, so `none`).
-
-    Read after the digest, a value is never older than it: at worst a newer one is kept under the old
-    digest, and the next batch's digest differs and reads it again.
-    """
-    if digest is None:
-        return none
-    kept = _kept_values.get(name)
-    if kept is not None and kept[0] == digest:
-        return kept[1]
-    value = read()
-    with _kept_lock:
-        _kept_values[name] = (digest, value)
-    return value
-
-
-_CONFIGURATION_SQL = (
-    "SELECT c.id, c.artifact_sha256, "  # noqa: S608 (table names)
-    # The experiment's row and its challenger's artifact hash (the challenger's Scorer is kept with it).
-    f"(SELECT md5(string_agg(e::text || m.artifact_sha256, ',' ORDER BY e.id)) FROM {Experiment._meta.db_table} e "
-    f"JOIN {ModelVersion._meta.db_table} m ON m.id = e.challenger_id WHERE e.is_active), "
-    f"(SELECT md5(string_agg(r::text, ',' ORDER BY r.id)) FROM {Rule._meta.db_table} r WHERE r.is_active) "
-    f"FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, artifact_sha256 FROM {ModelVersion._meta.db_table} "
-    "WHERE status = %s ORDER BY id LIMIT 1) c ON true"
-)
