@@ -1,6 +1,5 @@
 """ASGI entry point: Django for HTTP, Channels for WebSockets (served by daphne)."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,7 +15,6 @@ get_asgi_application()  # django.setup()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import get_resolver  # noqa: E402
 
 from finobs import daphne  # noqa: E402
 from finobs.handlers import asgi_http_application  # noqa: E402
@@ -32,9 +30,3 @@ application = ProtocolTypeRouter(
         ),
     }
 )
-
-# Import every view (and numpy, onnxruntime, scikit-learn... behind them) now, then keep all of it out of
-# the cyclic collector's full passes: it lives as long as the process, and a full pass walking it ran
-# in whichever request triggered it.
-get_resolver().url_patterns  # noqa: B018 (evaluated for its imports)
-gc.freeze()
