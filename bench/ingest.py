@@ -319,10 +319,10 @@ def parse_server_timing(header: str) -> dict[str, float]:
     return stages
 
 
-def start_processes(web: int) -> tuple[int, list[subprocess.Popen]]:
-    """`web` daphne processes sharing one listening socket (as one per core would in production)."""
-    # As in production (DEBUG off: no query log), on plain HTTP to localhost.
-    env = {
+def server_env() -> dict[str, str]:
+    """The environment of the bench's daphne and worker: as in production (DEBUG off: no query log), on plain
+    HTTP to localhost."""
+    return {
         "SECRET_KEY": "bench-" + "x" * 50,
         "PII_HASH_SALT": "bench-salt",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -330,6 +330,11 @@ def start_processes(web: int) -> tuple[int, list[subprocess.Popen]]:
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
     }
+
+
+def start_processes(web: int) -> tuple[int, list[subprocess.Popen]]:
+    """`web` daphne processes sharing one listening socket (as one per core would in production)."""
+    env = server_env()
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
@@ -602,6 +607,7 @@ def run(args) -> None:
             f"(flagged per batch: {flagged})"
         )
         print(f"ratio batch / naive (median): {args.items / median_s / naive_rate:.1f}x")
+        print("batch times, s: " + " ".join(f"{s:.3f}" for s in batch_s))
     p50, p95 = percentile(single_ms, 50), percentile(single_ms, 95)
     live_p95 = percentile(live_ms, 95)
     print(

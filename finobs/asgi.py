@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 # connections from their own threads.
 os.environ.setdefault("DATABASE_POOL_MAX", "24")
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "16"))
-get_asgi_application()  # django.setup()
+django_application = get_asgi_application()  # django.setup()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -20,11 +20,14 @@ from finobs import daphne  # noqa: E402
 from finobs.handlers import asgi_http_application  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
 from finobs.telemetry import traced_websockets  # noqa: E402
+from kernel.switches import device_off  # noqa: E402
 
-daphne.install()  # form bodies are Django's to parse, not the event loop's
+if not device_off("DAPHNE_PATCH"):
+    daphne.install()  # form bodies are Django's to parse, not the event loop's
 application = ProtocolTypeRouter(
     {
-        "http": asgi_http_application(threads=WEB_THREADS),
+        # FINOBS_NO_POOLED_HANDLER=1: Django's own handler for every HTTP request.
+        "http": django_application if device_off("POOLED_HANDLER") else asgi_http_application(threads=WEB_THREADS),
         "websocket": traced_websockets(
             AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),

@@ -16,6 +16,8 @@ from django.db import connection
 from django.db.models import AutoField, BigAutoField, Field, Model
 from psycopg.types.json import set_json_dumps
 
+from kernel.switches import device_off
+
 # Up to this many rows, one INSERT ... RETURNING (bulk_create); more go by COPY. Measured in-process on
 # PostgreSQL, per insert of Transactions: 1 row 0.69 ms of CPU (1.1 ms wall) by INSERT against 0.76 (1.4)
 # by COPY; 3 rows 1.16 (1.7) against 0.75 (1.3); 7 rows 1.65 (2.4) against 0.85 (1.6): Django compiling
@@ -24,13 +26,15 @@ from psycopg.types.json import set_json_dumps
 SMALL_BATCH = 1
 _encode_json = msgspec.json.Encoder(decimal_format="number").encode
 _TYPE_MODIFIER = re.compile(r"\(.*\)")
+# FINOBS_NO_COPY=1: bulk_insert is bulk_create at every size (copy_rows, for staging tables, stays).
+_NO_COPY = device_off("COPY")
 
 
 def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
     """Insert `objs` (unsaved, pk unset for auto ids) in the current transaction; sets their pks."""
     if not objs:
         return objs
-    if connection.vendor != "postgresql" or len(objs) <= SMALL_BATCH:
+    if _NO_COPY or connection.vendor != "postgresql" or len(objs) <= SMALL_BATCH:
         return model.objects.bulk_create(objs)
     meta = model._meta
     if isinstance(meta.pk, AutoField | BigAutoField):
