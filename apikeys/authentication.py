@@ -11,7 +11,6 @@ from rest_framework import authentication, exceptions, permissions
 from apikeys.models import KEY_PREFIX_LENGTH, ApiKey
 from apikeys.services.keys import api_key_mark_used
 from kernel.logs import bind
-from kernel.queries import CompiledQuery
 
 
 def key_from_request(request) -> str | None:
@@ -50,9 +49,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="finobs"'
 
 
-# On every API request: compiled once (kernel.queries); the owner is read only if the key has one.
-_KEY_BY_PREFIX = CompiledQuery(lambda: ApiKey.objects.filter(prefix=""))
-
 # Keys read in the last API_KEY_CACHE_S seconds, by prefix: the lookup was ~0.8 ms of the web process'
 # CPU per API request under load (a fifth of a single-item ingest's own work). The hash, revocation and
 # expiry are still checked on every request, against the cached row; a key saved in this process (a
@@ -66,12 +62,12 @@ CACHED_KEYS_MAX = 10_000
 def _key_by_prefix(prefix: str) -> ApiKey | None:
     ttl_s = settings.API_KEY_CACHE_S
     if ttl_s <= 0:
-        return _KEY_BY_PREFIX.first([prefix])  # prefix is unique
+        return _read_key(prefix)
     now = time.monotonic()
     hit = _cached.get(prefix)
     if hit is not None and now - hit[0] < ttl_s:
         return hit[1]
-    key = _KEY_BY_PREFIX.first([prefix])
+    key = _read_key(prefix)
     with _cached_lock:
         if key is None:
             _cached.pop(prefix, None)
@@ -80,6 +76,10 @@ def _key_by_prefix(prefix: str) -> ApiKey | None:
                 _cached.clear()
             _cached[prefix] = (now, key)
     return key
+
+
+def _read_key(prefix: str) -> ApiKey | None:
+    return ApiKey.objects.filter(prefix=prefix).first()  # prefix is unique
 
 
 def forget_cached_key(sender=None, *, instance: ApiKey, **kwargs) -> None:

@@ -286,8 +286,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-# Server-Timing's stages in pipeline order (the header lists them as they finished: `insert` and `score`
-# overlap and finish in either order); stages not named here follow, as reported.
+# Server-Timing's stages in pipeline order (the header lists them as they finished: a stage inside another
+# before it); stages not named here follow, as reported.
 STAGE_ORDER = (
     "validate",
     "duplicates",
@@ -296,7 +296,6 @@ STAGE_ORDER = (
     "score",
     "insert",
     "profiles",
-    "score_wait",
     "receivers",
     "outbox",
     "audit",
@@ -320,10 +319,10 @@ def parse_server_timing(header: str) -> dict[str, float]:
     return stages
 
 
-def start_processes(web: int) -> tuple[int, list[subprocess.Popen]]:
-    """`web` daphne processes sharing one listening socket (as one per core would in production)."""
-    # As in production (DEBUG off: no query log), on plain HTTP to localhost.
-    env = {
+def server_env() -> dict[str, str]:
+    """The environment of the bench's daphne and worker: as in production (DEBUG off: no query log), on plain
+    HTTP to localhost."""
+    return {
         "SECRET_KEY": "bench-" + "x" * 50,
         "PII_HASH_SALT": "bench-salt",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -331,6 +330,11 @@ def start_processes(web: int) -> tuple[int, list[subprocess.Popen]]:
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
     }
+
+
+def start_processes(web: int) -> tuple[int, list[subprocess.Popen]]:
+    """`web` daphne processes sharing one listening socket (as one per core would in production)."""
+    env = server_env()
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
@@ -603,6 +607,7 @@ def run(args) -> None:
             f"(flagged per batch: {flagged})"
         )
         print(f"ratio batch / naive (median): {args.items / median_s / naive_rate:.1f}x")
+        print("batch times, s: " + " ".join(f"{s:.3f}" for s in batch_s))
     p50, p95 = percentile(single_ms, 50), percentile(single_ms, 95)
     live_p95 = percentile(live_ms, 95)
     print(

@@ -13,6 +13,7 @@ from datetime import UTC
 from django.db import connection
 
 from delivery.models import DECISION_CREATED, OutboxEvent
+from kernel.switches import device_off
 from scoring.models import Decision, ModelVersion, Transaction
 from scoring.visibility import transactions_visible_to
 
@@ -33,16 +34,7 @@ def events_data(events: Sequence[tuple[str, dict]]) -> list[dict]:
         for kind, payload in events
         if kind == DECISION_CREATED and payload.get("transaction_id") is not None
     ]
-    with _data_lock:
-        stored = {i: _data_kept[i] for i in wanted if i in _data_kept}
-    missing = [i for i in wanted if i not in stored]
-    if missing:
-        read = _read_event_data(missing)
-        stored.update(read)
-        with _data_lock:
-            _data_kept.update((i, read[i]) for i in missing if i in read)  # in the events' order
-            while len(_data_kept) > EVENT_DATA_KEPT:
-                del _data_kept[next(iter(_data_kept))]  # the oldest kept
+    stored = _event_data_of(wanted)
     data = []
     for kind, payload in events:
         found = stored.get(payload.get("transaction_id")) if kind == DECISION_CREATED else None
@@ -62,6 +54,24 @@ def event_data(event: OutboxEvent) -> dict:
 EVENT_DATA_KEPT = 20_000
 _data_kept: dict[int, dict] = {}
 _data_lock = threading.Lock()
+_READ_EVERY_TIME = device_off("EVENT_DATA_KEPT")
+
+
+def _event_data_of(transaction_ids: list[int]) -> dict[int, dict]:
+    """_read_event_data(transaction_ids), reading only the ones this process does not keep yet."""
+    if _READ_EVERY_TIME:  # FINOBS_NO_EVENT_DATA_KEPT=1: every call reads them all
+        return _read_event_data(transaction_ids) if transaction_ids else {}
+    with _data_lock:
+        stored = {i: _data_kept[i] for i in transaction_ids if i in _data_kept}
+    missing = [i for i in transaction_ids if i not in stored]
+    if missing:
+        read = _read_event_data(missing)
+        stored.update(read)
+        with _data_lock:
+            _data_kept.update((i, read[i]) for i in missing if i in read)  # in the events' order
+            while len(_data_kept) > EVENT_DATA_KEPT:
+                del _data_kept[next(iter(_data_kept))]  # the oldest kept
+    return stored
 
 
 def forget_event_data() -> None:

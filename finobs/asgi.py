@@ -1,6 +1,5 @@
 """ASGI entry point: Django for HTTP, Channels for WebSockets (served by daphne)."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -8,33 +7,29 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 # Requests run on a pool of WEB_THREADS threads (finobs.handlers); their database connections come from a
 # pool of DATABASE_POOL_MAX (see settings), more than the threads: async views (the SSE feed) take
-# connections from their own threads, and a big batch's history reads from kernel.queries' three readers.
+# connections from their own threads.
 os.environ.setdefault("DATABASE_POOL_MAX", "24")
 WEB_THREADS = int(os.environ.get("WEB_THREADS", "16"))
-get_asgi_application()  # django.setup()
+django_application = get_asgi_application()  # django.setup()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import get_resolver  # noqa: E402
 
 from finobs import daphne  # noqa: E402
 from finobs.handlers import asgi_http_application  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
 from finobs.telemetry import traced_websockets  # noqa: E402
+from kernel.switches import device_off  # noqa: E402
 
-daphne.install()  # form bodies are Django's to parse, not the event loop's
+if not device_off("DAPHNE_PATCH"):
+    daphne.install()  # form bodies are Django's to parse, not the event loop's
 application = ProtocolTypeRouter(
     {
-        "http": asgi_http_application(threads=WEB_THREADS),
+        # FINOBS_NO_POOLED_HANDLER=1: Django's own handler for every HTTP request.
+        "http": django_application if device_off("POOLED_HANDLER") else asgi_http_application(threads=WEB_THREADS),
         "websocket": traced_websockets(
             AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )
-
-# Import every view (and numpy, onnxruntime, scikit-learn... behind them) now, then keep all of it out of
-# the cyclic collector's full passes: it lives as long as the process, and a full pass walking it ran
-# in whichever request triggered it.
-get_resolver().url_patterns  # noqa: B018 (evaluated for its imports)
-gc.freeze()

@@ -52,8 +52,10 @@ def _log_as_the_web_process_does(**kwargs) -> None:
 @signals.worker_process_init.connect  # each prefork child (the worker's default pool)
 def _keep_one_event_loop(**kwargs) -> None:
     from kernel.async_bridge import use_process_loop
+    from kernel.switches import device_off
 
-    use_process_loop()
+    if not device_off("PROCESS_LOOP"):  # FINOBS_NO_PROCESS_LOOP=1: async_to_sync for every call, as elsewhere
+        use_process_loop()
 
 
 @signals.task_prerun.connect

@@ -21,7 +21,6 @@ handler by the view the path resolves to.
 """
 
 import asyncio
-import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
@@ -31,8 +30,6 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
 from django.http import FileResponse
 from django.urls import Resolver404, get_resolver, set_script_prefix
-
-ASYNC_VIEW_PATHS_CACHED = 4096
 
 
 class PooledASGIHandler(ASGIHandler):
@@ -112,7 +109,6 @@ def asgi_http_application(*, threads: int):
     return application
 
 
-@functools.lru_cache(maxsize=ASYNC_VIEW_PATHS_CACHED)
 def _is_async_view(path: str) -> bool:
     try:
         match = get_resolver().resolve(path)

@@ -149,6 +149,30 @@ STORAGES = {
     },
 }
 
+# --- Speed devices, each of which can be turned off to measure it (bench/ab.py) ------------------
+# FINOBS_NO_<DEVICE>=1 runs, in the device's place, the plain code a Django project would write
+# (kernel.switches); docs/performance.md gives each device's figure with and without. For measuring
+# only. The API key cache and group commit have settings of their own (API_KEY_CACHE_S,
+# INGEST_COALESCE_MAX_REQUEST_ITEMS).
+SPEED_DEVICES = (
+    "POOLED_HANDLER",  # finobs.handlers
+    "DAPHNE_PATCH",  # finobs.daphne
+    "UNSAVED",  # kernel.instances
+    "PROCESS_LOOP",  # kernel.async_bridge, in Celery workers
+    "EVENT_DATA_KEPT",  # delivery.selectors
+    "SHARED_REDIS_CACHE",  # kernel.cache
+    "COPY",  # kernel.bulk
+    "CALLBACK_CLIENT",  # delivery.services.callbacks
+)
+SPEED_DEVICES_OFF = frozenset(
+    name.removeprefix("FINOBS_NO_") for name in os.environ if name.startswith("FINOBS_NO_") and env_bool(name, False)
+)
+if SPEED_DEVICES_OFF - set(SPEED_DEVICES):
+    raise ImproperlyConfigured(
+        f"Not speed devices: {', '.join(sorted(SPEED_DEVICES_OFF - set(SPEED_DEVICES)))} (FINOBS_NO_<one of "
+        f"{', '.join(SPEED_DEVICES)}>)"
+    )
+
 # --- Database ---------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
@@ -198,7 +222,12 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
         }
     }
-    CACHES = {"default": {"BACKEND": "kernel.cache.SharedRedisCache", "LOCATION": REDIS_URL}}
+    _cache_backend = (
+        "django.core.cache.backends.redis.RedisCache"
+        if "SHARED_REDIS_CACHE" in SPEED_DEVICES_OFF
+        else "kernel.cache.SharedRedisCache"
+    )
+    CACHES = {"default": {"BACKEND": _cache_backend, "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

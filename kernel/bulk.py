@@ -9,13 +9,14 @@ of Python instead of ~100 ms, and PostgreSQL reads numbers and times without par
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import cache
 from operator import attrgetter
 
 import msgspec
 from django.db import connection
 from django.db.models import AutoField, BigAutoField, Field, Model
 from psycopg.types.json import set_json_dumps
+
+from kernel.switches import device_off
 
 # Up to this many rows, one INSERT ... RETURNING (bulk_create); more go by COPY. Measured in-process on
 # PostgreSQL, per insert of Transactions: 1 row 0.69 ms of CPU (1.1 ms wall) by INSERT against 0.76 (1.4)
@@ -25,13 +26,15 @@ from psycopg.types.json import set_json_dumps
 SMALL_BATCH = 1
 _encode_json = msgspec.json.Encoder(decimal_format="number").encode
 _TYPE_MODIFIER = re.compile(r"\(.*\)")
+# FINOBS_NO_COPY=1: bulk_insert is bulk_create at every size (copy_rows, for staging tables, stays).
+_NO_COPY = device_off("COPY")
 
 
 def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
     """Insert `objs` (unsaved, pk unset for auto ids) in the current transaction; sets their pks."""
     if not objs:
         return objs
-    if connection.vendor != "postgresql" or len(objs) <= SMALL_BATCH:
+    if _NO_COPY or connection.vendor != "postgresql" or len(objs) <= SMALL_BATCH:
         return model.objects.bulk_create(objs)
     meta = model._meta
     if isinstance(meta.pk, AutoField | BigAutoField):
@@ -55,7 +58,7 @@ def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> 
     table). Every value must be of its column's Python type (an int for an integer column, a Decimal for a
     numeric one...): binary COPY sends no text for PostgreSQL to convert.
     """
-    statement, types, has_json = _copy_statement(table, tuple(fields))
+    statement, types, has_json = _copy_statement(table, fields)
     # wrap_database_errors: psycopg's copy() is not Django's cursor, whose execute() raises Django's
     # exceptions (an IntegrityError the ingest pipeline retries on, not psycopg's UniqueViolation).
     with connection.cursor() as cursor, connection.wrap_database_errors:
@@ -69,9 +72,8 @@ def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> 
                 write_row(row)
 
 
-@cache
-def _copy_statement(table: str, fields: tuple[Field, ...]) -> tuple[str, tuple[str, ...], bool]:
-    """The COPY statement, the column types and whether any is JSON, for `table` and `fields` (once per process)."""
+def _copy_statement(table: str, fields: Sequence[Field]) -> tuple[str, tuple[str, ...], bool]:
+    """The COPY statement, the column types and whether any is JSON, for `table` and `fields`."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     types = tuple(_TYPE_MODIFIER.sub("", f.db_type(connection)) for f in fields)
@@ -80,26 +82,12 @@ def _copy_statement(table: str, fields: tuple[Field, ...]) -> tuple[str, tuple[s
 
 
 def _reserve_ids(table: str, column: str, objs: Sequence[Model]) -> None:
-    """Draw one id per object from the table's own sequence, in one round trip."""
+    """Draw one id per object from the table's own sequence, in one round trip after finding its name."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+        (sequence,) = cursor.fetchone()
         # The sequence by name: pg_get_serial_sequence() inside the select list ran once per row
         # (a catalog lookup each: 50-90 ms for 10,000 ids, against 8-15 ms).
-        cursor.execute(
-            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-            [_sequence_of(connection.alias, table, column), len(objs)],
-        )
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(objs)])
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = pk
-
-
-_sequences: dict[tuple[str, str, str], str] = {}
-
-
-def _sequence_of(alias: str, table: str, column: str) -> str:
-    """The name of the sequence behind `table.column` (looked up once per process)."""
-    key = (alias, table, column)
-    if key not in _sequences:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
-            _sequences[key] = cursor.fetchone()[0]
-    return _sequences[key]

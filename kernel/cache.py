@@ -95,7 +95,7 @@ def rate_limit_hit(key: str, *, limit: int, period_s: int) -> float:
     """
     interval = period_s / limit
     backend = caches["default"]
-    if isinstance(backend, SharedRedisCache):
+    if isinstance(backend, RedisCache):  # SharedRedisCache, or Django's own (FINOBS_NO_SHARED_REDIS_CACHE=1)
         name = backend.make_and_validate_key(f"gcra:{key}")
         client = backend._cache.get_client(name, write=True)
         return float(client.eval(_GCRA_LUA, 1, name, repr(interval), repr(period_s)))

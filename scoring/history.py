@@ -18,21 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import numpy as np
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from kernel.arrays import text_array
-from kernel.queries import read_concurrently
 from scoring.models import AccountProfile, AccountValueCount, Transaction
 
 # The longest velocity window: raw rows inside it are read one by one.
 VELOCITY_LOOKBACK = timedelta(hours=24)
-# From this many transactions the three queries run at the same time, each on a connection of its own
-# (kernel.queries.read_concurrently; opening them costs a few ms, their queries tens to hundreds).
-CONCURRENT_READS_MIN_ITEMS = 1000
 
 
 @dataclass(frozen=True)
@@ -100,39 +95,13 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
 
     Stored rows that are themselves in the batch are not there yet: ingestion scores before it inserts.
     """
-    return fetch_history(transactions).assemble()
-
-
-@dataclass(frozen=True)
-class HistoryRows:
-    """What the three history queries returned, not yet assembled (see fetch_history)."""
-
-    transactions: Sequence[Transaction]
-    recent_from: datetime | None = None
-    recent_rows: list[tuple] = field(default_factory=list)
-    profile_rows: list[tuple] = field(default_factory=list)
-    count_rows: list[tuple] = field(default_factory=list)
-
-    def assemble(self) -> AccountHistory:
-        """The AccountHistory of these rows: no database access, so it may run on another thread."""
-        if not self.transactions:
-            return EMPTY_HISTORY
-        return _assemble(self)
-
-
-def fetch_history(transactions: Sequence[Transaction]) -> HistoryRows:
-    """Run the history queries of load_history; HistoryRows.assemble() does the rest without the database.
-
-    Split so that a batch is read in the caller's thread and assembled on a helper thread while it is stored.
-    """
     if not transactions:
-        return HistoryRows(transactions)
+        return EMPTY_HISTORY
     accounts = sorted({t.account_id for t in transactions})
     recent_from = min(t.occurred_at for t in transactions) - VELOCITY_LOOKBACK
     last = max(t.occurred_at for t in transactions)
     accounts_param = text_array(accounts)
-    read_recent = partial(
-        _fetch_all,
+    recent_rows = _fetch_all(
         lambda: (
             Transaction.objects.filter(account_id__in=accounts, occurred_at__gte=recent_from, occurred_at__lte=last)
             .order_by()
@@ -145,8 +114,7 @@ def fetch_history(transactions: Sequence[Transaction]) -> HistoryRows:
         "WHERE account_id = ANY(%s::text[]) AND occurred_at >= %s AND occurred_at <= %s",
         (accounts_param, recent_from, last),
     )
-    read_profiles = partial(
-        _fetch_all,
+    profile_rows = _fetch_all(
         lambda: AccountProfile.objects.filter(account_id__in=accounts).values_list(
             "account_id", "n", "sum_log_amount", "sum_log_amount_sq", "sum_hour_sin", "sum_hour_cos", "last_epoch_s"
         ),
@@ -155,8 +123,7 @@ def fetch_history(transactions: Sequence[Transaction]) -> HistoryRows:
     )
     countries = sorted({(t.country or "").strip().upper() for t in transactions})
     merchants = sorted({t.merchant_id for t in transactions if t.merchant_id})
-    read_counts = partial(
-        _fetch_all,
+    count_rows = _fetch_all(
         lambda: (
             AccountValueCount.objects.filter(account_id__in=accounts)
             .filter(
@@ -171,16 +138,12 @@ def fetch_history(transactions: Sequence[Transaction]) -> HistoryRows:
         "WHERE account_id = ANY(%s::text[])",
         (accounts_param,),
     )
-    reads = (read_recent, read_profiles, read_counts)
-    if len(transactions) >= CONCURRENT_READS_MIN_ITEMS:
-        recent_rows, profile_rows, count_rows = read_concurrently(*reads)
-    else:
-        recent_rows, profile_rows, count_rows = (read() for read in reads)
-    return HistoryRows(transactions, recent_from, recent_rows, profile_rows, count_rows)
+    return _assemble(recent_from, recent_rows, profile_rows, count_rows)
 
 
-def _assemble(fetched: HistoryRows) -> AccountHistory:
-    rows = fetched.recent_rows
+def _assemble(
+    recent_from: datetime, rows: list[tuple], profile_rows: list[tuple], count_rows: list[tuple]
+) -> AccountHistory:
     recent = RecentRows(
         account=np.array([r[0] for r in rows], dtype=object),
         epoch_s=np.fromiter((_epoch_of(r[1]) for r in rows), dtype=np.float64, count=len(rows)),
@@ -197,10 +160,10 @@ def _assemble(fetched: HistoryRows) -> AccountHistory:
     for column, values in enumerate((np.ones(len(rows)), log_amount, log_amount**2, np.sin(angle), np.cos(angle))):
         window_sums[:, column] = np.bincount(window_index, weights=values, minlength=len(window_accounts))
     in_window = dict(zip(window_accounts.tolist(), window_sums.tolist(), strict=True))
-    window_start_s = fetched.recent_from.timestamp()
+    window_start_s = recent_from.timestamp()
     profiles = {}
     no_window = [0.0] * 5
-    for account, n, s1, s2, ss, sc, last_s in fetched.profile_rows:
+    for account, n, s1, s2, ss, sc, last_s in profile_rows:
         w = in_window.get(account, no_window)
         if n - w[0] > 0.5:
             profiles[account] = Profile(
@@ -216,7 +179,7 @@ def _assemble(fetched: HistoryRows) -> AccountHistory:
 
     country_counts: dict[tuple[str, str], int] = {}
     merchant_counts: dict[tuple[str, str], int] = {}
-    for account, kind, value, n in fetched.count_rows:
+    for account, kind, value, n in count_rows:
         target = country_counts if kind == AccountValueCount.Kind.COUNTRY else merchant_counts
         target[(account, value)] = n
     for account, country, merchant in zip(recent.account, recent.country, recent.merchant, strict=True):

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from kernel.queries import CompiledQuery
 from scoring.features import FEATURE_NAMES
 from scoring.models import ModelVersion, RiskLevel
 
@@ -174,20 +173,10 @@ def champion_scorer_for(key: tuple[int, str] | None) -> Scorer:
         return _champion
 
 
-# Read before every batch is scored: compiled once (kernel.queries).
-_CHAMPION_KEY = CompiledQuery(
-    lambda: (
-        ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION)
-        .order_by("pk")
-        .values_list("id", "artifact_sha256")[:1]
-    )
-)
-
-
 def champion_key() -> tuple[int, str] | None:
     """The champion's (id, artifact hash), or None (one small query)."""
-    rows = _CHAMPION_KEY.rows()
-    return tuple(rows[0]) if rows else None
+    champions = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).order_by("pk")
+    return champions.values_list("id", "artifact_sha256").first()
 
 
 def _load_scorer(pk: int) -> Scorer:

@@ -12,7 +12,8 @@ import logging
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import reduce
 
@@ -30,6 +31,7 @@ from delivery.selectors import event_data
 from kernel.bulk import bulk_insert
 from kernel.errors import Conflict
 from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
+from kernel.switches import device_off
 from kernel.tracing import span
 
 logger = logging.getLogger(__name__)
@@ -276,21 +278,31 @@ def webhook_headers(delivery: Delivery, endpoint: CallbackEndpoint, body: str, *
 
 
 _clients: dict[tuple[int, bool], httpx.Client] = {}
+_CLIENT_PER_SEND = device_off("CALLBACK_CLIENT")
 
 
-def _http_client() -> httpx.Client:
+@contextmanager
+def _http_client() -> Iterator[httpx.Client]:
     """One pooled client per process (made after a Celery fork): keep-alive to receivers, and an SSL
     context built once instead of per send (that alone costs tens of milliseconds). Its connections
     go only to the public addresses their host resolved to when opened, unless CALLBACK_ALLOW_PRIVATE."""
+    if _CLIENT_PER_SEND:  # FINOBS_NO_CALLBACK_CLIENT=1: a client for this send, closed after it
+        with _new_http_client() as client:
+            yield client
+        return
     key = (os.getpid(), settings.CALLBACK_ALLOW_PRIVATE)
     client = _clients.get(key)
     if client is None:
-        client = _clients[key] = httpx.Client(
-            follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
-            transport=outbound_transport(allow_private=settings.CALLBACK_ALLOW_PRIVATE),
-        )
-    return client
+        client = _clients[key] = _new_http_client()
+    yield client
+
+
+def _new_http_client() -> httpx.Client:
+    return httpx.Client(
+        follow_redirects=False,
+        headers={"user-agent": USER_AGENT},
+        transport=outbound_transport(allow_private=settings.CALLBACK_ALLOW_PRIVATE),
+    )
 
 
 def _post(delivery: Delivery, endpoint: CallbackEndpoint) -> tuple[int | None, str, int]:
@@ -304,7 +316,8 @@ def _post(delivery: Delivery, endpoint: CallbackEndpoint) -> tuple[int | None, s
         check_outbound_url(endpoint.url, allow_private=settings.CALLBACK_ALLOW_PRIVATE)
         with (
             request_deadline(settings.CALLBACK_TIMEOUT_S),  # in all: httpx's timeout is per phase and read
-            _http_client().stream(
+            _http_client() as client,
+            client.stream(
                 "POST", endpoint.url, content=body.encode(), headers=headers, timeout=settings.CALLBACK_TIMEOUT_S
             ) as response,
         ):

@@ -50,11 +50,8 @@ urlpatterns = [
 @pytest.fixture(autouse=True)
 def handler_urls(settings):
     settings.ROOT_URLCONF = __name__
-    handlers._is_async_view.cache_clear()
     release_slow.clear()
     slow_started.clear()
-    yield
-    handlers._is_async_view.cache_clear()
 
 
 def scope_for(url_path: str) -> dict:
@@ -183,6 +180,5 @@ async def test_async_views_go_to_djangos_handler_and_unknown_paths_to_the_pool()
 
 def test_the_deployed_application_sends_the_decisions_feed_to_djangos_handler(settings):
     settings.ROOT_URLCONF = "finobs.urls"
-    handlers._is_async_view.cache_clear()
     assert handlers._is_async_view("/api/v1/stream/decisions") is True
     assert handlers._is_async_view("/api/v1/transactions/ingest") is False

@@ -1,13 +1,10 @@
 """The one ingest pipeline every source uses: validate, de-duplicate, score, store, hand off, publish."""
 
-import gc
 import hashlib
 import logging
 import random
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -53,10 +50,8 @@ class IngestResult:
     # The batch index of each entry of `decisions` (ascending; not sent: clients match by external_id).
     stored_indexes: list[int] = field(default_factory=list)
     # Wall time per stage in ms: validate, duplicates, reads (the scoring inputs, of which history), score
-    # (the model; on a helper thread for big batches, overlapping the transaction's first stages),
-    # transaction (of which insert, profiles, score_wait, receivers, outbox, audit; the rest is the
-    # commit), total:
-    # the API sends it as a Server-Timing header, bench/ingest.py --stages prints it.
+    # (the model), transaction (of which insert, profiles, receivers, outbox, audit; the rest is the
+    # commit), total: the API sends it as a Server-Timing header, bench/ingest.py --stages prints it.
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def timed(self, stage: str):
@@ -107,43 +102,6 @@ class IngestResult:
 
 def ingest(records: Sequence, *, source: str, actor) -> IngestResult:
     """Score and store a batch of transactions from `source`; a single transaction is a batch of one."""
-    if len(records) < GC_PAUSE_MIN_ITEMS:
-        return _ingest(records, source=source, actor=actor)
-    with _gc_paused():
-        return _ingest(records, source=source, actor=actor)
-
-
-# Only big batches pause the collector: they are where its passes cost, and small requests arriving
-# back to back from many threads must not keep it off for good.
-GC_PAUSE_MIN_ITEMS = 1000
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch runs (shared by concurrent requests in one process).
-
-    A 10,000-item batch allocates ~1M objects; the collector's full passes over them measured
-    ~0.3-0.5 s per batch. What the batch leaves behind is collected once the last batch finishes.
-    """
-    global _gc_pausers, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pausers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pausers += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
-
-
-def _ingest(records: Sequence, *, source: str, actor) -> IngestResult:
     started = time.perf_counter()
     result = IngestResult()
     with result.timed("validate"):
@@ -207,9 +165,10 @@ def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestR
     with result.timed("reads"):
         prepared = batch_prepare(transactions=transactions)
     result.timings_ms["history"] = prepared.history_ms
-    scoring = prepared.start_scoring()  # a big batch is scored while batch_store writes its transactions
+    with result.timed("score"):  # before the transaction: it holds the writes only
+        score = prepared.score()
     with result.timed("transaction"), transaction.atomic():
-        stored = batch_store(transactions=transactions, scoring=scoring, actor=actor, created_at=now)
+        stored = batch_store(transactions=transactions, score=score, actor=actor, created_at=now)
         with result.timed("outbox"):
             outbox_append_decisions(
                 decisions=stored.decisions, case_references=stored.case_references, source=source, created_at=now

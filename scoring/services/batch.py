@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import contextvars
-import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent import futures
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
 
 from kernel.instances import unsaved
-from kernel.queries import CompiledQuery
 from kernel.tracing import span
 from scoring.arms import ARM_CHALLENGER, arms_for_accounts
 from scoring.features import build_feature_frame
-from scoring.history import HistoryRows, fetch_history
+from scoring.history import AccountHistory, load_history
 from scoring.inference import Scorer, champion_key, champion_scorer_for, scorer_for
 from scoring.metrics import observe_batch_scored
 from scoring.models import Decision, Experiment, ModelVersion, Rule, Transaction
 from scoring.rule_engine import evaluate_rules
-
-# Read for every batch: compiled once (kernel.queries).
-_ACTIVE_RULES = CompiledQuery(lambda: Rule.objects.filter(is_active=True))
-_ACTIVE_EXPERIMENT = CompiledQuery(lambda: Experiment.objects.filter(is_active=True))
 
 
 @dataclass
@@ -35,7 +26,6 @@ class BatchScore:
     risk_levels: list[str]  # RiskLevel values, after rules
     flagged: np.ndarray  # bool: the model's HIGH threshold, a flag rule, or a rule raising to HIGH+
     latency_ms: float  # per item: the batch's history + features + model + rules time divided by its size
-    score_ms: float  # features + model + rules for the whole batch (without the history read)
     features: np.ndarray  # the model's input, one row per transaction
     rule_hits: list[list[dict]] = field(default_factory=list)
     arms: list[str] = field(default_factory=list)  # experiment arm per row ("" without an experiment)
@@ -75,44 +65,27 @@ class BatchScore:
 
 
 def batch_score(*, transactions: Sequence[Transaction]) -> BatchScore:
-    """Score a batch in a constant number of queries: champion key, active experiment, history (<= 4), rules.
+    """Score a batch in a constant number of queries: champion key, active experiment, rules, history (3).
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
     return batch_prepare(transactions=transactions).score()
 
 
-# From this many items a batch is scored on a helper thread (PreparedBatch.start_scoring).
-BACKGROUND_SCORING_MIN_ITEMS = 1000
-_scoring_threads = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-score")
-
-
 @dataclass(frozen=True)
 class PreparedBatch:
     """Everything scoring a batch reads from the database, read; `score()` then runs without it.
 
-    So a big batch can be scored on a helper thread while the batch is written (start_scoring, batch_store).
+    So ingestion times the reads and the model apart (Server-Timing's `reads` and `score`).
     """
 
     transactions: Sequence[Transaction]
     champion: Scorer
     challenger: Scorer | None
     experiment: Experiment | None
-    history: HistoryRows
+    history: AccountHistory
     rules: list[Rule]
     history_ms: float  # reading the accounts' history (ingestion reports it in Server-Timing)
-
-    def start_scoring(self) -> futures.Future:
-        """The batch's BatchScore, as a future: computed on a helper thread for big batches, so that the
-        database's work (batch_store writes the transactions and the accounts' profiles, which need no
-        scores) and the model's overlap on two cores; computed here for small ones, whose transaction (and
-        the locks it takes) then stays short. score() reads nothing, so the helper needs no connection."""
-        if len(self.transactions) >= BACKGROUND_SCORING_MIN_ITEMS:
-            # In the caller's context: its trace (the scoring spans) and its log context.
-            return _scoring_threads.submit(contextvars.copy_context().run, self.score)
-        done: futures.Future = futures.Future()
-        done.set_result(self.score())  # a failure raises here, before anything is written
-        return done
 
     def score(self) -> BatchScore:
         """The batch's scores, levels, flags and rule hits: CPU only (numpy, ONNX Runtime), no queries."""
@@ -120,7 +93,7 @@ class PreparedBatch:
         transactions, champion = self.transactions, self.champion
         n = len(transactions)
         with span("scoring.features", items=n):
-            frame = build_feature_frame(transactions, self.history.assemble())
+            frame = build_feature_frame(transactions, self.history)
         with span("scoring.model", items=n, model_version=champion.model_version.version):
             scores, levels, flagged, versions, arms = self._model_scores(frame.matrix)
         with span("scoring.rules", items=n, rules=len(self.rules)):
@@ -133,7 +106,6 @@ class PreparedBatch:
             risk_levels=outcome.risk_levels.tolist(),
             flagged=outcome.flagged,
             latency_ms=(self.history_ms + score_ms) / max(n, 1),
-            score_ms=score_ms,
             features=frame.matrix,
             rule_hits=outcome.hits,
             arms=[arm or "" for arm in arms] if self.experiment else [],
@@ -167,10 +139,11 @@ def batch_prepare(*, transactions: Sequence[Transaction]) -> PreparedBatch:
 
     Raises scoring.inference.NoChampionModel when no model is promoted.
     """
-    key, (experiment, challenger), rules = _configuration()
-    champion = champion_scorer_for(key)
+    champion = champion_scorer_for(champion_key())
+    experiment, challenger = _experiment_and_challenger()
+    rules = list(Rule.objects.filter(is_active=True))
     started = time.perf_counter()
-    history = fetch_history(transactions)
+    history = load_history(transactions)
     history_ms = (time.perf_counter() - started) * 1000
     return PreparedBatch(
         transactions=transactions,
@@ -183,61 +156,10 @@ def batch_prepare(*, transactions: Sequence[Transaction]) -> PreparedBatch:
     )
 
 
-def _configuration() -> tuple[tuple[int, str] | None, tuple[Experiment | None, Scorer | None], list[Rule]]:
-    """The champion's key, the active experiment with its challenger's Scorer, and the active rules.
-
-    On PostgreSQL one query reads the champion's key and a digest of the active experiment's row and
-    of the active rules' rows (every column); the experiment and the rules are read again only when
-    their digest changed, and kept per process: two round trips fewer per single-item ingest run, and no
-    model instances built from rows that did not change (removing the three reads outright took ~3.8 ms
-    off the mean single-item latency under load). Elsewhere (SQLite) each is read every time.
-    """
-    if connection.vendor != "postgresql":
-        return champion_key(), _experiment_and_challenger(), _ACTIVE_RULES.instances()
-    with connection.cursor() as cursor:
-        cursor.execute(_CONFIGURATION_SQL, [ModelVersion.Status.CHAMPION.value])
-        champion_id, artifact_sha256, experiment_digest, rules_digest = cursor.fetchone()
-    key = None if champion_id is None else (champion_id, artifact_sha256)
-    experiment = _kept("experiment", experiment_digest, _experiment_and_challenger, (None, None))
-    return key, experiment, _kept("rules", rules_digest, _ACTIVE_RULES.instances, [])
-
-
 def _experiment_and_challenger() -> tuple[Experiment | None, Scorer | None]:
-    experiment = _ACTIVE_EXPERIMENT.first()  # at most one is active (a constraint)
+    experiment = Experiment.objects.filter(is_active=True).first()  # at most one is active (a constraint)
     if experiment is None:
         return None, None
     # The artifact is read only if this process has not loaded this version yet (scorer_for).
     version = ModelVersion.objects.defer("artifact", "explainer_artifact").get(pk=experiment.challenger_id)
     return experiment, scorer_for(version)
-
-
-_kept_values: dict[str, tuple[str, object]] = {}
-_kept_lock = threading.Lock()
-
-
-def _kept(name: str, digest: str | None, read: Callable[[], object], none: object):
-    """`read()`, or what it returned when the rows had this `digest` (None: no rows, so `none`).
-
-    Read after the digest, a value is never older than it: at worst a newer one is kept under the old
-    digest, and the next batch's digest differs and reads it again.
-    """
-    if digest is None:
-        return none
-    kept = _kept_values.get(name)
-    if kept is not None and kept[0] == digest:
-        return kept[1]
-    value = read()
-    with _kept_lock:
-        _kept_values[name] = (digest, value)
-    return value
-
-
-_CONFIGURATION_SQL = (
-    "SELECT c.id, c.artifact_sha256, "  # noqa: S608 (table names)
-    # The experiment's row and its challenger's artifact hash (the challenger's Scorer is kept with it).
-    f"(SELECT md5(string_agg(e::text || m.artifact_sha256, ',' ORDER BY e.id)) FROM {Experiment._meta.db_table} e "
-    f"JOIN {ModelVersion._meta.db_table} m ON m.id = e.challenger_id WHERE e.is_active), "
-    f"(SELECT md5(string_agg(r::text, ',' ORDER BY r.id)) FROM {Rule._meta.db_table} r WHERE r.is_active) "
-    f"FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, artifact_sha256 FROM {ModelVersion._meta.db_table} "
-    "WHERE status = %s ORDER BY id LIMIT 1) c ON true"
-)

@@ -5,7 +5,6 @@ COPY on PostgreSQL (kernel.bulk); instances are built without Model.__init__ (ke
 """
 
 from collections.abc import Sequence
-from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,13 +21,12 @@ class StoredBatch:
     """A batch as stored, in the order of its transactions."""
 
     transactions: Sequence[Transaction]
+    score: BatchScore
     decisions: list[Decision] = field(default_factory=list)
-    score: BatchScore | None = None
     # Transaction id -> the reference of the case its flagged decision opened or joined. The receivers of
     # decisions_stored (cases) fill it in, inside the same transaction; nothing is merged back.
     case_references: dict[int, str] = field(default_factory=dict)
-    # Wall time in ms: score (features, model, rules), insert, profiles, score_wait (the transaction waiting
-    # for a big batch's scores from the helper thread), receivers (what decisions_stored set off).
+    # Wall time in ms: insert, profiles, receivers (what decisions_stored set off).
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def timed(self, stage: str):
@@ -36,28 +34,20 @@ class StoredBatch:
         return timed(self.timings_ms, stage, span=f"scoring.{stage}")
 
 
-def batch_store(
-    *, transactions: Sequence[Transaction], scoring: futures.Future, actor, created_at: datetime
-) -> StoredBatch:
-    """Store `transactions` (unsaved) with the decisions `scoring` (PreparedBatch.start_scoring) gives them.
+def batch_store(*, transactions: Sequence[Transaction], score: BatchScore, actor, created_at: datetime) -> StoredBatch:
+    """Store `transactions` (unsaved) with the decisions of their `score` (PreparedBatch.score).
 
-    Call inside the caller's transaction (transaction.atomic): the transactions and their accounts' profiles
-    are written while a big batch is still being scored, then the decisions; then `decisions_stored` is sent,
-    so that cases open or join cases in the same transaction.
+    Call inside the caller's transaction (transaction.atomic): the transactions, their accounts' profiles
+    and the decisions are written, then `decisions_stored` is sent, so that cases open or join cases in the
+    same transaction.
     """
-    stored = StoredBatch(transactions=transactions)
-    try:
-        with stored.timed("insert"):
-            bulk_insert(Transaction, transactions)
-        with stored.timed("profiles"):
-            profiles_record(transactions)
-        with stored.timed("score_wait"):
-            stored.score = scoring.result()
-        stored.timings_ms["score"] = stored.score.score_ms
-        with stored.timed("insert"):
-            stored.decisions = bulk_insert(Decision, stored.score.decisions(transactions, created_at=created_at))
-        with stored.timed("receivers"):
-            decisions_stored.send(sender=StoredBatch, batch=stored, actor=actor)
-    finally:
-        futures.wait([scoring])  # a failed transaction leaves no scoring behind it on the helper thread
+    stored = StoredBatch(transactions=transactions, score=score)
+    with stored.timed("insert"):
+        bulk_insert(Transaction, transactions)
+    with stored.timed("profiles"):
+        profiles_record(transactions)
+    with stored.timed("insert"):
+        stored.decisions = bulk_insert(Decision, score.decisions(transactions, created_at=created_at))
+    with stored.timed("receivers"):
+        decisions_stored.send(sender=StoredBatch, batch=stored, actor=actor)
     return stored

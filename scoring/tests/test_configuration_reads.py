@@ -1,12 +1,11 @@
 """The scoring configuration a batch reads (champion, active experiment, active rules): changes made by
-any process reach the next batch, while unchanged rows are not read again (PostgreSQL: one query)."""
+any process reach the next batch."""
 
 import pytest
-from django.db import connection
 
 from scoring.arms import ARM_CHALLENGER
 from scoring.models import Experiment, Rule
-from scoring.services import batch_prepare, batch_score
+from scoring.services import batch_score
 from scoring.services.experiments import experiment_start
 from scoring.tests.builders import copy_model_version, transaction
 
@@ -30,12 +29,3 @@ def test_an_experiment_started_and_stopped_reaches_the_next_batch(champion, make
     assert ARM_CHALLENGER in batch_score(transactions=batch).arms
     Experiment.objects.update(is_active=False)
     assert batch_score(transactions=batch).arms == []  # no experiment: no arms
-
-
-def test_an_unchanged_configuration_is_one_query(champion, django_assert_num_queries):
-    batch = [transaction(1)]
-    batch_prepare(transactions=batch)  # the rules and experiment are read once
-    history_queries = 3
-    configuration_queries = 1 if connection.vendor == "postgresql" else 3
-    with django_assert_num_queries(configuration_queries + history_queries):
-        batch_prepare(transactions=batch)

@@ -70,7 +70,7 @@ def test_experiment_api_start_results_and_stop(champion, make_user):
 
 @pytest.mark.django_db
 def test_a_prepared_batch_scores_both_arms_without_the_database(champion, make_user, django_assert_num_queries):
-    """Ingestion runs PreparedBatch.score() on a helper thread that has no connection of its own."""
+    """PreparedBatch.score() reads nothing: batch_prepare read the experiment and the challenger."""
     from scoring.services import batch_prepare
 
     challenger = copy_model_version(champion)

@@ -87,14 +87,10 @@ def test_scoring_queries_do_not_grow_with_the_batch(champion, django_assert_num_
 
     store_history(transactions[:500])
     batch_score(transactions=transactions[500:502])  # the champion is loaded once per process
-    # champion key, experiment, 3 history queries, rules; on PostgreSQL the first three are one query
-    # (scoring.services.batch._configuration)
-    from django.db import connection
-
-    queries = 4 if connection.vendor == "postgresql" else 6
-    with django_assert_num_queries(queries):
+    # champion key, experiment, rules, 3 history queries
+    with django_assert_num_queries(6):
         batch_score(transactions=transactions[500:505])
-    with django_assert_num_queries(queries):
+    with django_assert_num_queries(6):
         batch_score(transactions=transactions[500:1500])
 
 
