@@ -1,5 +1,6 @@
 """Test-session wiring: service markers, and persona/user builders shared by every app's tests."""
 
+import contextvars
 import os
 import time
 from pathlib import Path
@@ -56,6 +57,50 @@ def _second_factor(request, settings):
     what they are about, signing people in without an authenticator app."""
     if request.node.get_closest_marker("mfa") is None:
         settings.MFA_REQUIRED_FOR = "none"
+
+
+def default_organisation():
+    """The organisation the migrations make (a transactional test's flush empties it; it comes back)."""
+    from organisations.context import system_context
+    from organisations.models import Organisation
+
+    with system_context():
+        organisation, _ = Organisation.objects.get_or_create(slug="default", defaults={"name": "Default organisation"})
+    return organisation
+
+
+@pytest.fixture(autouse=True)
+def _in_the_default_organisation(request):
+    """A test that uses the database runs in the default organisation, as code serving a request does; tests
+    of isolation name other organisations themselves."""
+    if not {"db", "transactional_db", "django_db_reset_sequences", "live_server"} & set(request.fixturenames) and (
+        request.node.get_closest_marker("django_db") is None
+    ):
+        yield
+        return
+    from organisations.context import organisation_context
+
+    request.getfixturevalue("_django_db_helper")  # the database the test asked for, set up first
+    with organisation_context(default_organisation()):
+        yield
+
+
+@pytest.fixture
+def admin_user(admin_user):
+    """pytest-django's superuser, a member of the default organisation: its admin pages show that
+    organisation's rows (a superuser outside every organisation is platform staff and sees none)."""
+    from organisations.models import Membership
+
+    Membership.objects.get_or_create(user=admin_user, defaults={"organisation": default_organisation()})
+    return admin_user
+
+
+@pytest.fixture
+def organisation(db):
+    """A second organisation, "Harbour bank", beside the default one."""
+    from organisations.models import Organisation
+
+    return Organisation.objects.create(slug="harbour", name="Harbour bank")
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +170,11 @@ def champion(db):
     if not _trained_champion:
         version = model_train(n_accounts=300, days=14, seed=11, n_estimators=60, actor="tests")
         _trained_champion.update(
-            {f.attname: getattr(version, f.attname) for f in ModelVersion._meta.concrete_fields if f.attname != "id"}
+            {
+                f.attname: getattr(version, f.attname)
+                for f in ModelVersion._meta.concrete_fields
+                if f.attname not in {"id", "organisation_id"}  # the test's organisation, by default
+            }
         )
         return version
     return ModelVersion.objects.create(**_trained_champion)
@@ -143,10 +192,16 @@ def make_user(db):
     if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
         sync_roles(apps)  # a transactional test's flush empties the tables the roles migration filled
 
-    def make(role: str | None = None, username: str | None = None):
+    def make(role: str | None = None, username: str | None = None, organisation=None):
+        """A person in `role`, a member of `organisation` (the default one unless named; platform staff
+        belong to none)."""
+        from organisations.models import Membership
+
         user = get_user_model().objects.create_user(username=username or f"{role or 'nobody'}-user", password=None)
         if role:
             user.groups.add(Group.objects.get(name=role))
+        if role != "platform":
+            Membership.objects.create(user=user, organisation=organisation or default_organisation())
         return user
 
     return make
@@ -163,7 +218,9 @@ def api_key(db):
     """(ApiKey, raw key) with every scope, ingesting as source "acme"."""
     from apikeys.services import api_key_create
 
-    return api_key_create(name="Acme bank", source="acme", scopes=["ingest", "read", "stream"])
+    return api_key_create(
+        organisation=default_organisation(), name="Acme bank", source="acme", scopes=["ingest", "read", "stream"]
+    )
 
 
 def transaction_record(n: int = 1, **overrides) -> dict:
@@ -247,7 +304,8 @@ def run_in_threads(target, count: int, *, timeout_s: float = 60) -> list:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    # Each thread runs in a copy of the caller's context: its organisation, as a request's threads do.
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(run, i)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:

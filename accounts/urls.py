@@ -6,4 +6,7 @@ from accounts import views
 
 app_name = "accounts"
 
-urlpatterns = [path("accounts/second-factor/", views.second_factor, name="second-factor")]
+urlpatterns = [
+    path("accounts/second-factor/", views.second_factor, name="second-factor"),
+    path("accounts/support/", views.support, name="support"),
+]

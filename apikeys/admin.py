@@ -7,6 +7,7 @@ from django.utils import timezone
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create, api_key_revoke, api_key_update
 from apikeys.services.keys import EDITABLE_FIELDS, check_api_key_fields
+from organisations.admin import OrganisationScoped
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -27,7 +28,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OrganisationScoped, admin.ModelAdmin):
     form = ApiKeyForm
     list_display = (
         "name",
@@ -68,6 +69,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key_update(key=obj, actor=request.user, **changes)
             return
         key, raw = api_key_create(
+            organisation=request.organisation,
             name=obj.name,
             source=obj.source,
             scopes=obj.scopes,

@@ -11,6 +11,7 @@ from rest_framework import authentication, exceptions, permissions
 from apikeys.models import KEY_PREFIX_LENGTH, ApiKey
 from apikeys.services.keys import api_key_mark_used
 from kernel.logs import bind
+from organisations.context import activate
 
 
 def key_from_request(request) -> str | None:
@@ -25,7 +26,10 @@ def key_from_request(request) -> str | None:
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """Authenticates an integrator; `request.auth` is the ApiKey, `request.user` its owner (or anonymous)."""
+    """Authenticates an integrator; `request.auth` is the ApiKey, `request.user` its owner (or anonymous).
+
+    The request then runs in the key's organisation (until the organisation middleware restores what was
+    there before the request)."""
 
     def authenticate(self, request):
         raw = key_from_request(request)
@@ -41,6 +45,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if not key.is_active:
             raise exceptions.AuthenticationFailed("This API key is revoked or expired.")
+        if not key.organisation.is_active:
+            raise exceptions.AuthenticationFailed("This API key's organisation is inactive.")
+        activate(key.organisation)
+        getattr(request, "_request", request).organisation = key.organisation
         api_key_mark_used(key=key, now=timezone.now())
         bind(api_key=key.prefix)
         return (key.owner or AnonymousUser(), key)
@@ -79,7 +87,8 @@ def _key_by_prefix(prefix: str) -> ApiKey | None:
 
 
 def _read_key(prefix: str) -> ApiKey | None:
-    return ApiKey.objects.filter(prefix=prefix).first()  # prefix is unique
+    # The prefix is unique across organisations: the key names its organisation.
+    return ApiKey.objects.for_all_organisations().select_related("organisation").filter(prefix=prefix).first()
 
 
 def forget_cached_key(sender=None, *, instance: ApiKey, **kwargs) -> None:

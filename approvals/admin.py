@@ -8,9 +8,10 @@ from approvals.kinds import approval_kind_of
 from approvals.services import approval_decide
 from kernel.admin import ReadOnlyAdmin
 from kernel.errors import Conflict
+from organisations.admin import OrganisationScoped
 
 
-class FourEyesAdmin(ReadOnlyAdmin):
+class FourEyesAdmin(OrganisationScoped, ReadOnlyAdmin):
     """Read-only rows the user may see, with approve and reject actions (rejecting asks for the reason)."""
 
     actions = ["approve_selected", "reject_selected"]

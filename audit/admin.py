@@ -7,10 +7,11 @@ from django.utils.html import format_html
 
 from audit.models import AuditEvent
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("id", "created_at", "actor", "action", "object_type", "object_id", "short_hash")
     list_filter = ("action", "object_type", "created_at")
     search_fields = ("actor", "action", "object_id")

@@ -2,7 +2,7 @@
 
 Row triggers stop UPDATE and DELETE, but someone with the database's owner rights can still drop
 the newest rows or truncate and rebuild the table; the chain alone cannot tell (PITFALLS.md). A
-checkpoint records the head (id, hash, number of events) signed with Django's signing key
+checkpoint records the head of one organisation's chain (id, hash, number of events) signed with Django's signing key
 (SECRET_KEY, with SECRET_KEY_FALLBACKS for rotation) and appended to AUDIT_CHECKPOINT_PATH: a file,
 in production on storage the database's operators cannot rewrite (a WORM bucket mount, another
 host). Verification then proves every checkpointed head is still in the chain, unchanged.
@@ -17,8 +17,6 @@ from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
-from audit.models import AuditEvent
-
 SIGNING_SALT = "finobs.audit.checkpoint"
 
 
@@ -28,6 +26,7 @@ class Checkpoint:
     head_hash: str
     events: int  # events in the chain up to and including head_id
     created_at: str
+    organisation_id: int | None  # whose chain; None for the platform's
 
 
 class CheckpointFileError(Exception):
@@ -38,17 +37,26 @@ def checkpoint_path() -> Path:
     return Path(settings.AUDIT_CHECKPOINT_PATH)
 
 
-def audit_checkpoint_write() -> Checkpoint | None:
-    """Append a signed checkpoint of the current head; None when the chain is empty or unchanged."""
-    head = AuditEvent.objects.order_by("-id").values("id", "hash").first()
+def audit_checkpoint_write(*, organisation=None) -> Checkpoint | None:
+    """Append a signed checkpoint of the head of `organisation`'s chain (the current one unless named; PLATFORM
+    for the platform's); None when the chain is empty or unchanged."""
+    from audit.services.chain import _organisation_id, chain_of
+
+    organisation_id = _organisation_id(organisation)
+    chain = chain_of(organisation_id)
+    head = chain.order_by("-id").values("id", "hash").first()
     if head is None:
         return None
-    events = AuditEvent.objects.filter(id__lte=head["id"]).count()
-    latest = audit_checkpoints_read()[-1:] or None
+    events = chain.filter(id__lte=head["id"]).count()
+    latest = [c for c in audit_checkpoints_read() if c.organisation_id == organisation_id][-1:]
     if latest and latest[0].head_id == head["id"]:
         return None
     checkpoint = Checkpoint(
-        head_id=head["id"], head_hash=head["hash"], events=events, created_at=timezone.now().isoformat()
+        head_id=head["id"],
+        head_hash=head["hash"],
+        events=events,
+        created_at=timezone.now().isoformat(),
+        organisation_id=organisation_id,
     )
     path = checkpoint_path()
     path.parent.mkdir(parents=True, exist_ok=True)

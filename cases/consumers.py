@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from cases.models import Case, Team
-from cases.services.live import ALL_CASES_GROUP, case_group, team_group, user_group
+from cases.services.live import all_cases_group, case_group, team_group, user_group
 
 
 class CasesConsumer(AsyncJsonWebsocketConsumer):
@@ -46,8 +46,11 @@ class CasesConsumer(AsyncJsonWebsocketConsumer):
             self.case_id = case_id
             return [case_group(case_id)]
         self.case_id = None
+        organisation = self.scope.get("organisation")
+        if getattr(organisation, "pk", None) is None:
+            return None
         if user.has_perm("cases.view_all_cases"):
-            return [ALL_CASES_GROUP]
+            return [all_cases_group(organisation.pk)]
         teams = Team.objects.filter(members=user).values_list("pk", flat=True)
         return [user_group(user.pk), *(team_group(pk) for pk in teams)]
 

@@ -8,19 +8,23 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from cases.models import Case, Severity
+from organisations.context import require_organisation_id
 from scoring.models import Decision, ModelVersion
 from scoring.selectors import drift_summary
 
 VOLUME_DAYS = 14
 LEADERBOARD_SIZE = 10
-# Decision volume is the same for everyone and costs a scan of two weeks of decisions: share it briefly.
+# Decision volume is the same for everyone in an organisation and costs a scan of two weeks of its
+# decisions: share it briefly, per organisation.
 GLOBAL_CACHE_S = 30
 
 
 def dashboard_data(user) -> dict:
     now = timezone.now()
-    figures = cache.get_or_set("cases.dashboard.global", lambda: _global_figures(now), GLOBAL_CACHE_S)
+    key = f"cases.dashboard.organisation.{require_organisation_id()}"
+    figures = cache.get_or_set(key, lambda: _global_figures(now), GLOBAL_CACHE_S)
     visible_open = Case.objects.visible_to(user).open()
     grid = {
         (row["status"], row["severity"]): row["n"]
@@ -39,7 +43,22 @@ def dashboard_data(user) -> dict:
         "statuses": statuses,
         "severities": Severity.values,
         "sla_breached": visible_open.filter(sla_due_at__lt=now).count(),
+        "support_visits": support_visits(user),
     }
+
+
+SUPPORT_VISITS_SHOWN = 5
+
+
+def support_visits(user) -> list[dict]:
+    """The organisation's latest visits by platform staff (who, when, why), for those who manage its people."""
+    if not user.has_perm("auth.change_user"):
+        return []
+    events = AuditEvent.objects.filter(action="support.entered").order_by("-id")[:SUPPORT_VISITS_SHOWN]
+    return [
+        {"actor": e.actor.removeprefix("user:"), "at": e.created_at, "reason": e.payload.get("reason", "")}
+        for e in events
+    ]
 
 
 def _global_figures(now) -> dict:

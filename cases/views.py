@@ -2,7 +2,6 @@
 services write, every case read goes through Case.objects.visible_to(user)."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -16,6 +15,7 @@ from cases.dashboard import dashboard_data
 from cases.models import Case, Mention, Severity, Team
 from cases.similarity import similar_cases
 from kernel.pages import rate_limited, run_service
+from organisations.selectors import members
 
 view_required = permission_required("cases.view_case", raise_exception=True)
 WORKLIST_ORDERINGS = [
@@ -222,8 +222,8 @@ def _case_or_404(request, reference: str) -> Case:
 
 def _workers():
     return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__permissions__codename="work_case")
+        members()
+        .filter(is_active=True, groups__permissions__codename="work_case")
         .distinct()
         .order_by("username")
         .only("id", "username")
@@ -237,7 +237,7 @@ def _user_or_none(username: str):
 
 
 def _user_required(username: str):
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    user = members().filter(username=username, is_active=True).first()
     if user is None:
         raise ValidationError({"user": f"No active user {username!r}."})
     return user

@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from delivery.feed import DECISIONS_GROUP, FeedFilters, FeedParameterError, FeedReader, parse_last_event_id
+from delivery.feed import FeedFilters, FeedParameterError, FeedReader, parse_last_event_id
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +32,25 @@ class DecisionsConsumer(AsyncJsonWebsocketConsumer):
         self.reader = None
         self.poller = None
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not await self._may_view(user):
+        organisation = self.scope.get("organisation")
+        if (
+            user is None
+            or not user.is_authenticated
+            or getattr(organisation, "pk", None) is None
+            or not await self._may_view(user)
+        ):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         query = dict(parse_qsl(self.scope.get("query_string", b"").decode()))
         try:
-            filters = replace(FeedFilters.from_query(query), viewer=user)
+            filters = replace(FeedFilters.from_query(query), organisation_id=organisation.pk, viewer=user)
             last_event_id = parse_last_event_id(query.get("last_event_id"))
         except FeedParameterError:
             await self.close(code=CLOSE_INVALID)
             return
         self.reader = FeedReader(filters=filters)
         await self.reader.start(last_event_id=last_event_id)
-        await self.channel_layer.group_add(DECISIONS_GROUP, self.channel_name)
+        await self.channel_layer.group_add(self.reader.group, self.channel_name)
         await self.accept()
         await self._send_new_events()  # the replay, if a last_event_id was given
         self.poller = asyncio.create_task(self._poll())
@@ -55,7 +61,7 @@ class DecisionsConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.poller
         if self.reader is not None:
-            await self.channel_layer.group_discard(DECISIONS_GROUP, self.channel_name)
+            await self.channel_layer.group_discard(self.reader.group, self.channel_name)
 
     async def decisions_published(self, message):
         if self.reader is not None and self.reader.wants(message):

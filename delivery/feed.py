@@ -1,7 +1,7 @@
 """The live decision feed shared by SSE and WebSocket: filters, events after an id, relay hints.
 
-The relay sends compact hints (event id, risk level, flagged) to the Channels group; the truth is
-the outbox table. A subscriber keeps a cursor (the last outbox id it has passed) and reads the
+The relay sends compact hints (event id, risk level, flagged) to the organisation's Channels group; the
+truth is the outbox table. A subscriber keeps a cursor (the last outbox id it has passed) and reads the
 events after it whenever a hint it cares about arrives, and every few seconds anyway, so a dropped
 hint or a Redis outage only delays it. Outbox ids become visible in id order
 (`delivery.services.outbox.outbox_append`), so paging by `id > cursor` never skips an event.
@@ -21,6 +21,13 @@ from delivery.selectors import decision_events_after, latest_event_id
 logger = logging.getLogger(__name__)
 
 DECISIONS_GROUP = "decisions"
+
+
+def decisions_group(organisation_id: int) -> str:
+    """The Channels group of one organisation's decision hints."""
+    return f"{DECISIONS_GROUP}.{organisation_id}"
+
+
 RISK_LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 # Group membership in channels-redis expires (a day by default); long-lived subscribers renew it.
 GROUP_RENEW_S = 600.0
@@ -38,6 +45,8 @@ class FeedParameterError(ValueError):
 
 @dataclass(frozen=True)
 class FeedFilters:
+    # Whose feed: every reader names its organisation (a stream outlives its request's context).
+    organisation_id: int | None = None
     is_flagged_only: bool = False
     min_risk_level: str | None = None
     # An integrator's key follows its own source only (as it reads only its own transactions).
@@ -103,7 +112,14 @@ class FeedReader:
 
     async def start(self, *, last_event_id: int | None) -> None:
         """Replay from `last_event_id` if given, else start at the newest event (nothing old is sent)."""
-        self.cursor = last_event_id if last_event_id is not None else await database_sync_to_async(latest_event_id)()
+        if last_event_id is not None:
+            self.cursor = last_event_id
+        else:
+            self.cursor = await database_sync_to_async(latest_event_id)(organisation_id=self.filters.organisation_id)
+
+    @property
+    def group(self) -> str:
+        return decisions_group(self.filters.organisation_id)
 
     def wants(self, message: dict) -> bool:
         """Whether a relay hint names an event this subscriber has not passed and would receive."""

@@ -138,21 +138,28 @@ def _event_data(row: tuple) -> dict:
     }
 
 
-def latest_event_id() -> int:
-    return OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def latest_event_id(*, organisation_id: int) -> int:
+    return (
+        OutboxEvent.objects.for_organisation(organisation_id).order_by("-id").values_list("id", flat=True).first() or 0
+    )
 
 
 def decision_events_after(*, after_id: int, filters, limit: int = FEED_PAGE_SIZE) -> tuple[list[dict], int]:
     """Decision events with id > `after_id` that match `filters` (delivery.feed.FeedFilters), oldest first,
-    and the next cursor; for a person (`filters.viewer`), only the decisions they may see.
+    and the next cursor; of `filters.organisation_id` only, and for a person (`filters.viewer`), only the
+    decisions they may see.
 
     The cursor moves past non-matching events too (up to the newest id seen), so a narrow filter
     does not rescan the same rows on every read.
     """
-    head = latest_event_id()
+    if filters.organisation_id is None:
+        raise ValueError("A feed reads one organisation's events: name it in the filters.")
+    head = latest_event_id(organisation_id=filters.organisation_id)
     if head <= after_id:
         return [], after_id
-    rows = OutboxEvent.objects.filter(id__gt=after_id, id__lte=head, event_type=DECISION_CREATED)
+    rows = OutboxEvent.objects.for_organisation(filters.organisation_id).filter(
+        id__gt=after_id, id__lte=head, event_type=DECISION_CREATED
+    )
     if filters.is_flagged_only:
         rows = rows.filter(payload__flagged=True)
     if filters.min_risk_level is not None:
@@ -162,15 +169,15 @@ def decision_events_after(*, after_id: int, filters, limit: int = FEED_PAGE_SIZE
     page = list(rows.order_by("id").values_list("id", "event_type", "payload")[:limit])
     cursor = page[-1][0] if len(page) == limit else head
     if filters.viewer is not None:
-        page = _visible_to(filters.viewer, page)
+        page = _visible_to(filters.viewer, page, organisation_id=filters.organisation_id)
     data = events_data([(kind, payload) for _pk, kind, payload in page])
     events = [{"id": pk, "type": kind, "data": d} for (pk, kind, _payload), d in zip(page, data, strict=True)]
     return events, cursor
 
 
-def _visible_to(user, page: list[tuple]) -> list[tuple]:
+def _visible_to(user, page: list[tuple], *, organisation_id: int) -> list[tuple]:
     """The decision events of `page` whose transactions `user` may see (one query)."""
     ids = [payload.get("transaction_id") for _pk, _kind, payload in page]
-    candidates = Transaction.objects.filter(pk__in=[i for i in ids if i is not None])
+    candidates = Transaction.objects.for_organisation(organisation_id).filter(pk__in=[i for i in ids if i is not None])
     visible = set(transactions_visible_to(user, candidates).values_list("pk", flat=True))
     return [row for row, transaction_id in zip(page, ids, strict=True) if transaction_id in visible]

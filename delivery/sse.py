@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from django.db import DatabaseError
 
-from delivery.feed import DECISIONS_GROUP, FeedReader, HintSubscription
+from delivery.feed import FeedReader, HintSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ async def decision_stream(
     the client disconnects; the subscription is left on the way out.
     """
     loop = asyncio.get_running_loop()
-    async with HintSubscription(DECISIONS_GROUP, wants=reader.wants, retry_s=poll_s) as hints:
+    async with HintSubscription(reader.group, wants=reader.wants, retry_s=poll_s) as hints:
         yield f"retry: {retry_ms}\n\n"
         last_sent = loop.time()
         while True:

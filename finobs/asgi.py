@@ -21,6 +21,7 @@ from finobs.handlers import asgi_http_application  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
 from finobs.telemetry import traced_websockets  # noqa: E402
 from kernel.switches import device_off  # noqa: E402
+from organisations.channels import OrganisationScopeMiddleware  # noqa: E402
 
 if not device_off("DAPHNE_PATCH"):
     daphne.install()  # form bodies are Django's to parse, not the event loop's
@@ -29,7 +30,9 @@ application = ProtocolTypeRouter(
         # FINOBS_NO_POOLED_HANDLER=1: Django's own handler for every HTTP request.
         "http": django_application if device_off("POOLED_HANDLER") else asgi_http_application(threads=WEB_THREADS),
         "websocket": traced_websockets(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(OrganisationScopeMiddleware(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -1,4 +1,9 @@
-"""The four roles and what each may do; the roles migration applies this, the README shows it."""
+"""The roles and what each may do; the roles migration applies this, the README shows it.
+
+Viewer, analyst, compliance and org_admin work inside one organisation (their membership's): a permission
+is granted by the role and applies to that organisation's data only. Platform staff belong to no
+organisation: they manage organisations and their people, and read an organisation's data only when
+they enter it for support (as its viewers do, organisations.backends.SupportAccessBackend)."""
 
 VIEWER = (
     "scoring.view_transaction",
@@ -52,7 +57,8 @@ COMPLIANCE = (
     "scoring.manage_experiments",
     "ingestion.view_all_uploads",  # every user's upload jobs
 )
-ADMIN = (
+# An organisation's administrator: its people, teams, keys, sources, endpoints and settings.
+ORG_ADMIN = (
     *COMPLIANCE,
     "apikeys.view_apikey",
     "apikeys.add_apikey",
@@ -60,13 +66,10 @@ ADMIN = (
     "apikeys.delete_apikey",
     "apikeys.manage_keys",
     "delivery.view_outboxevent",
-    "auth.view_user",
+    "auth.view_user",  # its organisation's members only (accounts.admin)
     "auth.add_user",
     "auth.change_user",
     "auth.view_group",
-    "auth.change_group",
-    "django_celery_beat.view_periodictask",
-    "django_celery_beat.change_periodictask",
     # Teams and routing rules
     "cases.add_team",
     "cases.change_team",
@@ -88,14 +91,33 @@ ADMIN = (
     "delivery.redeliver_delivery",
 )
 
+# Platform staff: organisations, their people and the deployment's schedules; no organisation's data.
+PLATFORM = (
+    "organisations.view_organisation",
+    "organisations.add_organisation",
+    "organisations.change_organisation",
+    "organisations.view_membership",
+    "organisations.add_membership",
+    "organisations.change_membership",
+    "auth.view_user",
+    "auth.add_user",
+    "auth.change_user",
+    "auth.view_group",
+    "auth.change_group",
+    "django_celery_beat.view_periodictask",
+    "django_celery_beat.change_periodictask",
+)
+
 ROLES: dict[str, tuple[str, ...]] = {
     "viewer": VIEWER,
     "analyst": ANALYST,
     "compliance": COMPLIANCE,
-    "admin": ADMIN,
+    "org_admin": ORG_ADMIN,
+    "platform": PLATFORM,
 }
-# Roles that may use Django admin (is_staff): admin runs the platform, compliance approves there.
-STAFF_ROLES = frozenset({"compliance", "admin"})
+# Roles that may use Django admin (is_staff): org_admin runs an organisation, platform the deployment,
+# compliance approves there.
+STAFF_ROLES = frozenset({"compliance", "org_admin", "platform"})
 
 
 def sync_roles(apps, *, strict: bool = True) -> None:

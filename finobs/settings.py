@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     # finobs' own apps, lowest floor first (finobs/tests/test_architecture.py holds the direction)
+    "organisations",
     "audit",
     "accounts",
     "apikeys",
@@ -103,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # The organisation the request runs in (organisations.context), from the signed-in person.
+    "organisations.middleware.OrganisationMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "kernel.logs.EchoRequestIdMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
@@ -128,6 +131,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "organisations.context_processors.organisation",
             ],
         },
     },
@@ -257,8 +261,11 @@ CELERY_TIMEZONE = "UTC"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out login stops there.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's model backend, loading the person's organisation with them.
+    "organisations.backends.MemberBackend",
     "guardian.backends.ObjectPermissionBackend",
+    # Platform staff in support read the organisation they entered as its viewers do.
+    "organisations.backends.SupportAccessBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -435,6 +442,9 @@ DRIFT_CHECK_HOURS = float(os.environ.get("DRIFT_CHECK_HOURS", "6"))
 # Features (besides the score) that must drift before a drift report starts retraining.
 DRIFT_RETRAIN_MIN_FEATURES = int(os.environ.get("DRIFT_RETRAIN_MIN_FEATURES", "3"))
 RETRAIN_WINDOW_DAYS = int(os.environ.get("RETRAIN_WINDOW_DAYS", "30"))
+# The shipped default model each new organisation starts from (scoring.default_model): trained once per
+# installation on generated traffic of this size, kept in VAR_DIR.
+DEFAULT_MODEL_TRAINING = {"n_accounts": 1000, "days": 21, "seed": 7, "n_estimators": 100}
 RETRAIN_MIN_ROWS = int(os.environ.get("RETRAIN_MIN_ROWS", "2000"))
 RETRAIN_MAX_ROWS = int(os.environ.get("RETRAIN_MAX_ROWS", "200000"))
 

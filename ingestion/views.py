@@ -39,7 +39,11 @@ def uploads(request):
         try:
             check_size(upload.size)  # before reading it into memory
             job = upload_create(
-                uploaded_by=request.user, name=upload.name, data=upload.read(), source=form.cleaned_data["source"]
+                organisation=request.organisation,
+                uploaded_by=request.user,
+                name=upload.name,
+                data=upload.read(),
+                source=form.cleaned_data["source"],
             )
         except UploadRefused as exc:
             form.add_error("file", str(exc))

@@ -9,3 +9,8 @@ class ScoringConfig(AppConfig):
         from scoring.services.registry import PROMOTION
 
         approval_kind_register(PROMOTION)
+
+        from organisations.signals import organisation_created
+        from scoring.receivers import on_organisation_created
+
+        organisation_created.connect(on_organisation_created, dispatch_uid="scoring.on_organisation_created")

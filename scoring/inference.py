@@ -144,46 +144,35 @@ class Scorer:
         return self.normalise(self.raw_scores(features))
 
 
-_champion: Scorer | None = None
-_champion_lock = threading.Lock()
+# Scorers loaded by this process, by (model version id, artifact hash): every organisation's champion and
+# the challengers of running experiments. The hash is part of the key because ids can be reused (SQLite
+# after a rollback). Bounded: a version no one scores any more is dropped with the rest when it is full.
+_scorers: dict[tuple[int, str], Scorer] = {}
+_scorers_lock = threading.Lock()
+SCORERS_KEPT = 64
 
 
 def champion_scorer() -> Scorer:
-    """The champion's Scorer, loaded once per process and reloaded when another model is promoted.
+    """The current organisation's champion's Scorer, loaded once per process and reloaded when another model
+    is promoted.
 
     Each call costs one small query (champion id and artifact hash, never the artifact itself); the
-    artifact is fetched, verified and loaded only when the champion changed. The hash is part of the
-    key because ids can be reused (SQLite after a rollback).
+    artifact is fetched, verified and loaded only when the champion changed.
     """
     return champion_scorer_for(champion_key())
 
 
 def champion_scorer_for(key: tuple[int, str] | None) -> Scorer:
     """champion_scorer() for a champion key (id, artifact hash) the caller read itself (None: no champion)."""
-    global _champion
     if key is None:
         raise NoChampionModel("No champion model is registered: train one with `manage.py train_model`.")
-    scorer = _champion
-    if scorer is not None and scorer.key == key:
-        return scorer
-    with _champion_lock:
-        # Another thread may have loaded it while this one waited for the lock.
-        if _champion is None or _champion.key != key:
-            _champion = _load_scorer(key[0])
-        return _champion
+    return _scorer(key)
 
 
 def champion_key() -> tuple[int, str] | None:
-    """The champion's (id, artifact hash), or None (one small query)."""
+    """The current organisation's champion's (id, artifact hash), or None (one small query)."""
     champions = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).order_by("pk")
     return champions.values_list("id", "artifact_sha256").first()
-
-
-def _load_scorer(pk: int) -> Scorer:
-    return Scorer(ModelVersion.objects.get(pk=pk))
-
-
-_scorers: dict[tuple[int, str], Scorer] = {}
 
 
 def scorer_for(model_version: ModelVersion) -> Scorer:
@@ -191,21 +180,28 @@ def scorer_for(model_version: ModelVersion) -> Scorer:
 
     `model_version` may come with its artifact deferred: it is then fetched once, on the first use.
     """
-    key = (model_version.pk, model_version.artifact_sha256)
-    if _champion is not None and _champion.key == key:
-        return _champion
+    return _scorer((model_version.pk, model_version.artifact_sha256))
+
+
+def _scorer(key: tuple[int, str]) -> Scorer:
     scorer = _scorers.get(key)
-    if scorer is None:
-        with _champion_lock:
-            scorer = _scorers.get(key)
-            if scorer is None:
-                scorer = _scorers[key] = _load_scorer(model_version.pk)
+    if scorer is not None:
+        return scorer
+    with _scorers_lock:
+        # Another thread may have loaded it while this one waited for the lock.
+        scorer = _scorers.get(key)
+        if scorer is None:
+            if len(_scorers) >= SCORERS_KEPT:
+                _scorers.clear()
+            scorer = _scorers[key] = _load_scorer(key[0])
     return scorer
+
+
+def _load_scorer(pk: int) -> Scorer:
+    return Scorer(ModelVersion.objects.for_all_organisations().get(pk=pk))
 
 
 def reset_champion_cache() -> None:
     """Forget the loaded models (tests; a process that wants to free the sessions)."""
-    global _champion
-    with _champion_lock:
-        _champion = None
+    with _scorers_lock:
         _scorers.clear()

@@ -12,6 +12,7 @@ from approvals.services import approval_decide
 from audit.models import AuditEvent
 from cases.models import Approval
 from cases.services import case_close
+from conftest import default_organisation
 from kernel.mfa import SecondFactorRequired
 
 pytestmark = [pytest.mark.django_db, pytest.mark.mfa]
@@ -118,6 +119,8 @@ def test_managing_api_keys_needs_a_verified_person_but_not_the_server_command(ca
     from apikeys.services import api_key_create
 
     with pytest.raises(SecondFactorRequired):
-        api_key_create(name="x", source="x", scopes=["ingest"], actor=carol)
-    key, _ = api_key_create(name="x", source="x", scopes=["ingest"], actor=None)  # manage.py create_api_key
+        api_key_create(organisation=default_organisation(), name="x", source="x", scopes=["ingest"], actor=carol)
+    key, _ = api_key_create(
+        organisation=default_organisation(), name="x", source="x", scopes=["ingest"], actor=None
+    )  # manage.py create_api_key
     assert key.pk

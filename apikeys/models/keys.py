@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from kernel.cache import parse_rate_limit
+from organisations.models import OrganisationOwned
 
 KEY_PREFIX_LENGTH = 8
 
@@ -21,7 +22,7 @@ def validate_rate_limit(value: str) -> None:
         raise ValidationError(str(exc)) from None
 
 
-class ApiKey(models.Model):
+class ApiKey(OrganisationOwned):
     class Scope(models.TextChoices):
         INGEST = "ingest", "Ingest transactions"
         READ = "read", "Read decisions and cases"

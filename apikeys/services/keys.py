@@ -10,6 +10,7 @@ from apikeys.models import ApiKey
 from audit.services import audit_log
 from kernel.cache import parse_rate_limit
 from kernel.mfa import require_second_factor
+from organisations.context import organisation_context
 
 # What an admin may change on an existing key (the secret, prefix and source never change).
 EDITABLE_FIELDS = ("name", "scopes", "owner", "expires_at", "rate_limit")
@@ -28,6 +29,7 @@ def check_api_key_fields(*, scopes: Sequence[str], rate_limit: str = "") -> None
 
 def api_key_create(
     *,
+    organisation,
     name: str,
     source: str,
     scopes: Sequence[str],
@@ -36,14 +38,15 @@ def api_key_create(
     rate_limit: str = "",
     actor=None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns it with the raw secret, which is shown once and never stored."""
+    """Create a key of `organisation`; returns it with the raw secret, which is shown once and never stored."""
     require_second_factor(actor, action="Managing API keys")
     check_api_key_fields(scopes=scopes, rate_limit=rate_limit)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValueError("The expiry must be in the future.")
     raw, prefix = ApiKey.generate()
-    with transaction.atomic():
+    with transaction.atomic(), organisation_context(organisation):
         key = ApiKey.objects.create(
+            organisation=organisation,
             name=name,
             source=source,
             prefix=prefix,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create, api_key_revoke
 from audit.models import AuditEvent
-from conftest import transaction_record
+from conftest import default_organisation, transaction_record
 
 pytestmark = pytest.mark.django_db
 INGEST = "/api/v1/transactions/ingest"
@@ -35,7 +35,13 @@ def assert_error(response, status, code):
 
 
 def create_key(**fields):
-    fields = {"name": "k", "source": "acme", "scopes": ["ingest", "read", "stream"], **fields}
+    fields = {
+        "organisation": default_organisation(),
+        "name": "k",
+        "source": "acme",
+        "scopes": ["ingest", "read", "stream"],
+        **fields,
+    }
     return api_key_create(**fields)
 
 
@@ -179,7 +185,7 @@ class TestRateLimits:
 
 class TestAdmin:
     def test_admin_creates_a_key_shown_once_and_audits_changes(self, make_user):
-        admin_user = make_user("admin", "root")
+        admin_user = make_user("org_admin", "root")
         admin_user.is_staff = True
         admin_user.save()
         client = Client()

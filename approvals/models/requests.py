@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from organisations.models import OrganisationOwned
+
 
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -13,7 +15,7 @@ class ApprovalStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
-class FourEyesRequest(models.Model):
+class FourEyesRequest(OrganisationOwned):
     """Something one person asks for and a second person decides; the database refuses one person doing both.
 
     A concrete kind adds its subject (a foreign key) and what it needs to apply the decision, declares

@@ -2,12 +2,15 @@
 
 from django.db import models
 
+from organisations.context import current_organisation_id
+from organisations.models import Organisation, OrganisationOwned, OrganisationQuerySet, organisation_manager
+
 
 class AuditImmutableError(Exception):
     """Raised when code tries to change or remove an audit event: the trail is append-only."""
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(OrganisationQuerySet):
     def update(self, **kwargs):
         raise AuditImmutableError("Audit events are append-only: QuerySet.update() is not allowed.")
 
@@ -18,8 +21,23 @@ class AuditEventQuerySet(models.QuerySet):
         raise AuditImmutableError("Audit events are append-only: QuerySet.bulk_update() is not allowed.")
 
 
-class AuditEvent(models.Model):
-    """One entry of the chain; write it through audit.services, never directly."""
+class AuditEvent(OrganisationOwned):
+    """One entry of its organisation's chain; write it through audit.services, never directly.
+
+    What happens outside every organisation (platform staff signing in, creating an organisation) goes to
+    the platform's own chain: the rows without an organisation.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        default=current_organisation_id,
+        related_name="+",
+        editable=False,
+        help_text="Whose chain; empty for the platform's.",
+    )
 
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField()
@@ -28,11 +46,11 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(default=dict)
-    # Unique, so two appends that read the same head cannot both commit: the chain cannot fork.
-    prev_hash = models.CharField(max_length=64, unique=True)
+    # Unique per organisation, so two appends that read the same head cannot both commit: a chain cannot fork.
+    prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects = AuditEventQuerySet.as_manager()
+    objects = organisation_manager(AuditEventQuerySet)
 
     class Meta:
         ordering = ["id"]
@@ -44,9 +62,15 @@ class AuditEvent(models.Model):
             ("export_audit", "Can export the audit trail"),
             ("verify_audit", "Can verify the audit chain"),
         ]
+        constraints = [
+            # The platform's chain (no organisation) cannot fork either: NULLs count as equal here.
+            models.UniqueConstraint(
+                fields=["organisation", "prev_hash"], name="audit_chain_no_fork", nulls_distinct=False
+            )
+        ]
         indexes = [
-            models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx"),
-            models.Index(fields=["action"], name="audit_event_action_idx"),
+            models.Index(fields=["organisation", "object_type", "object_id"], name="audit_event_object_idx"),
+            models.Index(fields=["organisation", "action"], name="audit_event_action_idx"),
         ]
 
     def __str__(self) -> str:

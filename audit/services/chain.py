@@ -13,12 +13,14 @@ from django.utils import timezone
 from audit.checkpoints import Checkpoint
 from audit.models import AuditEvent
 from audit.pii import redact_pii
+from organisations.context import current_organisation_id
 
 GENESIS_HASH = "0" * 64
 
-# Key of the PostgreSQL advisory lock that serialises appends (first 8 bytes of
-# sha256("finobs.audit.chain") as a signed 64-bit integer, so it cannot clash by accident).
-CHAIN_LOCK_KEY = 434791240416353128
+# Class of the PostgreSQL advisory locks that serialise appends, one lock per organisation's chain
+# (`pg_advisory_xact_lock(class, organisation id)`; the first 4 bytes of sha256("finobs.audit.chain") as a
+# signed 32-bit integer, so it cannot clash by accident).
+CHAIN_LOCK_CLASS = 101231787
 
 _MAX_LENGTHS = {"actor": 200, "action": 64, "object_type": 64, "object_id": 64}
 
@@ -57,39 +59,64 @@ def actor_label(actor: object) -> str:
 
 
 def audit_log(
-    *, actor: object, action: str, object_type: str = "", object_id: str | int = "", payload: dict | None = None
+    *,
+    actor: object,
+    action: str,
+    object_type: str = "",
+    object_id: str | int = "",
+    payload: dict | None = None,
+    organisation=None,
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction if there is one."""
+    """Append one event to the chain of `organisation` (the current one unless named), inside the caller's
+    transaction if there is one."""
     entry = AuditEntry(actor=actor, action=action, object_type=object_type, object_id=object_id, payload=payload)
-    return audit_log_many([entry])[0]
+    return audit_log_many([entry], organisation=organisation)[0]
 
 
-def audit_log_many(entries: Sequence[AuditEntry]) -> list[AuditEvent]:
-    """Append `entries` in order with one lock and one bulk insert (the ingest path writes many at once)."""
-    events = [_prepare(entry) for entry in entries]
+def audit_log_many(entries: Sequence[AuditEntry], *, organisation=None) -> list[AuditEvent]:
+    """Append `entries` in order to the chain of `organisation` (the current one unless named) with one lock
+    and one bulk insert (the ingest path writes many at once)."""
+    organisation_id = _organisation_id(organisation)
+    events = [_prepare(entry, organisation_id) for entry in entries]
     if not events:
         return []
     using = router.db_for_write(AuditEvent)
     # No savepoint inside the caller's transaction (two round trips per append on the hot path): an
     # append that fails fails the caller's whole transaction, which is what an audited change needs.
     with transaction.atomic(using=using, savepoint=False):
-        _lock_chain(using)
-        return _append_locked(events, using=using)
+        _lock_chain(using, organisation_id)
+        return _append_locked(events, organisation_id=organisation_id, using=using)
 
 
-def audit_verify(*, batch_size: int = 5000, checkpoints: Sequence[Checkpoint] = ()) -> ChainReport:
-    """Recompute every hash and follow every link, oldest first, reading `batch_size` rows at a time.
+# Names the platform's chain (events outside every organisation) where an organisation may be named.
+PLATFORM = "platform"
+
+
+def _organisation_id(organisation) -> int | None:
+    """The chain to write or verify: the named organisation's, else the current one's, else the platform's."""
+    if organisation is None:
+        return current_organisation_id()
+    if organisation == PLATFORM:
+        return None
+    return organisation if isinstance(organisation, int) else organisation.pk
+
+
+def audit_verify(*, organisation=None, batch_size: int = 5000, checkpoints: Sequence[Checkpoint] = ()) -> ChainReport:
+    """Recompute every hash of `organisation`'s chain (the current one unless named) and follow every link,
+    oldest first, reading `batch_size` rows at a time.
 
     Each of `checkpoints` (signed heads kept outside the table, audit.checkpoints) must still be in
     the chain with its hash and position: that is what reveals removed newest rows or a rebuilt table.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    pending = {c.head_id: c for c in checkpoints}
+    organisation_id = _organisation_id(organisation)
+    pending = {c.head_id: c for c in checkpoints if c.organisation_id == organisation_id}
+    rows = chain_of(organisation_id)
     expected_prev = GENESIS_HASH
     checked = 0
     last_id = 0
-    while batch := list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size]):
+    while batch := list(rows.filter(id__gt=last_id).order_by("id")[:batch_size]):
         for event in batch:
             checkpoint = pending.pop(event.id, None)
             if checkpoint and (checkpoint.head_hash != event.hash or checkpoint.events != checked + 1):
@@ -118,9 +145,17 @@ def audit_verify(*, batch_size: int = 5000, checkpoints: Sequence[Checkpoint] = 
     return ChainReport(True, checked, None, "")
 
 
-def _prepare(entry: AuditEntry) -> AuditEvent:
+def chain_of(organisation_id: int | None):
+    """The events of one chain, whatever the current context: an organisation's, or the platform's (None)."""
+    if organisation_id is None:
+        return AuditEvent.objects.for_all_organisations().filter(organisation__isnull=True)
+    return AuditEvent.objects.for_all_organisations().filter(organisation_id=organisation_id)
+
+
+def _prepare(entry: AuditEntry, organisation_id: int | None) -> AuditEvent:
     """Validate and normalise an entry without touching the database (so no lock is held meanwhile)."""
     event = AuditEvent(
+        organisation_id=organisation_id,
         actor=actor_label(entry.actor),
         action=entry.action,
         object_type=entry.object_type,
@@ -135,28 +170,29 @@ def _prepare(entry: AuditEntry) -> AuditEvent:
     return event
 
 
-def hold_chain_lock(*, using: str = "default") -> None:
-    """Take the audit chain's transaction-scoped lock (held to commit; re-entrant within a transaction).
+def hold_chain_lock(*, organisation_id: int | None, using: str = "default") -> None:
+    """Take the lock of an organisation's audit chain, transaction-scoped (held to commit; re-entrant
+    within a transaction).
 
     Other ordered logs (ingestion's outbox) take this same lock rather than one of their own:
     writers take it in either order (outbox then audit, audit then outbox), and two different
     locks taken in opposite orders would deadlock. Call it inside `transaction.atomic()`.
     """
-    _lock_chain(using)
+    _lock_chain(using, organisation_id)
 
 
-def _lock_chain(using: str) -> None:
-    """Serialise appends so that no two transactions extend the same head."""
+def _lock_chain(using: str, organisation_id: int | None) -> None:
+    """Serialise an organisation's appends so that no two transactions extend the same head."""
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK_CLASS, organisation_id or 0])
     # SQLite runs with transaction_mode=IMMEDIATE: BEGIN already took the database's single write lock.
 
 
-def _append_locked(events: list[AuditEvent], *, using: str) -> list[AuditEvent]:
-    """Chain and insert `events`. The caller holds the chain lock for the current transaction."""
-    prev_hash = _head_hash(using) or GENESIS_HASH
+def _append_locked(events: list[AuditEvent], *, organisation_id: int | None, using: str) -> list[AuditEvent]:
+    """Chain and insert `events`. The caller holds the organisation's chain lock for the current transaction."""
+    prev_hash = _head_hash(using, organisation_id) or GENESIS_HASH
     # Taken under the lock, so created_at never goes backwards along the chain.
     created_at = timezone.now()
     for event in events:
@@ -167,8 +203,8 @@ def _append_locked(events: list[AuditEvent], *, using: str) -> list[AuditEvent]:
     return AuditEvent.objects.using(using).bulk_create(events)
 
 
-def _head_hash(using: str) -> str | None:
-    return AuditEvent.objects.using(using).order_by("-id").values_list("hash", flat=True).first()
+def _head_hash(using: str, organisation_id: int | None) -> str | None:
+    return chain_of(organisation_id).using(using).order_by("-id").values_list("hash", flat=True).first()
 
 
 def _event_hash(event: AuditEvent) -> str:

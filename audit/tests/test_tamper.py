@@ -15,7 +15,7 @@ def test_verify_audit_reports_an_intact_chain(chain):
     chain(3)
     out = StringIO()
     call_command("verify_audit", stdout=out)
-    assert out.getvalue().splitlines()[0] == "Audit chain OK: 3 events verified."
+    assert out.getvalue().splitlines()[0] == "Audit chain of default OK: 3 events verified."
 
 
 def test_changed_payload_is_reported_with_its_row(chain, tamper):

@@ -12,6 +12,7 @@ from cases.models import (
     CaseTransaction,
 )
 from kernel.pages import run_service
+from organisations.admin import OrganisationScoped
 
 
 class CaseEventInline(admin.TabularInline):
@@ -39,7 +40,7 @@ class CaseTransactionInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(SimpleHistoryAdmin):
+class CaseAdmin(OrganisationScoped, SimpleHistoryAdmin):
     """Case fields that carry workflow (status, outcome, assignee, team) change only through the workspace
     services (sharing too, so every grant is audited); admin shows them and edits the title."""
 

@@ -10,10 +10,11 @@ from cases.models import (
     Mention,
 )
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 
 
 @admin.register(Comment)
-class CommentAdmin(ReadOnlyAdmin):
+class CommentAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("case", "author", "created_at")
     search_fields = ("case__reference", "author__username")
     list_select_related = ("case", "author")
@@ -21,14 +22,14 @@ class CommentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Mention)
-class MentionAdmin(ReadOnlyAdmin):
+class MentionAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("comment", "user", "created_at", "read_at")
     list_select_related = ("comment", "user")
     readonly_fields = ("comment", "user", "created_at", "read_at")
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(ReadOnlyAdmin):
+class CaseEventAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("case", "kind", "actor", "created_at")
     list_filter = ("kind",)
     search_fields = ("case__reference", "actor")
@@ -37,7 +38,7 @@ class CaseEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CaseTransaction)
-class CaseTransactionAdmin(ReadOnlyAdmin):
+class CaseTransactionAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("case", "transaction", "added_at")
     search_fields = ("case__reference", "transaction__external_id")
     list_select_related = ("case", "transaction")
@@ -45,5 +46,5 @@ class CaseTransactionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CaseCounter)
-class CaseCounterAdmin(ReadOnlyAdmin):
+class CaseCounterAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("year", "last")

@@ -7,10 +7,11 @@ from cases.models import (
     RoutingRule,
     Team,
 )
+from organisations.admin import OrganisationScoped
 
 
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(OrganisationScoped, SimpleHistoryAdmin):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -18,7 +19,7 @@ class TeamAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(SimpleHistoryAdmin):
+class RoutingRuleAdmin(OrganisationScoped, SimpleHistoryAdmin):
     list_display = ("priority", "name", "team", "account_prefix", "min_severity", "source", "rule_code", "is_active")
     list_display_links = ("name",)
     list_editable = ("priority", "is_active")

@@ -4,7 +4,6 @@ Same FilterSet, selectors and services as the pages. API keys (scope "read") may
 their own source; every write is made by a person, with the same permissions as in the workspace.
 """
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
@@ -29,6 +28,7 @@ from cases.models import Case, Team
 from kernel.api.errors import ApiError
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 from kernel.errors import Conflict
+from organisations.selectors import members
 
 ACTION_PERMS = {
     "list": ("cases.view_case",),
@@ -70,12 +70,15 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(CaseSerializer(page, many=True).data)
 
     def get_case(self) -> Case:
-        key = api_key_of(self.request)
-        scope = selectors.cases_for_api_key(key) if key is not None else Case.objects.visible_to(self.request.user)
-        case = selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
-        if case is None:
-            raise exceptions.NotFound("No case with this reference.")
-        return case
+        """The case the URL names, read once per request (a 404 before any check of the body)."""
+        if getattr(self, "_case", None) is None:
+            key = api_key_of(self.request)
+            scope = selectors.cases_for_api_key(key) if key is not None else Case.objects.visible_to(self.request.user)
+            case = selectors.case_for(self.request.user, self.kwargs["reference"], queryset=scope)
+            if case is None:
+                raise exceptions.NotFound("No case with this reference.")
+            self._case = case
+        return self._case
 
     def retrieve(self, request, reference=None):
         case = self.get_case()
@@ -157,6 +160,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._case_response(case)
 
     def _valid(self, serializer_class, request) -> dict:
+        self.get_case()  # an unknown or invisible case is a 404, whatever the body says
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
@@ -175,7 +179,7 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 def _user(username):
     if not username:
         return None
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    user = members().filter(username=username, is_active=True).first()
     if user is None:
         raise ApiError(status_code=400, code="invalid", message="Unknown user.", details={"user": username})
     return user

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from organisations.models import OrganisationOwned, OrganisationQuerySet, organisation_field, organisation_manager
+from organisations.selectors import acting_organisation_id
+
 
 class Severity(models.TextChoices):
     LOW = "low", "Low"
@@ -25,21 +28,26 @@ class Priority(models.IntegerChoices):
 PRIORITY_FOR_SEVERITY = {Severity.CRITICAL: 1, Severity.HIGH: 2, Severity.MEDIUM: 3, Severity.LOW: 4}
 
 
-class CaseQuerySet(models.QuerySet):
+class CaseQuerySet(OrganisationQuerySet):
     def open(self):
         return self.exclude(status=Case.Status.CLOSED)
 
     def visible_to(self, user):
-        """The cases `user` may see: all with cases.view_all_cases; else their teams', assigned and shared ones.
+        """The cases `user` may see, in the organisation they act in: all with cases.view_all_cases; else their
+        teams', assigned and shared ones.
 
         Every page, API view and consumer reads cases through this one scope (no IDOR).
         """
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.has_perm("cases.view_all_cases"):
-            return self
-        if not user.has_perm("cases.view_case"):
+        organisation_id = acting_organisation_id(user)
+        if organisation_id is None:
             return self.none()
+        cases = self.filter(organisation_id=organisation_id)  # never another organisation's
+        if user.has_perm("cases.view_all_cases"):
+            return cases
+        if not user.has_perm("cases.view_case"):
+            return cases.none()
         from cases.models.teams import CaseUserObjectPermission, Team
 
         # Two small lookups, then literal id lists: PostgreSQL combines the team, assignee and primary
@@ -55,10 +63,10 @@ class CaseQuerySet(models.QuerySet):
             scope |= models.Q(team_id__in=team_ids)
         if shared_ids:
             scope |= models.Q(pk__in=shared_ids)
-        return self.filter(scope)
+        return cases.filter(scope)
 
 
-class Case(models.Model):
+class Case(OrganisationOwned):
     class Status(models.TextChoices):
         NEW = "new", "New"
         TRIAGE = "triage", "Triage"
@@ -73,7 +81,7 @@ class Case(models.Model):
         SAR_FILED = "sar_filed", "SAR filed"
         NO_ACTION = "no_action", "No action"
 
-    reference = models.CharField(max_length=32, unique=True)
+    reference = models.CharField(max_length=32, help_text="Unique within the organisation.")
     title = models.CharField(max_length=200)
     account_id = models.CharField(max_length=128, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
@@ -99,23 +107,31 @@ class Case(models.Model):
     transactions = models.ManyToManyField("scoring.Transaction", through="CaseTransaction", related_name="cases")
     history = HistoricalRecords()
 
-    objects = CaseQuerySet.as_manager()
+    objects = organisation_manager(CaseQuerySet)
 
     class Meta:
         ordering = ["-opened_at"]
         indexes = [
-            models.Index(fields=["status", "severity"], name="case_status_severity"),
-            models.Index(fields=["sla_due_at"], name="case_sla"),
+            models.Index(fields=["organisation", "status", "severity"], name="case_status_severity"),
+            models.Index(fields=["organisation", "sla_due_at"], name="case_sla"),
+            # A team belongs to one organisation: its queue needs no organisation column.
             models.Index(fields=["team", "status", "opened_at"], name="case_team_queue"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
-            models.Index(fields=["status", "closed_at"], name="case_closed_recent"),
-            models.Index(fields=["-opened_at"], name="case_opened_recent"),
+            models.Index(fields=["organisation", "status", "closed_at"], name="case_closed_recent"),
+            models.Index(fields=["organisation", "-opened_at"], name="case_opened_recent"),
             # account_id LIKE 'prefix%' (worklist search) under a non-C collation; ignored by SQLite
-            models.Index(fields=["account_id"], name="case_account_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["organisation", "account_id"],
+                name="case_account_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["organisation", "reference"], name="case_reference_unique"),
             models.UniqueConstraint(
-                fields=["account_id"], condition=~models.Q(status="closed"), name="one_open_case_per_account"
+                fields=["organisation", "account_id"],
+                condition=~models.Q(status="closed"),
+                name="one_open_case_per_account",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="closed", outcome__gt="")
@@ -153,7 +169,8 @@ class Case(models.Model):
             self.peak_severity = severity
 
 
-class CaseTransaction(models.Model):
+class CaseTransaction(OrganisationOwned):
+    organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links")
     transaction = models.ForeignKey("scoring.Transaction", on_delete=models.PROTECT, related_name="case_links")
     added_at = models.DateTimeField()
@@ -165,7 +182,7 @@ class CaseTransaction(models.Model):
         return f"{self.case_id} ← {self.transaction_id}"
 
 
-class CaseEvent(models.Model):
+class CaseEvent(OrganisationOwned):
     """One entry on a case's timeline."""
 
     class Kind(models.TextChoices):
@@ -183,6 +200,7 @@ class CaseEvent(models.Model):
         CLOSURE_REJECTED = "closure_rejected", "Closure rejected"
         CLOSED = "closed", "Closed"
 
+    organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     actor = models.CharField(max_length=200)
@@ -197,11 +215,14 @@ class CaseEvent(models.Model):
         return f"{self.case_id} {self.kind}"
 
 
-class CaseCounter(models.Model):
-    """Last case number used in a year, for references like CASE-2026-000123."""
+class CaseCounter(OrganisationOwned):
+    """Last case number an organisation used in a year, for references like CASE-2026-000123."""
 
-    year = models.PositiveIntegerField(primary_key=True)
+    year = models.PositiveIntegerField()
     last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "year"], name="case_counter_unique")]
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last}"

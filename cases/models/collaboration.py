@@ -6,9 +6,10 @@ from simple_history.models import HistoricalRecords
 
 from approvals.models import FourEyesRequest, one_pending_per
 from cases.models.case import Case
+from organisations.models import OrganisationOwned
 
 
-class Comment(models.Model):
+class Comment(OrganisationOwned):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_comments")
     body = models.TextField()
@@ -25,7 +26,7 @@ class Comment(models.Model):
         return f"{self.case_id} comment by {self.author_id}"
 
 
-class Mention(models.Model):
+class Mention(OrganisationOwned):
     """A user named with @username in a comment: what that user's mentions inbox lists."""
 
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="mentions")

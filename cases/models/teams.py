@@ -6,23 +6,28 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from cases.models.case import SEVERITY_ORDER, Case, Severity
+from organisations.models import OrganisationOwned
 
 
-class Team(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=50, unique=True)
+class Team(OrganisationOwned):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50)
     description = models.TextField(blank=True, default="")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="case_teams")
     history = HistoricalRecords(m2m_fields=[members])
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="team_name_unique"),
+            models.UniqueConstraint(fields=["organisation", "slug"], name="team_slug_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
-class RoutingRule(models.Model):
+class RoutingRule(OrganisationOwned):
     """Sends a newly opened case to a team. Rules are tried by ascending priority; the first match wins.
 
     Blank conditions match anything, so a rule with no condition is the catch-all.

@@ -2,7 +2,6 @@
 
 import re
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -10,6 +9,7 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent, Comment, Mention
 from cases.services.lifecycle import lock_case, record_change, require_perm
 from cases.services.live import notify_case_changed
+from organisations.selectors import members
 
 MAX_COMMENT_CHARS = 10_000
 # Django usernames: letters, digits and @.+-_ ; a mention starts at a word boundary, not inside an email.
@@ -30,7 +30,8 @@ def check_comment(case: Case, *, body: str, author) -> list:
     names = mentioned_usernames(text)
     if not names:
         return []
-    users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=names, is_active=True)}
+    people = members(case.organisation_id).filter(username__in=names, is_active=True)
+    users = {u.get_username(): u for u in people}
     unknown = [name for name in names if name not in users]
     cannot_see = [name for name, user in users.items() if not Case.objects.visible_to(user).filter(pk=case.pk).exists()]
     if unknown or cannot_see:

@@ -13,10 +13,16 @@ from django.conf import settings
 from django.db import transaction
 
 from kernel.async_bridge import call_async
+from organisations.context import require_organisation_id
 
 logger = logging.getLogger(__name__)
 
 ALL_CASES_GROUP = "cases.all"
+
+
+def all_cases_group(organisation_id: int) -> str:
+    """Everyone who sees all of an organisation's cases."""
+    return f"{ALL_CASES_GROUP}.{organisation_id}"
 
 
 def team_group(team_id: int) -> str:
@@ -39,14 +45,16 @@ def notify_case_changed(*, case_id: int, reference: str, team_id: int | None, us
 
 
 def notify_cases_changed(changes: list[dict]) -> None:
-    """Hints for many cases (keys as notify_case_changed's arguments), sent together after commit.
+    """Hints for many cases of the current organisation (keys as notify_case_changed's arguments), sent
+    together after commit.
 
     An ingest batch that opens hundreds of cases sends every hint in one event-loop round
     (~600 group_sends gathered): one async_to_sync per hint measured ~2.8 s for 261 cases.
     """
     sends = []
+    everyone = all_cases_group(require_organisation_id()) if changes else ""
     for change in changes:
-        groups = [ALL_CASES_GROUP, case_group(change["case_id"])]
+        groups = [everyone, case_group(change["case_id"])]
         if change["team_id"] is not None:
             groups.append(team_group(change["team_id"]))
         groups.extend(user_group(uid) for uid in sorted({u for u in change["user_ids"] if u}))

@@ -129,7 +129,7 @@ def test_admin_actions_approve_through_the_same_four_eyes_rules(client, open_cas
 
 
 def test_admin_pages_for_cases_teams_and_rules(client, open_case, make_user, personas):
-    admin_user = make_user("admin", "root")
+    admin_user = make_user("org_admin", "root")
     admin_user.is_staff = True
     admin_user.save()
     case = open_case("a-1")

@@ -74,7 +74,7 @@ def test_a_case_waiting_for_approval_is_frozen_except_for_comments(client, perso
 
 
 def test_admin_edits_of_a_case_go_through_the_same_rules(client, personas, open_case, make_user):
-    admin_user = make_user("admin", "root")
+    admin_user = make_user("org_admin", "root")
     admin_user.is_staff = True
     admin_user.save()
     case = open_case("a-1", risk_level="HIGH")
@@ -93,7 +93,7 @@ def test_admin_edits_of_a_case_go_through_the_same_rules(client, personas, open_
 
 
 def test_labels_change_only_through_case_closures(client, personas, open_case, make_user):
-    admin_user = make_user("admin", "root")
+    admin_user = make_user("org_admin", "root")
     admin_user.is_staff = True
     admin_user.save()
     case = open_case("a-1", risk_level="HIGH", n=2)

@@ -16,6 +16,7 @@ from delivery.services import (
 )
 from delivery.services.callback_endpoints import check_endpoint
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 
 
 class CallbackEndpointForm(forms.ModelForm):
@@ -39,7 +40,7 @@ class CallbackEndpointForm(forms.ModelForm):
 
 
 @admin.register(CallbackEndpoint)
-class CallbackEndpointAdmin(SimpleHistoryAdmin):
+class CallbackEndpointAdmin(OrganisationScoped, SimpleHistoryAdmin):
     form = CallbackEndpointForm
     list_display = ("name", "url", "event_types", "is_active", "breaker_state", "owner", "api_key", "created_at")
     list_filter = ("is_active",)
@@ -92,7 +93,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("id", "webhook_id", "endpoint", "event_type", "status", "attempts", "next_attempt_at", "last_error")
     list_filter = ("status", "event_type", "endpoint")
     list_select_related = ("endpoint",)

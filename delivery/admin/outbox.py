@@ -8,10 +8,11 @@ from django.utils.html import format_html
 from delivery.models import OutboxEvent
 from delivery.selectors import event_data
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(ReadOnlyAdmin):
+class OutboxEventAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("id", "event_type", "created_at", "published_at", "attempts")
     list_filter = ("event_type", ("published_at", admin.EmptyFieldListFilter))
     search_fields = ("event_type",)

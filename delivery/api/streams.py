@@ -33,9 +33,10 @@ async def decisions_stream_view(request):
     try:
         filters = FeedFilters.from_query(request.GET)
         if key is not None:
-            filters = replace(filters, source=key.source)
+            filters = replace(filters, organisation_id=key.organisation_id, source=key.source)
         else:
-            filters = replace(filters, viewer=await request.auser())
+            organisation_id = getattr(getattr(request, "organisation", None), "pk", None)
+            filters = replace(filters, organisation_id=organisation_id, viewer=await request.auser())
         last_event_id = parse_last_event_id(request.headers.get("Last-Event-ID") or request.GET.get("last_event_id"))
     except FeedParameterError as exc:
         return JsonResponse(error_body("invalid_parameter", exc.message, {exc.field: [exc.message]}), status=400)
@@ -68,7 +69,9 @@ async def _refusal(request) -> tuple[JsonResponse | None, ApiKey | None]:
     user = await request.auser()
     if not user.is_authenticated:
         return _error(401, "not_authenticated", "Send an API key with the stream scope, or sign in."), None
-    if not await sync_to_async(user.has_perm)(LIVE_PERMISSION):
+    if getattr(getattr(request, "organisation", None), "pk", None) is None or not await sync_to_async(user.has_perm)(
+        LIVE_PERMISSION
+    ):
         return _error(403, "permission_denied", "You do not have permission to follow the live decisions."), None
     return None, None
 

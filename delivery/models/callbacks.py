@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from apikeys.models import ApiKey
 from delivery.models.outbox import DECISION_CREATED, OutboxEvent
+from organisations.models import OrganisationOwned
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the spec's prefix, not a secret)
 # An event type ("case.closed"), a family ("case.*"), or "*" for everything.
@@ -39,7 +40,7 @@ def new_webhook_id() -> str:
     return f"msg_{secrets.token_hex(16)}"
 
 
-class CallbackEndpoint(models.Model):
+class CallbackEndpoint(OrganisationOwned):
     """A URL that receives signed events; owned by a person or by the API key that registered it."""
 
     name = models.CharField(max_length=100)
@@ -101,7 +102,7 @@ class CallbackEndpoint(models.Model):
         return [self.secret, self.previous_secret] if keep_previous else [self.secret]
 
 
-class Delivery(models.Model):
+class Delivery(OrganisationOwned):
     """One event for one endpoint: sent, retried with backoff, and dead-lettered after the last attempt."""
 
     class Status(models.TextChoices):
@@ -136,7 +137,7 @@ class Delivery(models.Model):
         return f"{self.webhook_id} {self.event_type} → {self.endpoint_id} ({self.status})"
 
 
-class DeliveryAttempt(models.Model):
+class DeliveryAttempt(OrganisationOwned):
     """One POST of a delivery: what the receiver answered, or why it could not be reached."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")

@@ -3,12 +3,16 @@
 from django.db import models
 from django.utils import timezone
 
+from organisations.models import OrganisationOwned, organisation_field
+
 # The event every stored decision publishes; its payload holds what the feed's and callbacks' filters read.
 DECISION_CREATED = "decision.created"
 
 
-class OutboxEvent(models.Model):
+class OutboxEvent(OrganisationOwned):
     """An event written in the same DB transaction as the data it describes, published after commit."""
+
+    organisation = organisation_field(hot=True)
 
     event_type = models.CharField(max_length=64)
     payload = models.JSONField()
@@ -22,6 +26,8 @@ class OutboxEvent(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["id"], condition=models.Q(published_at__isnull=True), name="outbox_unpublished"),
+            # An organisation's feed reads its events after a cursor.
+            models.Index(fields=["organisation", "id"], name="outbox_organisation_feed"),
         ]
 
     def __str__(self) -> str:

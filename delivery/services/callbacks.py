@@ -97,13 +97,13 @@ def _fan_out_endpoint(endpoint_id: int, *, scan_from: int, now: datetime) -> tup
         if endpoint is None:
             return 0, scan_from, False
         start = max(endpoint.last_event_id, scan_from)
+        # The endpoint's organisation's events only, whatever context the fan-out runs in.
+        outbox = OutboxEvent.objects.for_organisation(endpoint.organisation_id)
         events = list(
-            OutboxEvent.objects.filter(_matching(endpoint), id__gt=start)
-            .order_by("id")
-            .values_list("id", "event_type")[:batch_size]
+            outbox.filter(_matching(endpoint), id__gt=start).order_by("id").values_list("id", "event_type")[:batch_size]
         )
         has_more = len(events) == batch_size
-        settled = OutboxEvent.objects.filter(id__gt=endpoint.last_event_id, created_at__lte=settled_before)
+        settled = outbox.filter(id__gt=endpoint.last_event_id, created_at__lte=settled_before)
         if has_more:
             settled = settled.filter(id__lte=events[-1][0])
         horizon = settled.aggregate(horizon=Max("id"))["horizon"]
@@ -118,6 +118,7 @@ def _fan_out_endpoint(endpoint_id: int, *, scan_from: int, now: datetime) -> tup
                 Delivery,
                 [
                     Delivery(
+                        organisation_id=endpoint.organisation_id,
                         endpoint=endpoint,
                         event_id=event_id,
                         event_type=event_type,
@@ -342,7 +343,12 @@ def _record(delivery: Delivery, endpoint: CallbackEndpoint, *, status_code, erro
     succeeded = not error
     with transaction.atomic():
         DeliveryAttempt.objects.create(
-            delivery=delivery, attempted_at=now, status_code=status_code, error=error, duration_ms=duration_ms
+            organisation_id=delivery.organisation_id,
+            delivery=delivery,
+            attempted_at=now,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
         )
         outcome = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
         if succeeded:

@@ -17,34 +17,56 @@ from kernel.arrays import text_array
 from kernel.bulk import bulk_insert
 from kernel.instances import unsaved
 from kernel.tracing import detached, origin
+from organisations.context import require_organisation_id
 
 logger = logging.getLogger(__name__)
 
 
-def outbox_append(*, events: Sequence[tuple[str, dict]], created_at: datetime | None = None) -> list[OutboxEvent]:
-    """Write `(event_type, payload)` events in the caller's transaction; the relay runs after commit.
+def outbox_append(
+    *, events: Sequence[tuple[str, dict]], organisation=None, created_at: datetime | None = None
+) -> list[OutboxEvent]:
+    """Write `(event_type, payload)` events of `organisation` (the current one unless named) in the caller's
+    transaction; the relay runs after commit.
 
-    Readers page the outbox by `id > last_seen` (stream replay, callbacks), so ids must become
-    visible in id order: on PostgreSQL two transactions could draw 10 and 11 and commit 11 first,
-    and a reader that saw 11 would skip 10 forever. The ids are therefore drawn under a lock held
-    to commit -- the audit chain's lock, which the ingest transaction takes anyway (see
+    Readers page an organisation's outbox by `id > last_seen` (stream replay, callbacks), so its ids must
+    become visible in id order: on PostgreSQL two transactions could draw 10 and 11 and commit 11 first,
+    and a reader that saw 11 would skip 10 forever. The ids are therefore drawn under a lock held to
+    commit -- the organisation's audit chain lock, which the ingest transaction takes anyway (see
     `audit.services.hold_chain_lock` for why it must be that one).
     """
     if not events:
         return []
+    organisation_id = _organisation_id(organisation)
     created_at = created_at or timezone.now()
-    fields = {"created_at": created_at, "published_at": None, "attempts": 0, "origin": origin()}
+    fields = {
+        "organisation_id": organisation_id,
+        "created_at": created_at,
+        "published_at": None,
+        "attempts": 0,
+        "origin": origin(),
+    }
     rows = [unsaved(OutboxEvent, {"event_type": kind, "payload": payload, **fields}) for kind, payload in events]
     using = router.db_for_write(OutboxEvent)
     with transaction.atomic(using=using, savepoint=False):  # the caller's transaction, if any
-        hold_chain_lock(using=using)
+        hold_chain_lock(organisation_id=organisation_id, using=using)
         bulk_insert(OutboxEvent, rows)
     transaction.on_commit(outbox_relay_enqueue, using=using)
     return rows
 
 
+def _organisation_id(organisation) -> int:
+    if organisation is None:
+        return require_organisation_id()
+    return organisation if isinstance(organisation, int) else organisation.pk
+
+
 def outbox_append_decisions(
-    *, decisions: Sequence, case_references: dict[int, str], source: str, created_at: datetime
+    *,
+    decisions: Sequence,
+    case_references: dict[int, str],
+    source: str,
+    created_at: datetime,
+    organisation=None,
 ) -> None:
     """One decision.created event per stored decision (scoring's Decision rows), in the decisions' order.
 
@@ -62,16 +84,19 @@ def outbox_append_decisions(
                 (DECISION_CREATED, decision_event_payload(d, source, case_references.get(d.transaction_id)))
                 for d in decisions
             ],
+            organisation=organisation,
             created_at=created_at,
         )
         return
+    organisation_id = _organisation_id(organisation)
     ids = [d.transaction_id for d in decisions]
     using = router.db_for_write(OutboxEvent)
     with transaction.atomic(using=using, savepoint=False), connections[using].cursor() as cursor:
-        hold_chain_lock(using=using)
+        hold_chain_lock(organisation_id=organisation_id, using=using)
         cursor.execute(
             _DECISION_EVENTS_SQL,
             [
+                organisation_id,
                 DECISION_CREATED,
                 source,
                 created_at,
@@ -86,8 +111,9 @@ def outbox_append_decisions(
 
 
 _DECISION_EVENTS_SQL = (
-    f"INSERT INTO {OutboxEvent._meta.db_table} (event_type, payload, created_at, published_at, attempts, origin) "  # noqa: S608
-    "SELECT %s, jsonb_build_object('transaction_id', r.transaction_id, 'source', %s::text, "
+    f"INSERT INTO {OutboxEvent._meta.db_table} "  # noqa: S608
+    "(organisation_id, event_type, payload, created_at, published_at, attempts, origin) "
+    "SELECT %s, %s, jsonb_build_object('transaction_id', r.transaction_id, 'source', %s::text, "
     "'risk_level', r.risk_level, 'flagged', r.flagged, 'case_reference', r.case_reference), %s, NULL, 0, %s::jsonb "
     "FROM unnest(%s::bigint[], %s::text[], %s::boolean[], %s::text[]) "
     "WITH ORDINALITY AS r(transaction_id, risk_level, flagged, case_reference, position) "

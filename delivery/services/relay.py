@@ -28,27 +28,31 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from delivery.feed import DECISIONS_GROUP, decision_hint, hint_message, is_flagged
+from delivery.feed import decision_hint, decisions_group, hint_message, is_flagged
 from delivery.metrics import WAITED, observe_outbox_lag
 from delivery.models import DECISION_CREATED, Delivery, OutboxEvent
 from kernel.async_bridge import call_async
 from kernel.tracing import continuing, span
+from organisations.context import system_context
 
 logger = logging.getLogger(__name__)
 
-# Which Channels group each event type goes to; events of other types are only marked published.
-EVENT_GROUPS = {DECISION_CREATED: DECISIONS_GROUP}
+# Which Channels group (of the event's organisation) each event type goes to; events of other types are
+# only marked published.
+EVENT_GROUPS = {DECISION_CREATED: decisions_group}
 # Hints per group message: ~25 bytes each, so a message stays a few kB.
 HINTS_PER_MESSAGE = 1000
 PRUNE_CHUNK = 5000
 
 
 def outbox_relay(*, batch_size: int = 5000) -> int:
-    """Publish unpublished events in id order, then fan them out to callbacks; returns how many were published."""
-    try:
-        return _publish_pending(batch_size=batch_size)
-    finally:
-        _fan_out_callbacks()  # independent of the channel layer: callbacks go out while Redis is down
+    """Publish unpublished events of every organisation in id order, each to its organisation's groups, then
+    fan them out to callbacks; returns how many were published."""
+    with system_context():
+        try:
+            return _publish_pending(batch_size=batch_size)
+        finally:
+            _fan_out_callbacks()  # independent of the channel layer: callbacks go out while Redis is down
 
 
 def _fan_out_callbacks() -> None:
@@ -74,6 +78,7 @@ def _publish_pending(*, batch_size: int) -> int:
             events = list(
                 pending.values(
                     "id",
+                    "organisation_id",
                     "event_type",
                     risk_level=KT("payload__risk_level"),
                     flagged=KT("payload__flagged"),
@@ -130,8 +135,9 @@ def _publish(layer, events: list[dict]) -> None:
         return
     by_group: dict[str, list[list]] = {}
     for event in events:
-        group = EVENT_GROUPS.get(event["event_type"])
-        if group is not None:
+        group_of = EVENT_GROUPS.get(event["event_type"])
+        if group_of is not None:
+            group = group_of(event["organisation_id"])
             hint = decision_hint(event["id"], risk_level=event["risk_level"], flagged=event["flagged"])
             by_group.setdefault(group, []).append(hint)
     for group, hints in by_group.items():
@@ -147,6 +153,11 @@ def outbox_prune(*, older_than: timedelta | None = None, chunk: int = PRUNE_CHUN
     still pending, retrying or dead (the dead-letter queue) stays until it is delivered or its endpoint
     is deleted, so a redelivery always has its body.
     """
+    with system_context():
+        return _prune(older_than=older_than, chunk=chunk)
+
+
+def _prune(*, older_than: timedelta | None, chunk: int) -> int:
     if older_than is None:
         older_than = timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     cutoff = timezone.now() - older_than

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 
 from apikeys.services import api_key_create
 from audit.models import AuditEvent
-from conftest import suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.models import Delivery, OutboxEvent
 from delivery.services import callback_endpoint_create, deliveries_enqueue_due
 from delivery.tasks import deliveries_enqueue_due_task
@@ -26,7 +26,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def integrator():
-    key, raw = api_key_create(name="Acme", source="acme", scopes=["ingest", "callbacks"])
+    key, raw = api_key_create(
+        organisation=default_organisation(), name="Acme", source="acme", scopes=["ingest", "callbacks"]
+    )
     return key, Client(headers={"x-webhook-key": raw})
 
 

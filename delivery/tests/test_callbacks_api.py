@@ -7,6 +7,7 @@ from django.test import Client
 
 from apikeys.services import api_key_create
 from audit.models import AuditEvent
+from conftest import default_organisation
 from delivery.models import CallbackEndpoint, Delivery
 from delivery.services import callback_endpoint_create, deliveries_fan_out, outbox_append
 from delivery.tests import callback_receiver
@@ -17,7 +18,7 @@ URL = "http://127.0.0.1:9/hooks"
 
 
 def key_client(name, scopes=("callbacks",)):
-    key, raw = api_key_create(name=name, source=name, scopes=list(scopes))
+    key, raw = api_key_create(organisation=default_organisation(), name=name, source=name, scopes=list(scopes))
     return key, Client(headers={"x-webhook-key": raw})
 
 
@@ -156,7 +157,7 @@ class TestPeople:
         endpoint, _ = callback_endpoint_create(name="Acme", url=URL, event_types=["*"], api_key=acme_key, actor="t")
         delivery = dead_delivery(endpoint)
 
-        admin, as_admin = person_client(make_user, "admin")
+        admin, as_admin = person_client(make_user, "org_admin")
         assert as_admin.get("/api/v1/callbacks/").json()["count"] == 1
         created = post_json(as_admin, "/api/v1/callbacks/", {"name": "Ops", "url": URL, "event_types": ["*"]})
         assert created.status_code == 201 and CallbackEndpoint.objects.get(pk=created.json()["id"]).owner == admin
@@ -182,7 +183,7 @@ class TestPeople:
     def test_the_delivery_list_filters_and_costs_the_same_queries_for_any_page_size(
         self, make_user, allow_private, django_assert_max_num_queries
     ):
-        _, as_admin = person_client(make_user, "admin")
+        _, as_admin = person_client(make_user, "org_admin")
         one, _ = callback_endpoint_create(name="one", url=URL, event_types=["*"], actor="t")
         two, _ = callback_endpoint_create(name="two", url=URL, event_types=["case.*"], actor="t")
         outbox_append(
@@ -199,7 +200,7 @@ class TestPeople:
 
 class TestAdmin:
     def test_admin_adds_an_endpoint_sees_the_secret_once_and_private_urls_are_refused(self, make_user, settings):
-        _, client = person_client(make_user, "admin", staff=True)
+        _, client = person_client(make_user, "org_admin", staff=True)
         form = {"name": "Ops", "url": "http://127.0.0.1:9/hooks", "event_types": '["*"]', "is_active": "on"}
         refused = client.post("/admin/delivery/callbackendpoint/add/", form)
         assert refused.status_code == 200 and b"non-public" in refused.content
@@ -225,7 +226,7 @@ class TestAdmin:
         assert AuditEvent.objects.filter(action="callback.endpoint_updated", object_id=str(endpoint.pk)).exists()
 
     def test_redeliver_action_on_dead_deliveries(self, make_user, allow_private):
-        admin, client = person_client(make_user, "admin", staff=True)
+        admin, client = person_client(make_user, "org_admin", staff=True)
         endpoint, _ = callback_endpoint_create(name="x", url=URL, event_types=["*"], actor="t")
         delivery = dead_delivery(endpoint)
         assert client.get(f"/admin/delivery/delivery/{delivery.pk}/change/").status_code == 200

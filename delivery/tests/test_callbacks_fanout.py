@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 
 from apikeys.services import api_key_create, api_key_revoke
+from conftest import default_organisation
 from delivery.models import Delivery, OutboxEvent
 from delivery.services import callback_endpoint_create, callback_endpoint_update, deliveries_fan_out, outbox_append
 from delivery.services.relay import outbox_relay
@@ -100,7 +101,7 @@ def test_a_new_endpoint_does_not_receive_history(allow_private):
 
 def test_inactive_endpoints_and_revoked_keys_get_nothing_and_reactivation_starts_now(allow_private):
     paused = endpoint(["*"], is_active=False)
-    key, _ = api_key_create(name="gone", source="gone", scopes=["callbacks"])
+    key, _ = api_key_create(organisation=default_organisation(), name="gone", source="gone", scopes=["callbacks"])
     revoked = endpoint(["*"], api_key=key)
     api_key_revoke(key=key)
     outbox_append(events=EVENTS)
@@ -150,7 +151,9 @@ def test_prune_takes_delivered_callbacks_with_their_event_and_keeps_the_dead_let
 
 
 def test_an_integrators_endpoint_gets_its_own_sources_decisions_only(allow_private):
-    key, _raw = api_key_create(name="acme hooks", source="acme", scopes=["callbacks"])
+    key, _raw = api_key_create(
+        organisation=default_organisation(), name="acme hooks", source="acme", scopes=["callbacks"]
+    )
     theirs = endpoint(["*"], api_key=key)
     ours = endpoint(["*"])
     outbox_append(

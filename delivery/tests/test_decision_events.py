@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, transaction_record
 from delivery import selectors
 from delivery.models import DECISION_CREATED, OutboxEvent
 from delivery.selectors import events_data
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def test_events_store_what_filters_read_and_give_the_whole_decision_as_data(champion):
     record = transaction_record(1, amount="42.5", timestamp="2026-11-20T14:03:00.250+02:00")
-    result = ingest([record, suspicious_record(2)], source="acme", actor="tests")
+    result = ingest([record, suspicious_record(2)], organisation=default_organisation(), source="acme", actor="tests")
     events = list(OutboxEvent.objects.filter(event_type=DECISION_CREATED).order_by("id"))
     first = Decision.objects.select_related("transaction", "model_version").get(transaction__external_id="tx-1")
     second = Decision.objects.get(transaction__external_id="tx-2")
@@ -66,7 +66,7 @@ def test_events_store_what_filters_read_and_give_the_whole_decision_as_data(cham
 
 
 def test_data_of_events_of_other_types_and_of_a_deleted_decision_is_the_payload_as_stored(champion):
-    ingest([transaction_record(1)], source="acme", actor="tests")
+    ingest([transaction_record(1)], organisation=default_organisation(), source="acme", actor="tests")
     stored = OutboxEvent.objects.get(event_type=DECISION_CREATED).payload
     Transaction.objects.filter(pk=stored["transaction_id"]).delete()  # its decision goes with it
     events = [("case.opened", {"reference": "CASE-1"}), (DECISION_CREATED, stored)]
@@ -77,7 +77,9 @@ def test_a_process_reads_each_events_data_once_and_keeps_a_bounded_number(
     champion, monkeypatch, django_assert_num_queries
 ):
     monkeypatch.setattr(selectors, "EVENT_DATA_KEPT", 2)
-    ingest([transaction_record(i) for i in (1, 2, 3)], source="acme", actor="tests")
+    ingest(
+        [transaction_record(i) for i in (1, 2, 3)], organisation=default_organisation(), source="acme", actor="tests"
+    )
     events = [(e.event_type, e.payload) for e in OutboxEvent.objects.filter(event_type=DECISION_CREATED).order_by("id")]
     with django_assert_num_queries(1):
         first = events_data(events)

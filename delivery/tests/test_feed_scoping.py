@@ -4,7 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from conftest import suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.feed import FeedFilters
 from delivery.selectors import decision_events_after
 from finobs.asgi import application
@@ -14,13 +14,15 @@ from ingestion.services import ingest
 def _traffic():
     """An everyday payment (no case), and suspicious ones of team A's and team B's accounts."""
     records = [transaction_record(1), suspicious_record(2, account_id="a-1"), suspicious_record(3, account_id="b-1")]
-    result = ingest(records, source="acme", actor="tests")
+    result = ingest(records, organisation=default_organisation(), source="acme", actor="tests")
     assert result.accepted == 3 and result.decisions[2]["case_reference"]
     return result
 
 
 def _followed(user) -> list[str]:
-    events, _cursor = decision_events_after(after_id=0, filters=FeedFilters(viewer=user))
+    events, _cursor = decision_events_after(
+        after_id=0, filters=FeedFilters(organisation_id=default_organisation().pk, viewer=user)
+    )
     return [e["data"]["external_id"] for e in events]
 
 
@@ -35,9 +37,16 @@ def test_each_person_reads_the_decisions_of_the_cases_they_may_see(champion, per
 @pytest.mark.django_db
 def test_the_cursor_passes_what_a_person_may_not_see(champion, personas):
     _traffic()
-    events, cursor = decision_events_after(after_id=0, filters=FeedFilters(viewer=personas["victor"]), limit=3)
+    events, cursor = decision_events_after(
+        after_id=0, filters=FeedFilters(organisation_id=default_organisation().pk, viewer=personas["victor"]), limit=3
+    )
     assert [e["data"]["external_id"] for e in events] == ["tx-1", "tx-2"]
-    assert decision_events_after(after_id=cursor, filters=FeedFilters(viewer=personas["victor"]))[0] == []
+    assert (
+        decision_events_after(
+            after_id=cursor, filters=FeedFilters(organisation_id=default_organisation().pk, viewer=personas["victor"])
+        )[0]
+        == []
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import transaction_record
+from conftest import default_organisation, transaction_record
 from delivery.models import DECISION_CREATED, OutboxEvent
 from ingestion.services import ingest
 
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_decision_events_page_shows_its_data_as_sent(champion, admin_client):
-    ingest([transaction_record(1, amount="42.5")], source="acme", actor="tests")
+    ingest([transaction_record(1, amount="42.5")], organisation=default_organisation(), source="acme", actor="tests")
     event = OutboxEvent.objects.get(event_type=DECISION_CREATED)
     assert "external_id" not in event.payload
     page = admin_client.get(f"/admin/delivery/outboxevent/{event.pk}/change/")

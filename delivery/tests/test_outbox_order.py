@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from audit.services import audit_log
-from conftest import wait_until
+from conftest import default_organisation, wait_until
 from delivery.feed import FeedFilters
 from delivery.models import OutboxEvent
 from delivery.selectors import decision_events_after
@@ -70,20 +70,26 @@ def test_a_later_commit_cannot_take_a_lower_id():
     assert wait_until(lambda: second.pid is not None and waiting_on_advisory_lock(second.pid))
     assert not second.appended.is_set()
     # A reader sees neither event yet (both uncommitted), so its cursor stays put.
-    events, reader_cursor = decision_events_after(after_id=reader_cursor, filters=FeedFilters())
+    events, reader_cursor = decision_events_after(
+        after_id=reader_cursor, filters=FeedFilters(organisation_id=default_organisation().pk)
+    )
     assert events == []
 
     first.may_commit.set()
     first.join(timeout=10)
     assert second.appended.wait(timeout=10)
-    events, reader_cursor = decision_events_after(after_id=reader_cursor, filters=FeedFilters())
+    events, reader_cursor = decision_events_after(
+        after_id=reader_cursor, filters=FeedFilters(organisation_id=default_organisation().pk)
+    )
     assert [e["data"]["external_id"] for e in events] == ["first"]
 
     second.may_commit.set()
     second.join(timeout=10)
     assert first.error is None and second.error is None
     assert second.ids[0] > first.ids[0]
-    events, reader_cursor = decision_events_after(after_id=reader_cursor, filters=FeedFilters())
+    events, reader_cursor = decision_events_after(
+        after_id=reader_cursor, filters=FeedFilters(organisation_id=default_organisation().pk)
+    )
     assert [e["data"]["external_id"] for e in events] == ["second"]  # nothing skipped, nothing twice
 
 

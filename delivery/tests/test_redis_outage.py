@@ -20,7 +20,7 @@ import redis
 from django.test import override_settings
 
 from apikeys.services import api_key_create
-from conftest import serve_asgi, suspicious_record, transaction_record, wait_until
+from conftest import default_organisation, serve_asgi, suspicious_record, transaction_record, wait_until
 from delivery.models import OutboxEvent
 from delivery.services.relay import outbox_relay
 from finobs.celery import app as celery_app
@@ -155,7 +155,9 @@ def unpublished(*, decisions_only: bool = False) -> int:
 
 
 def test_stopping_redis_loses_nothing_and_the_stream_delivers_each_event_once(champion, server, services_on):
-    _, key = api_key_create(name="Acme", source="acme", scopes=["ingest", "stream"])
+    _, key = api_key_create(
+        organisation=default_organisation(), name="Acme", source="acme", scopes=["ingest", "stream"]
+    )
     follower = StreamFollower(f"{server}/api/v1/stream/decisions", key)
     follower.start()
     assert follower.connected.wait(timeout=20)
@@ -216,7 +218,9 @@ def test_decisions_flagged_while_redis_was_down_are_explained_once_it_is_back(ch
     from scoring.models import Decision
 
     services_on.kill()
-    result = ingest([transaction_record(1), suspicious_record(2)], source="acme", actor="test")
+    result = ingest(
+        [transaction_record(1), suspicious_record(2)], organisation=default_organisation(), source="acme", actor="test"
+    )
     assert (result.accepted, result.flagged) == (2, 1)
     waiting = unpublished()
     assert outbox_relay() == 0  # Redis (channel layer and broker) refuses: no event is marked published

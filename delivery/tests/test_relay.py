@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from conftest import suspicious_record, transaction_record
-from delivery.feed import DECISIONS_GROUP
+from conftest import default_organisation, suspicious_record, transaction_record
+from delivery.feed import decisions_group
 from delivery.models import OutboxEvent
 from delivery.services import outbox_append
 from delivery.services.relay import outbox_prune, outbox_relay
@@ -30,10 +30,10 @@ def dead_redis_url() -> str:
 
 
 def listen():
-    """A channel in the decisions group, and a function that drains what it received."""
+    """A channel in the default organisation's decisions group, and a function that drains what it received."""
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(DECISIONS_GROUP, channel)
+    async_to_sync(layer.group_add)(decisions_group(default_organisation().pk), channel)
 
     def drain() -> list[dict]:
         return async_to_sync(_receive_all)(layer, channel)
@@ -111,7 +111,12 @@ def test_ingest_on_a_dead_layer_still_succeeds_and_keeps_the_events(champion):
             "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [dead_redis_url()]}}
         }
     ):
-        result = ingest([transaction_record(1), suspicious_record(2)], source="acme", actor="tests")
+        result = ingest(
+            [transaction_record(1), suspicious_record(2)],
+            organisation=default_organisation(),
+            source="acme",
+            actor="tests",
+        )
     assert result.accepted == 2
     decisions = OutboxEvent.objects.filter(event_type="decision.created")
     assert decisions.count() == 2 and not decisions.filter(published_at__isnull=False).exists()

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from apikeys.services import api_key_create
-from conftest import child_database_env, run_daphne
+from conftest import child_database_env, default_organisation, run_daphne
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 POOL = 2
@@ -27,7 +27,13 @@ def daphne_with_a_small_pool():
 
 def test_more_open_streams_than_pooled_connections_leave_the_api_working(daphne_with_a_small_pool):
     base = daphne_with_a_small_pool
-    _, raw = api_key_create(name="pool", source="pool", scopes=["stream", "read"], rate_limit="1000/min")
+    _, raw = api_key_create(
+        organisation=default_organisation(),
+        name="pool",
+        source="pool",
+        scopes=["stream", "read"],
+        rate_limit="1000/min",
+    )
     headers = {"X-Webhook-Key": raw}
     opened, stop, streams = [], threading.Event(), []
 

@@ -4,13 +4,14 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from apikeys.services import api_key_create
+from conftest import default_organisation
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def scrape() -> Samples:
     """Every sample of one scrape (with a `metrics` key): {(sample name, sorted label pairs): value}."""
-    _key, raw = api_key_create(name="prometheus", source="ops", scopes=["metrics"])
+    _key, raw = api_key_create(organisation=default_organisation(), name="prometheus", source="ops", scopes=["metrics"])
     response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")

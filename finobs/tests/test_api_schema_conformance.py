@@ -10,7 +10,7 @@ from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from conftest import suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, transaction_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -44,15 +44,21 @@ def world(champion, make_user, settings, wsgi_keeps_the_test_connection):
     from delivery.services import callback_endpoint_create, deliveries_fan_out
     from ingestion.services import ingest
 
-    admin = make_user("admin", "schemathesis-admin")
+    admin = make_user("org_admin", "schemathesis-admin")
     key, raw = api_key_create(
-        name="schemathesis", source="acme", scopes=["ingest", "read", "stream", "callbacks", "metrics"],
+        organisation=default_organisation(), name="schemathesis", source="acme",
+        scopes=["ingest", "read", "stream", "callbacks", "metrics"],
         rate_limit="100000/min",
     )  # fmt: skip
     # Hundreds of requests a minute, retraining among them: the person's limits too, as the key's.
     settings.USER_API_RATE = "100000/min"
     settings.USER_EXPENSIVE_RATES = dict.fromkeys(settings.USER_EXPENSIVE_RATES, "100000/min")
-    ingest([transaction_record(1), suspicious_record(2, account_id="acc-st")], source="acme", actor="tests")
+    ingest(
+        [transaction_record(1), suspicious_record(2, account_id="acc-st")],
+        organisation=default_organisation(),
+        source="acme",
+        actor="tests",
+    )
     settings.CALLBACK_ALLOW_PRIVATE = True  # no DNS here: a receiver on this machine (port 9: nobody listens)
     callback_endpoint_create(name="hooks", url="http://127.0.0.1:9/in", event_types=["decision.created"],
                              api_key=key, owner=None, actor="tests")  # fmt: skip

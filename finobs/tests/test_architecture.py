@@ -1,7 +1,8 @@
 """The dependency direction between the apps, held by reading every import of the product's code.
 
-From the ground floor up: kernel (imports no app), audit, apikeys and approvals, scoring, delivery,
-ingestion (intake), cases, and finobs (the wiring, which may import anything). An app imports only the
+From the ground floor up: kernel (imports no app), organisations (whose data is whose: every app may
+import it), audit, accounts, apikeys and approvals, scoring, delivery, ingestion (intake), cases, and
+finobs (the wiring, which may import anything). An app imports only the
 apps below it; tests and benchmarks may use anything.
 """
 
@@ -11,17 +12,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("kernel", "audit", "accounts", "apikeys", "approvals", "scoring", "delivery", "ingestion", "cases", "finobs")
+APPS = (
+    "kernel",
+    "organisations",
+    "audit",
+    "accounts",
+    "apikeys",
+    "approvals",
+    "scoring",
+    "delivery",
+    "ingestion",
+    "cases",
+    "finobs",
+)
 MAY_IMPORT = {
     "kernel": set(),
-    "audit": {"kernel"},
-    "accounts": {"kernel", "audit"},
-    "apikeys": {"kernel", "audit"},
-    "approvals": {"kernel", "audit"},
-    "scoring": {"kernel", "audit", "approvals"},
-    "delivery": {"kernel", "audit", "apikeys", "scoring"},
-    "ingestion": {"kernel", "audit", "apikeys", "scoring", "delivery"},
-    "cases": {"kernel", "audit", "apikeys", "approvals", "scoring", "delivery"},
+    "organisations": {"kernel"},
+    "audit": {"kernel", "organisations"},
+    "accounts": {"kernel", "organisations", "audit"},
+    "apikeys": {"kernel", "organisations", "audit"},
+    "approvals": {"kernel", "organisations", "audit"},
+    "scoring": {"kernel", "organisations", "audit", "approvals"},
+    "delivery": {"kernel", "organisations", "audit", "apikeys", "scoring"},
+    "ingestion": {"kernel", "organisations", "audit", "apikeys", "scoring", "delivery"},
+    "cases": {"kernel", "organisations", "audit", "apikeys", "approvals", "scoring", "delivery"},
     "finobs": set(APPS) - {"finobs"},
 }
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from apikeys.services import api_key_create
 from cases.models import Case
-from conftest import suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.services import outbox_append
 from delivery.services.relay import outbox_relay
 from finobs.tests.scraping import scrape, value
@@ -29,9 +29,14 @@ def _samples(response) -> dict:
 
 def test_a_metrics_key_scrapes_backlog_cases_and_model_state(champion, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False  # no relay runs: the outbox keeps what ingest wrote
-    ingest([suspicious_record(1), suspicious_record(2), transaction_record(3)], source="acme", actor="tests")
+    ingest(
+        [suspicious_record(1), suspicious_record(2), transaction_record(3)],
+        organisation=default_organisation(),
+        source="acme",
+        actor="tests",
+    )
     open_cases = Case.objects.exclude(status=Case.Status.CLOSED)
-    _key, raw = api_key_create(name="prometheus", source="ops", scopes=["metrics"])
+    _key, raw = api_key_create(organisation=default_organisation(), name="prometheus", source="ops", scopes=["metrics"])
     response = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200
     samples = _samples(response)
@@ -48,7 +53,9 @@ def test_a_metrics_key_scrapes_backlog_cases_and_model_state(champion, settings)
     assert ("process_cpu_seconds_total", ()) in samples
 
 
-@pytest.mark.parametrize(("role", "status"), [("compliance", 200), ("admin", 200), ("analyst", 403), ("viewer", 403)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("compliance", 200), ("org_admin", 200), ("analyst", 403), ("viewer", 403)]
+)
 def test_people_need_to_see_every_case(make_user, role, status):
     client = APIClient()
     client.force_authenticate(make_user(role))
@@ -56,7 +63,9 @@ def test_people_need_to_see_every_case(make_user, role, status):
 
 
 def test_keys_without_the_metrics_scope_and_anonymous_callers_are_refused():
-    _key, raw = api_key_create(name="ingest only", source="acme", scopes=["ingest", "read"])
+    _key, raw = api_key_create(
+        organisation=default_organisation(), name="ingest only", source="acme", scopes=["ingest", "read"]
+    )
     response = APIClient().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert APIClient().get("/metrics").status_code in (401, 403)
@@ -64,8 +73,10 @@ def test_keys_without_the_metrics_scope_and_anonymous_callers_are_refused():
 
 def test_scoring_is_timed_per_batch_by_its_size(champion):
     before = scrape()
-    ingest([transaction_record(n) for n in range(1, 4)], source="acme", actor="tests")
-    ingest([transaction_record(10)], source="acme", actor="tests")
+    ingest(
+        [transaction_record(n) for n in range(1, 4)], organisation=default_organisation(), source="acme", actor="tests"
+    )
+    ingest([transaction_record(10)], organisation=default_organisation(), source="acme", actor="tests")
     after = scrape()
 
     def delta(name, **labels):

@@ -9,7 +9,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_four_groups_with_at_least_25_permissions():
-    assert set(Group.objects.values_list("name", flat=True)) >= {"viewer", "analyst", "compliance", "admin"}
+    assert set(Group.objects.values_list("name", flat=True)) >= {
+        "viewer",
+        "analyst",
+        "compliance",
+        "org_admin",
+        "platform",
+    }
     assert Permission.objects.filter(group__name__in=ROLES).distinct().count() >= 25
     for role, names in ROLES.items():
         assert Group.objects.get(name=role).permissions.count() == len(set(names))
@@ -25,7 +31,7 @@ def test_four_groups_with_at_least_25_permissions():
             ["cases.approve_closure", "scoring.promote_model", "audit.verify_audit"],
             ["apikeys.manage_keys"],
         ),
-        ("admin", ["apikeys.manage_keys", "auth.change_user", "cases.approve_closure"], []),
+        ("org_admin", ["apikeys.manage_keys", "auth.change_user", "cases.approve_closure"], ["auth.change_group"]),
     ],
 )
 def test_role_permissions(make_user, role, allowed, refused):
@@ -37,7 +43,7 @@ def test_role_permissions(make_user, role, allowed, refused):
 
 
 def test_roles_are_nested():
-    viewer, analyst, compliance, admin = (set(ROLES[r]) for r in ("viewer", "analyst", "compliance", "admin"))
+    viewer, analyst, compliance, admin = (set(ROLES[r]) for r in ("viewer", "analyst", "compliance", "org_admin"))
     assert viewer < analyst < compliance < admin
 
 

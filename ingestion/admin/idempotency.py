@@ -4,10 +4,11 @@ from django.contrib import admin
 
 from ingestion.models import IdempotencyKey
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(ReadOnlyAdmin):
+class IdempotencyKeyAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("key", "api_key", "response_status", "created_at", "completed_at")
     list_filter = ("response_status",)
     search_fields = ("key", "api_key__prefix", "api_key__name")

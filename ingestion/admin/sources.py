@@ -9,6 +9,7 @@ from ingestion.models import PullRun, PullSource
 from ingestion.services import pull_source_delete, pull_source_enqueue, pull_source_reset_breaker, pull_source_save
 from ingestion.services.pulls import check_pull_source
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 
 RUNS_SHOWN = 25
 
@@ -99,7 +100,7 @@ class PullRunInline(admin.TabularInline):
 
 
 @admin.register(PullSource)
-class PullSourceAdmin(SimpleHistoryAdmin):
+class PullSourceAdmin(OrganisationScoped, SimpleHistoryAdmin):
     form = PullSourceForm
     list_display = (
         "name",
@@ -164,7 +165,7 @@ class PullSourceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PullRun)
-class PullRunAdmin(ReadOnlyAdmin):
+class PullRunAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("pull_source", "started_at", "status", "pages", "fetched", "accepted", "duplicates", "invalid")
     list_filter = ("status", "pull_source")
     list_select_related = ("pull_source",)

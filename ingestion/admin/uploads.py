@@ -4,10 +4,11 @@ from django.contrib import admin
 
 from ingestion.models import UploadJob
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 
 
 @admin.register(UploadJob)
-class UploadJobAdmin(ReadOnlyAdmin):
+class UploadJobAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = (
         "id",
         "original_name",

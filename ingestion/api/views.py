@@ -152,7 +152,8 @@ class IngestView(APIView):
 
     def _ingest(self, request, records: list) -> HttpResponse:
         try:
-            result = ingest_coalesced(records, source=request.auth.source, actor=request.auth)
+            key = request.auth
+            result = ingest_coalesced(records, organisation=key.organisation, source=key.source, actor=key)
         except NoChampionModel:
             raise ApiError(
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,

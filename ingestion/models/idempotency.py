@@ -3,11 +3,12 @@
 from django.db import models
 
 from apikeys.models import ApiKey
+from organisations.models import OrganisationOwned
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
-class IdempotencyKey(models.Model):
+class IdempotencyKey(OrganisationOwned):
     """One claimed key per API key. While `response_status` is null the first request is still in flight."""
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency_keys")

@@ -3,14 +3,16 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from organisations.models import OrganisationOwned
 
-class PullSource(models.Model):
+
+class PullSource(OrganisationOwned):
     """An HTTP endpoint that returns transactions page by page, pulled every `interval_s` seconds."""
 
     class Method(models.TextChoices):
         GET = "GET", "GET"
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, help_text="Unique within the organisation.")
     source = models.SlugField(
         max_length=64, help_text="The source the records are ingested as; duplicates are detected per source."
     )
@@ -49,6 +51,7 @@ class PullSource(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="pullsource_name_unique"),
             models.CheckConstraint(condition=models.Q(interval_s__gte=10), name="pullsource_interval_min_10s"),
             models.CheckConstraint(condition=models.Q(max_pages_per_run__gte=1), name="pullsource_pages_min_1"),
         ]
@@ -66,7 +69,7 @@ class PullSource(models.Model):
         return f"pull-source-{self.pk}"
 
 
-class PullRun(models.Model):
+class PullRun(OrganisationOwned):
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
         OK = "ok", "OK"

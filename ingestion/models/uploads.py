@@ -3,8 +3,10 @@
 from django.conf import settings
 from django.db import models
 
+from organisations.models import OrganisationOwned, OrganisationQuerySet, organisation_manager
 
-class UploadJobQuerySet(models.QuerySet):
+
+class UploadJobQuerySet(OrganisationQuerySet):
     def visible_to(self, user) -> "UploadJobQuerySet":
         """Compliance and admins see every upload; everyone else only their own."""
         if user.has_perm("ingestion.view_all_uploads"):
@@ -12,7 +14,7 @@ class UploadJobQuerySet(models.QuerySet):
         return self.filter(uploaded_by=user)
 
 
-class UploadJob(models.Model):
+class UploadJob(OrganisationOwned):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -39,7 +41,7 @@ class UploadJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = UploadJobQuerySet.as_manager()
+    objects = organisation_manager(UploadJobQuerySet)
 
     class Meta:
         ordering = ["-created_at", "-id"]

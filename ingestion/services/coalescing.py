@@ -46,11 +46,12 @@ _changed = threading.Condition()
 _queues: dict[tuple, _Queue] = {}
 
 
-def ingest_coalesced(records: Sequence, *, source: str, actor) -> IngestResult:
-    """ingest(records, source=..., actor=...), sharing the run with concurrent requests of the same pair."""
+def ingest_coalesced(records: Sequence, *, organisation, source: str, actor) -> IngestResult:
+    """ingest(records, organisation=..., source=..., actor=...), sharing the run with concurrent requests of the
+    same organisation, source and actor."""
     if len(records) > settings.INGEST_COALESCE_MAX_REQUEST_ITEMS:
-        return ingest(records, source=source, actor=actor)
-    key = (source, _actor_key(actor))
+        return ingest(records, organisation=organisation, source=source, actor=actor)
+    key = (organisation.pk, source, _actor_key(actor))
     request = _Request(list(records))
     with _changed:
         # The queue stays in _queues while it has waiting requests or a run (see below).
@@ -65,7 +66,7 @@ def ingest_coalesced(records: Sequence, *, source: str, actor) -> IngestResult:
             queue.running = True
             run = _take(queue)
         try:
-            _run(run, source=source, actor=actor)
+            _run(run, organisation=organisation, source=source, actor=actor)
         finally:
             with _changed:
                 queue.running = False
@@ -95,20 +96,21 @@ def _take(queue: _Queue) -> list[_Request]:
     return run
 
 
-def _run(run: list[_Request], *, source: str, actor) -> None:
+def _run(run: list[_Request], *, organisation, source: str, actor) -> None:
     started = time.perf_counter()
     for request in run:
         request.started = started
     try:
         if len(run) == 1:
-            _run_alone(run[0], source=source, actor=actor)
+            _run_alone(run[0], organisation=organisation, source=source, actor=actor)
             return
         try:
-            result = ingest([record for request in run for record in request.records], source=source, actor=actor)
+            records = [record for request in run for record in request.records]
+            result = ingest(records, organisation=organisation, source=source, actor=actor)
         except Exception:
             # The shared transaction rolled back as a whole: each request again on its own.
             for request in run:
-                _run_alone(request, source=source, actor=actor)
+                _run_alone(request, organisation=organisation, source=source, actor=actor)
             return
         start = 0
         for request in run:
@@ -121,8 +123,8 @@ def _run(run: list[_Request], *, source: str, actor) -> None:
             request.done = True
 
 
-def _run_alone(request: _Request, *, source: str, actor) -> None:
+def _run_alone(request: _Request, *, organisation, source: str, actor) -> None:
     try:
-        request.result = ingest(request.records, source=source, actor=actor)
+        request.result = ingest(request.records, organisation=organisation, source=source, actor=actor)
     except Exception as exc:
         request.error = exc

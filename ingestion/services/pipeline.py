@@ -17,6 +17,7 @@ from ingestion.validation import ItemError, ValidItem, validate_items
 from kernel.arrays import text_array
 from kernel.instances import unsaved
 from kernel.timing import timed
+from organisations.context import organisation_context
 from scoring.models import Decision, Label, ModelVersion, Transaction
 from scoring.services import BatchScore, StoredBatch, batch_prepare, batch_store
 
@@ -36,7 +37,7 @@ _STORED_SQL = (
     f"FROM {Transaction._meta.db_table} t "
     f"LEFT JOIN {Decision._meta.db_table} d ON d.transaction_id = t.id "
     f"LEFT JOIN {ModelVersion._meta.db_table} m ON m.id = d.model_version_id "
-    "WHERE t.source = %s AND t.external_id = ANY(%s::text[])"
+    "WHERE t.organisation_id = %s AND t.external_id = ANY(%s::text[]) AND t.source = %s"
 )
 
 
@@ -100,8 +101,14 @@ class IngestResult:
         }
 
 
-def ingest(records: Sequence, *, source: str, actor) -> IngestResult:
-    """Score and store a batch of transactions from `source`; a single transaction is a batch of one."""
+def ingest(records: Sequence, *, organisation, source: str, actor) -> IngestResult:
+    """Score and store a batch of transactions of `organisation` from `source`; a single transaction is a batch
+    of one. Everything it reads (history, the champion, rules) and writes is the organisation's."""
+    with organisation_context(organisation):
+        return _ingest(records, organisation=organisation, source=source, actor=actor)
+
+
+def _ingest(records: Sequence, *, organisation, source: str, actor) -> IngestResult:
     started = time.perf_counter()
     result = IngestResult()
     with result.timed("validate"):
@@ -109,7 +116,7 @@ def ingest(records: Sequence, *, source: str, actor) -> IngestResult:
     fresh = _drop_batch_duplicates(valid, result)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            _ingest_valid(fresh, source=source, actor=actor, result=result)
+            _ingest_valid(fresh, organisation_id=organisation.pk, source=source, actor=actor, result=result)
             break
         except (IntegrityError, OperationalError) as exc:
             if attempt == MAX_ATTEMPTS or not _worth_retrying(exc):
@@ -151,17 +158,19 @@ def _drop_batch_duplicates(valid: list[ValidItem], result: IngestResult) -> list
     return fresh
 
 
-def _ingest_valid(items: list[ValidItem], *, source: str, actor, result: IngestResult) -> None:
+def _ingest_valid(items: list[ValidItem], *, organisation_id: int, source: str, actor, result: IngestResult) -> None:
     result.accepted, result.flagged, result.decisions, result.stored_indexes = 0, 0, [], []
     result.duplicates = [d for d in result.duplicates if "duplicate_of_index" in d]
     if not items:
         return
     with result.timed("duplicates"):
-        items = _drop_stored_duplicates(items, source=source, result=result)
+        items = _drop_stored_duplicates(items, organisation_id=organisation_id, source=source, result=result)
     if not items:
         return
     now = timezone.now()
-    transactions = [_transaction_from(item, source=source, received_at=now) for item in items]
+    transactions = [
+        _transaction_from(item, organisation_id=organisation_id, source=source, received_at=now) for item in items
+    ]
     with result.timed("reads"):
         prepared = batch_prepare(transactions=transactions)
     result.timings_ms["history"] = prepared.history_ms
@@ -196,16 +205,19 @@ def _versions_by_id(scored: BatchScore) -> dict[int, int]:
     return {v.pk: v.version for v in (scored.model_version, *distinct.values())}
 
 
-def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: IngestResult) -> list[ValidItem]:
-    """One query finds every item already stored for this source, with its existing decision."""
+def _drop_stored_duplicates(
+    items: list[ValidItem], *, organisation_id: int, source: str, result: IngestResult
+) -> list[ValidItem]:
+    """One query finds every item already stored for this organisation and source, with its existing decision."""
     external_ids = [item.data.external_id for item in items]
     if connection.vendor == "postgresql":
         # One array literal instead of 10,000 parameters (their adaptation cost ~250 ms; see text_array).
         with connection.cursor() as cursor:
-            cursor.execute(_STORED_SQL, [source, text_array(external_ids)])
+            cursor.execute(_STORED_SQL, [organisation_id, text_array(external_ids), source])
             rows = cursor.fetchall()
     else:
-        rows = Transaction.objects.filter(source=source, external_id__in=external_ids).values_list(
+        stored = Transaction.objects.for_organisation(organisation_id)
+        rows = stored.filter(source=source, external_id__in=external_ids).values_list(
             "id",
             "external_id",
             "decision__score",
@@ -239,12 +251,13 @@ def _drop_stored_duplicates(items: list[ValidItem], *, source: str, result: Inge
     return fresh
 
 
-def _transaction_from(item: ValidItem, *, source: str, received_at: datetime) -> Transaction:
+def _transaction_from(item: ValidItem, *, organisation_id: int, source: str, received_at: datetime) -> Transaction:
     data = item.data
     return unsaved(
         Transaction,
         {
             "id": None,
+            "organisation_id": organisation_id,
             "source": source,
             "external_id": data.external_id,
             "account_id": data.account_id,

@@ -18,6 +18,7 @@ from audit.services import audit_log
 from ingestion.models import PullRun, PullSource
 from ingestion.services.pipeline import ingest
 from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
+from organisations.context import organisation_context
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +142,13 @@ def pull_source_run(*, source: PullSource) -> PullRun:
 
     Skips (and records a skipped run) while the source backs off or another run holds it. The
     cursor is stored after each page, so a crash re-pulls at most one page, whose records then
-    come back as duplicates.
+    come back as duplicates. Runs in the source's organisation.
     """
+    with organisation_context(source.organisation):
+        return _run(source)
+
+
+def _run(source: PullSource) -> PullRun:
     now = timezone.now()
     source.refresh_from_db()
     if source.backoff_until and source.backoff_until > now:
@@ -302,7 +308,9 @@ def _dig(data, path: str):
 def _ingest_page(source: PullSource, run: PullRun, records: list, *, page_number: int) -> None:
     size = settings.INGEST_MAX_BATCH
     for start in range(0, len(records), size):
-        result = ingest(records[start : start + size], source=source.source, actor=source)
+        result = ingest(
+            records[start : start + size], organisation=source.organisation, source=source.source, actor=source
+        )
         run.accepted += result.accepted
         run.duplicates += len(result.duplicates)
         run.invalid += len(result.errors)

@@ -14,6 +14,7 @@ from audit.services import audit_log
 from ingestion.models import PullSource, UploadJob
 from ingestion.services.pipeline import ingest
 from ingestion.validation import KNOWN_FIELDS
+from organisations.context import organisation_context
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +39,13 @@ def check_upload_source(source: str) -> None:
         )
 
 
-def upload_create(*, uploaded_by, name: str, data: bytes, source: str) -> UploadJob:
-    """Check the file as a whole and queue it; a refused file leaves nothing behind."""
+def upload_create(*, organisation, uploaded_by, name: str, data: bytes, source: str) -> UploadJob:
+    """Check the file as a whole and queue it in `organisation`; a refused file leaves nothing behind."""
     check_upload_source(source)
     text, total_rows = check_csv(data)
-    with transaction.atomic():
+    with transaction.atomic(), organisation_context(organisation):
         job = UploadJob.objects.create(
+            organisation=organisation,
             uploaded_by=uploaded_by,
             source=source,
             original_name=name[:255],
@@ -120,11 +122,16 @@ def upload_process(*, job_id: int) -> UploadJob | None:
 
     Each chunk and the job's progress commit in one transaction while the job row is locked, so a
     redelivered or concurrent task continues where the last commit left off and never counts a row
-    twice (and the pipeline reports any re-sent record as a duplicate anyway).
+    twice (and the pipeline reports any re-sent record as a duplicate anyway). Runs in the job's organisation.
     """
-    job = UploadJob.objects.filter(pk=job_id).only("status").first()
+    job = UploadJob.objects.filter(pk=job_id).select_related("organisation").only("status", "organisation").first()
     if job is None or job.is_finished:
         return job
+    with organisation_context(job.organisation):
+        return _process(job_id)
+
+
+def _process(job_id: int) -> UploadJob | None:
     UploadJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=timezone.now())
     UploadJob.objects.filter(pk=job_id, status=UploadJob.Status.QUEUED).update(status=UploadJob.Status.RUNNING)
     chunk_rows = settings.UPLOAD_CHUNK_ROWS
@@ -188,7 +195,8 @@ def _record(row: dict) -> dict:
 
 
 def _ingest_chunk(job: UploadJob, chunk: list[tuple[int, dict]]) -> None:
-    result = ingest([_record(row) for _, row in chunk], source=job.source, actor=job.uploaded_by)
+    records = [_record(row) for _, row in chunk]
+    result = ingest(records, organisation=job.organisation, source=job.source, actor=job.uploaded_by)
     job.processed_rows += len(chunk)
     job.accepted += result.accepted
     job.duplicates += len(result.duplicates)

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
-from conftest import run_in_threads, suspicious_record, transaction_record
+from conftest import default_organisation, run_in_threads, suspicious_record, transaction_record
 from ingestion.services import ingest
 from ingestion.services.coalescing import _queues, _Request, _run, ingest_coalesced
 from scoring.inference import NoChampionModel
@@ -18,7 +18,7 @@ URL = "/api/v1/transactions/ingest"
 def run_together(requests: list[list], *, source="acme", actor="tests") -> list:
     """One shared run of `requests`, as the leader takes them from the queue."""
     waiting = [_Request(records) for records in requests]
-    _run(waiting, source=source, actor=actor)
+    _run(waiting, organisation=default_organisation(), source=source, actor=actor)
     assert all(request.done for request in waiting)
     return waiting
 
@@ -26,7 +26,9 @@ def run_together(requests: list[list], *, source="acme", actor="tests") -> list:
 @pytest.mark.django_db
 class TestSharedRun:
     def test_each_request_gets_its_own_indexes_errors_duplicates_and_decisions(self, champion):
-        ingest([transaction_record(900)], source="acme", actor="tests")  # stored before
+        ingest(
+            [transaction_record(900)], organisation=default_organisation(), source="acme", actor="tests"
+        )  # stored before
         a, b, c = run_together(
             [
                 [transaction_record(1), {"external_id": "bad"}, suspicious_record(2)],
@@ -91,5 +93,10 @@ def test_concurrent_single_item_requests_share_runs_and_each_gets_its_decision(c
 @pytest.mark.django_db
 def test_requests_over_the_item_limit_run_alone(champion, settings):
     settings.INGEST_COALESCE_MAX_REQUEST_ITEMS = 1
-    result = ingest_coalesced([transaction_record(1), transaction_record(2)], source="acme", actor="tests")
+    result = ingest_coalesced(
+        [transaction_record(1), transaction_record(2)],
+        organisation=default_organisation(),
+        source="acme",
+        actor="tests",
+    )
     assert result.accepted == 2 and "queued" not in result.timings_ms

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from apikeys.services import api_key_create
-from audit.services import CHAIN_LOCK_KEY
-from conftest import run_in_threads, transaction_record
+from audit.services import CHAIN_LOCK_CLASS
+from conftest import default_organisation, run_in_threads, transaction_record
 from ingestion.models import IdempotencyKey
 from ingestion.services.idempotency import idempotency_prune
 from ingestion.tasks import idempotency_prune_task
@@ -58,7 +58,7 @@ class TestIdempotencyKey:
         assert Transaction.objects.count() == 1
 
     def test_keys_belong_to_their_api_key(self, champion, api_key):
-        _, other = api_key_create(name="Other", source="other", scopes=["ingest"])
+        _, other = api_key_create(organisation=default_organisation(), name="Other", source="other", scopes=["ingest"])
         assert post([transaction_record(1)], api_key[1], "shared").status_code == 200
         response = post([transaction_record(2)], other, "shared")
         assert response.status_code == 200 and "Idempotent-Replayed" not in response
@@ -142,7 +142,8 @@ class TestConcurrentRequests:
             password=settings_dict["PASSWORD"] or None,
         )
         with psycopg.connect(conninfo, autocommit=True) as blocker:
-            blocker.execute("SELECT pg_advisory_lock(%s)", [CHAIN_LOCK_KEY])
+            chain_lock = [CHAIN_LOCK_CLASS, api_key[0].organisation_id]  # the key's organisation's chain
+            blocker.execute("SELECT pg_advisory_lock(%s, %s)", chain_lock)
 
             def first():
                 try:
@@ -159,7 +160,7 @@ class TestConcurrentRequests:
             body = assert_error(post(batch, api_key[1], "in-flight"), 409, "idempotency_key_in_progress")
             assert body["details"] == {"idempotency_key": "in-flight"}
             assert thread.is_alive()
-            blocker.execute("SELECT pg_advisory_unlock(%s)", [CHAIN_LOCK_KEY])
+            blocker.execute("SELECT pg_advisory_unlock(%s, %s)", chain_lock)
             thread.join(60)
         assert responses["first"].status_code == 200 and responses["first"].json()["accepted"] == 3
         replay = post(batch, api_key[1], "in-flight")

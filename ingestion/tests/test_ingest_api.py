@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from apikeys.services import api_key_create, api_key_revoke
 from audit.services import audit_verify
 from cases.models import Case
-from conftest import suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.models import OutboxEvent
 from ingestion.services import ingest
 from scoring.models import Decision, Transaction
@@ -54,7 +54,7 @@ class TestAuthentication:
         assert_error(post([transaction_record()], raw), 401, "authentication_failed")
 
     def test_key_without_ingest_scope_is_403(self, champion):
-        _, raw = api_key_create(name="reader", source="reader", scopes=["read"])
+        _, raw = api_key_create(organisation=default_organisation(), name="reader", source="reader", scopes=["read"])
         assert_error(post([transaction_record()], raw), 403, "permission_denied")
 
     def test_bearer_header_works(self, champion, api_key):
@@ -143,7 +143,9 @@ class TestDuplicates:
         assert body["duplicates"] == [{"index": 2, "external_id": "tx-1", "duplicate_of_index": 0}]
 
     def test_same_external_id_from_another_source_is_not_a_duplicate(self, champion, api_key):
-        _, other = api_key_create(name="Other bank", source="other", scopes=["ingest"])
+        _, other = api_key_create(
+            organisation=default_organisation(), name="Other bank", source="other", scopes=["ingest"]
+        )
         assert post([transaction_record(1)], api_key[1]).json()["accepted"] == 1
         assert post([transaction_record(1)], other).json()["accepted"] == 1
 
@@ -215,10 +217,15 @@ class TestPipeline:
     def test_a_batch_that_opens_and_joins_cases_appends_the_cases_entries_then_its_own(self, champion):
         from audit.models import AuditEvent
 
-        ingest([suspicious_record(1, account_id="acc-x")], source="acme", actor="tests")
+        ingest(
+            [suspicious_record(1, account_id="acc-x")],
+            organisation=default_organisation(),
+            source="acme",
+            actor="tests",
+        )
         records = [suspicious_record(2, account_id="acc-x"), suspicious_record(3, account_id="acc-y")]
         with CaptureQueriesContext(connection) as queries:
-            result = ingest(records, source="acme", actor="tests")
+            result = ingest(records, organisation=default_organisation(), source="acme", actor="tests")
         assert result.flagged == 2
         heads_read = [q for q in queries.captured_queries if 'FROM "audit_auditevent"' in q["sql"]]
         assert len(heads_read) == 2  # one append by cases (all its entries), one by the pipeline
@@ -248,7 +255,12 @@ def test_the_response_names_the_version_that_scored_each_item(champion, make_use
     """Under a champion/challenger experiment each decision reports its own model's version."""
     challenger = copy_model_version(champion)
     experiment_start(challenger=challenger, challenger_share=0.5, name="", actor=make_user("compliance"))
-    result = ingest([transaction_record(i, account_id=f"acc-{i}") for i in range(200)], source="tests", actor="tests")
+    result = ingest(
+        [transaction_record(i, account_id=f"acc-{i}") for i in range(200)],
+        organisation=default_organisation(),
+        source="tests",
+        actor="tests",
+    )
 
     stored = dict(Decision.objects.values_list("transaction_id", "model_version__version"))
     reported = {d["transaction_id"]: d["model_version"] for d in result.decisions}

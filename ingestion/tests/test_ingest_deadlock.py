@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from conftest import transaction_record, wait_until
+from conftest import default_organisation, transaction_record, wait_until
 from ingestion.services import ingest
 from scoring.models import AccountProfile, Decision, Transaction
 
@@ -26,7 +26,12 @@ def waiting_on_a_row_lock(pid: int) -> bool:
 
 
 def test_a_batch_ended_by_a_deadlock_is_redone(champion):
-    ingest([transaction_record(1, account_id="acc-deadlock")], source="acme", actor="tests")  # the profile row
+    ingest(
+        [transaction_record(1, account_id="acc-deadlock")],
+        organisation=default_organisation(),
+        source="acme",
+        actor="tests",
+    )  # the profile row
     batch_pid: list[int] = []
     outcome: dict = {}
 
@@ -35,7 +40,12 @@ def test_a_batch_ended_by_a_deadlock_is_redone(champion):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 batch_pid.append(cursor.fetchone()[0])
-            outcome["result"] = ingest([transaction_record(2, account_id="acc-deadlock")], source="acme", actor="tests")
+            outcome["result"] = ingest(
+                [transaction_record(2, account_id="acc-deadlock")],
+                organisation=default_organisation(),
+                source="acme",
+                actor="tests",
+            )
         except BaseException as exc:
             outcome["error"] = exc
         finally:

@@ -25,7 +25,7 @@ def feed(settings):
 
 @pytest.fixture
 def admin_client(make_user):
-    user = make_user("admin", "ada")
+    user = make_user("org_admin", "ada")
     user.is_staff = True
     user.save()
     client = Client()

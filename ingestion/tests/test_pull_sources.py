@@ -191,7 +191,7 @@ class TestFailures:
         feed.mode = "ok"
         assert pull_source_run(source=source).status == PullRun.Status.SKIPPED
 
-        pull_source_reset_breaker(source=source, actor=make_user("admin", "ada"))
+        pull_source_reset_breaker(source=source, actor=make_user("org_admin", "ada"))
 
         assert pull_source_run(source=source).status == PullRun.Status.OK
         assert AuditEvent.objects.filter(action="pull_source.breaker_reset", actor="user:ada").exists()

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
-from conftest import run_in_threads
+from conftest import default_organisation, run_in_threads
 from ingestion.models import UploadJob
 from ingestion.services import upload_create, upload_process
 from ingestion.services.pipeline import ingest
@@ -137,11 +137,16 @@ class TestResume:
         settings.UPLOAD_CHUNK_ROWS = 4
         alice = make_user("analyst", "alice")
         job = upload_create(  # outside a committed transaction: nothing is enqueued in this test
-            uploaded_by=alice, name="ledger.csv", data=csv_file(*[good_row(n) for n in range(1, 11)]), source="csv"
+            organisation=default_organisation(),
+            uploaded_by=alice,
+            name="ledger.csv",
+            data=csv_file(*[good_row(n) for n in range(1, 11)]),
+            source="csv",
         )
         first = ingest(
             [{"external_id": f"up-{n}", "account_id": f"acc-{n % 5}", "amount": f"{n}.50", "currency": "EUR",
               "timestamp": "2026-11-20T10:00:00Z"} for n in range(1, 5)],
+            organisation=default_organisation(),
             source="csv",
             actor=alice,
         )  # fmt: skip
@@ -161,7 +166,13 @@ class TestResume:
 def test_a_job_that_cannot_go_on_fails_with_the_reason_on_its_page(make_user):
     """No champion model: nothing can be scored, the job says so instead of spinning forever."""
     client, alice = logged_in(make_user, "analyst", "alice")
-    job = upload_create(uploaded_by=alice, name="ledger.csv", data=csv_file(good_row(1)), source="csv")
+    job = upload_create(
+        organisation=default_organisation(),
+        uploaded_by=alice,
+        name="ledger.csv",
+        data=csv_file(good_row(1)),
+        source="csv",
+    )
     with pytest.raises(Exception, match="No champion model"):
         upload_process(job_id=job.pk)
     job.refresh_from_db()
@@ -226,7 +237,9 @@ class TestRefusedFiles:
 @pytest.mark.django_db
 class TestWhoMay:
     def make_job(self, user, name="theirs.csv") -> UploadJob:
-        return upload_create(uploaded_by=user, name=name, data=csv_file(good_row(1)), source="csv")
+        return upload_create(
+            organisation=default_organisation(), uploaded_by=user, name=name, data=csv_file(good_row(1)), source="csv"
+        )
 
     def test_another_analysts_upload_is_a_404(self, make_user):
         client, _ = logged_in(make_user, "analyst", "alice")
@@ -241,7 +254,7 @@ class TestWhoMay:
         assert "mine.csv" in client.get(URL).content.decode()
         assert client.get(f"/ingest/uploads/{mine.pk}/").status_code == 200
 
-    @pytest.mark.parametrize("role", ["compliance", "admin"])
+    @pytest.mark.parametrize("role", ["compliance", "org_admin"])
     def test_compliance_and_admin_see_every_upload(self, make_user, role):
         client, _ = logged_in(make_user, role, "carol")
         bobs = self.make_job(make_user("analyst", "bob"))

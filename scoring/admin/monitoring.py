@@ -3,12 +3,13 @@
 from django.contrib import admin
 
 from kernel.admin import ReadOnlyAdmin, admin_action
+from organisations.admin import OrganisationScoped
 from scoring.models import DriftReport, Experiment, ModelVersion
 from scoring.services.experiments import experiment_results, experiment_stop
 
 
 @admin.register(DriftReport)
-class DriftReportAdmin(ReadOnlyAdmin):
+class DriftReportAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ["created_at", "model_version", "window_size", "is_drifted", "retraining_started"]
     list_filter = ["is_drifted"]
 
@@ -22,7 +23,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(ReadOnlyAdmin):
+class ExperimentAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ["name", "champion", "challenger", "challenger_share", "is_active", "started_at", "ended_at"]
     readonly_fields = ["results"]
     actions = ["stop"]

@@ -5,12 +5,13 @@ from django.db.models.functions import Length
 
 from approvals.admin import FourEyesAdmin
 from kernel.admin import ReadOnlyAdmin, admin_action
+from organisations.admin import OrganisationScoped
 from scoring.models import ModelVersion, PromotionRequest
 from scoring.services.registry import model_promote_or_request, model_rollback
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(ReadOnlyAdmin):
+class ModelVersionAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ["version", "status", "algorithm", "training_size", "holdout_recall", "created_at", "promoted_at"]
     actions = ["promote", "rollback"]
     list_filter = ["status", "algorithm"]

@@ -3,12 +3,13 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from organisations.admin import OrganisationScoped
 from scoring.models import Rule
 from scoring.services.rules import rule_save
 
 
 @admin.register(Rule)
-class RuleAdmin(SimpleHistoryAdmin):
+class RuleAdmin(OrganisationScoped, SimpleHistoryAdmin):
     """Rules are edited here; every save is validated, versioned (history) and audited by rule_save."""
 
     list_display = ["code", "name", "kind", "action", "risk_level", "is_active", "updated_at"]

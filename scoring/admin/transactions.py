@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from kernel.admin import ReadOnlyAdmin
+from organisations.admin import OrganisationScoped
 from scoring.models import Decision, ModelVersion, Transaction
 
 
@@ -20,7 +21,7 @@ class ModelVersionFilter(admin.SimpleListFilter):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(OrganisationScoped, admin.ModelAdmin):
     list_display = [
         "external_id",
         "source",
@@ -57,7 +58,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdmin):
+class DecisionAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ["transaction", "model_version", "score", "risk_level", "flagged", "created_at"]
     list_filter = ["risk_level", "flagged", ModelVersionFilter]
     raw_id_fields = ["transaction", "model_version"]

@@ -4,10 +4,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from organisations.models import OrganisationOwned
 from scoring.models.registry import ModelVersion
 
 
-class DriftReport(models.Model):
+class DriftReport(OrganisationOwned):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="drift_reports")
     created_at = models.DateTimeField()
     window_size = models.PositiveIntegerField()
@@ -27,7 +28,7 @@ class DriftReport(models.Model):
         return f"drift v{self.model_version.version} {self.created_at:%Y-%m-%d %H:%M} ({state})"
 
 
-class Experiment(models.Model):
+class Experiment(OrganisationOwned):
     """Champion vs challenger: a stable share of accounts is scored by the challenger."""
 
     name = models.CharField(max_length=200)
@@ -45,7 +46,7 @@ class Experiment(models.Model):
     class Meta:
         ordering = ["-started_at"]
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_experiment"),
+            models.UniqueConstraint(fields=["organisation"], condition=Q(is_active=True), name="one_active_experiment"),
             models.CheckConstraint(
                 condition=Q(challenger_share__gt=0) & Q(challenger_share__lt=1), name="experiment_share_between_0_and_1"
             ),

@@ -2,15 +2,18 @@
 
 from django.db import models
 
+from organisations.models import OrganisationOwned, organisation_field
 
-class AccountProfile(models.Model):
+
+class AccountProfile(OrganisationOwned):
     """Running aggregates of every stored transaction of an account: the behavioural features' memory.
 
     Kept up to date inside each ingest transaction (scoring.profiles.profiles_record), so scoring a batch
     reads one row per account instead of aggregating months of history.
     """
 
-    account_id = models.CharField(max_length=128, unique=True)
+    organisation = organisation_field(hot=True)
+    account_id = models.CharField(max_length=128)
     n = models.PositiveBigIntegerField(default=0)
     sum_log_amount = models.FloatField(default=0.0, help_text="Sum of log1p(|amount|).")
     sum_log_amount_sq = models.FloatField(default=0.0)
@@ -18,17 +21,21 @@ class AccountProfile(models.Model):
     sum_hour_cos = models.FloatField(default=0.0)
     last_epoch_s = models.FloatField(default=0.0, help_text="Latest occurred_at seen, Unix seconds.")
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "account_id"], name="account_profile_unique")]
+
     def __str__(self) -> str:
         return f"{self.account_id} ({self.n})"
 
 
-class AccountValueCount(models.Model):
+class AccountValueCount(OrganisationOwned):
     """How many of an account's stored transactions went to a country or a merchant."""
 
     class Kind(models.TextChoices):
         COUNTRY = "c", "Country"
         MERCHANT = "m", "Merchant"
 
+    organisation = organisation_field(hot=True)
     account_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=1, choices=Kind.choices)
     value = models.CharField(max_length=128)
@@ -36,7 +43,9 @@ class AccountValueCount(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account_id", "kind", "value"], name="account_value_count_unique")
+            models.UniqueConstraint(
+                fields=["organisation", "account_id", "kind", "value"], name="account_value_count_unique"
+            )
         ]
 
     def __str__(self) -> str:

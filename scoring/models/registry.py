@@ -5,16 +5,17 @@ from django.db import models
 from django.db.models import Q
 
 from approvals.models import FourEyesRequest, one_pending_per
+from organisations.models import OrganisationOwned
 
 
-class ModelVersion(models.Model):
+class ModelVersion(OrganisationOwned):
     class Status(models.TextChoices):
         CANDIDATE = "candidate", "Candidate"
         CHAMPION = "champion", "Champion"
         CHALLENGER = "challenger", "Challenger"
         RETIRED = "retired", "Retired"
 
-    version = models.PositiveIntegerField(unique=True)
+    version = models.PositiveIntegerField(help_text="1, 2, 3... within the organisation.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
     algorithm = models.CharField(max_length=64)
     artifact = models.BinaryField(help_text="The ONNX model (both detectors in one graph).")
@@ -50,7 +51,8 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["-version"]
         constraints = [
-            models.UniqueConstraint(fields=["status"], condition=Q(status="champion"), name="one_champion_model"),
+            models.UniqueConstraint(fields=["organisation", "version"], name="model_version_unique"),
+            models.UniqueConstraint(fields=["organisation"], condition=Q(status="champion"), name="one_champion_model"),
         ]
         permissions = [
             ("promote_model", "Can promote or roll back a model version"),

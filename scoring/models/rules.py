@@ -3,10 +3,11 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from organisations.models import OrganisationOwned
 from scoring.models.transactions import RiskLevel
 
 
-class Rule(models.Model):
+class Rule(OrganisationOwned):
     """A deterministic check next to the model; parameters per kind are validated by scoring.rule_engine."""
 
     class Kind(models.TextChoices):
@@ -20,7 +21,7 @@ class Rule(models.Model):
         RAISE = "raise", "Raise the risk level"
         FLAG = "flag", "Force a flag"
 
-    code = models.SlugField(max_length=64, unique=True)
+    code = models.SlugField(max_length=64, help_text="Unique within the organisation.")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     params = models.JSONField(default=dict, blank=True)
@@ -35,6 +36,7 @@ class Rule(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "code"], name="rule_code_unique")]
         permissions = [("manage_rules", "Can create and change scoring rules")]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from organisations.models import OrganisationOwned, organisation_field
 from scoring.models.registry import ModelVersion
 
 
@@ -21,7 +22,8 @@ class Label(models.TextChoices):
     FRAUD = "fraud", "Fraud"
 
 
-class Transaction(models.Model):
+class Transaction(OrganisationOwned):
+    organisation = organisation_field(hot=True)
     source = models.CharField(
         max_length=64, help_text="Where it came from: an API key's source, a pull source, an upload."
     )
@@ -39,12 +41,17 @@ class Transaction(models.Model):
     label = models.CharField(max_length=8, choices=Label.choices, default=Label.UNKNOWN)
 
     class Meta:
-        # external_id first: the ingest duplicate check (`external_id = ANY(...) AND source = ...`) then
-        # descends the index by id whatever the planner believes of a source's size. Led by source,
-        # a source new since the last ANALYZE was estimated at one row and its whole index range was
-        # scanned per check (5 ms at 10,000 stored rows, 37 ms at 50,000, growing with the source).
-        constraints = [models.UniqueConstraint(fields=["external_id", "source"], name="transaction_unique_per_source")]
-        indexes = [models.Index(fields=["account_id", "occurred_at"], name="txn_account_time")]
+        # External ids are unique per organisation and source. external_id before source: the ingest
+        # duplicate check (`organisation = … AND external_id = ANY(...) AND source = ...`) then descends
+        # the index by id whatever the planner believes of a source's size. Led by source, a source new
+        # since the last ANALYZE was estimated at one row and its whole index range was scanned per check
+        # (5 ms at 10,000 stored rows, 37 ms at 50,000, growing with the source).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "external_id", "source"], name="transaction_unique_per_source"
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "account_id", "occurred_at"], name="txn_account_time")]
         permissions = [("ingest_transactions", "Can submit transactions for scoring")]
 
     def __str__(self) -> str:
@@ -73,7 +80,7 @@ class JSONTextField(models.JSONField):
         return super().select_format(compiler, sql, params)
 
 
-class Decision(models.Model):
+class Decision(OrganisationOwned):
     # Both references are enforced by the database, by triggers that check a whole statement's rows at
     # once (migration 0012) rather than by foreign-key constraints, which check row by row at commit:
     # ~70 ms of a 10,000-decision batch on PostgreSQL.
@@ -83,6 +90,7 @@ class Decision(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="decisions", db_constraint=False
     )
+    organisation = organisation_field(hot=True)
     score = models.FloatField(help_text="0..1, higher is more anomalous.")
     risk_level = models.CharField(max_length=8, choices=RiskLevel.choices)
     flagged = models.BooleanField(default=False)
@@ -106,8 +114,8 @@ class Decision(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["flagged", "created_at"], name="decision_flagged_time"),
-            models.Index(fields=["risk_level"], name="decision_risk"),
+            models.Index(fields=["organisation", "flagged", "created_at"], name="decision_flagged_time"),
+            models.Index(fields=["organisation", "risk_level"], name="decision_risk"),
         ]
         permissions = [
             ("view_explanation", "Can view model explanations"),

@@ -14,6 +14,7 @@ from scoring.services.batch import BatchScore, PreparedBatch, batch_prepare, bat
 from scoring.services.labels import record_labels
 from scoring.services.registry import (
     SYNTHETIC_SOURCE,
+    model_install_default,
     model_promote,
     model_rollback,
     model_train,
@@ -29,6 +30,7 @@ __all__ = [
     "batch_prepare",
     "batch_score",
     "batch_store",
+    "model_install_default",
     "model_promote",
     "model_rollback",
     "model_train",

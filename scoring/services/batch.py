@@ -47,6 +47,7 @@ class BatchScore:
                 Decision,
                 {
                     "transaction_id": txn.pk,
+                    "organisation_id": txn.organisation_id,
                     "model_version_id": versions[i].pk,
                     "score": scores[i],
                     "risk_level": self.risk_levels[i],

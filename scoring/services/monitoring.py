@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.services import audit_log
 from kernel.events import publish
+from organisations.context import require_organisation_id
 from scoring.drift import compare
 from scoring.inference import NoChampionModel, scorer_for
 from scoring.models import Decision, DriftReport, Label, ModelVersion, Transaction
@@ -63,7 +64,10 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
             publish("model.drift_detected", payload)
             from scoring.tasks import retrain_task
 
-            transaction.on_commit(lambda: retrain_task.delay(reason=f"drift report {report.pk}"))
+            organisation_id = report.organisation_id
+            transaction.on_commit(
+                lambda: retrain_task.delay(reason=f"drift report {report.pk}", organisation_id=organisation_id)
+            )
     return report
 
 
@@ -75,7 +79,10 @@ def model_retrain_request(*, actor, reason: str) -> None:
         audit_log(actor=actor, action="model.retrain_requested", object_type="scoring.ModelVersion", object_id="",
                   payload={"reason": reason})  # fmt: skip
         user_id = getattr(actor, "pk", None)
-        transaction.on_commit(lambda: retrain_task.delay(reason=reason, user_id=user_id))
+        organisation_id = require_organisation_id()
+        transaction.on_commit(
+            lambda: retrain_task.delay(reason=reason, user_id=user_id, organisation_id=organisation_id)
+        )
 
 
 def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> ModelVersion:

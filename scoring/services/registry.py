@@ -53,6 +53,17 @@ def model_train(
     unknown); the held-out set's labels only measure it. `make_champion` promotes it in the same
     transaction: for bootstrapping an installation (`train_model`, `demo`), not for the four-eyes path.
     """
+    fields = synthetic_model_fields(
+        n_accounts=n_accounts, days=days, seed=seed, n_estimators=n_estimators, fraud_rate=fraud_rate, actor=actor
+    )
+    return model_register(fields=fields, actor=actor, make_champion=make_champion)
+
+
+def synthetic_model_fields(
+    *, n_accounts: int, days: int, seed: int, n_estimators: int, fraud_rate: float, actor=None
+) -> dict:
+    """A model version's fields (not saved): the ensemble trained on generated traffic, measured on a held-out
+    generated set with the shipped rules."""
     from scoring.evaluation import evaluate_scorer, serving_rules
     from scoring.training import train_ensemble  # scikit-learn only where training runs
 
@@ -84,7 +95,7 @@ def model_train(
         "fit_seconds": round(fit_s, 2),
         "total_seconds": round(time.perf_counter() - started, 2),
     }
-    return model_register(fields=fields, actor=actor, make_champion=make_champion)
+    return fields
 
 
 def registry_fields(trained, training_txns, *, training_data: dict, actor) -> dict:
@@ -111,6 +122,15 @@ def unsaved_scorer(fields: dict):
     from scoring.inference import Scorer
 
     return Scorer(ModelVersion(version=0, **fields))
+
+
+def model_install_default(*, actor="system:organisation") -> ModelVersion:
+    """Register the shipped default model (scoring.default_model) as the current organisation's champion:
+    what a new organisation scores with until it retrains on its own traffic."""
+    from scoring.default_model import default_model_fields
+
+    fields = {**default_model_fields(), "created_by": _user_or_none(actor)}
+    return model_register(fields=fields, actor=actor, make_champion=True, event="model.installed_default")
 
 
 def model_register(*, fields: dict, actor, make_champion: bool = False, event: str = "model.trained") -> ModelVersion:

@@ -46,9 +46,10 @@ def copy_model_version(model_version: ModelVersion, **overrides) -> ModelVersion
     fields = {
         f.attname: getattr(model_version, f.attname)
         for f in ModelVersion._meta.concrete_fields
-        if f.attname not in {"id", "version", "status", "created_at", "promoted_at", "promoted_by_id"}
+        if f.attname
+        not in {"id", "organisation_id", "version", "status", "created_at", "promoted_at", "promoted_by_id"}
     }
-    latest = ModelVersion.objects.order_by("-version").values_list("version", flat=True).first()
+    latest = ModelVersion.objects.order_by("-version").values_list("version", flat=True).first() or 0
     return ModelVersion.objects.create(**{**fields, "version": latest + 1, **overrides})
 
 

@@ -63,7 +63,7 @@ def test_promotion_through_admin_actions_needs_two_people(client, champion, make
     from scoring.tests.builders import copy_model_version
 
     candidate = copy_model_version(champion)
-    alice, bob = make_user("compliance", "alice"), make_user("admin", "bob")
+    alice, bob = make_user("compliance", "alice"), make_user("org_admin", "bob")
     for user in (alice, bob):
         user.is_staff = True
         user.save()

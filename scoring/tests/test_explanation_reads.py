@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import suspicious_record
+from conftest import default_organisation, suspicious_record
 from ingestion.services import ingest
 from scoring import explainer
 from scoring.models import Decision
@@ -23,7 +23,9 @@ def _reading(context: CaptureQueriesContext, column: str) -> list[str]:
 
 def test_explaining_reads_the_explainer_trees_once_per_process_and_never_the_other_heavy_fields(champion, monkeypatch):
     monkeypatch.setattr(explainer, "_explainers", {})  # no explainer built in this process yet
-    ingest([suspicious_record(i) for i in range(1, 7)], source="bank", actor="tests")
+    ingest(
+        [suspicious_record(i) for i in range(1, 7)], organisation=default_organisation(), source="bank", actor="tests"
+    )
     flagged = list(Decision.objects.filter(flagged=True).order_by("pk").values_list("pk", flat=True))
     assert len(flagged) >= 4
     with CaptureQueriesContext(connection) as first:

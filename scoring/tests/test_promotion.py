@@ -29,7 +29,7 @@ def test_analyst_cannot_promote(candidate, make_user):
 
 
 def test_four_eyes_the_requester_cannot_approve_a_second_officer_can(candidate, champion, make_user):
-    alice, bob = make_user("compliance", "alice"), make_user("admin", "bob")
+    alice, bob = make_user("compliance", "alice"), make_user("org_admin", "bob")
     response = _client(alice).post(f"/api/v1/models/{candidate.version}/promote", {"reason": "better"}, format="json")
     assert response.status_code == 202
     request_id = response.json()["id"]

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from apikeys.services import api_key_create
-from conftest import suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, transaction_record
 from scoring.models import Decision, Transaction
 
 
@@ -68,7 +68,7 @@ def test_detail_and_on_demand_explanation_scoped_to_the_key_source(champion, api
     assert explanation.json()["contributions"][0]["text"]
     assert Decision.objects.get(pk=txn.pk).explanation is not None  # stored
 
-    _, other = api_key_create(name="other", source="other-bank", scopes=["read"])
+    _, other = api_key_create(organisation=default_organisation(), name="other", source="other-bank", scopes=["read"])
     assert get(f"/api/v1/transactions/{txn.pk}/", other).status_code == 404
     assert get(f"/api/v1/transactions/{txn.pk}/explanation", other).status_code == 404
     assert get(f"/api/v1/transactions/{txn.pk}/explanation", user=make_user("viewer")).status_code == 403

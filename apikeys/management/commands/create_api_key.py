@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create
+from organisations.cli import add_organisation_argument, organisation_from_option
 
 
 def parse_expiry(value: str) -> datetime:
@@ -34,6 +35,7 @@ class Command(BaseCommand):
     help = "Create an API key; the key is printed once and only its hash is stored."
 
     def add_arguments(self, parser):
+        add_organisation_argument(parser)
         parser.add_argument("--name", required=True)
         parser.add_argument("--source", help="Source the key ingests as (default: the name, slugified).")
         parser.add_argument(
@@ -45,12 +47,13 @@ class Command(BaseCommand):
         expiry.add_argument("--expires-days", type=int, help="Days until the key expires (default: never).")
         parser.add_argument("--rate-limit", default="", help="Requests per period for this key, e.g. 600/min.")
 
-    def handle(self, *args, name, source, scopes, owner, expires, expires_days, rate_limit, **options):
+    def handle(self, *args, organisation, name, source, scopes, owner, expires, expires_days, rate_limit, **options):
+        organisation = organisation_from_option(organisation)
         owner_user = None
         if owner:
-            owner_user = get_user_model().objects.filter(username=owner).first()
+            owner_user = get_user_model().objects.filter(username=owner, membership__organisation=organisation).first()
             if owner_user is None:
-                raise CommandError(f"No user named {owner!r}.")
+                raise CommandError(f"No user named {owner!r} in {organisation.slug}.")
         expires_at = None
         if expires:
             expires_at = parse_expiry(expires)
@@ -58,6 +61,7 @@ class Command(BaseCommand):
             expires_at = timezone.now() + timedelta(days=expires_days)
         try:
             key, raw = api_key_create(
+                organisation=organisation,
                 name=name,
                 source=source or slugify(name)[:64] or "default",
                 scopes=[s.strip() for s in scopes.split(",") if s.strip()],
