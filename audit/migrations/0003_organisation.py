@@ -48,6 +48,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='auditevent',
-            constraint=models.UniqueConstraint(fields=('organisation', 'prev_hash'), name='audit_chain_no_fork', nulls_distinct=False),
+            constraint=models.UniqueConstraint(fields=('organisation', 'prev_hash'), name='audit_chain_no_fork'),
+        ),
+        migrations.AddConstraint(
+            model_name='auditevent',
+            constraint=models.UniqueConstraint(condition=models.Q(('organisation__isnull', True)), fields=('prev_hash',), name='audit_platform_chain_no_fork'),
         ),
     ]

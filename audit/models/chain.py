@@ -63,10 +63,11 @@ class AuditEvent(OrganisationOwned):
             ("verify_audit", "Can verify the audit chain"),
         ]
         constraints = [
-            # The platform's chain (no organisation) cannot fork either: NULLs count as equal here.
+            models.UniqueConstraint(fields=["organisation", "prev_hash"], name="audit_chain_no_fork"),
+            # The platform's chain (no organisation) cannot fork either.
             models.UniqueConstraint(
-                fields=["organisation", "prev_hash"], name="audit_chain_no_fork", nulls_distinct=False
-            )
+                fields=["prev_hash"], condition=models.Q(organisation__isnull=True), name="audit_platform_chain_no_fork"
+            ),
         ]
         indexes = [
             models.Index(fields=["organisation", "object_type", "object_id"], name="audit_event_object_idx"),
