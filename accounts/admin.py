@@ -12,8 +12,9 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from accounts.services import organisation_create
+from audit.services import audit_log
 from kernel.errors import Conflict
-from organisations.admin import PlatformOnly, members_of_current_organisation
+from organisations.admin import members_of_current_organisation
 from organisations.context import current_organisation
 from organisations.models import Membership, Organisation
 from organisations.selectors import PLATFORM_GROUP, is_platform_staff
@@ -84,7 +85,10 @@ class OrganisationUserAdmin(UserAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(PlatformOnly, admin.ModelAdmin):
+class OrganisationAdmin(admin.ModelAdmin):
+    """Platform staff create and manage organisations; an organisation's admin sees its own and chooses its
+    settings (ORGANISATION_SETTINGS), nothing else."""
+
     list_display = ["name", "slug", "is_active", "members", "created_at"]
     search_fields = ["name", "slug"]
     fields = ["name", "slug", "is_active", "settings"]
@@ -93,12 +97,30 @@ class OrganisationAdmin(PlatformOnly, admin.ModelAdmin):
     def members(self, organisation):
         return organisation.memberships.count()
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if is_platform_staff(request.user):
+            return queryset
+        own = current_organisation()
+        return queryset.filter(pk=own.pk) if own is not None else queryset.none()
+
     def get_readonly_fields(self, request, obj=None):
+        if not is_platform_staff(request.user):
+            return ["name", "slug", "is_active"]
         return ["slug"] if obj is not None else []
+
+    def has_add_permission(self, request):
+        return is_platform_staff(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an organisation's data stays; it is deactivated instead
 
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            audit_log(actor=request.user, action="organisation.changed", object_type="organisation",
+                      object_id=obj.slug, payload={"fields": form.changed_data, "settings": obj.settings},
+                      organisation=obj)  # fmt: skip
             return
         try:
             created = organisation_create(name=obj.name, slug=obj.slug, settings=obj.settings, actor=request.user)

@@ -66,6 +66,8 @@ ORG_ADMIN = (
     "apikeys.delete_apikey",
     "apikeys.manage_keys",
     "delivery.view_outboxevent",
+    "organisations.view_organisation",  # its own, and its settings (accounts.admin)
+    "organisations.change_organisation",
     "auth.view_user",  # its organisation's members only (accounts.admin)
     "auth.add_user",
     "auth.change_user",

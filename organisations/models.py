@@ -13,7 +13,10 @@ class Organisation(models.Model):
     slug = models.SlugField(max_length=50, unique=True, help_text="Short name, used in URLs and the CLI.")
     name = models.CharField(max_length=200, unique=True)
     settings = models.JSONField(
-        default=dict, blank=True, help_text="Settings of this organisation that override the deployment's."
+        default=dict,
+        blank=True,
+        help_text="Settings this organisation chooses instead of the deployment's (CASE_SLA_HOURS, DRIFT_WINDOW, "
+        "DRIFT_RETRAIN_MIN_FEATURES, RETRAIN_WINDOW_DAYS).",
     )
     is_active = models.BooleanField(default=True, help_text="An inactive organisation's people and keys are refused.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -24,11 +27,61 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def setting(self, name: str, default=None):
-        """This organisation's value of a setting, else the deployment's (`settings.<NAME>`), else `default`."""
+    def setting(self, name: str):
+        """This organisation's value of one of ORGANISATION_SETTINGS, else the deployment's (`settings.<NAME>`)."""
+        if name not in ORGANISATION_SETTINGS:
+            raise KeyError(f"{name} is not a setting an organisation may choose.")
         if name in self.settings:
             return self.settings[name]
-        return getattr(settings, name, default)
+        return getattr(settings, name)
+
+    def clean(self):
+        check_organisation_settings(self.settings)
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _sla_hours(value) -> bool:
+    severities = {"low", "medium", "high", "critical"}
+    return isinstance(value, dict) and set(value) <= severities and all(_positive_int(v) for v in value.values())
+
+
+# What an organisation's admin may choose for it (Organisation.settings); anything else stays the
+# deployment's. Each with the check its value must pass and what it means.
+ORGANISATION_SETTINGS = {
+    "CASE_SLA_HOURS": (_sla_hours, 'hours to act on a new case, by severity: {"critical": 4, "high": 24, …}'),
+    "DRIFT_WINDOW": (_positive_int, "the latest decisions a drift check compares with the training reference"),
+    "DRIFT_RETRAIN_MIN_FEATURES": (_positive_int, "drifted features (besides the score) that start retraining"),
+    "RETRAIN_WINDOW_DAYS": (_positive_int, "the days of stored traffic retraining learns from"),
+}
+
+
+def check_organisation_settings(values) -> None:
+    """Raise ValidationError unless `values` holds known settings with valid values."""
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(values, dict):
+        raise ValidationError({"settings": "Settings are a JSON object of NAME: value."})
+    errors = {}
+    for name, value in values.items():
+        if name not in ORGANISATION_SETTINGS:
+            errors[name] = f"Not a setting an organisation may choose (those are: {', '.join(ORGANISATION_SETTINGS)})."
+        elif not ORGANISATION_SETTINGS[name][0](value):
+            errors[name] = f"Invalid value: {ORGANISATION_SETTINGS[name][1]}."
+    if errors:
+        raise ValidationError({"settings": [f"{name}: {message}" for name, message in errors.items()]})
+
+
+def organisation_setting(name: str):
+    """The current organisation's value of `name` (ORGANISATION_SETTINGS), else the deployment's."""
+    from organisations.context import current_organisation
+
+    organisation = current_organisation()
+    if organisation is None:
+        return getattr(settings, name)
+    return organisation.setting(name)
 
 
 class Membership(models.Model):

@@ -23,6 +23,7 @@ from cases.models import (
 from cases.services.live import notify_cases_changed
 from kernel.bulk import bulk_insert
 from kernel.events import publish_many
+from organisations.models import organisation_setting
 from scoring.models import RISK_ORDER, Decision, RiskLevel
 
 SEVERITY_FOR_RISK = {
@@ -61,7 +62,7 @@ def route_team_id(rules: Sequence[RoutingRule], *, account_id: str, severity: st
 
 
 def sla_due_at(severity: str, *, start: datetime) -> datetime:
-    return start + timedelta(hours=settings.CASE_SLA_HOURS[severity])
+    return start + timedelta(hours={**settings.CASE_SLA_HOURS, **organisation_setting("CASE_SLA_HOURS")}[severity])
 
 
 def case_references_allocate(*, count: int, year: int) -> list[str]:

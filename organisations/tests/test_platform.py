@@ -113,4 +113,27 @@ def test_an_org_admin_manages_only_its_organisations_people(make_user, organisat
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.get(username="new-analyst").membership.organisation == default_organisation()
-    assert client.get("/admin/organisations/organisation/").status_code == 403
+    listing = client.get("/admin/organisations/organisation/").content.decode()
+    assert "Default organisation" in listing and "Harbour bank" not in listing
+    assert client.get(f"/admin/organisations/organisation/{organisation.pk}/change/").status_code == 302
+
+
+def test_an_org_admin_chooses_its_organisations_settings(make_user, champion):
+    admin_user = make_user("org_admin", "olga")
+    admin_user.is_staff = True
+    admin_user.save()
+    client = Client()
+    client.force_login(admin_user)
+    url = f"/admin/organisations/organisation/{default_organisation().pk}/change/"
+    refused = client.post(url, {"settings": '{"CASE_SLA_HOURS": {"critical": -1}, "SECRET_KEY": "x"}'})
+    assert refused.status_code == 200 and b"Not a setting an organisation may choose" in refused.content
+    saved = client.post(url, {"settings": '{"CASE_SLA_HOURS": {"high": 2, "critical": 1}}'})
+    assert saved.status_code == 302
+    organisation = default_organisation()
+    assert organisation.settings == {"CASE_SLA_HOURS": {"high": 2, "critical": 1}}
+    with organisation_context(organisation):
+        ingest([suspicious_record(1, account_id="acc-sla")], organisation=organisation, source="acme", actor="t")
+        case = Case.objects.get(account_id="acc-sla")
+    hours = (case.sla_due_at - case.opened_at).total_seconds() / 3600
+    assert hours == {"high": 2, "critical": 1}[case.severity]
+    assert AuditEvent.objects.filter(action="organisation.changed").exists()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.services import audit_log
 from kernel.events import publish
 from organisations.context import require_organisation_id
+from organisations.models import organisation_setting
 from scoring.drift import compare
 from scoring.inference import NoChampionModel, scorer_for
 from scoring.models import Decision, DriftReport, Label, ModelVersion, Transaction
@@ -25,7 +26,7 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
 
     When the score or DRIFT_RETRAIN_MIN_FEATURES features drifted, retraining is enqueued after commit.
     """
-    window = window or settings.DRIFT_WINDOW
+    window = window or organisation_setting("DRIFT_WINDOW")
     champion = (
         ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).defer("artifact", "explainer_artifact").first()
     )
@@ -42,7 +43,9 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
         X = np.asarray([r[0] for r in rows], dtype=np.float64)
         results = compare(reference, X, np.asarray([r[1] for r in rows]))
     drifted = sorted(name for name, r in results.items() if r["drifted"] and name != "score")
-    is_drifted = bool(results) and (results["score"]["drifted"] or len(drifted) >= settings.DRIFT_RETRAIN_MIN_FEATURES)
+    is_drifted = bool(results) and (
+        results["score"]["drifted"] or len(drifted) >= organisation_setting("DRIFT_RETRAIN_MIN_FEATURES")
+    )
     with transaction.atomic():
         report = DriftReport.objects.create(
             model_version=champion,
@@ -101,7 +104,7 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     from scoring.training import evaluate, train_ensemble
 
     started = time.perf_counter()
-    since = timezone.now() - timedelta(days=settings.RETRAIN_WINDOW_DAYS)
+    since = timezone.now() - timedelta(days=organisation_setting("RETRAIN_WINDOW_DAYS"))
     rows = list(
         Transaction.objects.filter(occurred_at__gte=since).order_by("occurred_at", "id")[: settings.RETRAIN_MAX_ROWS]
     )
