@@ -283,6 +283,14 @@ def wait_until(predicate, timeout_s: float = 30) -> bool:
     return False
 
 
+def thread_in_this_context(target, *args, **kwargs):
+    """A thread running `target(*args)` in a copy of the caller's context (its organisation), as the threads
+    serving a request do."""
+    import threading
+
+    return threading.Thread(target=contextvars.copy_context().run, args=(target, *args), **kwargs)
+
+
 def run_in_threads(target, count: int, *, timeout_s: float = 60) -> list:
     """Start `count` threads together (a barrier), call `target(index)` in each; returns what they returned.
 

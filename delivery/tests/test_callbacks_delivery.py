@@ -12,6 +12,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from audit.models import AuditEvent
+from conftest import thread_in_this_context
 from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
 from delivery.services import (
     callback_endpoint_create,
@@ -176,7 +177,7 @@ class TestIdempotentSends:
         delivery = self.make_delivery(receiver.url)
         receiver.gate = threading.Event()  # the receiver holds the first POST
         outcomes = []
-        first = threading.Thread(target=lambda: outcomes.append(delivery_send_task.apply(args=(delivery.pk,)).get()))
+        first = thread_in_this_context(lambda: outcomes.append(delivery_send_task.apply(args=(delivery.pk,)).get()))
         first.start()
         try:
             while receiver.count() == 0 and first.is_alive():

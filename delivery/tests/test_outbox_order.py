@@ -3,6 +3,7 @@
 Two real concurrent transactions on PostgreSQL (threads with their own connections).
 """
 
+import contextvars
 import threading
 
 import pytest
@@ -33,6 +34,7 @@ class Writer(threading.Thread):
 
     def __init__(self, name: str, *, audit_first: bool = False):
         super().__init__(name=name)
+        self.context = contextvars.copy_context()  # the test's organisation
         self.audit_first = audit_first
         self.pid: int | None = None
         self.ids: list[int] = []
@@ -42,6 +44,9 @@ class Writer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self):
+        self.context.run(self._write)
+
+    def _write(self):
         try:
             with transaction.atomic():
                 self.pid = connection.connection.info.backend_pid

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from conftest import default_organisation, suspicious_record, transaction_record
+from conftest import default_organisation, suspicious_record, thread_in_this_context, transaction_record
 from delivery.feed import decisions_group
 from delivery.models import OutboxEvent
 from delivery.services import outbox_append
@@ -139,7 +139,7 @@ def test_relays_skip_rows_another_relay_holds():
         connection.close()
         done.set()
 
-    worker = threading.Thread(target=other_relay)
+    worker = thread_in_this_context(other_relay)
     worker.start()
     assert held.wait(timeout=10)
     try:

@@ -1,7 +1,6 @@
 """Idempotency-Key on POST /api/v1/transactions/ingest."""
 
 import json
-import threading
 import time
 from datetime import timedelta
 
@@ -13,7 +12,7 @@ from django.utils import timezone
 
 from apikeys.services import api_key_create
 from audit.services import CHAIN_LOCK_CLASS
-from conftest import default_organisation, run_in_threads, transaction_record
+from conftest import default_organisation, run_in_threads, thread_in_this_context, transaction_record
 from ingestion.models import IdempotencyKey
 from ingestion.services.idempotency import idempotency_prune
 from ingestion.tasks import idempotency_prune_task
@@ -151,7 +150,7 @@ class TestConcurrentRequests:
                 finally:
                     connection.close()
 
-            thread = threading.Thread(target=first)
+            thread = thread_in_this_context(first)
             thread.start()
             deadline = time.monotonic() + 30
             while not IdempotencyKey.objects.filter(key="in-flight").exists():

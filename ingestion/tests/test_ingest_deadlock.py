@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from conftest import default_organisation, transaction_record, wait_until
+from conftest import default_organisation, thread_in_this_context, transaction_record, wait_until
 from ingestion.services import ingest
 from scoring.models import AccountProfile, Decision, Transaction
 
@@ -76,10 +76,10 @@ def test_a_batch_ended_by_a_deadlock_is_redone(champion):
             connection.close()
 
     ready, go = threading.Event(), threading.Event()
-    other = threading.Thread(target=other_writer, args=(ready, go))
+    other = thread_in_this_context(other_writer, ready, go)
     other.start()
     assert ready.wait(timeout=20)
-    ingesting = threading.Thread(target=batch)
+    ingesting = thread_in_this_context(batch)
     ingesting.start()
     assert wait_until(lambda: batch_pid and waiting_on_a_row_lock(batch_pid[0]))  # blocked on the profile row
     go.set()

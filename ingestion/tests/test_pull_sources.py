@@ -10,6 +10,7 @@ from django_celery_beat.models import PeriodicTask
 
 from audit.models import AuditEvent
 from audit.services import audit_verify
+from conftest import thread_in_this_context
 from ingestion.models import PullRun, PullSource
 from ingestion.services import pull_source_delete, pull_source_reset_breaker, pull_source_run, pull_source_save
 from ingestion.tests.feed_server import TOKEN, Feed
@@ -310,7 +311,6 @@ class TestSchedule:
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_never_run_the_same_source_at_once(champion, feed):
     """Beat and "Run now" may fire together: the second run finds the source claimed and is skipped."""
-    import threading
 
     from django.db import connection
 
@@ -324,7 +324,7 @@ def test_two_workers_never_run_the_same_source_at_once(champion, feed):
         finally:
             connection.close()
 
-    worker = threading.Thread(target=first_worker)
+    worker = thread_in_this_context(first_worker)
     worker.start()
     deadline = timezone.now() + timedelta(seconds=10)
     while not feed.requests:

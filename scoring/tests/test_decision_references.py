@@ -6,6 +6,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from conftest import thread_in_this_context
 from kernel.bulk import SMALL_BATCH, bulk_insert
 from kernel.instances import unsaved
 from scoring.models import Decision, ModelVersion, Transaction
@@ -126,7 +127,7 @@ def test_a_transaction_being_referenced_by_an_uncommitted_decision_cannot_be_del
             inserted.set()
             connection.close()
 
-    holder = threading.Thread(target=insert_and_hold)
+    holder = thread_in_this_context(insert_and_hold)
     holder.start()
     try:
         assert inserted.wait(30)
