@@ -59,6 +59,9 @@ def main() -> None:
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (it is migrated and written to).")
     app.conf.task_always_eager = False  # measure the fan-out, not the sends it enqueues
     call_command("migrate", verbosity=0)
+    from bench.ingest import bench_organisation
+
+    bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     CallbackEndpoint.objects.filter(name__in=["bench", "naive"]).delete()  # left by an interrupted run
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)

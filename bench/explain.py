@@ -70,11 +70,13 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from ingest import bench_organisation
 
     from scoring.models import Decision, ModelVersion
     from scoring.services import model_train
 
     call_command("migrate", verbosity=0)
+    organisation = bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     if not ModelVersion.objects.filter(status="champion").exists():
         model_train(actor="bench")
     unexplained = Decision.objects.filter(flagged=True, explanation__isnull=True).order_by("-pk")
@@ -84,7 +86,7 @@ def main() -> None:
         from ingestion.services import ingest
 
         while unexplained.count() < max(SIZES) * 2:
-            ingest(next_records(10_000), source="bench-explain", actor="bench")
+            ingest(next_records(10_000), organisation=organisation, source="bench-explain", actor="bench")
     ids = list(unexplained.values_list("pk", flat=True)[: max(SIZES) * 2])
     timed(decisions_explain_ids, ids[:1])  # the explainer built, as in a worker that has explained before
     for size in SIZES:

@@ -18,6 +18,8 @@ the transaction, a one-row model call (history included) and an ORM save of the 
 smaller sample (`--baseline-items`), once sequentially (throughput) and once from 8 threads (latency).
 `--stages` prints the server's own per-stage timings (the Server-Timing header of each batch).
 Each single-item thread holds one keep-alive `http.client` connection (`--client httpx`: an httpx client).
+The bench acts in the default organisation (`BENCH_ORGANISATION=<slug>` names another): the seed, the
+API key and the in-process figures are that organisation's.
 Each run adds its transactions to the seeded accounts' recent history, so later runs read more of it:
 `--on-copy` measures on a copy of the database made for the run and dropped after it (~15 s for
 2.5 GB), so that runs of different builds start from the same rows.
@@ -25,6 +27,7 @@ Each run adds its transactions to the seeded accounts' recent history, so later 
 
 import argparse
 import contextlib
+import contextvars
 import os
 import socket
 import statistics
@@ -49,6 +52,18 @@ SEED_SOURCE = "bench-seed"
 CONCURRENCY = 8
 
 
+def bench_organisation():
+    """The organisation the bench acts in (`BENCH_ORGANISATION`, a slug; the default organisation unless told),
+    made the current one of this thread: the ORM's default managers read its rows and new rows are its own.
+    `concurrently()` hands it to its threads."""
+    from organisations.context import activate
+    from organisations.models import Organisation
+
+    organisation = Organisation.objects.get(slug=os.environ.get("BENCH_ORGANISATION", "default"))
+    activate(organisation)
+    return organisation
+
+
 def wait_until_up(url: str, timeout_s: float = 60) -> None:
     import httpx
 
@@ -64,9 +79,11 @@ def wait_until_up(url: str, timeout_s: float = 60) -> None:
 def seed_history() -> None:
     """~1M transactions of 50,000 accounts over 12 days, through ingest() (profiles, cases, audit as live)."""
     from ingestion.services import ingest
+    from organisations.context import current_organisation
     from scoring.generator import DEFAULT_START, generate
     from scoring.models import Transaction
 
+    organisation = current_organisation()
     stored = Transaction.objects.filter(source=SEED_SOURCE).count()
     if stored:
         print(f"seed: {stored:,} seeded transactions already there")
@@ -80,7 +97,7 @@ def seed_history() -> None:
         ).records
         for start in range(0, len(records), 10_000):
             chunk = [{**r, "external_id": f"d{day}-{r['external_id']}"} for r in records[start : start + 10_000]]
-            result = ingest(chunk, source=SEED_SOURCE, actor="bench-seed")
+            result = ingest(chunk, organisation=organisation, source=SEED_SOURCE, actor="bench-seed")
             total += result.accepted
         print(f"seed: day {day + 1}/{SEED_DAYS}, {total:,} transactions, {time.perf_counter() - started:.0f} s")
     mark_seed_events_published()
@@ -100,7 +117,7 @@ def mark_seed_events_published() -> None:
     print(f"seed: {marked:,} outbox events of the seed marked published")
 
 
-def next_records(n: int, *, hours_after: float = 1.0) -> list[dict]:
+def next_records(n: int, *, hours_after: float = 1.0, n_accounts: int = SEED_ACCOUNTS) -> list[dict]:
     """The seeded accounts' next `n` transactions, starting after the latest stored one (time moves on)."""
     from django.db.models import Max
 
@@ -109,10 +126,10 @@ def next_records(n: int, *, hours_after: float = 1.0) -> list[dict]:
 
     latest = Transaction.objects.aggregate(last=Max("occurred_at"))["last"] or DEFAULT_START
     start = latest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1 + hours_after)
-    records = generate(n_accounts=SEED_ACCOUNTS, days=1, seed=SEED, start=start).records
+    records = generate(n_accounts=n_accounts, days=1, seed=SEED, start=start).records
     while len(records) < n:
         start += timedelta(days=1)
-        records += generate(n_accounts=SEED_ACCOUNTS, days=1, seed=SEED, start=start).records
+        records += generate(n_accounts=n_accounts, days=1, seed=SEED, start=start).records
     run = uuid.uuid4().hex[:8]
     return [{**r, "external_id": f"{run}-{i}"} for i, r in enumerate(records[:n])]
 
@@ -150,7 +167,7 @@ def naive_sequential(records: list[dict]) -> float:
 
 
 def concurrently(work, items: list, threads: int) -> list[float]:
-    """Run `work(item)` from `threads` threads; the latency of each call in ms."""
+    """Run `work(item)` from `threads` threads, in the caller's organisation; the latency of each call in ms."""
     from django.db import connection
 
     latencies: list[float] = []
@@ -172,7 +189,8 @@ def concurrently(work, items: list, threads: int) -> list[float]:
         finally:
             connection.close()
 
-    pool = [threading.Thread(target=run) for _ in range(threads)]
+    # A thread starts with an empty context: each runs in a copy of the caller's (its organisation).
+    pool = [threading.Thread(target=contextvars.copy_context().run, args=(run,)) for _ in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
@@ -372,7 +390,7 @@ def vacuum_hot_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("scoring_accountprofile", "scoring_accountvaluecount", "ingestion_outboxevent"):
+        for table in ("scoring_accountprofile", "scoring_accountvaluecount", "delivery_outboxevent"):
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
@@ -399,12 +417,14 @@ def profile_in_process(n: int) -> None:
     import pstats
 
     from ingestion.services import ingest
+    from organisations.context import current_organisation
 
-    ingest(next_records(200), source="bench-profile", actor="bench")  # warm: champion loaded, imports done
+    organisation = current_organisation()
+    ingest(next_records(200), organisation=organisation, source="bench-profile", actor="bench")  # warm: champion loaded
     records = next_records(n)
     profiler = cProfile.Profile()
     profiler.enable()
-    result = ingest(records, source="bench-profile", actor="bench")
+    result = ingest(records, organisation=organisation, source="bench-profile", actor="bench")
     profiler.disable()
     print("stages, ms:", {k: round(v, 1) for k, v in result.timings_ms.items()})
     pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(45)
@@ -488,6 +508,7 @@ def run(args) -> None:
     from scoring.services import model_train
 
     call_command("migrate", verbosity=0)
+    organisation = bench_organisation()
     if not ModelVersion.objects.filter(status="champion").exists():
         model_train(actor="bench")
     if args.seed:
@@ -503,7 +524,11 @@ def run(args) -> None:
         return
     # The bench measures ingest, not the per-key rate limit (600/min by default).
     _, key = api_key_create(
-        name="bench", source=f"bench-{uuid.uuid4().hex[:6]}", scopes=["ingest"], rate_limit="100000/min"
+        organisation=organisation,
+        name="bench",
+        source=f"bench-{uuid.uuid4().hex[:6]}",
+        scopes=["ingest"],
+        rate_limit="100000/min",
     )
 
     (ROOT / "var").mkdir(exist_ok=True)
@@ -589,7 +614,7 @@ def run(args) -> None:
     from ingestion.services import ingest
 
     in_process_ms = concurrently(
-        lambda record: ingest([record], source="bench-in-process", actor="bench"),
+        lambda record: ingest([record], organisation=organisation, source="bench-in-process", actor="bench"),
         naive_records[2 * args.baseline_items : -1],
         CONCURRENCY,
     )

@@ -142,6 +142,9 @@ def history_figures() -> None:
     from scoring.services import batch_score, model_train
 
     call_command("migrate", verbosity=0)
+    from bench.ingest import bench_organisation
+
+    bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     try:
         champion_scorer()
     except NoChampionModel:

@@ -35,7 +35,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from bench.ingest import next_records
+    from bench.ingest import bench_organisation, next_records
     from ingestion.models import PullSource
     from ingestion.services import pull_source_run, pull_source_save, upload_create, upload_process
     from ingestion.tests.feed_server import TOKEN, Feed
@@ -43,6 +43,7 @@ def main() -> None:
     from scoring.services import model_train
 
     call_command("migrate", verbosity=0)
+    organisation = bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     if not ModelVersion.objects.filter(status="champion").exists():
         model_train(actor="bench")
     settings.PULL_ALLOW_PRIVATE = True
@@ -80,6 +81,7 @@ def main() -> None:
     user, _ = get_user_model().objects.get_or_create(username="bench-uploader")
     started = time.perf_counter()
     job = upload_create(
+        organisation=organisation,
         uploaded_by=user,
         name="bench.csv",
         data=("\n".join(lines) + "\n").encode(),

@@ -22,7 +22,7 @@ import time
 import uuid
 
 import msgpack
-from ingest import ROOT, next_records, wait_until_up
+from ingest import ROOT, bench_organisation, next_records, wait_until_up
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 
@@ -72,10 +72,15 @@ def main() -> None:
     from scoring.services import model_train
 
     call_command("migrate", verbosity=0)
+    organisation = bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     if not ModelVersion.objects.filter(status="champion").exists():
         model_train(actor="bench")
     _, key = api_key_create(
-        name="bench", source=f"bench-{uuid.uuid4().hex[:6]}", scopes=["ingest", "stream"], rate_limit="100000/min"
+        organisation=organisation,
+        name="bench",
+        source=f"bench-{uuid.uuid4().hex[:6]}",
+        scopes=["ingest", "stream"],
+        rate_limit="100000/min",
     )
     with socket.socket() as probe:  # a free port for daphne
         probe.bind(("127.0.0.1", 0))

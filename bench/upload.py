@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-from ingest import ROOT, next_records, server_env, wait_until_up
+from ingest import ROOT, bench_organisation, next_records, server_env, wait_until_up
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 
@@ -65,14 +65,17 @@ class Probe(threading.Thread):
         return max(latency for at, latency in self.samples if started - 0.05 <= at <= ended)
 
 
-def signed_in_analyst() -> str:
-    """The session id of an analyst (who may upload; not staff, so no second factor)."""
+def signed_in_analyst(organisation) -> str:
+    """The session id of an analyst of `organisation` (who may upload; not staff, so no second factor)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.test import Client
 
+    from organisations.models import Membership
+
     user, _ = get_user_model().objects.get_or_create(username="bench-upload")
     user.groups.add(Group.objects.get(name="analyst"))
+    Membership.objects.update_or_create(user=user, defaults={"organisation": organisation})
     client = Client()
     client.force_login(user)
     return client.cookies["sessionid"].value
@@ -99,9 +102,11 @@ def main() -> None:
     from scoring.services import model_train
 
     call_command("migrate", verbosity=0)
+    organisation = bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     if not ModelVersion.objects.filter(status="champion").exists():
         model_train(actor="bench")
-    session, csrf = signed_in_analyst(), secrets.token_hex(16)  # 32 characters: Django's unmasked CSRF secret
+    session = signed_in_analyst(organisation)
+    csrf = secrets.token_hex(16)  # 32 characters: Django's unmasked CSRF secret
     data = csv_bytes(int(args.mb * 1024 * 1024))
 
     with socket.socket() as free:

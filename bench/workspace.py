@@ -3,11 +3,12 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/finobs_bench_ws python bench/workspace.py
 
 Creates the database if needed, migrates it and seeds it once with SQL (generate_series, no ORM row
-by row): 100,000 accounts x 10 transactions, each with a decision and its 11-feature vector; one
+by row): 100,000 accounts (`--cases`) x 10 transactions, each with a decision and its 11-feature vector; one
 case per account (40% closed with an outcome, the rest spread over the open statuses), routed to
 10 teams of 3 analysts, 3 transactions linked per case. Then it times requests through Django's
 full stack in-process (middleware, session, permissions, templates; no network) for an analyst of
-one team and a compliance officer, and prints p50/p95 server time and query counts for the
+one team and a compliance officer (all of the default organisation, or of `BENCH_ORGANISATION`, a slug),
+and prints p50/p95 server time and query counts for the
 worklist (unfiltered and filtered), the case page and its similar-cases fragment, next to a
 baseline measured in the same run, request for request alternately so both see the same load:
 the same pages with the naive query shape (no select_related, a COUNT per row, every
@@ -46,15 +47,17 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def seed() -> None:
+def seed(organisation, n_cases: int = N_CASES) -> None:
+    """The rows of `organisation` (the current one): its teams, people, model version, transactions and cases."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection
 
     from cases.models import Case, Team
+    from organisations.models import Membership
     from scoring.models import ModelVersion
 
-    if Case.objects.count() >= N_CASES:
+    if Case.objects.count() >= n_cases:
         print(f"seed: {Case.objects.count():,} cases already there")
         return
     started = time.perf_counter()
@@ -76,46 +79,50 @@ def seed() -> None:
         for a in range(3):
             user = users.objects.create_user(username=f"analyst-{t}-{a}", password=None)
             user.groups.add(analyst_group)
+            Membership.objects.create(user=user, organisation=organisation)
             team.members.add(user)
-    users.objects.create_user(username="compliance-1", password=None).groups.add(compliance_group)
+    compliance = users.objects.create_user(username="compliance-1", password=None)
+    compliance.groups.add(compliance_group)
+    Membership.objects.create(user=compliance, organisation=organisation)
     team_ids = list(Team.objects.order_by("id").values_list("id", flat=True))
     analyst_ids = list(
         users.objects.filter(username__startswith="analyst-").order_by("id").values_list("id", flat=True)
     )
-    n_tx = N_CASES * TX_PER_ACCOUNT
+    n_tx = n_cases * TX_PER_ACCOUNT
     features = ", ".join("round(random()::numeric, 4)" for _ in range(FEATURES))
     with connection.cursor() as cur:
         cur.execute("SET synchronous_commit = off")
         cur.execute(
             """
-            INSERT INTO scoring_transaction (id, source, external_id, account_id, amount, currency, occurred_at,
-                merchant_id, merchant_category, country, channel, metadata, received_at, label)
-            SELECT g, 'bench', 'tx-' || g, 'acc-' || (g %% %(cases)s), round((random() * 5000)::numeric, 2), 'EUR',
+            INSERT INTO scoring_transaction (id, organisation_id, source, external_id, account_id, amount, currency,
+                occurred_at, merchant_id, merchant_category, country, channel, metadata, received_at, label)
+            SELECT g, %(org)s, 'bench', 'tx-' || g, 'acc-' || (g %% %(cases)s),
+                   round((random() * 5000)::numeric, 2), 'EUR',
                    now() - (g %% 100000) * interval '1 minute' - (g / 100000) * interval '5 minutes',
                    'm-' || (g %% 5000), '5411', 'DE', 'online', '{}', now(), 'unknown'
             FROM generate_series(1, %(n)s) g
             """,
-            {"cases": N_CASES, "n": n_tx},
+            {"org": organisation.pk, "cases": n_cases, "n": n_tx},
         )
         cur.execute(
             f"""
-            INSERT INTO scoring_decision (transaction_id, model_version_id, score, risk_level, flagged, rule_hits,
-                explanation, features, arm, latency_ms, created_at)
-            SELECT g, %(mv)s, s, CASE WHEN s > 0.97 THEN 'CRITICAL' WHEN s > 0.9 THEN 'HIGH'
+            INSERT INTO scoring_decision (organisation_id, transaction_id, model_version_id, score, risk_level,
+                flagged, rule_hits, explanation, features, arm, latency_ms, created_at)
+            SELECT %(org)s, g, %(mv)s, s, CASE WHEN s > 0.97 THEN 'CRITICAL' WHEN s > 0.9 THEN 'HIGH'
                                       WHEN s > 0.6 THEN 'MEDIUM' ELSE 'LOW' END,
                    (g / %(cases)s) < {LINKED_PER_CASE}, '[]', NULL, jsonb_build_array({features}), '', 0.05,
                    now() - (g %% 20160) * interval '1 minute'
             FROM (SELECT g, random() AS s FROM generate_series(1, %(n)s) g) x
             """,  # noqa: S608  (constants only)
-            {"mv": mv.pk, "cases": N_CASES, "n": n_tx},
+            {"org": organisation.pk, "mv": mv.pk, "cases": n_cases, "n": n_tx},
         )
         cur.execute(
             """
-            INSERT INTO cases_case (id, reference, title, account_id, status, severity, priority, team_id,
-                assignee_id, sla_due_at, opened_at, updated_at, closed_at, outcome, rationale)
-            SELECT g, 'CASE-2026-' || lpad(g::text, 6, '0'),
+            INSERT INTO cases_case (id, organisation_id, reference, title, account_id, status, severity, peak_severity,
+                priority, team_id, assignee_id, sla_due_at, opened_at, updated_at, closed_at, outcome, rationale)
+            SELECT g, %(org)s, 'CASE-2026-' || lpad(g::text, 6, '0'),
                    '3 flagged transactions on account acc-' || (g %% %(cases)s),
-                   'acc-' || (g %% %(cases)s), st, sev,
+                   'acc-' || (g %% %(cases)s), st, sev, sev,
                    CASE sev WHEN 'critical' THEN 1 WHEN 'high' THEN 2 WHEN 'medium' THEN 3 ELSE 4 END,
                    (%(teams)s::bigint[])[1 + g %% %(nteams)s],
                    CASE WHEN (g / 1000) %% 3 = 0 THEN NULL ELSE (%(analysts)s::bigint[])[1 + g %% %(nanalysts)s] END,
@@ -129,7 +136,8 @@ def seed() -> None:
                   FROM generate_series(1, %(cases)s) g) x
             """,
             {
-                "cases": N_CASES,
+                "org": organisation.pk,
+                "cases": n_cases,
                 "teams": team_ids,
                 "nteams": len(team_ids),
                 "analysts": analyst_ids,
@@ -142,26 +150,30 @@ def seed() -> None:
         )
         cur.execute(
             """
-            INSERT INTO cases_casetransaction (case_id, transaction_id, added_at)
-            SELECT c.id, t.id, c.opened_at FROM cases_case c
+            INSERT INTO cases_casetransaction (organisation_id, case_id, transaction_id, added_at)
+            SELECT c.organisation_id, c.id, t.id, c.opened_at FROM cases_case c
             JOIN generate_series(0, %(linked)s - 1) k ON true
             JOIN scoring_transaction t ON t.id = (c.id %% %(cases)s) + k * %(cases)s AND t.id > 0
             """,
-            {"linked": LINKED_PER_CASE, "cases": N_CASES},
+            {"linked": LINKED_PER_CASE, "cases": n_cases},
         )
         cur.execute(
             """
-            INSERT INTO cases_caseevent (case_id, kind, actor, data, created_at)
-            SELECT id, 'opened', 'api:bench', '{"max_risk_level": "HIGH", "transaction_ids": []}', opened_at
+            INSERT INTO cases_caseevent (organisation_id, case_id, kind, actor, data, created_at)
+            SELECT organisation_id, id, 'opened', 'api:bench', '{"max_risk_level": "HIGH", "transaction_ids": []}',
+                   opened_at
             FROM cases_case
             """
         )
         for table in ("scoring_transaction", "cases_case", "cases_caseevent", "cases_casetransaction"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
-        cur.execute("INSERT INTO cases_casecounter (year, last) VALUES (2026, %s) ON CONFLICT DO NOTHING", [N_CASES])
+        cur.execute(
+            "INSERT INTO cases_casecounter (organisation_id, year, last) VALUES (%s, 2026, %s) ON CONFLICT DO NOTHING",
+            [organisation.pk, n_cases],
+        )
     with connection.cursor() as cur:  # outside a transaction: VACUUM sets the visibility map for index-only scans
         cur.execute("VACUUM ANALYZE")
-    print(f"seed: {N_CASES:,} cases, {n_tx:,} transactions and decisions in {time.perf_counter() - started:.0f} s")
+    print(f"seed: {n_cases:,} cases, {n_tx:,} transactions and decisions in {time.perf_counter() - started:.0f} s")
 
 
 @contextmanager
@@ -240,6 +252,9 @@ def measure(client, url: str, n: int, n_baseline: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=40, help="requests per page and shape")
+    parser.add_argument(
+        "--cases", type=int, default=N_CASES, help="cases to seed (10 transactions each) in an empty database"
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -252,10 +267,11 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
+    from bench.ingest import bench_organisation
     from cases.models import Case
 
     call_command("migrate", verbosity=0)
-    seed()
+    seed(bench_organisation(), args.cases)
     from django.db import connection
 
     with connection.cursor() as cur:
@@ -264,24 +280,32 @@ def main() -> None:
     compliance = get_user_model().objects.get(username="compliance-1")
     open_case = Case.objects.visible_to(analyst).open().order_by("-opened_at").first()
     pages = [
-        ("worklist, analyst (one team's ~10k cases)", analyst, "/cases/"),
+        (f"worklist, analyst (one team's ~{args.cases // N_TEAMS:,} cases)", analyst, "/cases/"),
         (
             "worklist, analyst, filtered + sorted",
             analyst,
             "/cases/?queue=unassigned&severity=high&severity=critical&ordering=sla",
         ),
-        ("worklist, compliance (all 100k cases)", compliance, "/cases/"),
+        (f"worklist, compliance (all {args.cases:,} cases)", compliance, "/cases/"),
         ("worklist, compliance, text search", compliance, f"/cases/?q={open_case.account_id}&state=all"),
         ("case page", analyst, f"/cases/{open_case.reference}/"),
-        ("similar cases fragment, analyst (~4k closed cases)", analyst, f"/cases/{open_case.reference}/similar"),
-        ("similar cases fragment, compliance (40k closed)", compliance, f"/cases/{open_case.reference}/similar"),
+        (
+            f"similar cases fragment, analyst (~{args.cases * 4 // 100:,} closed cases)",
+            analyst,
+            f"/cases/{open_case.reference}/similar",
+        ),
+        (
+            f"similar cases fragment, compliance ({args.cases * 4 // 10:,} closed)",
+            compliance,
+            f"/cases/{open_case.reference}/similar",
+        ),
     ]
     header = f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} | {'naive p50':>9} {'p95':>8} {'queries':>8}"
     print(f"\n{header} | ratio p95")
     for label, user, path in pages:
         client = Client()  # Django's full stack in-process (no test instrumentation of templates)
         client.force_login(user)
-        naive_n = 5 if "40k closed" in label else max(10, args.n // 2)
+        naive_n = 5 if label.startswith("similar cases fragment, compliance") else max(10, args.n // 2)
         m = measure(client, path, args.n, naive_n)
         print(
             f"{label:<52} {m['p50']:>8.1f} {m['p95']:>8.1f} {m['queries']:>8} | {m['b50']:>9.1f} {m['b95']:>8.1f} "
