@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -34,12 +35,12 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def dev_secret(name: str) -> str:
-    """A random secret for development, made once and kept in var/ (never in the repository)."""
+def dev_secret(name: str, make=lambda: secrets.token_urlsafe(50)) -> str:
+    """A random secret for development, made once (by `make`) and kept in var/ (never in the repository)."""
     path = VAR_DIR / f".{name}"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -341,6 +342,23 @@ if PII_HASH_ENABLED and not PII_HASH_SALT:
     if not DEBUG:
         raise ImproperlyConfigured("PII_HASH_SALT must be set when DEBUG is off and PII hashing is on.")
     PII_HASH_SALT = dev_secret("dev_pii_salt")
+# Secrets stored encrypted (kernel.encryption): callback signing secrets, pull-source credentials.
+# Comma-separated Fernet keys, the newest first: it encrypts, all decrypt (rotation, see operations.md).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be set when DEBUG is off: one or more Fernet keys, newest first (make one "
+            'with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").'
+        )
+    FIELD_ENCRYPTION_KEYS = [dev_secret("dev_field_encryption_key", make=lambda: Fernet.generate_key().decode())]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 bytes in url-safe base64)."
+        ) from None
 # Signed checkpoints of the audit chain head (audit/checkpoints.py). In production point this at
 # storage the database's operators cannot rewrite (a WORM bucket mount, another host's share).
 AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl"))

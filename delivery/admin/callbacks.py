@@ -16,6 +16,7 @@ from delivery.services import (
 )
 from delivery.services.callback_endpoints import check_endpoint
 from kernel.admin import ReadOnlyAdmin
+from kernel.encryption import fingerprint
 from organisations.admin import OrganisationScoped
 
 
@@ -45,9 +46,20 @@ class CallbackEndpointAdmin(OrganisationScoped, SimpleHistoryAdmin):
     list_display = ("name", "url", "event_types", "is_active", "breaker_state", "owner", "api_key", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "url")
-    readonly_fields = ("created_at", "consecutive_failures", "breaker_open_until", "last_event_id")
+    readonly_fields = (
+        "secret_fingerprint",
+        "created_at",
+        "consecutive_failures",
+        "breaker_open_until",
+        "last_event_id",
+    )
     fields = ("name", "url", "event_types", "flagged_only", "is_active", "owner", "api_key", *readonly_fields)
     actions = ["rotate_secret"]
+
+    @admin.display(description="signing secret")
+    def secret_fingerprint(self, obj):
+        """Only its last characters, to compare with the receiver's copy: the secret is shown once, at creation."""
+        return fingerprint(obj.secret)
 
     @admin.display(description="breaker")
     def breaker_state(self, obj):

@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from apikeys.models import ApiKey
 from delivery.models.outbox import DECISION_CREATED, OutboxEvent
+from kernel.encryption import EncryptedTextField
 from organisations.models import OrganisationOwned
 
 SECRET_PREFIX = "whsec_"  # noqa: S105  (the spec's prefix, not a secret)
@@ -45,10 +46,11 @@ class CallbackEndpoint(OrganisationOwned):
 
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500, help_text="Where events are POSTed; http(s) on a public address.")
-    # Kept in clear: signing needs it. Never shown after creation or rotation, never in history.
-    secret = models.CharField(max_length=100, editable=False)
+    # Encrypted at rest (signing needs it back, so it cannot be hashed). Never shown after creation or
+    # rotation, never in history.
+    secret = EncryptedTextField(editable=False)
     # During a rotation both secrets sign (space-separated signatures), so receivers switch without loss.
-    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret = EncryptedTextField(blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     event_types = models.JSONField(
         default=list, help_text='Event types to receive, e.g. ["decision.created", "case.*"]; ["*"] for all.'

@@ -45,6 +45,8 @@ LEASE_MARGIN_S = 30
 FANOUT_MAX_ROUNDS = 20
 # Deliveries per send task: few enough that a task stays short, enough that publishing 10,000 is cheap.
 SEND_CHUNK = 20
+# A receiver's answer up to this size is read to its end so its connection is kept alive; a longer one is not read.
+RESPONSE_BODY_KEPT_BYTES = 16 * 1024
 
 
 class DeliveryInFlight(Conflict):
@@ -285,8 +287,9 @@ _CLIENT_PER_SEND = device_off("CALLBACK_CLIENT")
 @contextmanager
 def _http_client() -> Iterator[httpx.Client]:
     """One pooled client per process (made after a Celery fork): keep-alive to receivers, and an SSL
-    context built once instead of per send (that alone costs tens of milliseconds). Its connections
-    go only to the public addresses their host resolved to when opened, unless CALLBACK_ALLOW_PRIVATE."""
+    context built once instead of per send (that alone costs tens of milliseconds). Each connection is
+    pinned to the address its host resolved to, and was checked at, when it was opened (public only,
+    unless CALLBACK_ALLOW_PRIVATE); a later lookup of the host only ever opens, and checks, a new one."""
     if _CLIENT_PER_SEND:  # FINOBS_NO_CALLBACK_CLIENT=1: a client for this send, closed after it
         with _new_http_client() as client:
             yield client
@@ -313,16 +316,19 @@ def _post(delivery: Delivery, endpoint: CallbackEndpoint) -> tuple[int | None, s
     started = time.monotonic()
     status_code, error = None, ""
     try:
-        # Checked again at send time: the host's DNS may point elsewhere since the URL was saved.
-        check_outbound_url(endpoint.url, allow_private=settings.CALLBACK_ALLOW_PRIVATE)
+        # The host's DNS may point elsewhere since the URL was saved: the transport resolves it when it
+        # connects, checks the addresses and connects to those (one lookup; no second one to rebind).
+        check_outbound_url(endpoint.url, allow_private=settings.CALLBACK_ALLOW_PRIVATE, resolve=False)
         with (
-            request_deadline(settings.CALLBACK_TIMEOUT_S),  # in all: httpx's timeout is per phase and read
+            # In all, name lookup included: httpx's timeout is per phase and per read.
+            request_deadline(settings.CALLBACK_TIMEOUT_S),
             _http_client() as client,
             client.stream(
                 "POST", endpoint.url, content=body.encode(), headers=headers, timeout=settings.CALLBACK_TIMEOUT_S
             ) as response,
         ):
-            status_code = response.status_code  # the body is never read: a receiver cannot make us buffer it
+            status_code = response.status_code
+            _drain(response)
         if response.is_redirect:
             error = f"HTTP {status_code}: redirects are not followed"
         elif not 200 <= status_code < 300:
@@ -334,6 +340,19 @@ def _post(delivery: Delivery, endpoint: CallbackEndpoint) -> tuple[int | None, s
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     return status_code, error[:500], int((time.monotonic() - started) * 1000)
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a short answer's body to its end, so its connection can serve the next send (keep-alive);
+    a longer one, or one that comes too slowly, is dropped with its connection: it is never buffered."""
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > RESPONSE_BODY_KEPT_BYTES:
+                return
+    except httpx.HTTPError:  # the status is what counts; the connection is simply not kept
+        return
 
 
 def _record(delivery: Delivery, endpoint: CallbackEndpoint, *, status_code, error: str, duration_ms: int) -> str:

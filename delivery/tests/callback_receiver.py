@@ -31,6 +31,8 @@ class Receiver:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps connections alive, as real receivers do (the pooled client reuses them)
+
     def do_POST(self):
         receiver: Receiver = self.server.receiver
         body = self.rfile.read(int(self.headers.get("content-length", 0)))

@@ -214,32 +214,71 @@ class TestSecretRotation:
 
 
 class TestDnsRebinding:
-    def test_a_host_that_rebinds_to_a_private_address_after_the_check_is_not_connected_to(
-        self, receiver, settings, monkeypatch
+    """The host resolves to a public address when a send connects, then to an internal one (DNS rebinding)."""
+
+    @pytest.fixture
+    def internal(self, receiver):
+        from kernel.tests.internet import Server
+
+        with Server("127.0.0.2", receiver.port, name="internal") as internal:  # what rebinding aims at
+            yield internal
+
+    def test_the_send_goes_to_the_address_checked_and_never_to_the_later_one(
+        self, receiver, internal, settings, monkeypatch
     ):
-        """The name resolves to a public address for the send-time check, then to the receiver's loopback one."""
-        import socket
-
-        real_getaddrinfo = socket.getaddrinfo
-        answers = []
-
-        def rebinding(host, *args, **kwargs):
-            if host != "hooks.rebind.example":
-                return real_getaddrinfo(host, *args, **kwargs)
-            address = "93.184.216.34" if not answers else "127.0.0.1"  # public first, loopback from then on
-            answers.append(address)
-            return real_getaddrinfo(address, *args, **kwargs)
+        from delivery.services import callbacks
+        from kernel.tests.internet import Internet
 
         settings.CALLBACK_ALLOW_PRIVATE = False
-        monkeypatch.setattr(socket, "getaddrinfo", rebinding)  # the resolver is outside: a DNS server's answers
-        endpoint, _ = endpoint_for(f"http://hooks.rebind.example:{receiver.port}/hook")
-        delivery = one_delivery(endpoint)
-        answers.clear()  # saving the endpoint resolved it already; the send's check is the first answer again
+        internet = Internet(monkeypatch)  # the outside: DNS answers, and where the public address leads
+        internet.answer("hooks.rebind.example", ["93.184.216.34"])
+        internet.route("93.184.216.34", to="127.0.0.1")
+        endpoint, secret = endpoint_for(f"http://hooks.rebind.example:{receiver.port}/hook")
+        internet.answer("hooks.rebind.example", ["93.184.216.34"], ["127.0.0.2"])  # public, then internal
+        internet.lookups.clear()
+        assert delivery_send(delivery_id=one_delivery(endpoint).pk) == "delivered"
+        second = one_delivery(endpoint, {"external_id": "tx-2"})
+        delivery_send(delivery_id=second.pk)
+        second.refresh_from_db()
+        assert second.status == "delivered", second.last_error
+        assert internet.lookups_of("hooks.rebind.example") == 1  # one lookup, checked and connected to
+        assert receiver.count() == 2 and internal.requests == []
+        headers, raw = receiver.requests[0]
+        assert headers["host"] == f"hooks.rebind.example:{receiver.port}"
+        Webhook(secret).verify(raw, headers)
+
+        # A client per send (FINOBS_NO_CALLBACK_CLIENT): a new connection, a new lookup, the internal answer.
+        monkeypatch.setattr(callbacks, "_CLIENT_PER_SEND", True)
+        delivery = one_delivery(endpoint, {"external_id": "tx-3"})
         assert delivery_send(delivery_id=delivery.pk) == "retrying"
         delivery.refresh_from_db()
-        assert "Refused by the SSRF guard" in delivery.last_error and "127.0.0.1" in delivery.last_error
-        assert answers == ["93.184.216.34", "127.0.0.1"]  # checked public, then resolved again to connect
-        assert receiver.count() == 0
+        assert delivery.last_error.startswith("Refused by the SSRF guard")
+        assert "non-public address (127.0.0.2)" in delivery.last_error
+        assert internet.dials == ["93.184.216.34"] and internal.requests == []
+
+    def test_a_kept_alive_connection_is_never_taken_over_by_a_new_answer(
+        self, receiver, internal, settings, monkeypatch
+    ):
+        """The pooled client keeps a connection per host to the address it was opened to; once that is gone
+        the next connection is looked up and checked afresh, and the internal answer is refused."""
+        from delivery.services import callbacks
+        from kernel.tests.internet import Internet
+
+        settings.CALLBACK_ALLOW_PRIVATE = False
+        internet = Internet(monkeypatch)
+        internet.answer("hooks.rebind.example", ["93.184.216.34"])
+        internet.route("93.184.216.34", to="127.0.0.1")
+        endpoint, _ = endpoint_for(f"http://hooks.rebind.example:{receiver.port}/hook")
+        assert delivery_send(delivery_id=one_delivery(endpoint).pk) == "delivered"
+        internet.answer("hooks.rebind.example", ["127.0.0.2"])  # rebound while the connection is kept alive
+        assert delivery_send(delivery_id=one_delivery(endpoint, {"external_id": "tx-2"}).pk) == "delivered"
+        with callbacks._http_client() as client:
+            client._transport._pool.close()  # the keep-alive expired
+        delivery = one_delivery(endpoint, {"external_id": "tx-3"})
+        assert delivery_send(delivery_id=delivery.pk) == "retrying"
+        delivery.refresh_from_db()
+        assert "non-public address (127.0.0.2)" in delivery.last_error
+        assert receiver.count() == 2 and internal.requests == []
 
 
 class TestWholeSendDeadline:

@@ -9,6 +9,7 @@ from ingestion.models import PullRun, PullSource
 from ingestion.services import pull_source_delete, pull_source_enqueue, pull_source_reset_breaker, pull_source_save
 from ingestion.services.pulls import check_pull_source
 from kernel.admin import ReadOnlyAdmin
+from kernel.encryption import fingerprint
 from organisations.admin import OrganisationScoped
 
 RUNS_SHOWN = 25
@@ -116,22 +117,25 @@ class PullSourceAdmin(OrganisationScoped, SimpleHistoryAdmin):
     )
     list_filter = ("is_enabled", "source")
     search_fields = ("name", "source", "url")
-    readonly_fields = ("consecutive_failures", "backoff_until", "running_since", "created_at", "updated_at")
+    state_fields = ("consecutive_failures", "backoff_until", "running_since", "created_at", "updated_at")
+    readonly_fields = (*state_fields, "has_secret")
+    secret_fields = ("auth_header_name", "has_secret", "auth_header_value", "clear_auth_header_value")
     fieldsets = (
         (None, {"fields": ("name", "source", "url", "method", "is_enabled", "interval_s", "max_pages_per_run")}),
-        ("Authentication", {"fields": ("auth_header_name", "auth_header_value", "clear_auth_header_value")}),
+        ("Authentication", {"fields": secret_fields}),
         (
             "Response and cursor",
             {"fields": ("query_params", "records_path", "cursor_param", "next_cursor_path", "cursor_field", "cursor")},
         ),
-        ("State", {"fields": readonly_fields}),
+        ("State", {"fields": state_fields}),
     )
     inlines = [PullRunInline]
     actions = ["run_now", "reset_breaker"]
 
-    @admin.display(boolean=True, description="Secret set")
+    @admin.display(description="Secret")
     def has_secret(self, obj):
-        return bool(obj.auth_header_value)
+        """Only its last characters: the value is write-only."""
+        return fingerprint(obj.auth_header_value)
 
     @admin.display(description="Last run")
     def last_run(self, obj):

@@ -3,6 +3,7 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from kernel.encryption import EncryptedTextField
 from organisations.models import OrganisationOwned
 
 
@@ -19,8 +20,9 @@ class PullSource(OrganisationOwned):
     url = models.URLField(max_length=2000)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.GET)
     auth_header_name = models.CharField(max_length=100, blank=True, help_text="e.g. Authorization or X-Api-Key.")
-    auth_header_value = models.CharField(
-        max_length=1000, blank=True, help_text="Secret: never shown again once saved; leave empty to keep it."
+    # Encrypted at rest: the run sends it, so it cannot be hashed.
+    auth_header_value = EncryptedTextField(
+        blank=True, help_text="Secret: never shown again once saved; leave empty to keep it."
     )
     query_params = models.JSONField(default=dict, blank=True, help_text='Extra query parameters, e.g. {"limit": 500}.')
     records_path = models.CharField(

@@ -230,29 +230,35 @@ def _pull_pages(source: PullSource, run: PullRun) -> None:
 
 
 def _fetch(client: httpx.Client, url: str, params: dict | None) -> bytes:
-    """GET with the SSRF guard on every hop; redirects are followed only on the same host."""
-    host = urlsplit(url).hostname
-    for _ in range(MAX_SAME_HOST_REDIRECTS + 1):
-        try:
-            check_outbound_url(url, allow_private=settings.PULL_ALLOW_PRIVATE)
-        except UnsafeUrl as exc:
-            raise PullFailed(f"Refused to call {url}: {exc}") from None
-        try:
-            # PULL_TIMEOUT_S in all (httpx's timeout is per phase and read: a slow drip never trips it).
-            with request_deadline(settings.PULL_TIMEOUT_S), client.stream("GET", url, params=params) as response:
-                if response.is_redirect:
-                    target = str(response.url.join(response.headers.get("location", "")))
-                    if urlsplit(target).hostname != host:
-                        raise PullFailed(f"Refused a redirect to another host: {target}")
-                    url, params = target, None  # the target carries its own query
-                    continue
-                if response.status_code >= 400:
-                    raise PullFailed(f"HTTP {response.status_code} {response.reason_phrase} from {response.url}")
-                return _read_capped(response)
-        except httpx.TimeoutException:
-            raise PullFailed(f"Timed out after {settings.PULL_TIMEOUT_S:g} s calling {url}") from None
-        except httpx.HTTPError as exc:
-            raise PullFailed(f"Request to {url} failed: {type(exc).__name__}: {exc}") from None
+    """GET one page within PULL_TIMEOUT_S in all, redirects included; redirects are followed only on the same
+    host and never from https to http (the auth header would travel in clear). Every hop goes through the
+    SSRF guard: the transport resolves its host when it connects and connects only to the addresses checked.
+    """
+    parts = urlsplit(url)
+    host, scheme = parts.hostname, parts.scheme
+    try:
+        # In all, name lookups included: httpx's timeout is per phase and per read, a slow drip never trips it.
+        with request_deadline(settings.PULL_TIMEOUT_S):
+            for _ in range(MAX_SAME_HOST_REDIRECTS + 1):
+                check_outbound_url(url, allow_private=settings.PULL_ALLOW_PRIVATE, resolve=False)
+                with client.stream("GET", url, params=params) as response:
+                    if response.is_redirect:
+                        target = str(response.url.join(response.headers.get("location", "")))
+                        if urlsplit(target).hostname != host:
+                            raise PullFailed(f"Refused a redirect to another host: {target}")
+                        if scheme == "https" and urlsplit(target).scheme != "https":
+                            raise PullFailed(f"Refused a redirect from https to {target}")
+                        url, params = target, None  # the target carries its own query
+                        continue
+                    if response.status_code >= 400:
+                        raise PullFailed(f"HTTP {response.status_code} {response.reason_phrase} from {response.url}")
+                    return _read_capped(response)
+    except UnsafeUrl as exc:
+        raise PullFailed(f"Refused to call {url}: {exc}") from None
+    except httpx.TimeoutException:
+        raise PullFailed(f"Timed out after {settings.PULL_TIMEOUT_S:g} s calling {url}") from None
+    except httpx.HTTPError as exc:
+        raise PullFailed(f"Request to {url} failed: {type(exc).__name__}: {exc}") from None
     raise PullFailed(f"More than {MAX_SAME_HOST_REDIRECTS} redirects from {url}")
 
 

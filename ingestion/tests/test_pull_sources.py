@@ -267,6 +267,74 @@ class TestSsrf:
         assert feed.requests == []
 
 
+class TestOutboundPinning:
+    def test_a_run_pulls_from_the_address_checked_never_from_a_later_answer(
+        self, champion, feed, settings, monkeypatch
+    ):
+        """DNS answers a public address, then an internal one (rebinding). The partner's server closes each
+        connection, so each page is a new connection: looked up once, checked, and connected to that answer."""
+        from kernel.tests.internet import Internet, Server
+
+        settings.PULL_ALLOW_PRIVATE = False
+        internet = Internet(monkeypatch)  # the outside: DNS answers, and where the public address leads
+        internet.answer("feed.rebind.example", ["93.184.216.34"])
+        internet.route("93.184.216.34", to="127.0.0.1")
+        source = make_source(feed, url=f"http://feed.rebind.example:{feed.port}/transactions")
+        internet.answer("feed.rebind.example", ["93.184.216.34"], ["127.0.0.2"])
+        internet.lookups.clear()
+        with Server("127.0.0.2", feed.port, name="internal") as internal:
+            run = pull_source_run(source=source)
+        assert (run.status, run.pages, run.accepted) == (PullRun.Status.FAILED, 1, 10)
+        assert "non-public address (127.0.0.2)" in run.error
+        assert len(feed.requests) == 1 and feed.requests[0]["auth"] == TOKEN  # the first page, from the partner
+        assert internet.lookups_of("feed.rebind.example") == 2  # one per connection
+        assert internal.requests == [] and internet.dials == ["93.184.216.34"]
+
+    def test_an_internal_answer_fails_the_run_without_a_request(self, champion, feed, settings, monkeypatch):
+        from kernel.tests.internet import Internet
+
+        settings.PULL_ALLOW_PRIVATE = False
+        internet = Internet(monkeypatch)
+        internet.answer("feed.rebind.example", ["93.184.216.34"])
+        source = make_source(feed, url=f"http://feed.rebind.example:{feed.port}/transactions")
+        internet.answer("feed.rebind.example", ["127.0.0.1"])
+        run = pull_source_run(source=source)
+        assert run.status == PullRun.Status.FAILED
+        assert run.error.startswith("Refused to call http://feed.rebind.example")
+        assert "non-public address (127.0.0.1)" in run.error
+        assert feed.requests == [] and internet.dials == []
+
+    def test_a_server_that_drips_its_answer_is_cut_at_the_deadline(self, champion, feed, settings):
+        """Each byte comes well inside any per-read timeout: only PULL_TIMEOUT_S for the whole page stops it."""
+        import socket
+        import threading
+
+        listener = socket.create_server(("127.0.0.1", 0))
+        stop = threading.Event()
+
+        def drip():
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b" " * 100:  # a byte per 0.1 s
+                    if stop.wait(0.1):
+                        return
+                    connection.sendall(bytes([byte]))
+
+        threading.Thread(target=drip, daemon=True).start()
+        settings.PULL_TIMEOUT_S = 1
+        source = make_source(feed, url=f"http://127.0.0.1:{listener.getsockname()[1]}/transactions")
+        started = time.monotonic()
+        try:
+            run = pull_source_run(source=source)
+        finally:
+            stop.set()
+            listener.close()
+        assert run.status == PullRun.Status.FAILED
+        assert run.error.startswith("Timed out after 1 s")
+        assert time.monotonic() - started < 5  # not the 14 s the server would take
+
+
 class TestSchedule:
     def test_the_periodic_task_follows_the_source(self, feed):
         source = make_source(feed, interval_s=300)
