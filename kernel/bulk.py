@@ -61,17 +61,18 @@ def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
     return objs
 
 
-def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> None:
+def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence], *, temporary: bool = False) -> None:
     """COPY `rows` (sequences of Python values, one per field of `fields`, in order) into `table` (PostgreSQL).
 
     The fields name the columns and their types; `table` may be another table with those columns (a staging
     table). Every value must be of its column's Python type (an int for an integer column, a Decimal for a
-    numeric one...): binary COPY sends no text for PostgreSQL to convert.
+    numeric one...): binary COPY sends no text for PostgreSQL to convert. `temporary`: `table` is a temporary
+    table of the session (a caller's own staging table), which has no row-level security to go around.
     """
     with connection.cursor() as cursor:
         for hook in before_copy:
             hook(connection)
-        if _row_security_may_apply(cursor):
+        if not temporary and _row_security_may_apply(cursor):
             with transaction.atomic(savepoint=False):  # one transaction, no savepoint of its own
                 staging = _staging_table(cursor, table, fields)
                 _copy(cursor, staging, fields, rows)
