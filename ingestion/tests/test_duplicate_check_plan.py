@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from conftest import default_organisation
 from ingestion.services.pipeline import _STORED_SQL
 from kernel.arrays import text_array
 from scoring.models import Transaction
@@ -33,7 +34,10 @@ def test_a_source_grown_since_the_last_analyze_is_not_scanned_whole():
         cursor.execute(f"ANALYZE {Transaction._meta.db_table}")
     store("new", 3000)  # the statistics know nothing of "new": estimated at about one row
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + _STORED_SQL, ["new", text_array(["new-7", "absent"])])
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + _STORED_SQL,
+            [default_organisation().pk, text_array(["new-7", "absent"]), "new"],
+        )
         plan = cursor.fetchone()[0][0]["Plan"]
 
     def scans(node):
