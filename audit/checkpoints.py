@@ -40,14 +40,15 @@ def checkpoint_path() -> Path:
 def audit_checkpoint_write(*, organisation=None) -> Checkpoint | None:
     """Append a signed checkpoint of the head of `organisation`'s chain (the current one unless named; PLATFORM
     for the platform's); None when the chain is empty or unchanged."""
-    from audit.services.chain import _organisation_id, chain_of
+    from audit.services.chain import _organisation_id, as_chain_owner, chain_of
 
     organisation_id = _organisation_id(organisation)
     chain = chain_of(organisation_id)
-    head = chain.order_by("-id").values("id", "hash").first()
-    if head is None:
-        return None
-    events = chain.filter(id__lte=head["id"]).count()
+    with as_chain_owner(organisation_id):
+        head = chain.order_by("-id").values("id", "hash").first()
+        if head is None:
+            return None
+        events = chain.filter(id__lte=head["id"]).count()
     latest = [c for c in audit_checkpoints_read() if c.organisation_id == organisation_id][-1:]
     if latest and latest[0].head_id == head["id"]:
         return None

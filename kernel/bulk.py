@@ -5,14 +5,21 @@ costs seconds; COPY streams the rows and is several times faster (bench/ingest.p
 format, with every column's type named up front, psycopg dumps each value with the type's own binary
 dumper instead of looking one up per value and formatting text: 10,000 transaction rows cost ~50 ms
 of Python instead of ~100 ms, and PostgreSQL reads numbers and times without parsing them.
+
+PostgreSQL refuses `COPY FROM` into a table whose row-level security applies to the session's role (every
+role but a superuser, as finobs' tables force it): for those roles the rows are copied into a temporary
+staging table of the session and moved into the table by one `INSERT ... SELECT`, which the table's
+policies check. One more round trip per COPY, and the server writes the rows twice (the temporary table's
+without WAL).
 """
 
 import re
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 
 import msgspec
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import AutoField, BigAutoField, Field, Model
 from psycopg.types.json import set_json_dumps
 
@@ -28,6 +35,9 @@ _encode_json = msgspec.json.Encoder(decimal_format="number").encode
 _TYPE_MODIFIER = re.compile(r"\(.*\)")
 # FINOBS_NO_COPY=1: bulk_insert is bulk_create at every size (copy_rows, for staging tables, stays).
 _NO_COPY = device_off("COPY")
+# Called with the connection before each COPY: COPY goes around Django's execute wrappers, through which
+# every other statement passes (organisations registers the one that sets the session's organisation).
+before_copy: list[Callable] = []
 
 
 def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
@@ -51,17 +61,31 @@ def bulk_insert(model: type[Model], objs: Sequence[Model]) -> Sequence[Model]:
     return objs
 
 
-def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> None:
+def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence], *, temporary: bool = False) -> None:
     """COPY `rows` (sequences of Python values, one per field of `fields`, in order) into `table` (PostgreSQL).
 
     The fields name the columns and their types; `table` may be another table with those columns (a staging
     table). Every value must be of its column's Python type (an int for an integer column, a Decimal for a
-    numeric one...): binary COPY sends no text for PostgreSQL to convert.
+    numeric one...): binary COPY sends no text for PostgreSQL to convert. `temporary`: `table` is a temporary
+    table of the session (a caller's own staging table), which has no row-level security to go around.
     """
+    with connection.cursor() as cursor:
+        for hook in before_copy:
+            hook(connection)
+        if not temporary and _row_security_may_apply(cursor):
+            with transaction.atomic(savepoint=False):  # one transaction, no savepoint of its own
+                staging = _staging_table(cursor, table, fields)
+                _copy(cursor, staging, fields, rows)
+                _move(cursor, staging, table, fields)
+        else:
+            _copy(cursor, table, fields, rows)
+
+
+def _copy(cursor, table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> None:
     statement, types, has_json = _copy_statement(table, fields)
     # wrap_database_errors: psycopg's copy() is not Django's cursor, whose execute() raises Django's
     # exceptions (an IntegrityError the ingest pipeline retries on, not psycopg's UniqueViolation).
-    with connection.cursor() as cursor, connection.wrap_database_errors:
+    with connection.wrap_database_errors:
         psycopg_cursor = cursor.cursor
         if has_json:
             set_json_dumps(_encode_json, psycopg_cursor)
@@ -70,6 +94,41 @@ def copy_rows(table: str, fields: Sequence[Field], rows: Iterable[Sequence]) -> 
             write_row = copy.write_row
             for row in rows:
                 write_row(row)
+
+
+def _row_security_may_apply(cursor) -> bool:
+    """Whether the session's role is subject to row-level security: any role but a superuser. The server
+    reports `is_superuser` to the client as it changes (SET ROLE included): no round trip to ask."""
+    return cursor.cursor.connection.info.parameter_status("is_superuser") != "on"
+
+
+def _staging_table(cursor, table: str, fields: Sequence[Field]) -> str:
+    """The session's temporary table with the columns of `fields` of `table`, created on first use.
+
+    Created in every transaction until one that created it commits (a rollback drops it again): this
+    connection then remembers it, and later COPYs skip the CREATE's round trip.
+    """
+    quote = connection.ops.quote_name
+    columns = [f.column for f in fields]
+    staging = f"copy_{table[:40]}_{zlib.crc32(','.join(columns).encode()):08x}"
+    created = cursor.cursor.connection.__dict__.setdefault("_finobs_staging_tables", set())
+    if staging not in created:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(staging)} AS "  # noqa: S608 (quoted names)
+            f"SELECT {', '.join(map(quote, columns))} FROM {quote(table)} WITH NO DATA"
+        )
+        connection.on_commit(lambda: created.add(staging))
+    return staging
+
+
+def _move(cursor, staging: str, table: str, fields: Sequence[Field]) -> None:
+    """Move the staged rows into `table` and empty the staging table, in one statement the policies check."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    cursor.execute(
+        f"WITH moved AS (DELETE FROM {quote(staging)} RETURNING {columns}) "  # noqa: S608 (quoted names)
+        f"INSERT INTO {quote(table)} ({columns}) SELECT {columns} FROM moved"
+    )
 
 
 def _copy_statement(table: str, fields: Sequence[Field]) -> tuple[str, tuple[str, ...], bool]:

@@ -116,7 +116,7 @@ def _upsert(model: type[Model], columns: list[str], rows: list[tuple], *, text_k
             staging = f"{table}_staging"
             create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {names} FROM {table} WITH NO DATA"  # noqa: E501, S608
             cursor.execute(create)
-            copy_rows(staging, [model._meta.get_field(column) for column in columns], rows)
+            copy_rows(staging, [model._meta.get_field(column) for column in columns], rows, temporary=True)
             # Rows are locked in key order, so two batches sharing accounts cannot deadlock each other.
             sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ORDER BY {order} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"  # noqa: E501, S608
             cursor.execute(sql)

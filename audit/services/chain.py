@@ -3,6 +3,7 @@
 import hashlib
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from audit.checkpoints import Checkpoint
 from audit.models import AuditEvent
 from audit.pii import redact_pii
-from organisations.context import current_organisation_id
+from organisations.context import current_organisation_id, system_context
 
 GENESIS_HASH = "0" * 64
 
@@ -83,7 +84,7 @@ def audit_log_many(entries: Sequence[AuditEntry], *, organisation=None) -> list[
     using = router.db_for_write(AuditEvent)
     # No savepoint inside the caller's transaction (two round trips per append on the hot path): an
     # append that fails fails the caller's whole transaction, which is what an audited change needs.
-    with transaction.atomic(using=using, savepoint=False):
+    with as_chain_owner(organisation_id), transaction.atomic(using=using, savepoint=False):
         _lock_chain(using, organisation_id)
         return _append_locked(events, organisation_id=organisation_id, using=using)
 
@@ -101,6 +102,19 @@ def _organisation_id(organisation) -> int | None:
     return organisation if isinstance(organisation, int) else organisation.pk
 
 
+def as_chain_owner(organisation_id: int | None) -> AbstractContextManager:
+    """Run a block that reads or writes one chain in a context that sees all of it: the current organisation's
+    when the chain is its own, else platform work (unset), as the chain names its rows' organisation itself.
+
+    For PostgreSQL's row-level security (organisations.row_security): a platform person (nobody) records
+    their actions in the platform's chain, and support visits and organisation creation write another
+    chain than the current context's; the database lets each see and extend only the chain it acts for.
+    """
+    if organisation_id is not None and organisation_id == current_organisation_id():
+        return nullcontext()
+    return system_context()
+
+
 def audit_verify(*, organisation=None, batch_size: int = 5000, checkpoints: Sequence[Checkpoint] = ()) -> ChainReport:
     """Recompute every hash of `organisation`'s chain (the current one unless named) and follow every link,
     oldest first, reading `batch_size` rows at a time.
@@ -111,6 +125,11 @@ def audit_verify(*, organisation=None, batch_size: int = 5000, checkpoints: Sequ
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     organisation_id = _organisation_id(organisation)
+    with as_chain_owner(organisation_id):
+        return _verify(organisation_id, batch_size, checkpoints)
+
+
+def _verify(organisation_id: int | None, batch_size: int, checkpoints: Sequence[Checkpoint]) -> ChainReport:
     pending = {c.head_id: c for c in checkpoints if c.organisation_id == organisation_id}
     rows = chain_of(organisation_id)
     expected_prev = GENESIS_HASH

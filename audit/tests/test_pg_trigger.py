@@ -35,7 +35,7 @@ def test_truncate_is_refused(chain):
     with transaction.atomic():
         # The test database disables this trigger so that test teardown can flush (see conftest).
         with connection.cursor() as cursor:
-            # The events' deferred foreign-key checks run now: ALTER TABLE refuses a table with checks pending.
+            # The chain's deferred foreign-key checks first: ALTER TABLE refuses a table with pending ones.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_auditevent_append_only_truncate")
         message = _refused("TRUNCATE audit_auditevent")
