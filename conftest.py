@@ -385,7 +385,7 @@ def serve_asgi(host: str, *, static_files: bool = False):
 
     static_wrapper = ASGIStaticFilesHandler if static_files else None
     application = partial(make_application, static_wrapper=static_wrapper)
-    process = DaphneProcess(host, application, setup=set_database_connection)
+    process = DaphneProcess(host, application, setup=partial(_in_the_child, set_database_connection))
     process.start()
     if not process.ready.wait(timeout=30):
         process.terminate()
@@ -393,3 +393,15 @@ def serve_asgi(host: str, *, static_files: bool = False):
     yield f"http://{host}:{process.port.value}"
     process.terminate()
     process.join(timeout=10)
+
+
+def _in_the_child(setup) -> None:
+    """First thing in a forked server process: asgiref's single-thread executor (every
+    database_sync_to_async call of the WebSocket stack) came over from this process without its thread, if
+    an earlier async test had started it, and would queue work forever; the child gets one of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    setup()

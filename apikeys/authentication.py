@@ -1,4 +1,4 @@
-"""DRF authentication by API key (`X-Webhook-Key: <key>` or `Authorization: Bearer <key>`)."""
+"""DRF authentication by API key (`X-Webhook-Key: <key>` or `Authorization: Bearer <key>`, a key being `fo_…`)."""
 
 import threading
 import time
@@ -13,6 +13,9 @@ from apikeys.services.keys import api_key_mark_used
 from kernel.logs import bind
 from organisations.context import activate, system_context
 
+# Every key begins so; a bearer credential that does not is a person's access token (accounts.authentication).
+KEY_BEGINNING = "fo_"
+
 
 def key_from_request(request) -> str | None:
     header = request.META.get("HTTP_X_WEBHOOK_KEY")
@@ -20,7 +23,7 @@ def key_from_request(request) -> str | None:
         return header.strip()
     auth = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, credentials = auth.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
+    if scheme.lower() == "bearer" and credentials.strip().startswith(KEY_BEGINNING):
         return credentials.strip()
     return None
 

@@ -42,12 +42,12 @@ def add_stream_paths(result, generator, request, public):
             "description": (
                 "A `text/event-stream` of `decision.created` events: `id: <outbox id>`, "
                 "`event: decision.created`, `data: <decision JSON>`, with `: heartbeat` comments. "
-                "Needs an API key with the `stream` scope (or a signed-in user with "
-                "scoring.view_live_decisions)."
+                "Needs an API key with the `stream` scope, or a person with scoring.view_live_decisions "
+                "(by access token or session)."
             ),
             "tags": ["stream"],
             "parameters": parameters,
-            "security": [{"ApiKeyHeader": []}, {"BearerKey": []}, {"cookieAuth": []}],
+            "security": [{"ApiKeyHeader": []}, {"BearerKey": []}, {"PersonToken": []}, {"cookieAuth": []}],
             "responses": {
                 "200": {
                     "description": "The event stream.",

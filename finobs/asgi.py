@@ -16,6 +16,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from accounts.channels import BearerTokenMiddleware  # noqa: E402
 from finobs import daphne  # noqa: E402
 from finobs.handlers import asgi_http_application  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
@@ -31,7 +32,10 @@ application = ProtocolTypeRouter(
         "http": django_application if device_off("POOLED_HANDLER") else asgi_http_application(threads=WEB_THREADS),
         "websocket": traced_websockets(
             AllowedHostsOriginValidator(
-                AuthMiddlewareStack(OrganisationScopeMiddleware(URLRouter(websocket_urlpatterns)))
+                # A session (cookie), or else a person's access token; then the organisation either decides.
+                AuthMiddlewareStack(
+                    BearerTokenMiddleware(OrganisationScopeMiddleware(URLRouter(websocket_urlpatterns)))
+                )
             )
         ),
     }

@@ -7,6 +7,7 @@ docs/operations.md lists every variable.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,69 @@ def dev_secret(name: str, make=lambda: secrets.token_urlsafe(50)) -> str:
     return path.read_text().strip()
 
 
+def pem_setting(name: str) -> str:
+    """PEM text from the variable `name`, or from the file `name`_FILE names; "" when neither is set."""
+    text, path = os.environ.get(name, ""), os.environ.get(f"{name}_FILE", "")
+    if text and path:
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc}") from exc
+    return text.replace("\\n", "\n")  # a one-line variable may carry the PEM's line breaks as \n
+
+
+def dev_rsa_private_key(name: str) -> str:
+    """An RSA private key (PEM) for development, made once and kept in var/ (never in the repository)."""
+    path = VAR_DIR / f".{name}.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        path.chmod(0o600)
+    return path.read_text()
+
+
+def rsa_public_key_of(private_pem: str, name: str) -> str:
+    """The public key (PEM) of an RSA private key; ImproperlyConfigured naming `name` if it is not one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{name} is not an unencrypted PEM private key: {exc}") from exc
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 2048:
+        raise ImproperlyConfigured(f"{name} must be an RSA key of at least 2048 bits (tokens are signed RS256).")
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def rsa_public_key(public_pem: str, name: str) -> str:
+    """`public_pem` in one canonical PEM form; ImproperlyConfigured naming `name` if it is not an RSA public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_pem_public_key(public_pem.encode())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a PEM public key: {exc}") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ImproperlyConfigured(f"{name} must be an RSA public key (tokens are signed RS256).")
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", True)
 
@@ -80,6 +144,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework_simplejwt.token_blacklist",
     # finobs' own apps, lowest floor first (finobs/tests/test_architecture.py holds the direction)
     "organisations",
     "audit",
@@ -287,6 +352,9 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The page above for the sign-in page, the API's error shape for the token endpoint.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
@@ -371,6 +439,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apikeys.authentication.ApiKeyAuthentication",
+        # A bearer that is not an API key (fo_…) is a person's access token.
+        "accounts.authentication.PersonTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -413,6 +483,43 @@ SPECTACULAR_SETTINGS = {
         "kernel.api.schema.document_errors",
         "ingestion.schema.document_ingest",
     ],
+}
+
+# People's bearer tokens (JWT, RS256; accounts.tokens): a short-lived access token and a refresh token that
+# is used once (each refresh returns a new pair and blacklists the one used). Signed with JWT_PRIVATE_KEY;
+# verified with its public key and, while keys are rotated, JWT_PREVIOUS_PUBLIC_KEY (docs/operations.md).
+# With DEBUG on and no key, a development pair is made once in VAR_DIR; with DEBUG off and no key, finobs
+# issues and accepts no bearer tokens (JWT_ENABLED is False) and API keys and sessions work as before.
+JWT_PRIVATE_KEY = pem_setting("JWT_PRIVATE_KEY")
+JWT_PUBLIC_KEY = pem_setting("JWT_PUBLIC_KEY")
+JWT_PREVIOUS_PUBLIC_KEY = pem_setting("JWT_PREVIOUS_PUBLIC_KEY")
+if not JWT_PRIVATE_KEY and JWT_PUBLIC_KEY:
+    raise ImproperlyConfigured("JWT_PUBLIC_KEY is set without JWT_PRIVATE_KEY: set the pair, or neither.")
+if not JWT_PRIVATE_KEY and DEBUG:
+    JWT_PRIVATE_KEY = dev_rsa_private_key("dev_jwt_private_key")
+JWT_ENABLED = bool(JWT_PRIVATE_KEY)
+if JWT_ENABLED:
+    _derived_public_key = rsa_public_key_of(JWT_PRIVATE_KEY, "JWT_PRIVATE_KEY")
+    if JWT_PUBLIC_KEY and rsa_public_key(JWT_PUBLIC_KEY, "JWT_PUBLIC_KEY") != _derived_public_key:
+        raise ImproperlyConfigured("JWT_PUBLIC_KEY is not the public key of JWT_PRIVATE_KEY.")
+    JWT_PUBLIC_KEY = _derived_public_key
+if JWT_PREVIOUS_PUBLIC_KEY:
+    JWT_PREVIOUS_PUBLIC_KEY = rsa_public_key(JWT_PREVIOUS_PUBLIC_KEY, "JWT_PREVIOUS_PUBLIC_KEY")
+JWT_ACCESS_TOKEN_LIFETIME_S = int(os.environ.get("JWT_ACCESS_TOKEN_LIFETIME_S", str(15 * 60)))
+JWT_REFRESH_TOKEN_LIFETIME_S = int(os.environ.get("JWT_REFRESH_TOKEN_LIFETIME_S", str(8 * 3600)))
+# A WebSocket without a session must send its token in its first message within this many seconds.
+WS_AUTHENTICATE_TIMEOUT_S = float(os.environ.get("WS_AUTHENTICATE_TIMEOUT_S", "5"))
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": JWT_PRIVATE_KEY,
+    "VERIFYING_KEY": JWT_PUBLIC_KEY,
+    "ISSUER": "finobs",
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TOKEN_LIFETIME_S),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TOKEN_LIFETIME_S),
+    # What accounts.services.tokens does on every refresh, said in simplejwt's own terms.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
 }
 
 # Requests per API key ("600/min"); a key's own `rate_limit` wins, then its endpoint's scope, then the default.

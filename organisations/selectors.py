@@ -19,6 +19,14 @@ def membership_of(user) -> Membership | None:
         return None
 
 
+def is_active_member(*, user_id: int, organisation_id: int) -> bool:
+    """Whether the person `user_id` is active and still a member of the active organisation `organisation_id`:
+    what a credential issued to them in it (an access token, an open stream) rests on."""
+    return Membership.objects.filter(
+        user_id=user_id, user__is_active=True, organisation_id=organisation_id, organisation__is_active=True
+    ).exists()
+
+
 def is_platform_staff(user) -> bool:
     """Platform staff manage organisations and belong to none."""
     if not getattr(user, "is_authenticated", False) or membership_of(user) is not None:

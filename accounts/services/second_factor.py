@@ -41,17 +41,25 @@ def second_factor_confirm(*, request, device: TOTPDevice, token: str) -> list[st
 
 def second_factor_verify(*, request, token: str) -> bool:
     """Verify the session with a code from the authenticator app, or a backup code (used up)."""
-    user = request.user
+    device = second_factor_check(user=request.user, token=token)
+    if device is None:
+        return False
+    otp_login(request, device)
+    return True
+
+
+def second_factor_check(*, user, token: str) -> TOTPDevice | StaticDevice | None:
+    """The device that accepts `token` (a code from the authenticator app, or a backup code, used up), or None.
+    Audited either way; django-otp's throttle slows guessing (each wrong code doubles the wait)."""
     token = token.strip().replace(" ", "")
     for device in [*TOTPDevice.objects.filter(user=user, confirmed=True), *StaticDevice.objects.filter(user=user)]:
         verified, _ = device.verify_is_allowed()
         if verified and device.verify_token(token):
-            otp_login(request, device)
             action = "mfa.backup_code_used" if isinstance(device, StaticDevice) else "mfa.verified"
             audit_log(actor=user, action=action, object_type="user", object_id=user.pk, payload={})
-            return True
+            return device
     audit_log(actor=user, action="mfa.verification_failed", object_type="user", object_id=user.pk, payload={})
-    return False
+    return None
 
 
 def second_factor_provision(*, user) -> tuple[str, list[str]]:

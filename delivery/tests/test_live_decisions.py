@@ -62,11 +62,13 @@ async def test_user_without_a_role_is_refused(make_user):
     assert code == 4403
 
 
-async def test_anonymous_is_refused():
+async def test_anonymous_is_refused(settings):
     from django.contrib.auth.models import AnonymousUser
 
-    _, connected, _ = await connect(AnonymousUser())
-    assert not connected
+    settings.WS_AUTHENTICATE_TIMEOUT_S = 0.3
+    communicator, connected, _ = await connect(AnonymousUser())
+    assert connected  # without a session it may still send an access token (accounts.channels)
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
 
 
 async def connect_to(user, query: str):

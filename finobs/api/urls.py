@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("accounts.api.urls")),
     path("", include("ingestion.api.urls")),
     path("", include("delivery.api.urls")),
     path("", include("scoring.api.urls")),

@@ -55,11 +55,19 @@ def test_a_field_encryption_key_that_is_not_a_fernet_key_is_a_startup_error():
     assert "not-a-key" not in result.stderr  # a key never appears in an error
 
 
+def test_a_jwt_key_that_is_not_an_rsa_private_key_is_a_startup_error():
+    result = manage("check", env={**PRODUCTION_ENV, "JWT_PRIVATE_KEY": "not a key"})
+    assert result.returncode != 0
+    assert "JWT_PRIVATE_KEY is not an unencrypted PEM private key" in result.stderr
+
+
 def test_openapi_schema_documents_the_ingest_endpoint(client):
     response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     schema = response.json()
     operation = schema["paths"]["/api/v1/transactions/ingest"]["post"]
     assert operation["operationId"] == "transactions_ingest"
-    assert {"ApiKeyHeader", "BearerKey"} <= set(schema["components"]["securitySchemes"])
+    assert {"ApiKeyHeader", "BearerKey", "PersonToken"} <= set(schema["components"]["securitySchemes"])
+    assert schema["components"]["securitySchemes"]["PersonToken"]["bearerFormat"] == "JWT"
+    assert "/api/v1/auth/token" in schema["paths"]
     assert client.get("/api/docs/").status_code == 200

@@ -70,11 +70,11 @@ def exception_handler(exc, context):
         )
     code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
     if (
-        isinstance(exc, exceptions.PermissionDenied)
+        isinstance(exc, exceptions.PermissionDenied | exceptions.AuthenticationFailed)
         and isinstance(exc.get_codes(), str)
         and exc.get_codes() != exc.default_code
     ):
-        code = exc.get_codes()  # a service's own reason, such as four_eyes
+        code = exc.get_codes()  # a service's own reason, such as four_eyes or token_expired
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"errors": exc.detail}
         message = "The request is not valid."

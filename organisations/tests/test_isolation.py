@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.tokens import token_pair_for
 from apikeys.services import api_key_create
 from cases.models import Case
 from cases.services import case_close
@@ -99,7 +100,8 @@ def theirs(champion, make_user, settings, tmp_path):
 
 @pytest.fixture
 def ours(organisation, make_user):
-    """Organisation B's people (a compliance officer, its admin) and an API key with every scope."""
+    """Organisation B's people (a compliance officer, its admin, the officer by access token) and an API key
+    with every scope."""
     with organisation_context(organisation):
         officer = make_user("compliance", "b-officer", organisation=organisation)
         admin_user = make_user("org_admin", "b-admin", organisation=organisation)
@@ -116,6 +118,8 @@ def ours(organisation, make_user):
         people[name] = Client()
         people[name].force_login(user)
     people["key"] = Client(headers={"Authorization": f"Bearer {raw}"})
+    pair = token_pair_for(officer, organisation, methods=["pwd"])
+    people["token"] = Client(headers={"Authorization": f"Bearer {pair.access}"})
     return people
 
 
@@ -204,8 +208,8 @@ def test_no_list_shows_another_organisations_rows(theirs, ours):
     for url in LISTS:
         for who, client in ours.items():
             response = client.get(url)
-            if response.status_code in (401, 403) or (response.status_code == 302 and who == "key"):
-                continue  # not theirs to use (a page asks an API key's caller to sign in)
+            if response.status_code in (401, 403) or (response.status_code == 302 and who in ("key", "token")):
+                continue  # not theirs to use (a page asks a bearer's caller to sign in)
             assert response.status_code == 200, (url, who, response.status_code)
             body = response.content.decode()
             shown = [s for s in secrets if s in body]

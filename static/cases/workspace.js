@@ -32,7 +32,8 @@
     };
     socket.onclose = function (event) {
       document.body.dataset.live = "closed";
-      if (event.code === 4403 || event.code === 4404) { setLiveStatus("no live updates", false); return; }
+      // 4401: signed out (no session, and a page sends no token); 4403, 4404: not allowed here.
+      if (event.code === 4401 || event.code === 4403 || event.code === 4404) { setLiveStatus("no live updates", false); return; }
       setLiveStatus("reconnecting…", false);
       var delay = Math.min(30000, 1000 * Math.pow(2, attempt));
       setTimeout(function () { connect(attempt + 1); }, delay);
