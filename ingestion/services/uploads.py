@@ -201,7 +201,7 @@ def uploads_sweep_stale() -> dict[str, int]:
             continue
         counts["uploads_resumed"] += 1
         logger.warning(
-            "upload %s: worker lost or task never queued; queued again (resumes so far: %d)", job_id, resumes
+            "upload %s: worker lost or task never queued; queued again (resumed %d times before)", job_id, resumes
         )
     return counts
 
