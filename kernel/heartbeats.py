@@ -1,6 +1,7 @@
 """Long jobs' heartbeats: a timestamp column the running job keeps fresh, so a sweep can tell a job whose
 worker was lost from one that is merely long (the stale-job sweep, ingestion.services.jobs)."""
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,6 +9,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 def heartbeat(model, pk: int) -> None:
@@ -33,8 +36,11 @@ def heartbeating(model, pk: int, *, every_s: float | None = None) -> Iterator[No
     def beat() -> None:
         try:
             while not stop.wait(every_s):
-                close_old_connections()
-                heartbeat(model, pk)
+                try:
+                    close_old_connections()
+                    heartbeat(model, pk)
+                except Exception:  # a database blip: the next beat tries again, within JOB_STALE_AFTER_S
+                    logger.warning("heartbeat of %s %s failed", model._meta.label, pk, exc_info=True)
         finally:
             connection.close()  # the thread's own connection
 
