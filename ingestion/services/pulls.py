@@ -17,7 +17,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from audit.services import audit_log
 from ingestion.models import PullRun, PullSource
 from ingestion.services.pipeline import ingest
-from kernel.heartbeats import lost_worker_reason, resumes_exhausted_reason, stale_before
+from kernel.heartbeats import heartbeat, lost_worker_reason, resumes_exhausted_reason, stale_before
 from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 from organisations.context import organisation_context
 
@@ -318,6 +318,7 @@ def _ingest_page(source: PullSource, run: PullRun, records: list, *, page_number
         result = ingest(
             records[start : start + size], organisation=source.organisation, source=source.source, actor=source
         )
+        heartbeat(PullRun, run.pk)  # a large page is several ingests: alive between them too
         run.accepted += result.accepted
         run.duplicates += len(result.duplicates)
         run.invalid += len(result.errors)
