@@ -322,6 +322,15 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # task, as Django does per request.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
+# A task is acknowledged when it ends, not when it starts: a worker that dies mid-task leaves it in the
+# queue. When a pool child dies under a living worker, the message goes back at once; when the whole
+# worker dies, Redis hands it out again only after the visibility timeout. It must outlast the longest
+# task (an upload of UPLOAD_MAX_BYTES or a retraining on RETRAIN_MAX_ROWS: minutes) and every countdown
+# (CALLBACK_COUNTDOWN_MAX_S), or Redis hands a running task to a second worker. Long jobs do not wait
+# for it: they keep a heartbeat, and the stale-job sweep resumes or fails them (ingestion.services.jobs).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_VISIBILITY_TIMEOUT_S = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_S", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
 
 # --- Security: people, sessions, lockout, production switches ----------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -608,6 +617,24 @@ UPLOAD_CHUNK_ROWS = int(os.environ.get("UPLOAD_CHUNK_ROWS", "1000"))
 UPLOAD_MAX_ERRORS = int(os.environ.get("UPLOAD_MAX_ERRORS", "1000"))
 UPLOAD_DEFAULT_SOURCE = os.environ.get("UPLOAD_DEFAULT_SOURCE", "csv-upload")
 
+# --- Long jobs (uploads, pull runs, retraining): heartbeats and the stale-job sweep ----------------
+# A running job records a heartbeat per chunk or page, and at least every JOB_HEARTBEAT_S; beat's sweep
+# takes a job whose heartbeat is older than JOB_STALE_AFTER_S (or a queued one never started for as
+# long) to be lost with its worker: uploads and pulls are resumed, retraining fails with the reason.
+JOB_HEARTBEAT_S = float(os.environ.get("JOB_HEARTBEAT_S", "15"))
+JOB_STALE_AFTER_S = float(os.environ.get("JOB_STALE_AFTER_S", "120"))
+JOB_MAX_RESUMES = int(os.environ.get("JOB_MAX_RESUMES", "3"))  # then the job fails and says so
+JOB_SWEEP_INTERVAL_S = float(os.environ.get("JOB_SWEEP_INTERVAL_S", "60"))
+if JOB_STALE_AFTER_S <= 2 * JOB_HEARTBEAT_S:
+    raise ImproperlyConfigured("JOB_STALE_AFTER_S must be more than twice JOB_HEARTBEAT_S.")
+
+# --- Retention: what the daily prune removes (audit events and cases are never pruned) ------------
+PRUNE_BATCH_ROWS = int(os.environ.get("PRUNE_BATCH_ROWS", "5000"))  # rows per statement, committed one by one
+DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "30"))  # delivered callbacks
+PULL_RUN_SKIPPED_RETENTION_DAYS = int(os.environ.get("PULL_RUN_SKIPPED_RETENTION_DAYS", "7"))
+UPLOAD_CONTENT_RETENTION_DAYS = int(os.environ.get("UPLOAD_CONTENT_RETENTION_DAYS", "30"))  # the CSV text
+SIGN_IN_RECORD_RETENTION_DAYS = int(os.environ.get("SIGN_IN_RECORD_RETENTION_DAYS", "90"))  # django-axes rows
+
 # --- Delivery: the outbox relay, live streams, callbacks ----------------------------------------
 OUTBOX_RELAY_INTERVAL_S = int(os.environ.get("OUTBOX_RELAY_INTERVAL_S", "10"))
 # A queued relay task covers later commits; if it is lost, another is enqueued after this long (and beat runs).
@@ -645,6 +672,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": CALLBACK_DUE_INTERVAL_S,
     },
     "idempotency-prune": {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600},
+    # Long jobs whose worker was lost: resumed or failed (ingestion.services.jobs).
+    "stale-jobs-sweep": {"task": "ingestion.tasks.stale_jobs_sweep_task", "schedule": JOB_SWEEP_INTERVAL_S},
+    # Tables that only grow: delivered callbacks, skipped pull runs, old uploads' files, sessions, sign-ins.
+    "retention-prune": {"task": "finobs.tasks.retention_prune_task", "schedule": 24 * 3600},
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
     # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},

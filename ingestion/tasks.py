@@ -4,14 +4,15 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def pull_source_run_task(source_id: int) -> None:
-    """One run of a pull source (beat schedules one per source). Redelivery re-pulls from the stored cursor."""
+def pull_source_run_task(source_id: int, resumes: int = 0) -> None:
+    """One run of a pull source (beat schedules one per source; the stale-job sweep queues one, with
+    `resumes`, after a run lost its worker). Redelivery re-pulls from the stored cursor."""
     from ingestion.models import PullSource
     from ingestion.services import pull_source_run
 
     source = PullSource.objects.filter(pk=source_id, is_enabled=True).first()
     if source is not None:
-        pull_source_run(source=source)
+        pull_source_run(source=source, resumes=resumes)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -28,3 +29,11 @@ def idempotency_prune_task() -> int:
     from ingestion.services.idempotency import idempotency_prune
 
     return idempotency_prune()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def stale_jobs_sweep_task() -> dict:
+    """Every JOB_SWEEP_INTERVAL_S: long jobs whose worker was lost are resumed or failed."""
+    from ingestion.services.jobs import stale_jobs_sweep
+
+    return stale_jobs_sweep()

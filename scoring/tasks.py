@@ -2,10 +2,11 @@
 
 from celery import shared_task
 
-from organisations.context import for_each_organisation, organisation_context
+from organisations.context import for_each_organisation
 from scoring.inference import NoChampionModel
 from scoring.services.explanations import decisions_explain
-from scoring.services.monitoring import drift_check, model_retrain
+from scoring.services.monitoring import drift_check
+from scoring.services.retraining import retrain_run_execute
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -27,18 +28,7 @@ def _drift_check(organisation) -> int | None:
 
 
 @shared_task(acks_late=True)
-def retrain_task(reason: str = "", user_id: int | None = None, organisation_id: int | None = None) -> int:
-    """Retrain the champion of the organisation that asked (the one the task runs in, unless named)."""
-    if organisation_id is not None:
-        from organisations.models import Organisation
-
-        with organisation_context(Organisation.objects.get(pk=organisation_id)):
-            return _retrain(reason, user_id)
-    return _retrain(reason, user_id)
-
-
-def _retrain(reason: str, user_id: int | None) -> int:
-    from django.contrib.auth import get_user_model
-
-    actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    return model_retrain(actor=actor or "system:retrain", reason=reason).pk
+def retrain_task(run_id: int) -> int | None:
+    """Train the candidate of a queued RetrainRun, in the run's organisation."""
+    run = retrain_run_execute(run_id=run_id)
+    return run.model_version_id if run is not None else None

@@ -73,6 +73,7 @@ class PullRunInline(admin.TabularInline):
         "started_at",
         "finished_at",
         "status",
+        "heartbeat_at",
         "pages",
         "fetched",
         "accepted",
@@ -81,6 +82,7 @@ class PullRunInline(admin.TabularInline):
         "cursor_before",
         "cursor_after",
         "error",
+        "resumes",
         "item_errors",
     )
     readonly_fields = fields
@@ -170,7 +172,17 @@ class PullSourceAdmin(OrganisationScoped, SimpleHistoryAdmin):
 
 @admin.register(PullRun)
 class PullRunAdmin(OrganisationScoped, ReadOnlyAdmin):
-    list_display = ("pull_source", "started_at", "status", "pages", "fetched", "accepted", "duplicates", "invalid")
+    list_display = (
+        "pull_source",
+        "started_at",
+        "status",
+        "pages",
+        "fetched",
+        "accepted",
+        "duplicates",
+        "invalid",
+        "error",
+    )
     list_filter = ("status", "pull_source")
     list_select_related = ("pull_source",)
     date_hierarchy = "started_at"

@@ -93,10 +93,20 @@ class PullRun(OrganisationOwned):
     item_errors = models.JSONField(
         default=list, blank=True, help_text="The first invalid records: [{page, index, field, message}]."
     )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it (each page)."
+    )
+    resumes = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs of this source in a row that were lost with their worker before this one."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["pull_source", "-started_at"], name="pullrun_source_started")]
+        indexes = [
+            models.Index(fields=["pull_source", "-started_at"], name="pullrun_source_started"),
+            models.Index(fields=["heartbeat_at"], condition=models.Q(status="running"), name="pullrun_running"),
+            models.Index(fields=["started_at"], condition=models.Q(status="skipped"), name="pullrun_skipped"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.pull_source} {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"

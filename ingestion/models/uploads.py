@@ -40,13 +40,28 @@ class UploadJob(OrganisationOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker running it (each chunk)."
+    )
+    resumes = models.PositiveSmallIntegerField(default=0, help_text="Times it was resumed after its worker was lost.")
+    content_pruned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the file's text was removed (retention); hash and counts stay."
+    )
 
     objects = organisation_manager(UploadJobQuerySet)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("view_all_uploads", "Can see every user's CSV uploads")]
-        indexes = [models.Index(fields=["uploaded_by", "-created_at"], name="uploadjob_user_created")]
+        indexes = [
+            models.Index(fields=["uploaded_by", "-created_at"], name="uploadjob_user_created"),
+            # The stale-job sweep reads only the unfinished ones.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="uploadjob_unfinished",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Upload #{self.pk} {self.original_name}"
@@ -56,6 +71,10 @@ class UploadJob(OrganisationOwned):
         if self.status == self.Status.DONE or not self.total_rows:
             return 100 if self.status == self.Status.DONE else 0
         return min(100, self.processed_rows * 100 // self.total_rows)
+
+    @property
+    def is_content_pruned(self) -> bool:
+        return self.content_pruned_at is not None
 
     @property
     def is_finished(self) -> bool:

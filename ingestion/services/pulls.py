@@ -17,6 +17,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from audit.services import audit_log
 from ingestion.models import PullRun, PullSource
 from ingestion.services.pipeline import ingest
+from kernel.heartbeats import heartbeat, lost_worker_reason, resumes_exhausted_reason, stale_before
 from kernel.outbound import UnsafeUrl, check_outbound_url, outbound_transport, request_deadline
 from organisations.context import organisation_context
 
@@ -123,7 +124,8 @@ def pull_source_enqueue(*, source: PullSource, actor) -> None:
     from ingestion.tasks import pull_source_run_task
 
     audit_log(actor=actor, action="pull_source.run_requested", object_type="pull_source", object_id=source.pk)
-    transaction.on_commit(lambda: pull_source_run_task.delay(source.pk))
+    # robust: with the broker down the request is lost, not the page; the source's schedule runs it later.
+    transaction.on_commit(lambda: pull_source_run_task.delay(source.pk), robust=True)
 
 
 # --- Running ------------------------------------------------------------------------------------------
@@ -137,18 +139,19 @@ class _Page:
     has_more: bool
 
 
-def pull_source_run(*, source: PullSource) -> PullRun:
+def pull_source_run(*, source: PullSource, resumes: int = 0) -> PullRun:
     """Pull the source from its stored cursor, page by page, through the one ingest pipeline.
 
     Skips (and records a skipped run) while the source backs off or another run holds it. The
     cursor is stored after each page, so a crash re-pulls at most one page, whose records then
-    come back as duplicates. Runs in the source's organisation.
+    come back as duplicates. `resumes`: how many runs before this one in a row lost their worker (the
+    stale-job sweep's count). Runs in the source's organisation.
     """
     with organisation_context(source.organisation):
-        return _run(source)
+        return _run(source, resumes)
 
 
-def _run(source: PullSource) -> PullRun:
+def _run(source: PullSource, resumes: int = 0) -> PullRun:
     now = timezone.now()
     source.refresh_from_db()
     if source.backoff_until and source.backoff_until > now:
@@ -159,7 +162,9 @@ def _run(source: PullSource) -> PullRun:
         )
     if not _claim(source, now):
         return _skipped(source, "Another run of this source is in progress.")
-    run = PullRun.objects.create(pull_source=source, started_at=now, cursor_before=source.cursor)
+    run = PullRun.objects.create(
+        pull_source=source, started_at=now, heartbeat_at=now, cursor_before=source.cursor, resumes=resumes
+    )
     try:
         _pull_pages(source, run)
     except PullFailed as exc:
@@ -221,12 +226,14 @@ def _pull_pages(source: PullSource, run: PullRun) -> None:
                 PullSource.objects.filter(pk=source.pk).update(cursor=page.next_cursor)
                 source.cursor = cursor = page.next_cursor
             run.cursor_after = cursor
-            run.save(
-                update_fields=["pages", "fetched", "accepted", "duplicates", "invalid", "cursor_after", "item_errors"]
-            )
+            run.heartbeat_at = timezone.now()
+            run.save(update_fields=[*_PROGRESS_FIELDS, "heartbeat_at"])
             if not (source.cursor_param and advanced and page.has_more):
                 break
     run.cursor_after = cursor
+
+
+_PROGRESS_FIELDS = ["pages", "fetched", "accepted", "duplicates", "invalid", "cursor_after", "item_errors"]
 
 
 def _fetch(client: httpx.Client, url: str, params: dict | None) -> bytes:
@@ -317,6 +324,7 @@ def _ingest_page(source: PullSource, run: PullRun, records: list, *, page_number
         result = ingest(
             records[start : start + size], organisation=source.organisation, source=source.source, actor=source
         )
+        heartbeat(PullRun, run.pk)  # a large page is several ingests: alive between them too
         run.accepted += result.accepted
         run.duplicates += len(result.duplicates)
         run.invalid += len(result.errors)
@@ -376,4 +384,65 @@ def _audit_run(source: PullSource, run: PullRun, extra: dict | None = None) -> N
             "error": run.error,
             **(extra or {}),
         },
+    )
+
+
+# --- Runs whose worker was lost -------------------------------------------------------------------
+
+
+def pull_runs_sweep_stale() -> dict[str, int]:
+    """Runs whose worker was lost (no heartbeat for JOB_STALE_AFTER_S) are closed as failed with the
+    reason, their hold on the source released, and a new run queued at once: it continues from the stored
+    cursor (the last page stored is at most pulled again, its records then duplicates). After
+    JOB_MAX_RESUMES lost runs in a row the source is not run at once again: the loss counts as a failure
+    of the source (its back-off), and its schedule goes on. Runs as system work, across organisations.
+
+    Each run is claimed by one conditional UPDATE (still running, heartbeat still old): a run that beat
+    in the meantime, or that another sweep closed, is left alone.
+    """
+    from ingestion.tasks import pull_source_run_task
+
+    cutoff = stale_before()
+    stale = PullRun.objects.filter(status=PullRun.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    counts = {"pull_runs_resumed": 0, "pull_runs_failed": 0}
+    for run in list(stale.select_related("pull_source")):
+        source = run.pull_source
+        resume = run.resumes < settings.JOB_MAX_RESUMES
+        reason = lost_worker_reason() + (
+            " A new run continues from the stored cursor." if resume else f" {resumes_exhausted_reason(run.resumes)}"
+        )
+        now = timezone.now()
+        with organisation_context(source.organisation), transaction.atomic():
+            if not stale.filter(pk=run.pk).update(
+                status=PullRun.Status.FAILED, finished_at=now, error=reason, cursor_after=source.cursor
+            ):
+                continue  # it beat since, or another sweep took it
+            # Release the source only if this run still holds it (its claim is the run's start time).
+            PullSource.objects.filter(pk=source.pk, running_since=run.started_at).update(running_since=None)
+            if not resume:
+                _back_off_after_lost_runs(source, now)
+            run.refresh_from_db()
+            _audit_run(source, run, extra={"lost_worker": True, "resumes": run.resumes})
+        if not resume:
+            counts["pull_runs_failed"] += 1
+            continue
+        try:
+            pull_source_run_task.delay(source.pk, resumes=run.resumes + 1)
+        except Exception:  # the broker is down: the source's schedule runs it when it is back
+            logger.warning("pull source %s: could not queue a new run", source.pk, exc_info=True)
+        counts["pull_runs_resumed"] += 1
+    return counts
+
+
+def _back_off_after_lost_runs(source: PullSource, now) -> None:
+    failures = source.consecutive_failures + 1
+    wait_s = (
+        settings.PULL_BACKOFF_MAX_S
+        if failures >= settings.PULL_BREAKER_THRESHOLD
+        else min(settings.PULL_BACKOFF_BASE_S * 2 ** (failures - 1), settings.PULL_BACKOFF_MAX_S)
+    )
+    PullSource.objects.filter(pk=source.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1, backoff_until=now + timedelta(seconds=wait_s)
     )

@@ -7,6 +7,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apikeys.models import ApiKey
@@ -14,6 +15,7 @@ from audit.services import audit_log
 from ingestion.models import PullSource, UploadJob
 from ingestion.services.pipeline import ingest
 from ingestion.validation import KNOWN_FIELDS
+from kernel.heartbeats import lost_worker_reason, resumes_exhausted_reason, stale_before
 from organisations.context import organisation_context
 
 logger = logging.getLogger(__name__)
@@ -61,11 +63,14 @@ def upload_create(*, organisation, uploaded_by, name: str, data: bytes, source: 
             object_id=job.pk,
             payload={"file": job.original_name, "bytes": job.size_bytes, "rows": total_rows, "source": source},
         )
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        # robust: with the broker down the job is stored all the same (and the person sees it queued);
+        # the stale-job sweep queues it once it has waited JOB_STALE_AFTER_S.
+        transaction.on_commit(lambda: upload_enqueue(job_id=job.pk), robust=True)
     return job
 
 
-def _enqueue(job_id: int) -> None:
+def upload_enqueue(*, job_id: int) -> None:
+    """Ask a worker to process (or resume) the job; raises if the broker refuses the message."""
     from ingestion.tasks import upload_process_task
 
     upload_process_task.delay(job_id)
@@ -132,8 +137,11 @@ def upload_process(*, job_id: int) -> UploadJob | None:
 
 
 def _process(job_id: int) -> UploadJob | None:
-    UploadJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=timezone.now())
-    UploadJob.objects.filter(pk=job_id, status=UploadJob.Status.QUEUED).update(status=UploadJob.Status.RUNNING)
+    now = timezone.now()
+    jobs = UploadJob.objects.filter(pk=job_id)
+    jobs.filter(started_at__isnull=True).update(started_at=now)
+    jobs.update(heartbeat_at=now)
+    jobs.filter(status=UploadJob.Status.QUEUED).update(status=UploadJob.Status.RUNNING)
     chunk_rows = settings.UPLOAD_CHUNK_ROWS
     try:
         rows = _data_rows(UploadJob.objects.values_list("content", flat=True).get(pk=job_id))
@@ -148,13 +156,54 @@ def _process(job_id: int) -> UploadJob | None:
                 if not chunk or job.processed_rows >= len(rows):
                     _finish(job)
                     return job
-                job.save(update_fields=_PROGRESS_FIELDS)
+                job.heartbeat_at = timezone.now()
+                job.save(update_fields=[*_PROGRESS_FIELDS, "heartbeat_at"])
     except Exception as exc:
         logger.exception("upload %s failed", job_id)
-        UploadJob.objects.filter(pk=job_id).update(
-            status=UploadJob.Status.FAILED, finished_at=timezone.now(), failure=f"{type(exc).__name__}: {exc}"
-        )
+        _fail(job_id, f"{type(exc).__name__}: {exc}")
         raise
+
+
+def _fail(job_id: int, reason: str) -> int:
+    unfinished = UploadJob.objects.filter(pk=job_id, status__in=[UploadJob.Status.QUEUED, UploadJob.Status.RUNNING])
+    return unfinished.update(status=UploadJob.Status.FAILED, finished_at=timezone.now(), failure=reason)
+
+
+def uploads_sweep_stale() -> dict[str, int]:
+    """Uploads whose worker was lost (no heartbeat for JOB_STALE_AFTER_S), or whose task was never queued
+    (the broker down at commit), are queued again: they resume after their last committed chunk. One
+    resumed JOB_MAX_RESUMES times fails instead. Runs as system work, across organisations.
+
+    Each job is claimed by one conditional UPDATE that moves its heartbeat to now: a job that beat in the
+    meantime, or that another sweep claimed, is left alone; a job queued again that never starts is
+    queued again one JOB_STALE_AFTER_S later.
+    """
+    cutoff = stale_before()
+    stale = UploadJob.objects.filter(status__in=[UploadJob.Status.QUEUED, UploadJob.Status.RUNNING]).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    counts = {"uploads_resumed": 0, "uploads_failed": 0}
+    for job_id, resumes, started_at in list(stale.values_list("pk", "resumes", "started_at")):
+        if started_at is not None and resumes >= settings.JOB_MAX_RESUMES:
+            reason = f"{lost_worker_reason()} {resumes_exhausted_reason(resumes)}"
+            counts["uploads_failed"] += stale.filter(pk=job_id).update(
+                status=UploadJob.Status.FAILED, finished_at=timezone.now(), failure=reason
+            )
+            continue
+        # Only a job that had started is resumed; one that never started was only queued again.
+        resumed = F("resumes") + (0 if started_at is None else 1)
+        if not stale.filter(pk=job_id).update(heartbeat_at=timezone.now(), resumes=resumed):
+            continue  # it beat since, or another sweep took it
+        try:
+            upload_enqueue(job_id=job_id)
+        except Exception:  # the broker is down: the next sweep after JOB_STALE_AFTER_S tries again
+            logger.warning("upload %s: could not queue it again", job_id, exc_info=True)
+            continue
+        counts["uploads_resumed"] += 1
+        logger.warning(
+            "upload %s: worker lost or task never queued; queued again (resumed %d times before)", job_id, resumes
+        )
+    return counts
 
 
 _PROGRESS_FIELDS = ["processed_rows", "accepted", "duplicates", "invalid", "errors", "errors_not_kept"]

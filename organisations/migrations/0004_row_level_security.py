@@ -70,11 +70,12 @@ $$;
 RULE = "organisation_id = (SELECT finobs_organisation_id()) OR (SELECT finobs_is_system())"
 
 
-def install(apps, schema_editor):
+def policies_on(schema_editor, tables) -> None:
+    """Row-level security enabled, forced and the policy created on `tables` (PostgreSQL only); later
+    migrations call it for the tables they add."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(FUNCTIONS, params=None)
-    for table in TABLES:
+    for table in tables:
         schema_editor.execute(
             f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY; ALTER TABLE {table} FORCE ROW LEVEL SECURITY; "
             f"CREATE POLICY {POLICY} ON {table} FOR ALL USING ({RULE}) WITH CHECK ({RULE});",
@@ -82,15 +83,28 @@ def install(apps, schema_editor):
         )
 
 
-def uninstall(apps, schema_editor):
+def policies_off(schema_editor, tables) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in TABLES:
+    for table in tables:
         schema_editor.execute(
             f"DROP POLICY IF EXISTS {POLICY} ON {table}; ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY; "
             f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;",
             params=None,
         )
+
+
+def install(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(FUNCTIONS, params=None)
+    policies_on(schema_editor, TABLES)
+
+
+def uninstall(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    policies_off(schema_editor, TABLES)
     schema_editor.execute("DROP FUNCTION IF EXISTS finobs_is_system(); DROP FUNCTION IF EXISTS finobs_organisation_id();")
 
 

@@ -1,10 +1,10 @@
-"""Admin for drift reports and experiments."""
+"""Admin for drift reports, retraining runs and experiments."""
 
 from django.contrib import admin
 
 from kernel.admin import ReadOnlyAdmin, admin_action
 from organisations.admin import OrganisationScoped
-from scoring.models import DriftReport, Experiment, ModelVersion
+from scoring.models import DriftReport, Experiment, ModelVersion, RetrainRun
 from scoring.services.experiments import experiment_results, experiment_stop
 
 
@@ -20,6 +20,16 @@ class DriftReportAdmin(OrganisationScoped, ReadOnlyAdmin):
             .select_related("model_version")
             .defer(*ModelVersion.heavy_fields("model_version"))
         )
+
+
+@admin.register(RetrainRun)
+class RetrainRunAdmin(OrganisationScoped, ReadOnlyAdmin):
+    list_display = ["created_at", "reason", "requested_by", "status", "heartbeat_at", "model_version", "failure"]
+    list_filter = ["status"]
+    list_select_related = ["requested_by", "model_version"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer(*ModelVersion.heavy_fields("model_version"))
 
 
 @admin.register(Experiment)

@@ -153,8 +153,8 @@ class ModelRetrainView(APIView):
 
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Retraining queued.")})
     def post(self, request):
-        model_retrain_request(actor=request.user, reason="requested through the API")
-        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
+        run = model_retrain_request(actor=request.user, reason="requested through the API")
+        return Response({"status": "queued", "retrain_run": run.pk}, status=status.HTTP_202_ACCEPTED)
 
 
 class DriftView(APIView):

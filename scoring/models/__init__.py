@@ -1,6 +1,6 @@
 """Scoring's models, one module per concept."""
 
-from scoring.models.monitoring import DriftReport, Experiment
+from scoring.models.monitoring import DriftReport, Experiment, RetrainRun
 from scoring.models.profiles import AccountProfile, AccountValueCount
 from scoring.models.registry import ModelVersion, PromotionRequest
 from scoring.models.rules import Rule
@@ -17,6 +17,7 @@ __all__ = [
     "Label",
     "ModelVersion",
     "PromotionRequest",
+    "RetrainRun",
     "RiskLevel",
     "Rule",
     "Transaction",

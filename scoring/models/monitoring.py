@@ -28,6 +28,42 @@ class DriftReport(OrganisationOwned):
         return f"drift v{self.model_version.version} {self.created_at:%Y-%m-%d %H:%M} ({state})"
 
 
+class RetrainRun(OrganisationOwned):
+    """One retraining, asked for by a person or a drift report: queued as a row first, so a request whose
+    task was lost (the broker down at commit) is queued again by the stale-job sweep."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    reason = models.CharField(max_length=200)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of its worker.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The candidate."
+    )
+    failure = models.TextField(blank=True, help_text="Why it failed.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["heartbeat_at"], condition=Q(status__in=["queued", "running"]), name="retrainrun_unfinished"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"retraining #{self.pk} ({self.status})"
+
+
 class Experiment(OrganisationOwned):
     """Champion vs challenger: a stable share of accounts is scored by the challenger."""
 

@@ -16,7 +16,8 @@ from organisations.context import require_organisation_id
 from organisations.models import organisation_setting
 from scoring.drift import compare
 from scoring.inference import NoChampionModel, scorer_for
-from scoring.models import Decision, DriftReport, Label, ModelVersion, Transaction
+from scoring.models import Decision, DriftReport, Label, ModelVersion, RetrainRun, Transaction
+from scoring.services.retraining import retrain_run_queue
 
 RETRAIN_HOLDOUT_SHARE = 0.2  # the most recent fifth of the window measures candidate and champion alike
 
@@ -65,27 +66,18 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
                   payload=payload)  # fmt: skip
         if is_drifted:
             publish("model.drift_detected", payload)
-            from scoring.tasks import retrain_task
-
-            organisation_id = report.organisation_id
-            transaction.on_commit(
-                lambda: retrain_task.delay(reason=f"drift report {report.pk}", organisation_id=organisation_id)
-            )
+            retrain_run_queue(reason=f"drift report {report.pk}")
     return report
 
 
-def model_retrain_request(*, actor, reason: str) -> None:
+def model_retrain_request(*, actor, reason: str) -> RetrainRun:
     """Ask a worker to retrain (model_retrain) after commit; audited as requested by `actor`."""
-    from scoring.tasks import retrain_task
-
+    require_organisation_id()
     with transaction.atomic():
+        run = retrain_run_queue(reason=reason, requested_by=actor if getattr(actor, "pk", None) else None)
         audit_log(actor=actor, action="model.retrain_requested", object_type="scoring.ModelVersion", object_id="",
-                  payload={"reason": reason})  # fmt: skip
-        user_id = getattr(actor, "pk", None)
-        organisation_id = require_organisation_id()
-        transaction.on_commit(
-            lambda: retrain_task.delay(reason=reason, user_id=user_id, organisation_id=organisation_id)
-        )
+                  payload={"reason": reason, "retrain_run": run.pk})  # fmt: skip
+    return run
 
 
 def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> ModelVersion:

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from scoring.features import FEATURE_NAMES
 from scoring.generator import generate, records_to_transactions
-from scoring.models import Decision, DriftReport, Label, ModelVersion
+from scoring.models import Decision, DriftReport, Label, ModelVersion, RetrainRun
 from scoring.services import batch_score
 from scoring.services.monitoring import drift_check, model_retrain
 from scoring.tests.builders import store_history
@@ -101,8 +101,11 @@ def test_drift_and_retrain_api(champion, make_user, settings, django_capture_on_
     with django_capture_on_commit_callbacks(execute=eager) as callbacks:
         response = officer.post("/api/v1/models/retrain")
     assert response.status_code == 202 and callbacks
+    run = RetrainRun.objects.get(pk=response.json()["retrain_run"])
     if eager:
-        assert ModelVersion.objects.filter(status=ModelVersion.Status.CANDIDATE).exists()
+        candidate = ModelVersion.objects.get(status=ModelVersion.Status.CANDIDATE)
+        run.refresh_from_db()
+        assert run.status == RetrainRun.Status.DONE and run.model_version == candidate and run.finished_at
     assert DriftReport.objects.count() == 1
     assert np.isfinite(body["latest"]["results"]["score"]["psi"])
 
