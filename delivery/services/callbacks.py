@@ -387,6 +387,7 @@ def _record(delivery: Delivery, endpoint: CallbackEndpoint, *, status_code, erro
                 object_type="delivery",
                 object_id=delivery.pk,
                 payload={"endpoint_id": endpoint.pk, "webhook_id": delivery.webhook_id, **outcome},
+                organisation=delivery.organisation_id,  # sends run as platform work: the chain is named
             )
             return "dead"
         delay_s = retry_delay_s(attempts)
@@ -419,6 +420,7 @@ def _count_failure(endpoint: CallbackEndpoint, *, now: datetime) -> None:
             object_type="callbackendpoint",
             object_id=endpoint.pk,
             payload={"consecutive_failures": failures, "until": until.isoformat()},
+            organisation=endpoint.organisation_id,
         )
 
 
@@ -445,6 +447,7 @@ def delivery_redeliver(*, delivery: Delivery, actor) -> Delivery:
             object_type="delivery",
             object_id=locked.pk,
             payload={"from": previous, "endpoint_id": locked.endpoint_id, "webhook_id": locked.webhook_id},
+            organisation=locked.organisation_id,
         )
         transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=[locked.pk]))
     return locked
