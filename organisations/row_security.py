@@ -3,7 +3,7 @@ policies compare each row's organisation with, kept equal to the current organis
 
 Values: an organisation's id (its rows only), `system` (platform work, the context unset: every row) and
 `nobody` (a person outside every organisation: no row; any value that is not a number or `system`, and no
-value at all, matches no row). The policies are in migration organisations 0003.
+value at all, matches no row). The policies are in migrations organisations 0004 and 0005.
 
 The setting is session-level (`set_config(..., false)`), not `SET LOCAL`: Django runs in autocommit, so a
 transaction-local value would end with each statement. Session-level is safe here because no statement
