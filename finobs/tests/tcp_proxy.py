@@ -1,6 +1,7 @@
 """A TCP proxy for outage tests: forwards a local port to a service (PostgreSQL, Redis); `cut()` closes every
 connection and refuses new ones, as a lost network or a stopped server would; `restore()` accepts again."""
 
+import contextlib
 import socket
 import threading
 
@@ -42,10 +43,8 @@ class TcpProxy:
         if listener is not None:
             listener.close()
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _accept(self, listener: socket.socket) -> None:
@@ -78,7 +77,5 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, destination):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
