@@ -243,6 +243,10 @@ if SPEED_DEVICES_OFF - set(SPEED_DEVICES):
         f"{', '.join(SPEED_DEVICES)}>)"
     )
 
+# On SIGTERM the web process stops accepting connections and waits this long for the requests in flight to be
+# answered before it closes the rest (finobs.daphne). Keep it below the supervisor's stop timeout.
+SHUTDOWN_GRACE_S = float(os.environ.get("SHUTDOWN_GRACE_S", "25"))
+
 # --- Database ---------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:

@@ -55,7 +55,7 @@ def stop(process: subprocess.Popen, timeout_s: float = 30) -> None:
 
 def start_worker(env: dict) -> subprocess.Popen:
     """A Celery worker as the Procfile starts one (prefork pool), with `env` added, in a process group of its own."""
-    return subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "finobs", "worker", "--concurrency=1", "--without-mingle",
          "--without-gossip", "--loglevel=WARNING"],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
