@@ -17,6 +17,7 @@ from scoring.models import Transaction
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
 INGEST = "/api/v1/transactions/ingest"
+OUTAGE_S = 45  # long enough for the pool's doubling retry delay to reach 16 s
 
 
 @pytest.fixture
@@ -52,6 +53,8 @@ def test_an_unreachable_database_answers_503_and_the_same_batch_succeeds_once_it
     refused = client.post(INGEST, json=batch)
     answered_s = time.monotonic() - cut_at
     assert refused.status_code == 503, refused.text
+    while time.monotonic() - cut_at < OUTAGE_S:  # a client retrying all along, as integrations do
+        assert client.post(INGEST, json=batch).status_code == 503
     assert int(refused.headers["Retry-After"]) > 0
     body = refused.json()
     assert body["code"] == "database_unavailable" and set(body) == {"code", "message", "details"}
@@ -71,7 +74,7 @@ def test_an_unreachable_database_answers_503_and_the_same_batch_succeeds_once_it
         if answer.status_code == 200:
             break
         assert answer.status_code == 503, answer.text
-        assert time.monotonic() - restored_at < 60, "the server did not recover within a minute"
+        assert time.monotonic() - restored_at < 30, "the server did not recover within 30 s"
         time.sleep(0.5)
     recovered_s = time.monotonic() - restored_at
     assert answer.json()["accepted"] == len(batch)
@@ -80,6 +83,6 @@ def test_an_unreachable_database_answers_503_and_the_same_batch_succeeds_once_it
     assert again.status_code == 200 and again.json()["accepted"] == 0
     assert Transaction.objects.filter(external_id__startswith="cut-").count() == len(batch)
     print(
-        f"\n503 answered {answered_s:.2f} s after the cut; first 200 {recovered_s:.2f} s after the database "
-        f"came back ({attempts} attempts)"
+        f"\n503 answered {answered_s:.2f} s after the cut; database back after {OUTAGE_S} s; first 200 "
+        f"{recovered_s:.2f} s after that ({attempts} attempts)"
     )
