@@ -1,8 +1,6 @@
 """daphne as finobs runs it: HTTP requests without Twisted's form parsing, and a drain before it stops.
 
-Twisted's form parsing: the body goes to the application as it came.
-
-Twisted's Request parses every POSTed form body (multipart or url-encoded) into `request.args` on the
+The form parsing. Twisted's Request parses every POSTed form body (multipart or url-encoded) into `request.args` on the
 event loop before daphne passes the raw body to the application, which never reads `args` (Django
 parses the body itself, in the request's thread). A 6.5 MB CSV upload measured 470 ms of that parse
 on the bench machine: half a second in which the process served no other request, SSE stream or
@@ -12,12 +10,12 @@ daphne's HTTPFactory builds its requests from the module-level `daphne.http_prot
 `install()` (finobs.asgi calls it; daphne imports the application before it accepts connections) puts
 in its place a subclass that passes Twisted's `parsePOSTFormSubmission=False`.
 
-The drain: on SIGTERM daphne stops the reactor, and before it does it cancels every application instance, so
-a request in the middle of its work lost its answer (its thread still finished and committed, the client saw
-the connection drop). `install_drain()` makes daphne first stop accepting connections and wait, up to
-SHUTDOWN_GRACE_S, for the requests of the pooled handler (every ordinary view) to be answered; the streams
-(SSE, WebSockets), which never end by themselves, are then closed as before and their clients reconnect to
-another process.
+The drain. On SIGTERM daphne stops the reactor, and before it does it cancels every application instance:
+a request in the middle of its work would lose its answer (its thread still finishes and commits; the client
+sees the connection drop). `install_drain()` makes daphne first stop accepting connections and wait, up to
+SHUTDOWN_GRACE_S, for the requests of the pooled handler (every ordinary view; with FINOBS_NO_POOLED_HANDLER
+there are none to wait for) to be answered; the streams (SSE, WebSockets), which never end by themselves,
+are then closed as before and their clients reconnect to another process.
 """
 
 import asyncio
