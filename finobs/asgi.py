@@ -26,6 +26,7 @@ from organisations.channels import OrganisationScopeMiddleware  # noqa: E402
 
 if not device_off("DAPHNE_PATCH"):
     daphne.install()  # form bodies are Django's to parse, not the event loop's
+daphne.install_drain()  # on SIGTERM, answer the requests in flight before stopping
 application = ProtocolTypeRouter(
     {
         # FINOBS_NO_POOLED_HANDLER=1: Django's own handler for every HTTP request.

@@ -31,6 +31,13 @@ from django.core.handlers.base import BaseHandler
 from django.http import FileResponse
 from django.urls import Resolver404, get_resolver, set_script_prefix
 
+_in_flight = 0  # requests of the pooled handlers between their first byte and their last (the shutdown drain)
+
+
+def requests_in_flight() -> int:
+    """Requests to ordinary views being served now (finobs.daphne waits for them before the process stops)."""
+    return _in_flight
+
 
 class PooledASGIHandler(ASGIHandler):
     """ASGIHandler whose requests run their sync work on one borrowed thread each (see the module)."""
@@ -45,6 +52,14 @@ class PooledASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"PooledASGIHandler serves HTTP only, not {scope['type']}.")
+        global _in_flight
+        _in_flight += 1
+        try:
+            await self._call(scope, receive, send)
+        finally:
+            _in_flight -= 1
+
+    async def _call(self, scope, receive, send):
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:

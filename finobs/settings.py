@@ -243,6 +243,10 @@ if SPEED_DEVICES_OFF - set(SPEED_DEVICES):
         f"{', '.join(SPEED_DEVICES)}>)"
     )
 
+# On SIGTERM the web process stops accepting connections and waits this long for the requests in flight to be
+# answered before it closes the rest (finobs.daphne). Keep it below the supervisor's stop timeout.
+SHUTDOWN_GRACE_S = float(os.environ.get("SHUTDOWN_GRACE_S", "25"))
+
 # --- Database ---------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
@@ -263,6 +267,11 @@ if DATABASE_URL:
                 "min_size": min(4, DATABASE_POOL_MAX),
                 "max_size": DATABASE_POOL_MAX,
                 "timeout": 10,
+                # While the database is unreachable the pool retries a connection with a doubling delay
+                # (1, 2, 4 … s): after a minutes-long outage the next try could come a minute after the
+                # database is back. Giving up a try after 10 s lets the next request start a fresh one at
+                # 1 s, so recovery follows the database within seconds however long the outage lasted.
+                "reconnect_timeout": 10,
             }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
