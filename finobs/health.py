@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from finobs.celery import WORKER_HEARTBEAT_KEY
 
 # Checks reported without deciding readiness (see `ready`).
-INFORMATIVE_CHECKS = {"worker"}
+INFORMATIVE_CHECKS = {"redis", "worker"}
 
 
 @require_GET
@@ -60,13 +60,13 @@ def _check_model() -> dict:
 @require_GET
 @never_cache
 def ready(request):
-    """Ready to take traffic: database answers, Redis answers when configured, a champion model is loaded.
+    """Ready to take traffic: the database answers and a champion model is loaded.
 
-    It also reports whether a Celery worker was seen recently, without making that a condition: this
-    process takes ingests without one (the outbox keeps what is to be published and the relay catches up
-    when a worker is back), and a load balancer that took every web process out when the workers stop
-    would turn a delay into an outage. A missing worker makes the status "degraded", still 200, for
-    monitoring to alert on.
+    It also reports whether Redis answers (when configured) and a Celery worker was seen recently, without
+    making either a condition: this process takes ingests without them (the outbox keeps what is to be
+    published, the streams poll it, and the relay catches up when they are back), and a load balancer
+    that took every web process out when Redis or the workers stop would turn a delay into an outage.
+    Either missing makes the status "degraded", still 200, for monitoring to alert on.
     """
     checks = {"database": _check_database, "model": _check_model}
     if settings.REDIS_URL:
