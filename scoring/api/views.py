@@ -196,7 +196,13 @@ class ExperimentListView(APIView):
         if api_key_of(request) is not None:
             raise ApiError(status_code=403, code="permission_denied", message="Experiments are started by people.")
         payload = _valid(s.ExperimentStartSerializer, request)
-        challenger = get_object_or_404(ModelVersion, version=payload["challenger_version"])
+        challenger = (
+            ModelVersion.objects.defer(*ModelVersion.HEAVY_FIELDS).filter(version=payload["challenger_version"]).first()
+        )
+        if challenger is None:  # a field of the body that names nothing: the request is invalid, not the URL
+            message = f"No model version {payload['challenger_version']}."
+            raise ApiError(status_code=400, code="invalid", message=message,
+                           details={"challenger_version": [message]})  # fmt: skip
         experiment = experiment_start(challenger=challenger, challenger_share=payload["challenger_share"],
                                       name=payload["name"], actor=request.user)  # fmt: skip
         return Response(s.ExperimentSerializer(self._queryset().get(pk=experiment.pk)).data, status=201)

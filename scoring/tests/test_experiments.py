@@ -79,3 +79,15 @@ def test_a_prepared_batch_scores_both_arms_without_the_database(champion, make_u
     with django_assert_num_queries(0):
         result = prepared.score()
     assert {mv.pk for mv in result.model_versions} == {champion.pk, challenger.pk}
+
+
+@pytest.mark.django_db
+def test_an_experiment_with_an_unknown_challenger_is_a_400_naming_the_field(champion, make_user):
+    from rest_framework.test import APIClient
+
+    officer = APIClient()
+    officer.force_authenticate(make_user("compliance"))
+    response = officer.post("/api/v1/experiments/", {"challenger_version": 999, "challenger_share": 0.3}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid" and body["details"] == {"challenger_version": ["No model version 999."]}
