@@ -21,7 +21,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +57,14 @@ def main() -> None:
     from django.utils import timezone
     from django.utils.text import compress_string
 
-    from apikeys.services import api_key_create
-    from bench.ingest import bench_organisation, next_records, start_processes, wait_for_worker, wait_until_up
+    from bench.ingest import (
+        bench_api_key,
+        bench_organisation,
+        next_records,
+        start_processes,
+        wait_for_worker,
+        wait_until_up,
+    )
     from kernel.middleware import JsonGZipMiddleware
     from scoring.models import ModelVersion
     from scoring.services import model_train
@@ -68,14 +73,7 @@ def main() -> None:
     organisation = bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     if not ModelVersion.objects.filter(status="champion").exists():
         model_train(actor="bench")
-    # The bench measures answers, not the per-key rate limit.
-    _, key = api_key_create(
-        organisation=organisation,
-        name="bench",
-        source=f"bench-{uuid.uuid4().hex[:6]}",
-        scopes=["ingest"],
-        rate_limit="100000/min",
-    )
+    key = bench_api_key(organisation, scopes=["ingest"])
     records = next_records(args.items * (2 * args.repeat + 1))
     batches = [json.dumps(records[i * args.items : (i + 1) * args.items]).encode() for i in range(2 * args.repeat + 1)]
 

@@ -64,6 +64,21 @@ def bench_organisation():
     return organisation
 
 
+def bench_api_key(organisation, *, scopes: list[str]) -> str:
+    """A fresh API key of `organisation` on a source of its own, allowed far more requests than the default
+    rate limit (600/min): the benches measure the product, not the limit. Returns the raw key."""
+    from apikeys.services import api_key_create
+
+    _, raw = api_key_create(
+        organisation=organisation,
+        name="bench",
+        source=f"bench-{uuid.uuid4().hex[:6]}",
+        scopes=scopes,
+        rate_limit="100000/min",
+    )
+    return raw
+
+
 def wait_until_up(url: str, timeout_s: float = 60) -> None:
     import httpx
 
@@ -339,10 +354,13 @@ def parse_server_timing(header: str) -> dict[str, float]:
 
 def server_env() -> dict[str, str]:
     """The environment of the bench's daphne and worker: as in production (DEBUG off: no query log), on plain
-    HTTP to localhost."""
+    HTTP to localhost, with this process' field encryption keys (the secrets it stores, they read)."""
+    from django.conf import settings
+
     return {
         "SECRET_KEY": "bench-" + "x" * 50,
         "PII_HASH_SALT": "bench-salt",
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         **os.environ,
         "DEBUG": "0",
@@ -503,7 +521,6 @@ def run(args) -> None:
     import httpx
     from django.core.management import call_command
 
-    from apikeys.services import api_key_create
     from scoring.models import ModelVersion, Transaction
     from scoring.services import model_train
 
@@ -522,14 +539,7 @@ def run(args) -> None:
     if args.profile:
         profile_in_process(args.items)
         return
-    # The bench measures ingest, not the per-key rate limit (600/min by default).
-    _, key = api_key_create(
-        organisation=organisation,
-        name="bench",
-        source=f"bench-{uuid.uuid4().hex[:6]}",
-        scopes=["ingest"],
-        rate_limit="100000/min",
-    )
+    key = bench_api_key(organisation, scopes=["ingest"])
 
     (ROOT / "var").mkdir(exist_ok=True)
     port, processes = start_processes(args.web)

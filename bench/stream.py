@@ -19,10 +19,9 @@ import socket
 import sys
 import threading
 import time
-import uuid
 
 import msgpack
-from ingest import ROOT, bench_organisation, next_records, wait_until_up
+from ingest import ROOT, bench_api_key, bench_organisation, next_records, wait_until_up
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "finobs.settings")
 
@@ -63,7 +62,6 @@ def main() -> None:
     import httpx
     from django.core.management import call_command
 
-    from apikeys.services import api_key_create
     from delivery.feed import decision_hint, hint_message
     from delivery.models import OutboxEvent
     from delivery.selectors import events_data
@@ -75,13 +73,7 @@ def main() -> None:
     organisation = bench_organisation()  # the default organisation unless BENCH_ORGANISATION names one
     if not ModelVersion.objects.filter(status="champion").exists():
         model_train(actor="bench")
-    _, key = api_key_create(
-        organisation=organisation,
-        name="bench",
-        source=f"bench-{uuid.uuid4().hex[:6]}",
-        scopes=["ingest", "stream"],
-        rate_limit="100000/min",
-    )
+    key = bench_api_key(organisation, scopes=["ingest", "stream"])
     with socket.socket() as probe:  # a free port for daphne
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
