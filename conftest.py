@@ -69,6 +69,21 @@ def default_organisation():
     return organisation
 
 
+def ingest_in_default_organisation(records, *, source: str = "acme", actor="tests"):
+    """ingest() in the default organisation, for tests that call it through database_sync_to_async
+    (their coroutine cannot look the organisation up itself)."""
+    from ingestion.services import ingest
+
+    return ingest(records, organisation=default_organisation(), source=source, actor=actor)
+
+
+def api_key_in_default_organisation(**fields):
+    """api_key_create() in the default organisation (as ingest_in_default_organisation)."""
+    from apikeys.services import api_key_create
+
+    return api_key_create(organisation=default_organisation(), **fields)
+
+
 @pytest.fixture(autouse=True)
 def _in_the_default_organisation(request):
     """A test that uses the database runs in the default organisation, as code serving a request does; tests

@@ -4,17 +4,10 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from conftest import default_organisation, suspicious_record, transaction_record
+from conftest import ingest_in_default_organisation, suspicious_record, transaction_record
 from delivery.models import OutboxEvent
 from delivery.services.relay import outbox_relay
 from finobs.asgi import application
-from ingestion.services import ingest
-
-
-def ingest_here(records, **kwargs):
-    """ingest() in the default organisation (called from async tests through database_sync_to_async)."""
-    return ingest(records, organisation=default_organisation(), **kwargs)
-
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +24,7 @@ async def test_a_compliance_officer_receives_each_new_decision(champion, make_us
     communicator, connected, _ = await connect(officer)
     assert connected
     records = [transaction_record(1), suspicious_record(2, account_id="acc-ws")]
-    result = await database_sync_to_async(ingest_here)(records, source="acme", actor="tests")
+    result = await database_sync_to_async(ingest_in_default_organisation)(records, source="acme", actor="tests")
     assert result.accepted == 2
 
     received = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
@@ -48,7 +41,7 @@ async def test_a_compliance_officer_receives_each_new_decision(champion, make_us
 async def test_relay_publishes_each_event_once(champion, make_user, celery_worker_if_queued):
     viewer = await database_sync_to_async(make_user)("viewer")
     communicator, _, _ = await connect(viewer)
-    await database_sync_to_async(ingest_here)([transaction_record(1)], source="acme", actor="tests")
+    await database_sync_to_async(ingest_in_default_organisation)([transaction_record(1)], source="acme", actor="tests")
     await communicator.receive_json_from(timeout=5)
     assert await database_sync_to_async(outbox_relay)() == 0
     assert await communicator.receive_nothing(timeout=0.2)
@@ -82,7 +75,7 @@ async def connect_to(user, query: str):
 
 async def test_last_event_id_replays_missed_events_then_live_ones(champion, make_user, celery_worker_if_queued):
     viewer = await database_sync_to_async(make_user)("viewer")
-    await database_sync_to_async(ingest_here)(
+    await database_sync_to_async(ingest_in_default_organisation)(
         [transaction_record(n) for n in range(1, 4)], source="acme", actor="tests"
     )
     ids = await database_sync_to_async(lambda: list(OutboxEvent.objects.order_by("id").values_list("id", flat=True)))()
@@ -90,7 +83,7 @@ async def test_last_event_id_replays_missed_events_then_live_ones(champion, make
     assert connected
     replayed = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
     assert [event["id"] for event in replayed] == ids[1:]
-    await database_sync_to_async(ingest_here)([transaction_record(4)], source="acme", actor="tests")
+    await database_sync_to_async(ingest_in_default_organisation)([transaction_record(4)], source="acme", actor="tests")
     live = await communicator.receive_json_from(timeout=5)
     assert live["data"]["external_id"] == "tx-4" and live["id"] > ids[-1]
     assert await communicator.receive_nothing(timeout=0.3)
@@ -102,7 +95,7 @@ async def test_flagged_only_filter(champion, make_user, celery_worker_if_queued)
     communicator, connected, _ = await connect_to(officer, "flagged_only=true&min_risk_level=LOW")
     assert connected
     records = [transaction_record(1), suspicious_record(2, account_id="acc-ws"), transaction_record(3)]
-    await database_sync_to_async(ingest_here)(records, source="acme", actor="tests")
+    await database_sync_to_async(ingest_in_default_organisation)(records, source="acme", actor="tests")
     event = await communicator.receive_json_from(timeout=5)
     assert (event["data"]["external_id"], event["data"]["flagged"]) == ("tx-2", True)
     assert await communicator.receive_nothing(timeout=0.3)

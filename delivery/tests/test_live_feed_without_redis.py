@@ -6,9 +6,8 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
-from conftest import default_organisation, transaction_record
+from conftest import ingest_in_default_organisation, transaction_record
 from finobs.asgi import application
-from ingestion.services import ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,17 +23,13 @@ def layer_unreachable(settings):
     channel_layers.backends.clear()
 
 
-def ingest_here(records):
-    return ingest(records, organisation=default_organisation(), source="acme", actor="tests")
-
-
 async def test_the_websocket_feed_keeps_delivering_by_polling_without_redis(champion, make_user, layer_unreachable):
     officer = await database_sync_to_async(make_user)("compliance")
     communicator = WebsocketCommunicator(application, "/ws/decisions/", headers=[(b"origin", b"http://127.0.0.1")])
     communicator.scope["user"] = officer
     connected, _ = await communicator.connect(timeout=5)
     assert connected
-    await database_sync_to_async(ingest_here)([transaction_record(1), transaction_record(2)])
+    await database_sync_to_async(ingest_in_default_organisation)([transaction_record(1), transaction_record(2)])
     received = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
     assert [event["data"]["external_id"] for event in received] == ["tx-1", "tx-2"]
     await communicator.disconnect()

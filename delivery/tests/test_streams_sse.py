@@ -11,23 +11,18 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from apikeys.services import api_key_create, api_key_revoke
-from conftest import default_organisation, suspicious_record, transaction_record
+from apikeys.services import api_key_revoke
+from conftest import (
+    api_key_in_default_organisation,
+    ingest_in_default_organisation,
+    suspicious_record,
+    transaction_record,
+)
 from delivery.models import OutboxEvent
 from finobs.asgi import application
-from ingestion.services import ingest
 
 URL = "/api/v1/stream/decisions"
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def ingest_here(records, **kwargs):
-    """ingest() in the default organisation (called from async tests through database_sync_to_async)."""
-    return ingest(records, organisation=default_organisation(), **kwargs)
-
-
-def api_key_here(**kwargs):
-    return api_key_create(organisation=default_organisation(), **kwargs)
 
 
 class SSEClient:
@@ -122,7 +117,7 @@ async def write(fn, *args, **kwargs):
 
 
 async def ingest_records(records):
-    return await write(ingest_here, records, source="acme", actor="tests")
+    return await write(ingest_in_default_organisation, records, source="acme", actor="tests")
 
 
 async def decision_event_ids() -> list[int]:
@@ -147,12 +142,14 @@ class TestAccess:
             assert client.headers["www-authenticate"].startswith("Bearer")
 
     async def test_revoked_and_expired_keys_are_401(self):
-        key, raw = await database_sync_to_async(api_key_here)(name="r", source="acme", scopes=["stream"])
+        key, raw = await database_sync_to_async(api_key_in_default_organisation)(
+            name="r", source="acme", scopes=["stream"]
+        )
         await database_sync_to_async(api_key_revoke)(key=key)
         async with SSEClient(headers=key_headers(raw)) as client:
             await assert_error(client, 401, "authentication_failed")
 
-        key, raw = await database_sync_to_async(api_key_here)(
+        key, raw = await database_sync_to_async(api_key_in_default_organisation)(
             name="e", source="acme", scopes=["stream"], expires_at=timezone.now() + timedelta(seconds=30)
         )
         await database_sync_to_async(
@@ -162,7 +159,9 @@ class TestAccess:
             await assert_error(client, 401, "authentication_failed")
 
     async def test_key_without_stream_scope_is_403(self):
-        _, raw = await database_sync_to_async(api_key_here)(name="i", source="acme", scopes=["ingest", "read"])
+        _, raw = await database_sync_to_async(api_key_in_default_organisation)(
+            name="i", source="acme", scopes=["ingest", "read"]
+        )
         async with SSEClient(headers=key_headers(raw)) as client:
             await assert_error(client, 403, "permission_denied")
 
@@ -208,7 +207,12 @@ class TestEvents:
     async def test_a_key_follows_its_own_source_only(self, champion, api_key):
         async with SSEClient(headers=key_headers(api_key[1])) as client:
             assert (await client.next_block()) == "retry: 3000"
-            await write(ingest_here, [transaction_record(1, external_id="other-1")], source="other-bank", actor="tests")
+            await write(
+                ingest_in_default_organisation,
+                [transaction_record(1, external_id="other-1")],
+                source="other-bank",
+                actor="tests",
+            )
             await ingest_records([transaction_record(2)])
             events = await client.events(1)
             assert [e["data"]["external_id"] for e in events] == ["tx-2"]
