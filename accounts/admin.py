@@ -14,10 +14,9 @@ from django.core.exceptions import ValidationError
 from accounts.services import organisation_create
 from audit.services import audit_log
 from kernel.errors import Conflict
-from organisations.admin import members_of_current_organisation
 from organisations.context import current_organisation
 from organisations.models import Membership, Organisation
-from organisations.selectors import PLATFORM_GROUP, is_platform_staff
+from organisations.selectors import PLATFORM_GROUP, is_platform_staff, members
 
 User = get_user_model()
 if admin.site.is_registered(User):
@@ -56,7 +55,7 @@ class OrganisationUserAdmin(UserAdmin):
         queryset = super().get_queryset(request).select_related("membership__organisation")
         if is_platform_staff(request.user):
             return queryset
-        return members_of_current_organisation(queryset)
+        return members(users=queryset)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -8,17 +8,8 @@ assignee, a team's members), which `OrganisationScoped` limits to the organisati
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from organisations.context import current_organisation
 from organisations.models import Membership, Organisation
-from organisations.selectors import is_platform_staff
-
-
-def members_of_current_organisation(queryset):
-    """`queryset` of users, narrowed to the current organisation's members (none outside one)."""
-    organisation = current_organisation()
-    if organisation is None:
-        return queryset.none()
-    return queryset.filter(membership__organisation=organisation)
+from organisations.selectors import is_platform_staff, members
 
 
 class OrganisationScoped:
@@ -26,12 +17,12 @@ class OrganisationScoped:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is get_user_model():
-            kwargs["queryset"] = members_of_current_organisation(get_user_model()._default_manager.all())
+            kwargs["queryset"] = members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.related_model is get_user_model():
-            kwargs["queryset"] = members_of_current_organisation(get_user_model()._default_manager.all())
+            kwargs["queryset"] = members()
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
@@ -65,4 +56,4 @@ class MembershipAdmin(PlatformOnly, admin.ModelAdmin):
         return ["user"] if obj is not None else []
 
 
-__all__ = ["MembershipAdmin", "Organisation", "OrganisationScoped", "PlatformOnly", "members_of_current_organisation"]
+__all__ = ["MembershipAdmin", "Organisation", "OrganisationScoped", "PlatformOnly"]

@@ -52,6 +52,11 @@ def current_organisation_id() -> int | None:
     return None if current is None or current is NOBODY else current.pk
 
 
+def id_of(organisation) -> int:
+    """The id of `organisation`, given the organisation or its id (services accept either)."""
+    return organisation if isinstance(organisation, int) else organisation.pk
+
+
 def require_organisation_id() -> int:
     """The active organisation's id, for code that cannot run outside one."""
     organisation_id = current_organisation_id()

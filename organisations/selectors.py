@@ -67,10 +67,11 @@ def acting_organisation_id(user) -> int | None:
     return current.pk if current is not None and is_platform_staff(user) else None
 
 
-def members(organisation=None):
-    """The people of `organisation` (the current one unless named; nobody outside one)."""
+def members(organisation=None, *, users=None):
+    """The people of `organisation` (the current one unless named; nobody outside one), among `users` (a
+    queryset of users, every user unless given)."""
     organisation = organisation if organisation is not None else current_organisation()
-    users = get_user_model().objects.all()
+    users = get_user_model().objects.all() if users is None else users
     if organisation is None:
         return users.none()
     return users.filter(membership__organisation=organisation)

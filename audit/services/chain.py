@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.checkpoints import Checkpoint
 from audit.models import AuditEvent
 from audit.pii import redact_pii
-from organisations.context import current_organisation_id, system_context
+from organisations.context import current_organisation_id, id_of, system_context
 
 GENESIS_HASH = "0" * 64
 
@@ -99,7 +99,7 @@ def _organisation_id(organisation) -> int | None:
         return current_organisation_id()
     if organisation == PLATFORM:
         return None
-    return organisation if isinstance(organisation, int) else organisation.pk
+    return id_of(organisation)
 
 
 def as_chain_owner(organisation_id: int | None) -> AbstractContextManager:

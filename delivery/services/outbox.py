@@ -17,7 +17,7 @@ from kernel.arrays import text_array
 from kernel.bulk import bulk_insert
 from kernel.instances import unsaved
 from kernel.tracing import detached, origin
-from organisations.context import require_organisation_id
+from organisations.context import id_of, require_organisation_id
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,7 @@ def outbox_append(
 
 
 def _organisation_id(organisation) -> int:
-    if organisation is None:
-        return require_organisation_id()
-    return organisation if isinstance(organisation, int) else organisation.pk
+    return require_organisation_id() if organisation is None else id_of(organisation)
 
 
 def outbox_append_decisions(
