@@ -71,10 +71,9 @@ class TcpProxy:
 
     def _pipe(self, source: socket.socket, destination: socket.socket) -> None:
         try:
-            while data := source.recv(65536):
-                destination.sendall(data)
-        except OSError:
-            pass
+            with contextlib.suppress(OSError):  # a cut closes the sockets under the copy
+                while data := source.recv(65536):
+                    destination.sendall(data)
         finally:
             for sock in (source, destination):
                 with contextlib.suppress(OSError):

@@ -56,7 +56,7 @@ class Server:
             protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
 
             def log_message(self, *args):
-                pass
+                """Requests are recorded in `requests`, not written to stderr."""
 
             def _answer(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
