@@ -28,6 +28,27 @@ def key_from_request(request) -> str | None:
     return None
 
 
+class InvalidApiKey(Exception):
+    """A presented key that is malformed, unknown, revoked, expired or of an inactive organisation."""
+
+
+def api_key_check(raw: str) -> ApiKey:
+    """The active key `raw` is (`fo_<prefix>_<secret>`), with its organisation; raises InvalidApiKey."""
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != "fo" or len(parts[1]) != KEY_PREFIX_LENGTH:
+        raise InvalidApiKey("Invalid API key.")
+    key = _key_by_prefix(parts[1])
+    # Compare even when no row matched, so timing does not reveal which prefixes exist.
+    candidate = key or ApiKey(key_hash="0" * 64)
+    if not candidate.matches(raw) or key is None:
+        raise InvalidApiKey("Invalid API key.")
+    if not key.is_active:
+        raise InvalidApiKey("This API key is revoked or expired.")
+    if not key.organisation.is_active:
+        raise InvalidApiKey("This API key's organisation is inactive.")
+    return key
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates an integrator; `request.auth` is the ApiKey, `request.user` its owner (or anonymous).
 
@@ -38,18 +59,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = key_from_request(request)
         if raw is None:
             return None
-        parts = raw.split("_", 2)
-        if len(parts) != 3 or parts[0] != "fo" or len(parts[1]) != KEY_PREFIX_LENGTH:
-            raise exceptions.AuthenticationFailed("Invalid API key.")
-        key = _key_by_prefix(parts[1])
-        # Compare even when no row matched, so timing does not reveal which prefixes exist.
-        candidate = key or ApiKey(key_hash="0" * 64)
-        if not candidate.matches(raw) or key is None:
-            raise exceptions.AuthenticationFailed("Invalid API key.")
-        if not key.is_active:
-            raise exceptions.AuthenticationFailed("This API key is revoked or expired.")
-        if not key.organisation.is_active:
-            raise exceptions.AuthenticationFailed("This API key's organisation is inactive.")
+        try:
+            key = api_key_check(raw)
+        except InvalidApiKey as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from None
         activate(key.organisation)
         getattr(request, "_request", request).organisation = key.organisation
         api_key_mark_used(key=key, now=timezone.now())

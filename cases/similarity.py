@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 from django.conf import settings
-from django.db.models import TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from cases.models import Case, CaseTransaction
@@ -29,12 +29,15 @@ class SimilarCase:
     similarity: float  # 1 / (1 + distance), 1 = identical
 
 
-def similar_cases(case: Case, user, *, vectors: list[list[float]], k: int = TOP_K) -> list[SimilarCase]:
-    """The k visible cases whose transactions are nearest to `vectors` (this case's feature vectors)."""
+def similar_cases(
+    case: Case, user, *, vectors: list[list[float]], k: int = TOP_K, visible: QuerySet | None = None
+) -> list[SimilarCase]:
+    """The k closed cases `user` may see (or of `visible`, an API key's cases) whose transactions are nearest
+    to `vectors` (this case's feature vectors)."""
     query = _matrix(vectors)
     if query is None:
         return []
-    visible = Case.objects.visible_to(user).exclude(pk=case.pk)
+    visible = (Case.objects.visible_to(user) if visible is None else visible).exclude(pk=case.pk)
     closed_ids = visible.filter(status=Case.Status.CLOSED).order_by("-closed_at").values("pk")[:CANDIDATE_CASES]
     rows = list(
         CaseTransaction.objects.filter(case_id__in=closed_ids, transaction__decision__features__isnull=False)

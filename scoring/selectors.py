@@ -1,8 +1,14 @@
 """Read queries other apps and views share (no writes here)."""
 
-from django.conf import settings
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from scoring.models import DriftReport, ModelVersion
+from django.conf import settings
+from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+
+from scoring.models import Decision, DriftReport, ModelVersion, RiskLevel
 
 
 def drift_reports(limit: int = 20) -> list[DriftReport]:
@@ -39,3 +45,132 @@ def drift_summary(*, top: int = 5) -> dict:
             "retraining_started": latest.retraining_started,
         },
     }
+
+
+# What portfolio risk may group by, and the transaction field each group is.
+PORTFOLIO_GROUPS = {
+    "account": "transaction__account_id",
+    "merchant": "transaction__merchant_id",
+    "country": "transaction__country",
+    "channel": "transaction__channel",
+}
+PORTFOLIO_HOURLY_UP_TO = timedelta(hours=48)  # a longer window's trend is by day
+
+
+@dataclass(frozen=True)
+class RiskGroup:
+    key: str  # the account, merchant, country or channel ("" for transactions that name none)
+    transactions: int
+    flagged: int
+    flagged_share: float | None
+    mean_score: float | None
+    max_score: float | None
+
+
+@dataclass(frozen=True)
+class RiskTrendPoint:
+    start: datetime  # the hour or day (UTC) the point covers
+    transactions: int
+    flagged: int
+    flagged_share: float | None
+
+
+@dataclass(frozen=True)
+class PortfolioRisk:
+    since: datetime
+    until: datetime
+    group_by: str
+    bucket: str  # "hour" or "day": the trend's step
+    transactions: int
+    flagged: int
+    flagged_share: float | None
+    mean_score: float | None
+    risk_levels: dict[str, int]  # every level, 0 when none
+    groups: list[RiskGroup]  # the `top` groups with the most flagged decisions, then the highest score
+    top_accounts: list[RiskGroup]  # the same for accounts, whatever the grouping
+    trend: list[RiskTrendPoint]  # oldest first; buckets without decisions are left out
+
+
+def portfolio_risk(
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    group_by: str = "account",
+    transactions: QuerySet | None = None,
+    top: int = 10,
+) -> PortfolioRisk:
+    """Risk of the current organisation's decisions taken in [since, until): totals, flagged share, risk levels,
+    the riskiest groups by `group_by` (a key of PORTFOLIO_GROUPS), the riskiest accounts and the trend.
+
+    `transactions` limits it to part of the organisation's transactions (an API key's source, what a person
+    may see). Four queries, whatever the window.
+    """
+    if group_by not in PORTFOLIO_GROUPS:
+        raise ValueError(f"group_by is one of {', '.join(PORTFOLIO_GROUPS)}; got {group_by!r}.")
+    until = until or timezone.now()
+    decisions = Decision.objects.filter(created_at__gte=since, created_at__lt=until)
+    if transactions is not None:
+        decisions = decisions.filter(transaction__in=transactions.values("pk"))
+    decisions = decisions.order_by()
+    counted = {"n": Count("pk"), "flagged_n": Count("pk", filter=Q(flagged=True))}
+    by_level = {
+        row["risk_level"]: row for row in decisions.values("risk_level").annotate(**counted, score_sum=Sum("score"))
+    }
+    total = sum(row["n"] for row in by_level.values())
+    flagged = sum(row["flagged_n"] for row in by_level.values())
+    score_sum = sum(row["score_sum"] or 0.0 for row in by_level.values())
+    groups = _risk_groups(decisions, PORTFOLIO_GROUPS[group_by], top)
+    accounts = groups if group_by == "account" else _risk_groups(decisions, PORTFOLIO_GROUPS["account"], top)
+    bucket = "hour" if until - since <= PORTFOLIO_HOURLY_UP_TO else "day"
+    truncate = TruncHour if bucket == "hour" else TruncDay
+    trend_rows = decisions.annotate(start=truncate("created_at")).values("start").annotate(**counted).order_by("start")
+    return PortfolioRisk(
+        since=since,
+        until=until,
+        group_by=group_by,
+        bucket=bucket,
+        transactions=total,
+        flagged=flagged,
+        flagged_share=_share(flagged, total),
+        mean_score=round(score_sum / total, 6) if total else None,
+        risk_levels={level: by_level.get(level, {}).get("n", 0) for level in RiskLevel.values},
+        groups=groups,
+        top_accounts=accounts,
+        trend=[
+            RiskTrendPoint(
+                start=row["start"],
+                transactions=row["n"],
+                flagged=row["flagged_n"],
+                flagged_share=_share(row["flagged_n"], row["n"]),
+            )
+            for row in trend_rows
+        ],
+    )
+
+
+def _risk_groups(decisions: QuerySet, field: str, top: int) -> list[RiskGroup]:
+    rows = (
+        decisions.values(field)
+        .annotate(
+            n=Count("pk"),
+            flagged_n=Count("pk", filter=Q(flagged=True)),
+            mean_score=Avg("score"),
+            max_score=Max("score"),
+        )
+        .order_by("-flagged_n", "-max_score", field)[:top]
+    )
+    return [
+        RiskGroup(
+            key=row[field],
+            transactions=row["n"],
+            flagged=row["flagged_n"],
+            flagged_share=_share(row["flagged_n"], row["n"]),
+            mean_score=None if row["mean_score"] is None else round(row["mean_score"], 6),
+            max_score=None if row["max_score"] is None else round(row["max_score"], 6),
+        )
+        for row in rows
+    ]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None

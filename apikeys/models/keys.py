@@ -29,6 +29,7 @@ class ApiKey(OrganisationOwned):
         STREAM = "stream", "Follow the live streams"
         METRICS = "metrics", "Scrape /metrics"
         CALLBACKS = "callbacks", "Manage its callback endpoints and deliveries"
+        MCP = "mcp", "Connect an AI assistant over MCP (with read or ingest for its tools)"
 
     name = models.CharField(max_length=100)
     source = models.SlugField(

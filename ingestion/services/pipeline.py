@@ -169,7 +169,7 @@ def _ingest_valid(items: list[ValidItem], *, organisation_id: int, source: str, 
         return
     now = timezone.now()
     transactions = [
-        _transaction_from(item, organisation_id=organisation_id, source=source, received_at=now) for item in items
+        unsaved_transaction(item, organisation_id=organisation_id, source=source, received_at=now) for item in items
     ]
     with result.timed("reads"):
         prepared = batch_prepare(transactions=transactions)
@@ -251,7 +251,8 @@ def _drop_stored_duplicates(
     return fresh
 
 
-def _transaction_from(item: ValidItem, *, organisation_id: int, source: str, received_at: datetime) -> Transaction:
+def unsaved_transaction(item: ValidItem, *, organisation_id: int, source: str, received_at: datetime) -> Transaction:
+    """The Transaction a validated item becomes, not saved (the pipeline stores it by COPY)."""
     data = item.data
     return unsaved(
         Transaction,
