@@ -25,6 +25,20 @@ def cases_for_api_key(key):
     return Case.objects.filter(Exists(own))
 
 
+def api_key_worklist(key, params, *, limit: int) -> tuple[list[Case], int]:
+    """The first `limit` cases of an API key's source matching the worklist's filters (`params`, as the
+    worklist's query string has them) and how many match; raises ValueError naming the invalid filters."""
+    filterset = CaseFilterSet(params, queryset=cases_for_api_key(key))
+    if not filterset.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+        raise ValueError(f"Invalid filters: {problems}")
+    queryset = filterset.qs.select_related("assignee", "team")
+    cases = list(queryset[:limit])
+    attach_transaction_counts(cases)
+    total = len(cases) if len(cases) < limit else queryset.order_by().count()
+    return cases, total
+
+
 def transactions_visible_to(user, queryset):
     """The rule scoring.visibility asks: transactions in a case `user` may see, or in no case when they may
     follow the live decisions; all of them for people who see every case."""

@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, Channels for WebSockets (served by daphne)."""
+"""ASGI entry point: Django for HTTP, the MCP server at /mcp, Channels for WebSockets (served by daphne)."""
 
 import os
 
@@ -19,6 +19,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from accounts.channels import BearerTokenMiddleware  # noqa: E402
 from finobs import daphne  # noqa: E402
 from finobs.handlers import asgi_http_application  # noqa: E402
+from finobs.mcp.endpoint import with_mcp  # noqa: E402
 from finobs.routing import websocket_urlpatterns  # noqa: E402
 from finobs.telemetry import traced_websockets  # noqa: E402
 from kernel.switches import device_off  # noqa: E402
@@ -29,8 +30,10 @@ if not device_off("DAPHNE_PATCH"):
 daphne.install_drain()  # on SIGTERM, answer the requests in flight before stopping
 application = ProtocolTypeRouter(
     {
-        # FINOBS_NO_POOLED_HANDLER=1: Django's own handler for every HTTP request.
-        "http": django_application if device_off("POOLED_HANDLER") else asgi_http_application(threads=WEB_THREADS),
+        # /mcp: the MCP server (finobs.mcp). FINOBS_NO_POOLED_HANDLER=1: Django's own handler for every other request.
+        "http": with_mcp(
+            django_application if device_off("POOLED_HANDLER") else asgi_http_application(threads=WEB_THREADS)
+        ),
         "websocket": traced_websockets(
             AllowedHostsOriginValidator(
                 # A session (cookie), or else a person's access token; then the organisation either decides.

@@ -559,8 +559,12 @@ USER_EXPENSIVE_RATES = {
     "similar_cases": os.environ.get("USER_SIMILAR_CASES_RATE", "30/min"),
     "retrain": os.environ.get("USER_RETRAIN_RATE", "3/hour"),
 }
+# Calls per API key and MCP tool (finobs.mcp): an assistant in a loop cannot take the server's time from
+# everyone else, and a refused call tells the model how long to wait.
+MCP_TOOL_RATE = os.environ.get("MCP_TOOL_RATE", "60/min")
 for _name, _rate in [
     ("API_KEY_RATE", API_KEY_RATE),
+    ("MCP_TOOL_RATE", MCP_TOOL_RATE),
     *[(f"API_KEY_RATE_{s.upper()}", r) for s, r in API_KEY_RATE_BY_SCOPE.items()],
     ("USER_API_RATE", USER_API_RATE),
     *[(f"USER_{b.upper()}_RATE", r) for b, r in USER_EXPENSIVE_RATES.items()],

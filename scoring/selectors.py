@@ -8,7 +8,22 @@ from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from scoring.models import Decision, DriftReport, ModelVersion, RiskLevel
+from scoring.models import Decision, DriftReport, ModelVersion, RiskLevel, Transaction
+
+
+def source_transaction(*, source: str, transaction_id: int | None = None, external_id: str | None = None):
+    """The current organisation's transaction of `source` with this id or external id, with its decision and
+    model version (without the model's artifacts); None when there is none."""
+    if (transaction_id is None) == (external_id is None):
+        raise ValueError("Name the transaction by exactly one of transaction_id and external_id.")
+    transactions = (
+        Transaction.objects.filter(source=source)
+        .select_related("decision__model_version")
+        .defer(*ModelVersion.heavy_fields("decision__model_version"))
+    )
+    if transaction_id is not None:
+        return transactions.filter(pk=transaction_id).first()
+    return transactions.filter(external_id=external_id).first()
 
 
 def drift_reports(limit: int = 20) -> list[DriftReport]:
@@ -96,19 +111,22 @@ def portfolio_risk(
     since: datetime,
     until: datetime | None = None,
     group_by: str = "account",
+    source: str | None = None,
     transactions: QuerySet | None = None,
     top: int = 10,
 ) -> PortfolioRisk:
     """Risk of the current organisation's decisions taken in [since, until): totals, flagged share, risk levels,
     the riskiest groups by `group_by` (a key of PORTFOLIO_GROUPS), the riskiest accounts and the trend.
 
-    `transactions` limits it to part of the organisation's transactions (an API key's source, what a person
-    may see). Four queries, whatever the window.
+    `source` limits it to one source's transactions (an API key's), `transactions` to part of them (what a
+    person may see). Four queries, whatever the window.
     """
     if group_by not in PORTFOLIO_GROUPS:
         raise ValueError(f"group_by is one of {', '.join(PORTFOLIO_GROUPS)}; got {group_by!r}.")
     until = until or timezone.now()
     decisions = Decision.objects.filter(created_at__gte=since, created_at__lt=until)
+    if source is not None:
+        decisions = decisions.filter(transaction__source=source)
     if transactions is not None:
         decisions = decisions.filter(transaction__in=transactions.values("pk"))
     decisions = decisions.order_by()

@@ -1,0 +1,5 @@
+"""The MCP tools, one module per area; importing this package registers every tool (finobs.mcp.registry)."""
+
+from finobs.mcp.tools import cases, scoring
+
+__all__ = ["cases", "scoring"]
