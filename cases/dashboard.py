@@ -1,5 +1,6 @@
 """The dashboard's figures: flagged volume, open cases by status and severity, SLA breaches, alert
-rate, drift status and the model leaderboard. Case figures are scoped to what the user may see."""
+rate, portfolio risk, drift status and the model leaderboard. Case figures are scoped to what the user
+may see, and so is portfolio risk (the transactions the user may see)."""
 
 from datetime import timedelta
 
@@ -10,9 +11,10 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from cases.models import Case, Severity
+from cases.selectors import transactions_visible_to
 from organisations.context import require_organisation_id
-from scoring.models import Decision, ModelVersion
-from scoring.selectors import drift_summary
+from scoring.models import Decision, ModelVersion, Transaction
+from scoring.selectors import PORTFOLIO_GROUPS, drift_summary, portfolio_risk
 
 VOLUME_DAYS = 14
 LEADERBOARD_SIZE = 10
@@ -44,6 +46,40 @@ def dashboard_data(user) -> dict:
         "severities": Severity.values,
         "sla_breached": visible_open.filter(sla_due_at__lt=now).count(),
         "support_visits": support_visits(user),
+    }
+
+
+PORTFOLIO_WINDOWS_DAYS = (1, 7, 30)
+PORTFOLIO_TOP = 5
+
+
+def portfolio_card(user, *, days: int = 7, group_by: str = "account") -> dict:
+    """Portfolio risk of the transactions `user` may see over the last `days` (one of PORTFOLIO_WINDOWS_DAYS),
+    ranked by `group_by` (a key of PORTFOLIO_GROUPS); anything else falls back to 7 days by account."""
+    days = days if days in PORTFOLIO_WINDOWS_DAYS else 7
+    group_by = group_by if group_by in PORTFOLIO_GROUPS else "account"
+    now = timezone.now()
+
+    def figures():
+        return portfolio_risk(
+            since=now - timedelta(days=days), until=now, group_by=group_by, transactions=scope, top=PORTFOLIO_TOP
+        )
+
+    if user.has_perm("cases.view_all_cases"):
+        # The same for everyone who sees every case: shared briefly, as the decision volume is.
+        scope = None
+        key = f"cases.dashboard.portfolio.{require_organisation_id()}.{days}.{group_by}"
+        risk = cache.get_or_set(key, figures, GLOBAL_CACHE_S)
+    else:
+        scope = transactions_visible_to(user, Transaction.objects.all())
+        risk = figures()
+    return {
+        "risk": risk,
+        "days": days,
+        "group_by": group_by,
+        "windows": PORTFOLIO_WINDOWS_DAYS,
+        "groupings": list(PORTFOLIO_GROUPS),
+        "peak": max((point.transactions for point in risk.trend), default=0),
     }
 
 

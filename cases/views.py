@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors, services
-from cases.dashboard import dashboard_data
+from cases.dashboard import dashboard_data, portfolio_card
 from cases.models import Case, Mention, Severity, Team
 from cases.similarity import similar_cases
 from kernel.pages import rate_limited, run_service
@@ -33,7 +33,11 @@ WORKLIST_ORDERINGS = [
 def dashboard(request):
     if not (request.user.has_perm("cases.view_case") or request.user.has_perm("scoring.view_decision")):
         raise PermissionDenied
-    return render(request, "cases/dashboard.html", {"data": dashboard_data(request.user)})
+    days = request.GET.get("risk_days", "")
+    portfolio = portfolio_card(
+        request.user, days=int(days) if days.isdigit() else 7, group_by=request.GET.get("risk_by", "account")
+    )
+    return render(request, "cases/dashboard.html", {"data": dashboard_data(request.user), "portfolio": portfolio})
 
 
 @require_GET
