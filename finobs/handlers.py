@@ -114,14 +114,19 @@ def asgi_http_application(*, threads: int):
     stock = ASGIHandler()
 
     async def application(scope, receive, send):
-        path = scope["path"]
-        root_path = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
-        handler = stock if _is_async_view(path) else pooled
+        handler = stock if _is_async_view(application_path(scope)) else pooled
         await handler(scope, receive, send)
 
     return application
+
+
+def application_path(scope) -> str:
+    """The request's path within the application (without the root path it is mounted under)."""
+    path = scope["path"]
+    root_path = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    return path
 
 
 def _is_async_view(path: str) -> bool:

@@ -23,6 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.middleware.authentication import AuthenticationMiddleware
 
+from finobs.handlers import application_path
 from finobs.mcp.auth import MCP_SCOPE, ApiKeyVerifier
 from finobs.mcp.registry import tools
 
@@ -112,11 +113,7 @@ def with_mcp(http_application):
     endpoint = McpEndpoint()
 
     async def application(scope, receive, send):
-        path = scope["path"]
-        root_path = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
-        if path == MCP_PATH:
+        if application_path(scope) == MCP_PATH:
             await endpoint(scope, receive, send)
         else:
             await http_application(scope, receive, send)

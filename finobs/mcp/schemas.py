@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 RiskLevelName = Annotated[str, Field(description="LOW, MEDIUM, HIGH or CRITICAL.")]
+Index = Annotated[int, Field(description="Position of the item in the list sent (from 0).")]
+Score = Annotated[float, Field(description="0..1, higher is more anomalous.")]
 
 
 class TransactionIn(BaseModel):
@@ -39,15 +41,15 @@ class RuleHit(BaseModel):
 
 
 class ItemError(BaseModel):
-    index: int = Field(description="Position of the item in the list sent (from 0).")
+    index: Index
     field: str
     message: str
 
 
 class ScoredTransaction(BaseModel):
-    index: int = Field(description="Position of the item in the list sent (from 0).")
+    index: Index
     external_id: str
-    score: float = Field(description="0..1, higher is more anomalous.")
+    score: Score
     risk_level: RiskLevelName
     flagged: bool = Field(description="Whether finobs would flag it for review (and open or extend a case).")
     model_version: int = Field(description="The model version that scored it.")
@@ -71,7 +73,7 @@ class StoredDecision(BaseModel):
 
 
 class Duplicate(BaseModel):
-    index: int = Field(description="Position of the item in the list sent (from 0).")
+    index: Index
     external_id: str
     duplicate_of_index: int | None = Field(None, description="An earlier item of the same list with this id.")
     decision: StoredDecision | None = Field(None, description="The decision stored when it was first ingested.")
@@ -95,14 +97,30 @@ class Contribution(BaseModel):
     text: str = Field(description="The contribution in one sentence.")
 
 
-class TransactionExplanation(BaseModel):
-    transaction_id: int
+class StoredTransaction(BaseModel):
+    transaction_id: int = Field(description="finobs' id of the transaction.")
     external_id: str
     account_id: str
     amount: Decimal
     currency: str
     occurred_at: datetime
-    score: float = Field(description="0..1, higher is more anomalous.")
+
+    @classmethod
+    def of(cls, txn, **fields):
+        """`cls` for the stored Transaction `txn`, with the fields of `cls` beyond the transaction's."""
+        return cls(
+            transaction_id=txn.pk,
+            external_id=txn.external_id,
+            account_id=txn.account_id,
+            amount=txn.amount,
+            currency=txn.currency,
+            occurred_at=txn.occurred_at,
+            **fields,
+        )
+
+
+class TransactionExplanation(StoredTransaction):
+    score: Score
     risk_level: RiskLevelName
     flagged: bool
     model_version: int
@@ -164,13 +182,7 @@ class CaseList(BaseModel):
     cases: list[CaseSummary]
 
 
-class CaseTransactionOut(BaseModel):
-    transaction_id: int
-    external_id: str
-    account_id: str
-    amount: Decimal
-    currency: str
-    occurred_at: datetime
+class CaseTransactionOut(StoredTransaction):
     merchant_id: str
     country: str
     channel: str

@@ -302,28 +302,14 @@ def test_each_key_and_tool_has_its_own_rate_limit_answered_with_a_retry_time(bas
     ok(call(base_url, other, "model_leaderboard"))  # another key
 
 
-def test_hosts_outside_allowed_hosts_are_refused(base_url):
+def test_hosts_and_origins_outside_allowed_hosts_are_refused(base_url):
     _, raw = make_key()
-    response = httpx.post(
-        f"{base_url}/mcp",
-        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-        headers={
-            "Authorization": f"Bearer {raw}",
-            "Accept": "application/json, text/event-stream",
-            "Host": "attacker.example",
-        },
-    )
-    assert response.status_code == 421
-    response = httpx.post(
-        f"{base_url}/mcp",
-        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-        headers={
-            "Authorization": f"Bearer {raw}",
-            "Accept": "application/json, text/event-stream",
-            "Origin": "http://attacker.example",
-        },
-    )
-    assert response.status_code == 403
+    headers = {"Authorization": f"Bearer {raw}", "Accept": "application/json, text/event-stream"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    for extra, status in (({"Host": "attacker.example"}, 421), ({"Origin": "http://attacker.example"}, 403)):
+        assert httpx.post(f"{base_url}/mcp", json=body, headers={**headers, **extra}).status_code == status
+    allowed = httpx.post(f"{base_url}/mcp", json=body, headers={**headers, "Origin": "http://localhost:3000"})
+    assert allowed.status_code == 200 and allowed.json()["result"]["tools"]
 
 
 def test_the_rest_of_the_site_is_still_django(base_url):

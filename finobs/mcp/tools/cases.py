@@ -140,13 +140,8 @@ def _summary(case: Case) -> CaseSummary:
 
 def _transaction(txn) -> CaseTransactionOut:
     decision = getattr(txn, "decision", None)
-    return CaseTransactionOut(
-        transaction_id=txn.pk,
-        external_id=txn.external_id,
-        account_id=txn.account_id,
-        amount=txn.amount,
-        currency=txn.currency,
-        occurred_at=txn.occurred_at,
+    return CaseTransactionOut.of(
+        txn,
         merchant_id=txn.merchant_id,
         country=txn.country,
         channel=txn.channel,

@@ -98,13 +98,8 @@ def explain_transaction(
     explanation = decision_explanation(decision=decision)
     if explanation is None:
         raise ToolRefused("The model version that scored this transaction has no explainer.")
-    return TransactionExplanation(
-        transaction_id=txn.pk,
-        external_id=txn.external_id,
-        account_id=txn.account_id,
-        amount=txn.amount,
-        currency=txn.currency,
-        occurred_at=txn.occurred_at,
+    return TransactionExplanation.of(
+        txn,
         score=decision.score,
         risk_level=decision.risk_level,
         flagged=decision.flagged,

@@ -1,7 +1,7 @@
 """An MCP tool call against the REST request that does the same work, on one daphne process, in the same run.
 
     createdb -h 127.0.0.1 -U postgres finobs_bench_mcp   # once (any PostgreSQL database will do)
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/finobs_bench_mcp python bench/mcp.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/finobs_bench_mcp python bench/mcp_calls.py
 
 It migrates the database, trains a champion if there is none, starts daphne (finobs.asgi, as deployed) on a
 free port and, `--calls` times each, interleaved so both paths see the same server state:
