@@ -5,8 +5,6 @@ valid key 401, and one whose key lacks the `mcp` scope 403, each with the `WWW-A
 error=...` challenge the MCP authorization spec (RFC 6750) prescribes. A tool reads its caller with `key_of`.
 """
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 from django.utils import timezone
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
@@ -16,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from apikeys.authentication import KEY_BEGINNING, InvalidApiKey, api_key_check
 from apikeys.models import ApiKey
 from apikeys.services.keys import api_key_mark_used
+from finobs.mcp.threads import on_worker_thread
 from organisations.context import organisation_context
 
 MCP_SCOPE = ApiKey.Scope.MCP.value
@@ -28,7 +27,7 @@ class ApiKeyVerifier:
     async def verify_token(self, token: str) -> AccessToken | None:
         if not token.startswith(KEY_BEGINNING):
             return None
-        key = await sync_to_async(_checked_key, thread_sensitive=False)(token)
+        key = await on_worker_thread(_checked_key, token)
         if key is None:
             return None
         return AccessToken(
@@ -41,16 +40,13 @@ class ApiKeyVerifier:
 
 
 def _checked_key(raw: str) -> ApiKey | None:
-    close_old_connections()
     try:
         key = api_key_check(raw)
-        with organisation_context(key.organisation):
-            api_key_mark_used(key=key, now=timezone.now())
-        return key
     except InvalidApiKey:
         return None
-    finally:
-        close_old_connections()
+    with organisation_context(key.organisation):
+        api_key_mark_used(key=key, now=timezone.now())
+    return key
 
 
 def key_of(ctx: Context) -> ApiKey:

@@ -8,8 +8,8 @@ type the output schema. Adding a tool is one such function in a module of finobs
 Every call, whatever the tool: the key must carry the tool's scope (`read` or `ingest`; `mcp` was checked
 for the whole endpoint); the key's budget for this tool (MCP_TOOL_RATE per key and tool, in the cache:
 Redis when configured) must allow it, else the answer is a tool error with the seconds to wait; the work
-runs on a worker thread, in the key's organisation, with that thread's database connections given back
-before and after (Django's request cycle does this for views; here nothing else would); it is one span
+runs on a worker thread, in the key's organisation, and gives back the database connections it opened
+(finobs.mcp.threads); it is one span
 (`mcp.tool <name>`) and one observation of finobs_mcp_tool_calls_total / _duration_seconds; a tool that
 writes leaves an audit event naming the key, the tool and what it did.
 """
@@ -23,10 +23,8 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import close_old_connections
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
@@ -34,6 +32,7 @@ from mcp_types import ToolAnnotations
 from audit.services import audit_log
 from finobs.mcp.auth import key_of
 from finobs.mcp.metrics import observe_tool_call
+from finobs.mcp.threads import on_worker_thread
 from kernel.cache import parse_rate_limit, rate_limit_hit
 from kernel.errors import Conflict
 from kernel.ratelimits import retry_after_s
@@ -133,7 +132,7 @@ async def call_tool(spec: ToolSpec, ctx: Context, arguments: dict):
                     f"This API key lacks the '{spec.scope}' scope that {spec.name} needs; "
                     f"ask an administrator of finobs for a key with it."
                 )
-            wait_s = await sync_to_async(_rate_limit_wait, thread_sensitive=False)(key, spec.name)
+            wait_s = await on_worker_thread(_rate_limit_wait, key, spec.name)
             if wait_s > 0:
                 outcome = "limited"
                 raise ToolError(
@@ -141,7 +140,7 @@ async def call_tool(spec: ToolSpec, ctx: Context, arguments: dict):
                     f"Retry after {retry_after_s(wait_s)} seconds."
                 )
             try:
-                result = await sync_to_async(_run, thread_sensitive=False)(spec, key, arguments)
+                result = await on_worker_thread(_run, spec, key, arguments)
             except (ToolRefused, ObjectDoesNotExist, ValueError, Conflict, NoChampionModel) as exc:
                 outcome = "invalid"
                 raise ToolError(str(exc)) from exc
@@ -161,19 +160,15 @@ def _rate_limit_wait(key, tool: str) -> float:
 
 
 def _run(spec: ToolSpec, key, arguments: dict):
-    """The tool's work on a worker thread, in the key's organisation, with the thread's connections returned."""
-    close_old_connections()
-    try:
-        with organisation_context(key.organisation):
-            result = spec.function(key, **arguments)
-            if spec.audit is not None:
-                audit_log(
-                    actor=key,
-                    action=f"mcp.{spec.name}",
-                    object_type="source",
-                    object_id=key.source,
-                    payload={"tool": spec.name, **spec.audit(result)},
-                )
-            return result
-    finally:
-        close_old_connections()
+    """The tool's work (on a worker thread), in the key's organisation, and its audit event if it writes."""
+    with organisation_context(key.organisation):
+        result = spec.function(key, **arguments)
+        if spec.audit is not None:
+            audit_log(
+                actor=key,
+                action=f"mcp.{spec.name}",
+                object_type="source",
+                object_id=key.source,
+                payload={"tool": spec.name, **spec.audit(result)},
+            )
+        return result

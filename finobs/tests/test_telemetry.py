@@ -176,3 +176,21 @@ def test_one_ingest_request_is_one_trace_through_to_the_workers_explanation(cham
     # Every span of the trace hangs from the request's: one tree, no orphan.
     ids = {span.span_id for span in trace}
     assert [span.name for span in trace if span.parent_id not in ids] == [server_span.name]
+
+
+@pytest.mark.server
+def test_an_mcp_tool_call_is_one_span_holding_the_work_it_did(champion, traced_web_and_worker):
+    from finobs.tests.test_mcp import call, make_key, ok
+
+    key, raw = make_key()
+    assert ok(call(traced_web_and_worker, raw, "ingest_transactions", {"transactions": [transaction_record(1)]}))
+
+    def tool_spans() -> list[Span]:
+        return [span for span in _Collector.spans if span.name == "mcp.tool ingest_transactions"]
+
+    assert wait_until(lambda: tool_spans() and any(s.name == "ingest.validate" for s in _Collector.spans), 60)
+    (tool,) = tool_spans()
+    assert tool.service == "finobs-web"
+    assert tool.attributes["tool"] == "ingest_transactions" and tool.attributes["api_key"] == key.prefix
+    inside = {span.name for span in _Collector.spans if span.trace_id == tool.trace_id}
+    assert {"ingest.validate", "ingest.transaction", "scoring.model"} <= inside
