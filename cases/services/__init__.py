@@ -2,6 +2,7 @@
 
 from cases.services.closing import CLOSURE, approval_reason, case_close
 from cases.services.comments import case_comment, mentions_mark_read
+from cases.services.holds import case_legal_hold
 from cases.services.lifecycle import (
     TRANSITIONS,
     allowed_transitions,
@@ -24,6 +25,7 @@ __all__ = [
     "case_close",
     "case_comment",
     "case_escalate",
+    "case_legal_hold",
     "case_share",
     "case_transition",
     "case_update",
