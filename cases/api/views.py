@@ -21,6 +21,8 @@ from cases.api.serializers import (
     CommentSerializer,
     DecideSerializer,
     EscalateSerializer,
+    SarDraftSerializer,
+    SarDraftUpdateSerializer,
     TransitionSerializer,
 )
 from cases.filtersets import CaseFilterSet
@@ -41,6 +43,7 @@ ACTION_PERMS = {
     "close": ("cases.propose_closure",),
     "approve": ("cases.approve_closure",),
     "reject": ("cases.approve_closure",),
+    "sar": {"GET": ("cases.view_case",), "PATCH": ("cases.work_case",)},
 }
 
 
@@ -149,6 +152,22 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request, reference=None):
         return self._decide(request, approve=False)
+
+    @extend_schema(methods=["GET"], responses=SarDraftSerializer)
+    @extend_schema(methods=["PATCH"], request=SarDraftUpdateSerializer, responses=SarDraftSerializer)
+    @action(detail=True, methods=["get", "patch"])
+    def sar(self, request, reference=None):
+        """The SAR draft of a case proposed or closed as SAR filed; PATCH edits narrative and typologies."""
+        if api_key_of(request) is not None:
+            raise exceptions.PermissionDenied("SAR drafts are read by people, not by API keys.")
+        case = self.get_case()
+        draft = getattr(case, "sar_draft", None)
+        if draft is None:
+            raise exceptions.NotFound("This case has no SAR draft.")
+        if request.method == "PATCH":
+            data = self._valid(SarDraftUpdateSerializer, request)
+            draft = services.sar_draft_update(draft=draft, actor=request.user, **data)
+        return Response(SarDraftSerializer(draft).data)
 
     def _decide(self, request, *, approve: bool):
         data = self._valid(DecideSerializer, request)

@@ -14,6 +14,7 @@ from cases.services.lifecycle import (
     case_update,
 )
 from cases.services.opening import decision_severity, open_cases_for_decisions, route_team_id, sla_due_at
+from cases.services.sar import sar_draft_update
 
 __all__ = [
     "CLOSURE",
@@ -33,5 +34,6 @@ __all__ = [
     "mentions_mark_read",
     "open_cases_for_decisions",
     "route_team_id",
+    "sar_draft_update",
     "sla_due_at",
 ]
