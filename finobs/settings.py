@@ -462,7 +462,7 @@ EXPORT_PATH = os.environ.get("EXPORT_PATH", str(VAR_DIR / "exports"))
 # Audit and transaction exports with more rows than this run as a Celery job with progress.
 EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
 
-# --- Retention of records (the daily archive job): archived into signed bundles, then removed ---
+# --- Retention of records (the daily retention run): archived into signed bundles, then removed ---
 # SEC 17a-4 keeps books and records 6 years, the BSA SAR records 5: 7 covers both with a margin.
 AUDIT_RETENTION_YEARS = int(os.environ.get("AUDIT_RETENTION_YEARS", "7"))
 CASE_RETENTION_YEARS = int(os.environ.get("CASE_RETENTION_YEARS", "7"))  # counted from the closure
@@ -663,7 +663,7 @@ JOB_SWEEP_INTERVAL_S = float(os.environ.get("JOB_SWEEP_INTERVAL_S", "60"))
 if JOB_STALE_AFTER_S <= 2 * JOB_HEARTBEAT_S:
     raise ImproperlyConfigured("JOB_STALE_AFTER_S must be more than twice JOB_HEARTBEAT_S.")
 
-# --- Retention: what the daily prune removes (audit events and cases are never pruned) ------------
+# --- Retention: what the daily prune removes (records with a regulated period: see above) ------
 PRUNE_BATCH_ROWS = int(os.environ.get("PRUNE_BATCH_ROWS", "5000"))  # rows per statement, committed one by one
 DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "30"))  # delivered callbacks
 PULL_RUN_SKIPPED_RETENTION_DAYS = int(os.environ.get("PULL_RUN_SKIPPED_RETENTION_DAYS", "7"))
@@ -709,11 +709,10 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-prune": {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600},
     # Long jobs whose worker was lost: resumed or failed (ingestion.services.jobs).
     "stale-jobs-sweep": {"task": "ingestion.tasks.stale_jobs_sweep_task", "schedule": JOB_SWEEP_INTERVAL_S},
-    # Tables that only grow: delivered callbacks, skipped pull runs, old uploads' files, sessions, sign-ins.
+    # Tables that only grow: delivered callbacks, skipped pull runs, old uploads' files, sessions, sign-ins;
+    # then records past their retention (closed cases, transactions, audit events): archived, signed, removed.
     "retention-prune": {"task": "finobs.tasks.retention_prune_task", "schedule": 24 * 3600},
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
-    # Records past their retention (audit events, closed cases, transactions): archived, signed, removed.
-    "records-archive": {"task": "evidence.tasks.records_archive_task", "schedule": 24 * 3600},
     # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
 }

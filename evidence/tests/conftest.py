@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from audit.tests.conftest import tamper  # noqa: F401
 from cases.tests.conftest import flagged_decisions, model_version, open_case, personas, teams  # noqa: F401
 
 
