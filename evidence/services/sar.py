@@ -23,60 +23,32 @@ class SarField:
 
 
 SAR_FIELDS = [
+    SarField("filing_institution.name", "2A Filing institution: legal name", "report/rentity_id, reporting_person"),
+    SarField("report.reference", "2A Filing institution: internal control/file number", "report/entity_reference"),
+    SarField("report.prepared_at", "1A Transmitter: filing date", "report/submission_date"),
     SarField(
-        "filing_institution.name",
-        "Part IV item 79: Filing institution legal name",
-        "report/rentity_id + reporting_person",
+        "subjects[].account_id", "4I Affected account number", "transaction/t_from_my_client/from_account/account"
     ),
+    SarField("subjects[].identifiers.name", "4A Subject: last and first name", "t_person/last_name, first_name"),
+    SarField("subjects[].identifiers.iban", "4I Affected account number (IBAN)", "t_account/iban"),
     SarField(
-        "report.reference",
-        "Part IV item 94: Filing institution internal control/file number",
-        "report/entity_reference",
+        "subjects[].identifiers.customer_id", "4C Subject identification: number", "t_person/identification/number"
     ),
-    SarField("report.prepared_at", "Filing date (E-Filing submission)", "report/submission_date"),
+    SarField("subjects[].identifiers.email", "4F Subject e-mail address", "t_person/email"),
+    SarField("subjects[].identifiers.phone", "4E Subject telephone number", "t_person/phones/phone/tph_number"),
+    SarField("subjects[].identifiers.address", "4B Subject address", "t_person/addresses/address"),
+    SarField("subjects[].identifiers.date_of_birth", "4A Subject: date of birth", "t_person/birthdate"),
+    SarField("activity.start", "3A item 30: date range of suspicious activity, from", "transaction/date_transaction"),
+    SarField("activity.end", "3A item 30: date range of suspicious activity, to", "transaction/date_transaction"),
+    SarField("activity.totals", "3A item 29: amount involved (in USD)", "transaction/amount_local (per currency)"),
+    SarField("activity.transactions", "3A: the activity behind items 29-30 (transactions.csv)", "report/transaction"),
     SarField(
-        "subjects[].account_id",
-        "Part I item 27: Account number(s) affected",
-        "transaction/t_from_my_client/from_account/account",
+        "typologies[]", "3A: type of suspicious activity (category and subtype)", "report/report_indicators/indicator"
     ),
-    SarField("subjects[].identifiers.name", "Part I items 4-6: Subject name", "t_person/first_name, last_name"),
-    SarField("subjects[].identifiers.iban", "Part I item 27: Account number (IBAN)", "t_account/iban"),
-    SarField(
-        "subjects[].identifiers.customer_id", "Part I item 16: Identification number", "t_person/identification/number"
-    ),
-    SarField("subjects[].identifiers.email", "Part I item 22: E-mail address", "t_person/email"),
-    SarField("subjects[].identifiers.phone", "Part I item 21: Telephone number", "t_person/phones/phone"),
-    SarField("subjects[].identifiers.address", "Part I items 11-15: Address", "t_person/addresses/address"),
-    SarField("subjects[].identifiers.date_of_birth", "Part I item 19: Date of birth", "t_person/birthdate"),
-    SarField(
-        "activity.start",
-        "Part II item 29: Date or date range of suspicious activity (from)",
-        "transaction/date_transaction (earliest)",
-    ),
-    SarField(
-        "activity.end",
-        "Part II item 29: Date or date range of suspicious activity (to)",
-        "transaction/date_transaction (latest)",
-    ),
-    SarField(
-        "activity.totals",
-        "Part II item 30: Total dollar amount involved",
-        "transaction/amount_local (summed per currency)",
-    ),
-    SarField(
-        "activity.transactions",
-        "Part II items 29-30 support (transactions.csv in the package)",
-        "report/transaction (one per row of transactions.csv)",
-    ),
-    SarField(
-        "typologies[]",
-        "Part II items 31-42: Type of suspicious activity (category and type)",
-        "report/report_indicators/indicator",
-    ),
-    SarField("evidence.rules[]", "Part V narrative: detection rules that fired", "report/reason"),
-    SarField("evidence.model", "Part V narrative: model scores and contributing features", "report/reason"),
-    SarField("narrative", "Part V: Suspicious activity information - narrative", "report/reason"),
-    SarField("approval.approved_by", "Part IV: Filing institution contact (the approver)", "reporting_person"),
+    SarField("evidence.rules[]", "5A Narrative: the detection rules that fired", "report/reason"),
+    SarField("evidence.model", "5A Narrative: model scores and contributing features", "report/reason"),
+    SarField("narrative", "5A Narrative description", "report/reason"),
+    SarField("approval.approved_by", "2A Filing institution: contact office (the approver)", "reporting_person"),
 ]
 
 
