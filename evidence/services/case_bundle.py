@@ -9,14 +9,20 @@ investigation, attachments) adds its member here with `@case_member("investigati
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from audit.models import AuditEvent
 from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment
 from evidence.bundles import BundleWriter
 from evidence.models import ExportRecord
 from evidence.services.records import export_builder
-from evidence.services.rows import AUDIT_EVENT_FIELDS, TRANSACTION_COLUMNS, decision_row, transaction_row
+from evidence.services.rows import (
+    AUDIT_EVENT_FIELDS,
+    TRANSACTION_COLUMNS,
+    decision_row,
+    transaction_row,
+    transaction_values,
+)
 
 
 @dataclass(frozen=True)
@@ -79,27 +85,19 @@ def _case(bundle: BundleWriter, path: str, case: Case) -> None:
 
 
 def _links(case: Case):
-    return (
-        CaseTransaction.objects.filter(case=case)
-        .select_related("transaction", "transaction__decision", "transaction__decision__model_version")
-        .order_by("transaction__occurred_at", "transaction_id")
-        .iterator(chunk_size=1000)
-    )
+    links = CaseTransaction.objects.filter(case=case).order_by("transaction__occurred_at", "transaction_id")
+    return transaction_values(links, "transaction__", link_added_at=F("added_at")).iterator(chunk_size=1000)
 
 
 @case_member("transactions.csv")
 def _transactions(bundle: BundleWriter, path: str, case: Case) -> None:
-    rows = ([*transaction_row(link.transaction), link.added_at] for link in _links(case))
+    rows = ([*transaction_row(row), row["link_added_at"]] for row in _links(case))
     bundle.add_csv(path, [*TRANSACTION_COLUMNS, "added_to_case_at"], rows)
 
 
 @case_member("decisions.jsonl")
 def _decisions(bundle: BundleWriter, path: str, case: Case) -> None:
-    rows = (
-        decision_row(link.transaction, link.transaction.decision)
-        for link in _links(case)
-        if hasattr(link.transaction, "decision")
-    )
+    rows = (decision_row(row) for row in _links(case) if row["decision_score"] is not None)
     bundle.add_jsonl(path, rows)
 
 

@@ -1,6 +1,7 @@
-"""How transactions, decisions and audit events are written in bundles: one row shape for every bundle kind."""
+"""How transactions, decisions and audit events are written in bundles: one row shape for every bundle kind,
+read as plain values (no model instances, no model version row along with every decision)."""
 
-from scoring.models import Decision, Transaction
+from django.db.models import F
 
 TRANSACTION_COLUMNS = [
     "id",
@@ -21,43 +22,36 @@ TRANSACTION_COLUMNS = [
     "flagged",
     "rules_hit",
 ]
+_TRANSACTION_FIELDS = TRANSACTION_COLUMNS[:13]
+_DECISION_FIELDS = ("score", "risk_level", "flagged", "rule_hits", "explanation", "arm", "created_at")
 AUDIT_EVENT_FIELDS = ("id", "created_at", "actor", "action", "object_type", "object_id", "payload", "prev_hash", "hash")
 
 
-def transaction_row(txn: Transaction) -> list:
-    decision: Decision | None = getattr(txn, "decision", None)
+def transaction_values(rows, prefix: str = "", **extra):
+    """`rows` (a queryset of transactions, or of rows pointing at one through `prefix`) as dicts of the
+    transaction's fields, its decision's (`decision_<field>`) and its model version's number."""
+    fields = {f"tx_{name}": F(f"{prefix}{name}") for name in _TRANSACTION_FIELDS}
+    fields |= {f"decision_{name}": F(f"{prefix}decision__{name}") for name in _DECISION_FIELDS}
+    fields["decision_model_version"] = F(f"{prefix}decision__model_version__version")
+    return rows.values(**fields, **extra)
+
+
+def transaction_row(row: dict) -> list:
+    has_decision = row["decision_score"] is not None
     return [
-        txn.pk,
-        txn.source,
-        txn.external_id,
-        txn.account_id,
-        txn.amount,
-        txn.currency,
-        txn.occurred_at,
-        txn.merchant_id,
-        txn.merchant_category,
-        txn.country,
-        txn.channel,
-        txn.received_at,
-        txn.label,
-        repr(decision.score) if decision else "",
-        decision.risk_level if decision else "",
-        ("true" if decision.flagged else "false") if decision else "",
-        " ".join(hit.get("rule", "") for hit in decision.rule_hits) if decision else "",
+        *(row[f"tx_{name}"] for name in _TRANSACTION_FIELDS),
+        repr(row["decision_score"]) if has_decision else "",
+        row["decision_risk_level"] or "",
+        ("true" if row["decision_flagged"] else "false") if has_decision else "",
+        " ".join(hit.get("rule", "") for hit in row["decision_rule_hits"] or ()),
     ]
 
 
-def decision_row(txn: Transaction, decision: Decision) -> dict:
+def decision_row(row: dict) -> dict:
     """A decision with its rule hits and SHAP contributions (the explanation as stored)."""
     return {
-        "transaction_id": txn.pk,
-        "external_id": txn.external_id,
-        "model_version": decision.model_version.version if decision.model_version_id else None,
-        "score": decision.score,
-        "risk_level": decision.risk_level,
-        "flagged": decision.flagged,
-        "rule_hits": decision.rule_hits,
-        "explanation": decision.explanation,
-        "arm": decision.arm,
-        "created_at": decision.created_at,
+        "transaction_id": row["tx_id"],
+        "external_id": row["tx_external_id"],
+        "model_version": row["decision_model_version"],
+        **{name: row[f"decision_{name}"] for name in _DECISION_FIELDS},
     }

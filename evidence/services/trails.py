@@ -8,7 +8,13 @@ from audit.models import AuditEvent
 from evidence.bundles import BundleWriter
 from evidence.models import ExportRecord
 from evidence.services.records import export_builder
-from evidence.services.rows import AUDIT_EVENT_FIELDS, TRANSACTION_COLUMNS, decision_row, transaction_row
+from evidence.services.rows import (
+    AUDIT_EVENT_FIELDS,
+    TRANSACTION_COLUMNS,
+    decision_row,
+    transaction_row,
+    transaction_values,
+)
 from scoring.models import Transaction
 
 AUDIT_ITERATOR_CHUNK = 2000
@@ -89,17 +95,17 @@ def build_transactions_bundle(*, bundle: BundleWriter, record: ExportRecord, pro
 
 
 def transactions_write(bundle: BundleWriter, transactions, progress) -> None:
-    ordered = transactions.select_related("decision", "decision__model_version").order_by("occurred_at", "id")
+    ordered = transaction_values(transactions.order_by("occurred_at", "id"))
 
     def csv_rows():
-        for n, txn in enumerate(ordered.iterator(chunk_size=2000), start=1):
+        for n, row in enumerate(ordered.iterator(chunk_size=2000), start=1):
             progress(n)
-            yield transaction_row(txn)
+            yield transaction_row(row)
 
     bundle.add_csv("transactions.csv", TRANSACTION_COLUMNS, csv_rows())
     bundle.add_jsonl(
         "decisions.jsonl",
-        (decision_row(t, t.decision) for t in ordered.iterator(chunk_size=2000) if hasattr(t, "decision")),
+        (decision_row(row) for row in ordered.iterator(chunk_size=2000) if row["decision_score"] is not None),
     )
 
 
