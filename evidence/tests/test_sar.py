@@ -2,6 +2,7 @@
 exported as the SAR package (the case bundle plus sar.json); subjects hashed in the audit trail only."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -115,3 +116,9 @@ def test_the_case_page_offers_export_legal_hold_and_the_sar(client, sar_case, pe
     assert exported.status_code == 302 and exported["Location"].startswith("/exports/")
     detail = client.get(exported["Location"])
     assert b'data-testid="download"' in detail.content
+
+
+def test_docs_sar_md_maps_every_field():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sar.md").read_text()
+    for field in SAR_FIELDS:
+        assert f"| `{field.path}` | {field.fincen} | `{field.goaml}` |" in doc, field.path
