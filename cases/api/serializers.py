@@ -31,6 +31,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "closed_at",
             "outcome",
             "rationale",
+            "legal_hold",
             "transaction_count",
         ]
         read_only_fields = fields
@@ -169,3 +170,8 @@ class SarDraftUpdateSerializer(serializers.Serializer):
     typologies = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, allow_null=True, default=None, max_length=50
     )
+
+
+class LegalHoldSerializer(serializers.Serializer):
+    hold = serializers.BooleanField(help_text="True places the legal hold, false releases it.")
+    reason = serializers.CharField(max_length=500)

@@ -21,6 +21,7 @@ from cases.api.serializers import (
     CommentSerializer,
     DecideSerializer,
     EscalateSerializer,
+    LegalHoldSerializer,
     SarDraftSerializer,
     SarDraftUpdateSerializer,
     TransitionSerializer,
@@ -44,6 +45,7 @@ ACTION_PERMS = {
     "approve": ("cases.approve_closure",),
     "reject": ("cases.approve_closure",),
     "sar": {"GET": ("cases.view_case",), "PATCH": ("cases.work_case",)},
+    "legal_hold": ("cases.set_legal_hold",),
 }
 
 
@@ -152,6 +154,13 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request, reference=None):
         return self._decide(request, approve=False)
+
+    @extend_schema(request=LegalHoldSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], url_path="legal-hold")
+    def legal_hold(self, request, reference=None):
+        """Place the case under legal hold (`hold`: true) or release it, with a reason; compliance only."""
+        data = self._valid(LegalHoldSerializer, request)
+        return self._done(lambda case: services.case_legal_hold(case=case, actor=request.user, **data))
 
     @extend_schema(methods=["GET"], responses=SarDraftSerializer)
     @extend_schema(methods=["PATCH"], request=SarDraftUpdateSerializer, responses=SarDraftSerializer)

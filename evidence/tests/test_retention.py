@@ -113,3 +113,16 @@ def test_a_legal_hold_needs_compliance_and_a_reason(open_case, personas):
     case_legal_hold(case=case, hold=True, reason="Subpoena", actor=personas["carol"])
     event = AuditEvent.objects.filter(action="case.legal_hold_placed").get()
     assert event.payload["reason"] == "Subpoena" and event.actor == "user:carol"
+
+
+def test_the_api_places_and_releases_a_legal_hold(client, open_case, personas):
+    case = open_case("a-1")
+    url = f"/api/v1/cases/{case.reference}/legal-hold/"
+    client.force_login(personas["alice"])
+    assert client.post(url, {"hold": True, "reason": "x"}, "application/json").status_code == 403
+    client.force_login(personas["carol"])
+    placed = client.post(url, {"hold": True, "reason": "Subpoena 44"}, "application/json")
+    assert placed.status_code == 200 and placed.json()["legal_hold"] is True
+    released = client.post(url, {"hold": False, "reason": "Matter closed"}, "application/json")
+    assert released.json()["legal_hold"] is False
+    assert [e.kind for e in case.events.order_by("id")][-2:] == ["legal_hold", "legal_hold"]
