@@ -13,21 +13,4 @@ class ExportRecordAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_filter = ("kind", "status")
     search_fields = ("subject", "actor", "sha256")
     list_select_related = ("requested_by",)
-    readonly_fields = (
-        "kind",
-        "subject",
-        "parameters",
-        "requested_by",
-        "actor",
-        "status",
-        "total_items",
-        "processed_items",
-        "file_name",
-        "size_bytes",
-        "sha256",
-        "key_id",
-        "failure",
-        "created_at",
-        "started_at",
-        "finished_at",
-    )
+    readonly_fields = [f.name for f in ExportRecord._meta.fields if f.name not in ("id", "organisation")]

@@ -37,24 +37,7 @@ class SarDraftAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("case__reference",)
     list_select_related = ("case",)
-    readonly_fields = (
-        "case",
-        "approval",
-        "status",
-        "subjects",
-        "activity_start",
-        "activity_end",
-        "totals",
-        "transaction_count",
-        "typologies",
-        "rule_evidence",
-        "model_evidence",
-        "narrative",
-        "narrative_edited_by",
-        "narrative_edited_at",
-        "created_at",
-        "approved_at",
-    )
+    readonly_fields = [f.name for f in SarDraft._meta.fields if f.name not in ("id", "organisation")]
 
 
 @admin.register(CaseEvent)

@@ -75,6 +75,7 @@ def test_retention_archives_expired_records_and_keeps_the_chain_verifiable(expir
     assert audit_verify(checkpoints=audit_checkpoints_read()).ok
     audit_checkpoint_write()
     call_command("verify_audit")
+    assert f"continuing the archived segment of {archive.events} events" in capsys.readouterr().out
     # Every archive bundle verifies on its own; the audit one as an unbroken segment ending at the checkpoint.
     for record in archived:
         path = Path(export_paths / "archive" / record.file_name)
