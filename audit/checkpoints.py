@@ -6,6 +6,10 @@ checkpoint records the head of one organisation's chain (id, hash, number of eve
 (SECRET_KEY, with SECRET_KEY_FALLBACKS for rotation) and appended to AUDIT_CHECKPOINT_PATH: a file,
 in production on storage the database's operators cannot rewrite (a WORM bucket mount, another
 host). Verification then proves every checkpointed head is still in the chain, unchanged.
+
+An archive checkpoint (`archived`) records the head of a segment that retention moved out of the table into a
+signed bundle: the chain then starts after it, and verification starts from its hash and position; the bundle
+(`verify_bundle`) proves the archived segment itself.
 """
 
 import json
@@ -27,6 +31,8 @@ class Checkpoint:
     events: int  # events in the chain up to and including head_id
     created_at: str
     organisation_id: int | None  # whose chain; None for the platform's
+    archived: bool = False  # rows up to head_id were archived (into the bundle of bundle_sha256) and removed
+    bundle_sha256: str = ""
 
 
 class CheckpointFileError(Exception):
@@ -48,17 +54,53 @@ def audit_checkpoint_write(*, organisation=None) -> Checkpoint | None:
         head = chain.order_by("-id").values("id", "hash").first()
         if head is None:
             return None
-        events = chain.filter(id__lte=head["id"]).count()
-    latest = [c for c in audit_checkpoints_read() if c.organisation_id == organisation_id][-1:]
+        archive = latest_archive(organisation_id)
+        events = chain.filter(id__lte=head["id"], id__gt=archive.head_id if archive else 0).count()
+    latest = [c for c in audit_checkpoints_read() if c.organisation_id == organisation_id and not c.archived][-1:]
     if latest and latest[0].head_id == head["id"]:
         return None
     checkpoint = Checkpoint(
         head_id=head["id"],
         head_hash=head["hash"],
-        events=events,
+        events=events + (archive.events if archive else 0),
         created_at=timezone.now().isoformat(),
         organisation_id=organisation_id,
     )
+    _append(checkpoint)
+    return checkpoint
+
+
+def archive_checkpoint_write(
+    *, organisation_id: int | None, head_id: int, head_hash: str, events: int, bundle_sha256: str
+) -> Checkpoint:
+    """Sign that the chain of `organisation_id` up to `head_id` (its `events`-th event, hash `head_hash`) was
+    archived into the bundle `bundle_sha256`; written before the rows are removed."""
+    checkpoint = Checkpoint(
+        head_id=head_id,
+        head_hash=head_hash,
+        events=events,
+        created_at=timezone.now().isoformat(),
+        organisation_id=organisation_id,
+        archived=True,
+        bundle_sha256=bundle_sha256,
+    )
+    _append(checkpoint)
+    return checkpoint
+
+
+def latest_archive(organisation_id: int | None, checkpoints=None) -> Checkpoint | None:
+    """The newest archive checkpoint of a chain: where its rows in the table begin."""
+    found = [c for c in (checkpoints if checkpoints is not None else audit_checkpoints_read()) if c.archived]
+    found = [c for c in found if c.organisation_id == organisation_id]
+    return max(found, key=lambda c: c.head_id, default=None)
+
+
+def archived_events(organisation_id: int | None) -> int:
+    archive = latest_archive(organisation_id)
+    return archive.events if archive else 0
+
+
+def _append(checkpoint: Checkpoint) -> None:
     path = checkpoint_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     line = signing.dumps(asdict(checkpoint), salt=SIGNING_SALT, compress=False)
@@ -66,7 +108,6 @@ def audit_checkpoint_write(*, organisation=None) -> Checkpoint | None:
         out.write(line + "\n")
         out.flush()
         os.fsync(out.fileno())
-    return checkpoint
 
 
 def audit_checkpoints_read() -> list[Checkpoint]:

@@ -15,9 +15,10 @@ urlpatterns = [
     path("cases/bulk-assign", views.bulk_assign, name="bulk-assign"),
     path("cases/<str:reference>/", views.case_detail, name="detail"),
     path("cases/<str:reference>/similar", views.case_similar, name="similar"),
+    path("cases/<str:reference>/sar", views.case_sar, name="sar"),
     path("cases/<str:reference>/mentions/read", views.mentions_read, name="mentions-read"),
     re_path(
-        r"^cases/(?P<reference>[^/]+)/(?P<action>claim|assign|transition|escalate|comment|close|share)$",
+        r"^cases/(?P<reference>[^/]+)/(?P<action>claim|assign|transition|escalate|comment|close|share|legal-hold)$",
         views.case_action,
         name="action",
     ),

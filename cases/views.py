@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors, services
 from cases.dashboard import dashboard_data, portfolio_card
@@ -148,6 +148,9 @@ def _live_context(request, case: Case) -> dict:
         and Case.Status.ESCALATED in services.TRANSITIONS[case.status],
         "may_close": user.has_perm("cases.propose_closure") and case.is_open,
         "may_approve": user.has_perm("cases.approve_closure"),
+        "may_export": user.has_perm("cases.export_case"),
+        "may_hold": user.has_perm("cases.set_legal_hold"),
+        "sar_draft": getattr(case, "sar_draft", None),
         "live_url": f"/ws/cases/{case.reference}/",
     }
 
@@ -180,6 +183,9 @@ def case_action(request, reference, action):
             case=case, outcome=post.get("outcome", ""), rationale=post.get("rationale", ""), actor=user
         ),
         "share": lambda: services.case_share(case=case, user=_user_required(post.get("user", "")), actor=user),
+        "legal-hold": lambda: services.case_legal_hold(
+            case=case, hold=post.get("hold") == "1", reason=post.get("reason", ""), actor=user
+        ),
     }
     if action not in calls:
         raise PermissionDenied
@@ -190,6 +196,29 @@ def case_action(request, reference, action):
         else:
             messages.success(request, f"Closed as {case.get_outcome_display()}.")
     return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@view_required
+def case_sar(request, reference):
+    """The SAR draft of a case proposed (or closed) as SAR filed: read it, and edit its narrative before approval."""
+    case = _case_or_404(request, reference)
+    draft = getattr(case, "sar_draft", None)
+    if draft is None:
+        raise Http404("This case has no SAR draft.")
+    if request.method == "POST":
+        typologies = [t for t in request.POST.get("typologies", "").splitlines() if t.strip()]
+        if run_service(
+            request,
+            lambda: services.sar_draft_update(
+                draft=draft, narrative=request.POST.get("narrative", ""), typologies=typologies, actor=request.user
+            ),
+        ):
+            messages.success(request, "SAR draft saved.")
+        return HttpResponseRedirect(reverse("cases:sar", args=[case.reference]))
+    may_edit = request.user.has_perm("cases.work_case") and draft.is_editable
+    return render(request, "cases/sar.html", {"case": case, "draft": draft, "may_edit": may_edit})
 
 
 @require_POST

@@ -43,6 +43,7 @@ COMPLIANCE = (
     "delivery.view_delivery",  # compliance sees what was sent where
     "delivery.view_deliveryattempt",
     "cases.export_case",
+    "cases.set_legal_hold",
     "cases.change_approval",  # decide closures in admin too
     "audit.view_auditevent",
     "audit.export_audit",

@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "delivery",
     "ingestion",
     "cases",
+    "evidence",
     "finobs",
 ]
 
@@ -450,6 +451,31 @@ for _key in FIELD_ENCRYPTION_KEYS:
 AUDIT_CHECKPOINT_PATH = os.environ.get("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl"))
 AUDIT_CHECKPOINT_INTERVAL_S = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL_S", "900"))
 
+# --- Evidence bundles: signed exports, SAR packages, archives (docs/exports.md) ---------------------
+# The Ed25519 key that signs every bundle (PEM, PKCS8). With DEBUG on and no file, one is made there once;
+# with DEBUG off a missing key refuses exports. EXPORT_KEYRING_PATH keeps the public keys of rotated keys
+# (`manage.py rotate_export_key`) so bundles signed before a rotation still verify. Neither is committed.
+EXPORT_SIGNING_KEY_PATH = os.environ.get("EXPORT_SIGNING_KEY_PATH", str(VAR_DIR / "export-signing-key.pem"))
+EXPORT_KEYRING_PATH = os.environ.get("EXPORT_KEYRING_PATH", str(VAR_DIR / "export-keyring.json"))
+# Where finished bundles wait for download; shared storage when web and workers run on several hosts.
+EXPORT_PATH = os.environ.get("EXPORT_PATH", str(VAR_DIR / "exports"))
+# Audit and transaction exports with more rows than this run as a Celery job with progress.
+EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
+
+# --- Retention of records (the daily retention run): archived into signed bundles, then removed ---
+# SEC 17a-4 keeps books and records 6 years, the BSA SAR records 5: 7 covers both with a margin.
+AUDIT_RETENTION_YEARS = int(os.environ.get("AUDIT_RETENTION_YEARS", "7"))
+CASE_RETENTION_YEARS = int(os.environ.get("CASE_RETENTION_YEARS", "7"))  # counted from the closure
+# Unset (the default) keeps transactions; a number of days archives older ones not linked to any case.
+TRANSACTION_RETENTION_DAYS = (
+    int(os.environ["TRANSACTION_RETENTION_DAYS"]) if os.environ.get("TRANSACTION_RETENTION_DAYS") else None
+)
+# Archive bundles, in production on write-once storage kept as long as the regulator requires.
+ARCHIVE_PATH = os.environ.get("ARCHIVE_PATH", str(VAR_DIR / "archive"))
+for _years in (AUDIT_RETENTION_YEARS, CASE_RETENTION_YEARS):
+    if _years < 1:
+        raise ImproperlyConfigured("AUDIT_RETENTION_YEARS and CASE_RETENTION_YEARS are at least 1.")
+
 # --- API: DRF, the OpenAPI schema, rate limits, compression -------------------------------------
 # A 10,000-item batch is ~3 MB of JSON; allow headroom, and refuse larger bodies with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(16 * 1024 * 1024)))
@@ -641,7 +667,7 @@ JOB_SWEEP_INTERVAL_S = float(os.environ.get("JOB_SWEEP_INTERVAL_S", "60"))
 if JOB_STALE_AFTER_S <= 2 * JOB_HEARTBEAT_S:
     raise ImproperlyConfigured("JOB_STALE_AFTER_S must be more than twice JOB_HEARTBEAT_S.")
 
-# --- Retention: what the daily prune removes (audit events and cases are never pruned) ------------
+# --- Retention: what the daily prune removes (records with a regulated period: see above) ------
 PRUNE_BATCH_ROWS = int(os.environ.get("PRUNE_BATCH_ROWS", "5000"))  # rows per statement, committed one by one
 DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "30"))  # delivered callbacks
 PULL_RUN_SKIPPED_RETENTION_DAYS = int(os.environ.get("PULL_RUN_SKIPPED_RETENTION_DAYS", "7"))
@@ -687,7 +713,8 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-prune": {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600},
     # Long jobs whose worker was lost: resumed or failed (ingestion.services.jobs).
     "stale-jobs-sweep": {"task": "ingestion.tasks.stale_jobs_sweep_task", "schedule": JOB_SWEEP_INTERVAL_S},
-    # Tables that only grow: delivered callbacks, skipped pull runs, old uploads' files, sessions, sign-ins.
+    # Tables that only grow: delivered callbacks, skipped pull runs, old uploads' files, sessions, sign-ins;
+    # then records past their retention (closed cases, transactions, audit events): archived, signed, removed.
     "retention-prune": {"task": "finobs.tasks.retention_prune_task", "schedule": 24 * 3600},
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
     # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("approvals.urls")),
     path("", include("ingestion.urls")),
+    path("", include("evidence.urls")),
     path("", include("cases.urls")),
 ]
 

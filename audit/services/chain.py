@@ -11,7 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from audit.checkpoints import Checkpoint
+from audit.checkpoints import Checkpoint, archive_checkpoint_write, latest_archive
 from audit.models import AuditEvent
 from audit.pii import redact_pii
 from organisations.context import current_organisation_id, id_of, system_context
@@ -130,22 +130,33 @@ def audit_verify(*, organisation=None, batch_size: int = 5000, checkpoints: Sequ
 
 
 def _verify(organisation_id: int | None, batch_size: int, checkpoints: Sequence[Checkpoint]) -> ChainReport:
-    pending = {c.head_id: c for c in checkpoints if c.organisation_id == organisation_id}
+    """Follow the chain from genesis, or, once retention archived its start, from the newest archive
+    checkpoint: the signed head (hash and position) of the archived segment, which verify_bundle checks."""
+    archive = latest_archive(organisation_id, checkpoints)
+    start_id = archive.head_id if archive else 0
+    pending = {
+        c.head_id: c
+        for c in checkpoints
+        if c.organisation_id == organisation_id and not c.archived and c.head_id > start_id
+    }
     rows = chain_of(organisation_id)
-    expected_prev = GENESIS_HASH
+    expected_prev = archive.head_hash if archive else GENESIS_HASH
+    position = archive.events if archive else 0  # events of the chain before the first row read
     checked = 0
-    last_id = 0
+    last_id = start_id
     while batch := list(rows.filter(id__gt=last_id).order_by("id")[:batch_size]):
         for event in batch:
             checkpoint = pending.pop(event.id, None)
-            if checkpoint and (checkpoint.head_hash != event.hash or checkpoint.events != checked + 1):
+            if checkpoint and (checkpoint.head_hash != event.hash or checkpoint.events != position + checked + 1):
                 reason = f"row {event.id} differs from the signed checkpoint of {checkpoint.created_at}"
                 return ChainReport(False, checked, event.id, reason)
             if _event_hash(event) != event.hash:
                 return ChainReport(False, checked, event.id, f"hash mismatch: row {event.id} was modified")
             if event.prev_hash != expected_prev:
                 # Ids may legitimately have gaps (rolled-back sequences); only the links prove completeness.
-                if checked == 0:
+                if checked == 0 and archive:
+                    reason = f"chain broken before row {event.id}: it does not continue the archived segment"
+                elif checked == 0:
                     reason = f"chain broken before row {event.id}: it does not start from genesis (rows are missing)"
                 else:
                     reason = f"chain broken before row {event.id}: a row is missing or was reordered"
@@ -255,3 +266,45 @@ def _stable_float(text: str) -> float | int:
     if value.is_integer() and abs(value) >= 1e16:
         return int(value)  # jsonb prints 1e+16 as 10000000000000000, which reads back as an int
     return value
+
+
+def audit_archived_remove(*, organisation, through_id: int, bundle_sha256: str) -> int:
+    """Remove the events of `organisation`'s chain up to `through_id`, after they were written to the signed
+    archive bundle `bundle_sha256`: first an archive checkpoint signs the segment's head (hash and position),
+    then the rows go. The only deletion of audit events there is; returns the rows removed.
+
+    On PostgreSQL the append-only trigger lets this one statement through (audit 0004): the transaction says
+    it is archiving (`finobs.audit_archive`), which only this function does.
+    """
+    organisation_id = _organisation_id(organisation)
+    using = router.db_for_write(AuditEvent)
+    with as_chain_owner(organisation_id):
+        chain = chain_of(organisation_id).using(using)
+        head = chain.filter(id=through_id).values("id", "hash").first()
+        if head is None:
+            raise ValueError(f"Row {through_id} is not in this chain.")
+        archive = latest_archive(organisation_id)
+        before = archive.events if archive else 0
+        events = before + chain.filter(id__lte=through_id, id__gt=archive.head_id if archive else 0).count()
+        archive_checkpoint_write(
+            organisation_id=organisation_id,
+            head_id=through_id,
+            head_hash=head["hash"],
+            events=events,
+            bundle_sha256=bundle_sha256,
+        )
+        with transaction.atomic(using=using):
+            _lock_chain(using, organisation_id)
+            with connections[using].cursor() as cursor:
+                if connections[using].vendor == "postgresql":
+                    cursor.execute("SET LOCAL finobs.audit_archive = 'on'")
+                table = AuditEvent._meta.db_table
+                scope = "organisation_id IS NULL" if organisation_id is None else "organisation_id = %s"
+                params = [through_id] if organisation_id is None else [organisation_id, through_id]
+                sql = f"DELETE FROM {table} WHERE {scope} AND id <= %s"  # noqa: S608 (table and scope are ours)
+                cursor.execute(sql, params)
+                removed = cursor.rowcount
+                if connections[using].vendor == "postgresql":
+                    # Off again at once: the rest of an enclosing transaction deletes nothing more.
+                    cursor.execute("SET LOCAL finobs.audit_archive = 'off'")
+                return removed

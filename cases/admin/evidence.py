@@ -8,6 +8,7 @@ from cases.models import (
     CaseTransaction,
     Comment,
     Mention,
+    SarDraft,
 )
 from kernel.admin import ReadOnlyAdmin
 from organisations.admin import OrganisationScoped
@@ -26,6 +27,17 @@ class MentionAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("comment", "user", "created_at", "read_at")
     list_select_related = ("comment", "user")
     readonly_fields = ("comment", "user", "created_at", "read_at")
+
+
+@admin.register(SarDraft)
+class SarDraftAdmin(OrganisationScoped, ReadOnlyAdmin):
+    """Read in admin; edited by the analyst on the case's SAR page, approved with the closure."""
+
+    list_display = ("case", "status", "transaction_count", "created_at", "approved_at")
+    list_filter = ("status",)
+    search_fields = ("case__reference",)
+    list_select_related = ("case",)
+    readonly_fields = [f.name for f in SarDraft._meta.fields if f.name not in ("id", "organisation")]
 
 
 @admin.register(CaseEvent)

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.models import Approval, Case, CaseEvent, Comment, Priority, Severity
+from cases.models import Approval, Case, CaseEvent, Comment, Priority, SarDraft, Severity
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -31,6 +31,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "closed_at",
             "outcome",
             "rationale",
+            "legal_hold",
             "transaction_count",
         ]
         read_only_fields = fields
@@ -136,3 +137,41 @@ class CloseSerializer(serializers.Serializer):
 
 class DecideSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SarDraftSerializer(serializers.ModelSerializer):
+    case = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    narrative_edited_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SarDraft
+        fields = [
+            "case",
+            "status",
+            "subjects",
+            "activity_start",
+            "activity_end",
+            "totals",
+            "transaction_count",
+            "typologies",
+            "rule_evidence",
+            "model_evidence",
+            "narrative",
+            "narrative_edited_by",
+            "narrative_edited_at",
+            "created_at",
+            "approved_at",
+        ]
+        read_only_fields = fields
+
+
+class SarDraftUpdateSerializer(serializers.Serializer):
+    narrative = serializers.CharField(max_length=20000)
+    typologies = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, allow_null=True, default=None, max_length=50
+    )
+
+
+class LegalHoldSerializer(serializers.Serializer):
+    hold = serializers.BooleanField(help_text="True places the legal hold, false releases it.")
+    reason = serializers.CharField(max_length=500)

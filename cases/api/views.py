@@ -21,6 +21,9 @@ from cases.api.serializers import (
     CommentSerializer,
     DecideSerializer,
     EscalateSerializer,
+    LegalHoldSerializer,
+    SarDraftSerializer,
+    SarDraftUpdateSerializer,
     TransitionSerializer,
 )
 from cases.filtersets import CaseFilterSet
@@ -41,6 +44,8 @@ ACTION_PERMS = {
     "close": ("cases.propose_closure",),
     "approve": ("cases.approve_closure",),
     "reject": ("cases.approve_closure",),
+    "sar": {"GET": ("cases.view_case",), "PATCH": ("cases.work_case",)},
+    "legal_hold": ("cases.set_legal_hold",),
 }
 
 
@@ -149,6 +154,29 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request, reference=None):
         return self._decide(request, approve=False)
+
+    @extend_schema(request=LegalHoldSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], url_path="legal-hold")
+    def legal_hold(self, request, reference=None):
+        """Place the case under legal hold (`hold`: true) or release it, with a reason; compliance only."""
+        data = self._valid(LegalHoldSerializer, request)
+        return self._done(lambda case: services.case_legal_hold(case=case, actor=request.user, **data))
+
+    @extend_schema(methods=["GET"], responses=SarDraftSerializer)
+    @extend_schema(methods=["PATCH"], request=SarDraftUpdateSerializer, responses=SarDraftSerializer)
+    @action(detail=True, methods=["get", "patch"])
+    def sar(self, request, reference=None):
+        """The SAR draft of a case proposed or closed as SAR filed; PATCH edits narrative and typologies."""
+        if api_key_of(request) is not None:
+            raise exceptions.PermissionDenied("SAR drafts are read by people, not by API keys.")
+        case = self.get_case()
+        draft = getattr(case, "sar_draft", None)
+        if draft is None:
+            raise exceptions.NotFound("This case has no SAR draft.")
+        if request.method == "PATCH":
+            data = self._valid(SarDraftUpdateSerializer, request)
+            draft = services.sar_draft_update(draft=draft, actor=request.user, **data)
+        return Response(SarDraftSerializer(draft).data)
 
     def _decide(self, request, *, approve: bool):
         data = self._valid(DecideSerializer, request)

@@ -11,6 +11,7 @@ from cases.models.case import (
     Severity,
 )
 from cases.models.collaboration import Approval, Comment, Mention
+from cases.models.sar import SarDraft
 from cases.models.teams import CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Mention",
     "Priority",
     "RoutingRule",
+    "SarDraft",
     "Severity",
     "Team",
 ]

@@ -104,6 +104,10 @@ class Case(OrganisationOwned):
     closed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
     rationale = models.TextField(blank=True, default="")
+    legal_hold = models.BooleanField(
+        default=False, help_text="Set by compliance: the case is never archived or removed while held."
+    )
+    legal_hold_reason = models.CharField(max_length=500, blank=True, default="")
     transactions = models.ManyToManyField("scoring.Transaction", through="CaseTransaction", related_name="cases")
     history = HistoricalRecords()
 
@@ -148,6 +152,7 @@ class Case(OrganisationOwned):
             ("view_all_cases", "Can see every team's cases"),
             ("file_sar", "Can close a case as SAR filed"),
             ("export_case", "Can export a case file"),
+            ("set_legal_hold", "Can place a case under legal hold or release it"),
         ]
 
     def __str__(self) -> str:
@@ -199,6 +204,7 @@ class CaseEvent(OrganisationOwned):
         CLOSURE_APPROVED = "closure_approved", "Closure approved"
         CLOSURE_REJECTED = "closure_rejected", "Closure rejected"
         CLOSED = "closed", "Closed"
+        LEGAL_HOLD = "legal_hold", "Legal hold changed"
 
     organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

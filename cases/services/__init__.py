@@ -2,6 +2,7 @@
 
 from cases.services.closing import CLOSURE, approval_reason, case_close
 from cases.services.comments import case_comment, mentions_mark_read
+from cases.services.holds import case_legal_hold
 from cases.services.lifecycle import (
     TRANSITIONS,
     allowed_transitions,
@@ -13,6 +14,7 @@ from cases.services.lifecycle import (
     case_update,
 )
 from cases.services.opening import decision_severity, open_cases_for_decisions, route_team_id, sla_due_at
+from cases.services.sar import sar_draft_update
 
 __all__ = [
     "CLOSURE",
@@ -24,6 +26,7 @@ __all__ = [
     "case_close",
     "case_comment",
     "case_escalate",
+    "case_legal_hold",
     "case_share",
     "case_transition",
     "case_update",
@@ -31,5 +34,6 @@ __all__ = [
     "mentions_mark_read",
     "open_cases_for_decisions",
     "route_team_id",
+    "sar_draft_update",
     "sla_due_at",
 ]

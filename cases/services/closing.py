@@ -14,6 +14,7 @@ from approvals.kinds import ApprovalKind
 from approvals.services import approval_request
 from cases.models import Approval, Case, CaseEvent, Severity
 from cases.services.lifecycle import lock_case, record_change, require_perm
+from cases.services.sar import sar_draft_decided, sar_draft_prepare
 from kernel.errors import Conflict
 from scoring.models import Label
 from scoring.services import record_labels
@@ -73,6 +74,8 @@ def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
             reason=reason,
             previous_status=case.status,
         )
+        if outcome == Outcome.SAR_FILED:
+            sar_draft_prepare(case=case, approval=approval, actor=actor)
         previous = case.status
         case.status = Status.PENDING_APPROVAL
         record_change(
@@ -107,11 +110,13 @@ def _closure_approved(approval: Approval, actor) -> None:
         action="case.closure_approved",
     )
     _close_locked(case, outcome=approval.outcome, rationale=approval.rationale, actor=actor, approval=approval)
+    sar_draft_decided(approval=approval, approved=True)
 
 
 def _closure_rejected(approval: Approval, actor) -> None:
     """Rejected (or withdrawn by its requester): the case (locked) returns to the status it had."""
     case = lock_case(approval.case)
+    sar_draft_decided(approval=approval, approved=False)
     case.status = approval.previous_status
     record_change(
         case,

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("ingestion.api.urls")),
     path("", include("delivery.api.urls")),
     path("", include("scoring.api.urls")),
+    path("", include("evidence.api.urls")),
     path("", include("cases.api.urls")),
 ]

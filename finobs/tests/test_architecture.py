@@ -1,9 +1,9 @@
 """The dependency direction between the apps, held by reading every import of the product's code.
 
 From the ground floor up: kernel (imports no app), organisations (whose data is whose: every app may
-import it), audit, accounts, apikeys and approvals, scoring, delivery, ingestion (intake), cases, and
-finobs (the wiring, which may import anything). An app imports only the
-apps below it; tests and benchmarks may use anything.
+import it), audit, accounts, apikeys and approvals, scoring, delivery, ingestion (intake), cases, evidence
+(signed exports and archives of what the apps below hold), and finobs (the wiring, which may import
+anything). An app imports only the apps below it; tests and benchmarks may use anything.
 """
 
 import ast
@@ -23,6 +23,7 @@ APPS = (
     "delivery",
     "ingestion",
     "cases",
+    "evidence",
     "finobs",
 )
 MAY_IMPORT = {
@@ -36,6 +37,7 @@ MAY_IMPORT = {
     "delivery": {"kernel", "organisations", "audit", "apikeys", "scoring"},
     "ingestion": {"kernel", "organisations", "audit", "apikeys", "scoring", "delivery"},
     "cases": {"kernel", "organisations", "audit", "apikeys", "approvals", "scoring", "delivery"},
+    "evidence": {"kernel", "organisations", "audit", "approvals", "scoring", "cases"},
     "finobs": set(APPS) - {"finobs"},
 }
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.checkpoints import CheckpointFileError, audit_checkpoints_read, checkpoint_path
+from audit.checkpoints import CheckpointFileError, audit_checkpoints_read, checkpoint_path, latest_archive
 from audit.services import PLATFORM, audit_verify
 from organisations.cli import add_organisation_argument, organisations_from_option
 
@@ -33,8 +33,14 @@ class Command(BaseCommand):
                     f"Audit chain of {name} FAILED at row {report.first_bad_id}: {report.reason} "
                     f"({report.checked} events verified before it)."
                 )
-            matched = sum(1 for c in checkpoints if c.organisation_id == getattr(each, "pk", None))
+            matched = sum(1 for c in checkpoints if c.organisation_id == getattr(each, "pk", None) and not c.archived)
             anchored = f", {matched} signed checkpoints matched" if matched else ""
+            archive = latest_archive(getattr(each, "pk", None), checkpoints)
+            if archive:
+                anchored += (
+                    f", continuing the archived segment of {archive.events} events up to row {archive.head_id} "
+                    f"(bundle {archive.bundle_sha256[:16]}…, check it with verify_bundle)"
+                )
             self.stdout.write(
                 self.style.SUCCESS(f"Audit chain of {name} OK: {report.checked} events verified{anchored}.")
             )

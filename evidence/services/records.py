@@ -1,0 +1,216 @@
+"""Requesting, running and finishing an export: one ExportRecord per bundle, audited at each step.
+
+A request checks the permission (cases.export_case for case bundles and SAR packages, audit.export_audit for
+the audit trail and transactions) and a session verified with a second factor, records the export, then
+builds the bundle at once (small ones) or in a Celery job with progress (export_run_task), to be downloaded
+when done. Each kind's builder writes the members; this module writes the manifest around them.
+"""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_log, chain_of
+from evidence.bundles import BundleResult, BundleWriter
+from evidence.models import ExportRecord
+from kernel.mfa import require_second_factor
+from organisations.context import current_organisation_id, organisation_context
+
+logger = logging.getLogger(__name__)
+
+Kind = ExportRecord.Kind
+Status = ExportRecord.Status
+
+PERMISSION_FOR_KIND = {
+    Kind.CASE: "cases.export_case",
+    Kind.SAR: "cases.export_case",
+    Kind.AUDIT: "audit.export_audit",
+    Kind.TRANSACTIONS: "audit.export_audit",
+}
+PROGRESS_EVERY = 2000  # items between progress updates (one UPDATE each)
+
+# kind -> builder(bundle, record, progress) -> (manifest subject, extra manifest fields); filled by the
+# builder modules (evidence.services.case_bundle, .trails) when evidence.services is imported.
+BUILDERS: dict[str, Callable] = {}
+
+
+def export_builder(*kinds: str):
+    def register(builder: Callable) -> Callable:
+        for kind in kinds:
+            BUILDERS[kind] = builder
+        return builder
+
+    return register
+
+
+def check_export(*, kind: str, actor) -> None:
+    """Raise PermissionDenied unless `actor` may export bundles of `kind` now."""
+    permission = PERMISSION_FOR_KIND[kind]
+    if not (getattr(actor, "is_authenticated", False) and actor.is_active and actor.has_perm(permission)):
+        raise PermissionDenied(f"You need the {permission} permission to export this.")
+    require_second_factor(actor, action="Exporting evidence")
+
+
+def export_request(*, kind: str, subject: str, parameters: dict, actor, total_items: int, inline: bool) -> ExportRecord:
+    """Record an export by `actor` and build it now (`inline`) or in a job after commit; returns the record."""
+    check_export(kind=kind, actor=actor)
+    with transaction.atomic():
+        record = ExportRecord.objects.create(
+            kind=kind,
+            subject=subject[:200],
+            parameters=parameters,
+            requested_by=actor,
+            actor=f"user:{actor.get_username()}",
+            total_items=total_items,
+        )
+        audit_log(
+            actor=actor,
+            action="export.requested",
+            object_type="export",
+            object_id=record.pk,
+            payload={"kind": kind, "subject": record.subject, "parameters": parameters},
+        )
+        if not inline:
+            from evidence.tasks import export_run_task
+
+            transaction.on_commit(lambda: export_run_task.delay(record.pk), robust=True)
+    if inline:
+        export_run(record_id=record.pk)
+        record.refresh_from_db()
+    return record
+
+
+def export_run(*, record_id: int) -> ExportRecord | None:
+    """Build the bundle of a queued export (the job, or inline); a finished one is left as it is."""
+    record = ExportRecord.objects.for_all_organisations().select_related("organisation").filter(pk=record_id).first()
+    if record is None or record.is_finished:
+        return record
+    with organisation_context(record.organisation):
+        return _run(record)
+
+
+def _run(record: ExportRecord) -> ExportRecord:
+    now = timezone.now()
+    ExportRecord.objects.filter(pk=record.pk).update(status=Status.RUNNING, started_at=now, heartbeat_at=now)
+    try:
+        result = bundle_write(
+            kind=record.kind,
+            path=export_path(record),
+            build=lambda bundle: BUILDERS[record.kind](bundle=bundle, record=record, progress=_progress(record)),
+            exporter=record.actor,
+        )
+    except Exception as exc:
+        logger.exception("export %s failed", record.pk)
+        ExportRecord.objects.filter(pk=record.pk).update(
+            status=Status.FAILED, finished_at=timezone.now(), failure=f"{type(exc).__name__}: {exc}"
+        )
+        audit_log(
+            actor="system",
+            action="export.failed",
+            object_type="export",
+            object_id=record.pk,
+            payload={"kind": record.kind, "reason": type(exc).__name__},
+        )
+        record.refresh_from_db()
+        return record
+    export_finish(record=record, result=result, file_name=str(result.path.relative_to(export_root(record))))
+    return record
+
+
+def export_finish(*, record: ExportRecord, result: BundleResult, file_name: str) -> None:
+    """Mark `record` done with its bundle's hash, size and key, and audit it."""
+    record.status = Status.DONE
+    record.file_name = file_name
+    record.sha256 = result.sha256
+    record.size_bytes = result.size_bytes
+    record.key_id = result.key_id
+    record.finished_at = timezone.now()
+    record.processed_items = max(record.processed_items, record.total_items)
+    with transaction.atomic():
+        record.save(
+            update_fields=["status", "file_name", "sha256", "size_bytes", "key_id", "finished_at", "processed_items"]
+        )
+        audit_log(
+            actor=record.actor or "system",
+            action="export.completed",
+            object_type="export",
+            object_id=record.pk,
+            payload={
+                "kind": record.kind,
+                "subject": record.subject,
+                "sha256": result.sha256,
+                "size_bytes": result.size_bytes,
+                "key_id": result.key_id,
+            },
+        )
+
+
+def bundle_write(*, kind: str, path: Path, build: Callable, exporter: str) -> BundleResult:
+    """Write one bundle at `path`: `build(bundle)` adds the members and returns (subject, extra manifest
+    fields); the manifest records the organisation and the audit chain head as the bundle is signed."""
+    from organisations.context import current_organisation
+
+    organisation = current_organisation()
+    with BundleWriter(path) as bundle:
+        subject, extra = build(bundle)
+        return bundle.finish(
+            kind=kind,
+            subject=subject,
+            organisation=organisation.slug if organisation else "",
+            exporter=exporter,
+            chain_head=chain_head(),
+            extra=extra,
+        )
+
+
+def chain_head() -> dict | None:
+    """The newest event of the current organisation's audit chain: what the bundle was taken against."""
+    head = chain_of(current_organisation_id()).order_by("-id").values("id", "hash").first()
+    return {"id": head["id"], "hash": head["hash"]} if head else None
+
+
+def export_root(record: ExportRecord) -> Path:
+    return Path(settings.ARCHIVE_PATH if record.is_archive else settings.EXPORT_PATH)
+
+
+def export_path(record: ExportRecord) -> Path:
+    organisation = record.organisation.slug
+    stamp = record.created_at.strftime("%Y%m%dT%H%M%SZ")
+    safe_subject = "".join(c if c.isalnum() or c in "-_" else "-" for c in record.subject)[:60]
+    return export_root(record) / organisation / f"{stamp}-{record.kind}-{safe_subject}-{record.pk}.zip"
+
+
+def export_file(record: ExportRecord) -> Path | None:
+    """The finished bundle's file, or None when it is not there (not done, or removed from disk)."""
+    if record.status != Status.DONE or not record.file_name:
+        return None
+    path = export_root(record) / record.file_name
+    return path if path.is_file() else None
+
+
+def export_downloaded(*, record: ExportRecord, actor) -> None:
+    """Every download of a bundle is in the audit trail too."""
+    audit_log(
+        actor=actor,
+        action="export.downloaded",
+        object_type="export",
+        object_id=record.pk,
+        payload={"kind": record.kind, "sha256": record.sha256},
+    )
+
+
+def _progress(record: ExportRecord) -> Callable[[int], None]:
+    """progress(n): n items written so far; recorded (with a heartbeat) every PROGRESS_EVERY items."""
+    last = [0]
+
+    def report(processed: int) -> None:
+        if processed - last[0] >= PROGRESS_EVERY:
+            last[0] = processed
+            ExportRecord.objects.filter(pk=record.pk).update(processed_items=processed, heartbeat_at=timezone.now())
+
+    return report
