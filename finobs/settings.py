@@ -588,6 +588,9 @@ RETRAIN_WINDOW_DAYS = int(os.environ.get("RETRAIN_WINDOW_DAYS", "30"))
 # The shipped default model each new organisation starts from (scoring.default_model): trained once per
 # installation on generated traffic of this size, kept in VAR_DIR.
 DEFAULT_MODEL_TRAINING = {"n_accounts": 1000, "days": 21, "seed": 7, "n_estimators": 100}
+# Alert budget: the share of decisions the model may flag, and the share the rules may add on top.
+ALERT_BUDGET = float(os.environ.get("ALERT_BUDGET", "0.015"))
+RULES_ALERT_BUDGET = float(os.environ.get("RULES_ALERT_BUDGET", "0.005"))
 RETRAIN_MIN_ROWS = int(os.environ.get("RETRAIN_MIN_ROWS", "2000"))
 RETRAIN_MAX_ROWS = int(os.environ.get("RETRAIN_MAX_ROWS", "200000"))
 

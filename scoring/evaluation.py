@@ -46,3 +46,31 @@ def holdout_set(*, n_accounts: int, days: int, seed: int, fraud_rate: float = 0.
 
 def flag_rate(flagged: np.ndarray) -> float:
     return float(np.mean(flagged)) if len(flagged) else 0.0
+
+
+def stress_set(*, n_accounts: int, days: int, seed: int, fraud_rate: float = 0.015) -> GeneratedSet:
+    from scoring.stress import generate_stress
+
+    return generate_stress(n_accounts=n_accounts, days=days, seed=seed, fraud_rate=fraud_rate)
+
+
+def evaluate_stress(scorer: Scorer, generated: GeneratedSet, *, rules: Sequence[Rule], alert_budget: float) -> dict:
+    """The stress report: per pattern recall and the alert rates (model alone, model + rules) against
+    `alert_budget`, scoring the stream in time order as serving would."""
+    frame = build_feature_frame(records_to_transactions(generated.records, source=EVALUATION_SOURCE))
+    scores = scorer.score(frame.matrix)
+    model_flagged = scorer.flagged(scores)
+    outcome = evaluate_rules(rules, frame, scorer.risk_levels(scores), model_flagged)
+    measured = evaluate(
+        scores, generated.labels, scorer.thresholds, flagged=outcome.flagged, patterns=generated.patterns
+    )
+    return {
+        "n": measured["n"],
+        "n_fraud": measured["n_fraud"],
+        "alert_budget": alert_budget,
+        "model_alert_rate": flag_rate(model_flagged),
+        "alert_rate": measured["alert_rate"],
+        "recall": measured["recall"],
+        "precision": measured["precision"],
+        "recall_by_pattern": measured["recall_by_pattern"],
+    }
