@@ -102,7 +102,7 @@ class _StressWorld:
         scale = np.array([CURRENCY_LOG_SCALE[c] for c in self.home_currency])
         # Wider and differently centred amount profiles than training's N(3.4, 0.6) and U(0.5, 1.0).
         self.log_amount_mu = scale + rng.normal(rng.uniform(2.6, 3.6), 0.9, n_accounts)
-        self.log_amount_sigma = rng.uniform(0.3, 1.3, n_accounts)
+        self.log_amount_sigma = rng.uniform(0.3, 1.0, n_accounts)
         self.daily_rate = np.exp(rng.normal(rng.uniform(-0.3, 1.0), 0.8, n_accounts))
         self.channel_cdf = np.cumsum(rng.dirichlet(STRESS_CHANNEL_CONCENTRATION, n_accounts), axis=1)
         # Two peaks of activity (lunch and evening) instead of one afternoon peak.
@@ -127,6 +127,12 @@ class _StressWorld:
         self.n_fresh = max(2000, n_accounts * 2)
         blocks.append(np.full(n_accounts * PAYEES + n_mules + self.n_fresh, ""))
         self.merchant_mcc = np.concatenate(blocks)
+        # What a payment at each merchant costs relative to the account's scale: its category's level
+        # (drawn per seed, not taken from any table the features read) plus the merchant's own.
+        category_level = {mcc: rng.normal(0.0, 0.8) for mcc in np.unique(self.merchant_mcc).tolist()}
+        self.merchant_log_level = np.array([category_level[mcc] for mcc in self.merchant_mcc.tolist()])
+        self.merchant_log_level += rng.normal(0.0, 0.3, len(self.merchant_mcc))
+        self.merchant_log_level[self.payee_base :] = 0.0
         self.merchant_id = (
             [f"shop-{seed}-{i:05d}" for i in range(self.payee_base)]
             + [f"ben-{seed}-{a:05d}-{j}" for a in range(n_accounts) for j in range(PAYEES)]
@@ -155,8 +161,12 @@ class _StressWorld:
     def clip(self, epoch_s: np.ndarray) -> np.ndarray:
         return np.clip(epoch_s, self.start_s, self.start_s + self.period_s - 1)
 
-    def amount_of(self, account: np.ndarray, channel: np.ndarray, z: np.ndarray) -> np.ndarray:
-        return np.exp(self.log_amount_mu[account] + self.log_amount_sigma[account] * z) * STRESS_CHANNEL_FACTOR[channel]
+    def amount_of(
+        self, account: np.ndarray, channel: np.ndarray, z: np.ndarray, merchant: np.ndarray | None = None
+    ) -> np.ndarray:
+        level = 0.0 if merchant is None else self.merchant_log_level[merchant]
+        log_amount = self.log_amount_mu[account] + level + self.log_amount_sigma[account] * z
+        return np.exp(log_amount) * STRESS_CHANNEL_FACTOR[channel]
 
 
 def generate_stress(
@@ -197,14 +207,14 @@ def _legit(world: _StressWorld) -> _Columns:
     day = rng.integers(0, world.days, n)
     hour = (world.active_hour[account] + world.active_spread_h[account] * rng.standard_normal(n)) % 24
     epoch_s = world.start_s + day * 86_400 + (hour * 3600).astype(np.int64)
-    # Heavier tails than training's log-normal: a Student-t with 5 degrees of freedom.
-    amount = world.amount_of(account, channel, rng.standard_t(5, n))
-    amount = np.where(is_transfer & (rng.random(n) < 0.4), np.maximum(100, np.round(amount / 100) * 100), amount)
-    cents = np.maximum(np.round(amount * 100), 1).astype(np.int64)
     usual = world.usual_merchants[account, rng.integers(0, USUAL, n)]
     merchant = np.where(rng.random(n) < 0.8, usual, rng.choice(world.n_merchants, size=n, p=world.popularity))
     merchant = np.where(channel == 4, rng.choice(world.pools["atm"], n), merchant)
     merchant = np.where(is_transfer, world.payee(account), merchant)
+    # Heavier tails than training's log-normal: a Student-t with 5 degrees of freedom.
+    amount = world.amount_of(account, channel, rng.standard_t(5, n), merchant)
+    amount = np.where(is_transfer & (rng.random(n) < 0.4), np.maximum(100, np.round(amount / 100) * 100), amount)
+    cents = np.maximum(np.round(amount * 100), 1).astype(np.int64)
     abroad = rng.random(n) < np.where(channel == ONLINE, 0.25, 0.06)
     country = np.where(abroad, rng.choice(STRESS_TRAVEL, n), world.home[account])
     in_person = (channel == CARD_PRESENT) | (channel == 4)
@@ -300,14 +310,14 @@ def _outlier(world: _StressWorld, target: int) -> _Columns:
     rng = world.rng
     n = target
     account = rng.integers(0, world.n_accounts, n)
-    multiple = rng.uniform(50, 120, n)
-    amount = np.exp(world.log_amount_mu[account]) * multiple
+    merchant = world.usual_merchants[account, rng.integers(0, USUAL, n)]
+    amount = world.amount_of(account, np.full(n, CARD_PRESENT), np.zeros(n), merchant) * rng.uniform(50, 120, n)
     return _Columns(
         account=account,
         epoch_s=world.start_s + world.period_s // 3 + rng.integers(0, world.period_s * 2 // 3, n),
         amount_cents=np.round(amount * 100).astype(np.int64),
         currency=world.home_currency[account],
-        merchant=world.usual_merchants[account, rng.integers(0, USUAL, n)],
+        merchant=merchant,
         country=world.home[account],
         channel=np.full(n, CARD_PRESENT),
         device=np.full(n, -1),

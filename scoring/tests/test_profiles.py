@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.models import AccountProfile, AccountValueCount, Transaction
+from scoring.models import AccountProfile, AccountValueCount, CounterpartySender, Transaction
 from scoring.profiles import profiles_record
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,16 @@ def test_profiles_and_counts_add_up_for_any_account_and_merchant_text():
     assert counts[(AWKWARD[0], "m", f"m {AWKWARD[0]}")] == 2
     assert counts[(AWKWARD[1], "m", f"m {AWKWARD[1]}")] == 1
     assert (AWKWARD[0], "m", "") not in counts
-    assert len(counts) == 2 * len(AWKWARD)
+    assert counts[(AWKWARD[0], "k", "")] == 3  # per merchant category (blank here), with its log-amounts
+    assert len(counts) == 3 * len(AWKWARD)
+    category = AccountValueCount.objects.get(account_id=AWKWARD[0], kind="k")
+    assert category.sum_log_amount == pytest.approx(2 * math.log1p(10.5) + math.log1p(3))
+    assert first.max_log_amount == pytest.approx(math.log1p(10.5))
+    senders = {(s.merchant_id, s.account_id): s for s in CounterpartySender.objects.all()}
+    assert len(senders) == len(AWKWARD)  # the refund had no counterparty
+    sender = senders[(f"m {AWKWARD[0]}", AWKWARD[0])]
+    assert sender.n == 2
+    assert sender.first_epoch_s == sender.last_epoch_s == datetime(2026, 11, 20, 9, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.postgres
@@ -62,3 +71,6 @@ def test_the_profile_tables_leave_room_on_each_page_for_hot_updates():
         AccountProfile._meta.db_table: ["fillfactor=70"],
         AccountValueCount._meta.db_table: ["fillfactor=70"],
     }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [CounterpartySender._meta.db_table])
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
