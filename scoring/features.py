@@ -18,7 +18,7 @@ stored per model version, so changing either means a new model version.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from scoring.risk_tables import (
 STATELESS_FEATURES: tuple[str, ...] = (
     "log_abs_amount_eur",  # log1p(|amount| in euros at the reference rates)
     "is_refund",  # amount < 0 (refund or reversal)
-    "is_near_reporting_threshold",  # 8,000 <= amount < 10,000: the structuring band
+    "is_near_reporting_threshold",  # 8,000 <= amount < 10,000 (in its reporting currency): the structuring band
     "is_round_amount",  # a non-zero multiple of 100 with no cents
     "hour_sin",  # time of day (UTC) on the unit circle, so 23:59 is next to 00:00
     "hour_cos",
@@ -62,7 +62,7 @@ BEHAVIOURAL_FEATURES: tuple[str, ...] = (
     "count_10m",  # the account's other transactions in the last 10 minutes (including the batch)
     "count_1h",
     "count_24h",
-    "log_sum_10m",  # log1p of their summed |amount|
+    "log_sum_10m",  # log1p of their summed |amount| in euros
     "log_sum_1h",
     "log_sum_24h",
     "near_threshold_count_24h",  # the account's other 8,000-10,000 amounts in the last 24 hours
@@ -138,18 +138,38 @@ class FeatureFrame:
     amount: np.ndarray  # float64 per batch row
     country: np.ndarray  # object per batch row, upper case
     _key: np.ndarray  # sorted (account, time) key of history + batch rows
-    _amount_sorted: np.ndarray  # their amounts, same order
+    _amount_sorted: np.ndarray  # their amounts in euros, same order
     _batch_pos: np.ndarray  # where each batch row sits in that order
     amount_eur: np.ndarray  # float64 per batch row, at the reference rates
     _payments: Payments  # payments to the batch's counterparties in the last 24 h and in the batch
+    reporting_amount: np.ndarray  # float64 per batch row, in the currency its reporting threshold is set in
+    _reporting_sorted: np.ndarray  # history + batch rows' reporting amounts, in _key order
+
+    def take(self, rows: slice) -> FeatureFrame:
+        """The frame of some of the batch's rows, with the same history (a batch scored in parts)."""
+        p = self._payments
+        return replace(
+            self,
+            matrix=self.matrix[rows],
+            amount=self.amount[rows],
+            country=self.country[rows],
+            _batch_pos=self._batch_pos[rows],
+            amount_eur=self.amount_eur[rows],
+            _payments=replace(p, query_group=p.query_group[rows], query_s=p.query_s[rows]),
+            reporting_amount=self.reporting_amount[rows],
+        )
 
     def column(self, name: str) -> np.ndarray:
         return self.matrix[:, FEATURE_NAMES.index(name)]
 
-    def window_count(self, window_s: float, where: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-        """Per batch row: the account's transactions (itself included) in [t - window_s, t] whose amount
-        satisfies `where` (all when None), counting stored history and the rest of the batch."""
-        mask = np.ones(len(self._key), bool) if where is None else where(self._amount_sorted)
+    def window_count(
+        self, window_s: float, where: Callable[[np.ndarray], np.ndarray] | None = None, *, reporting: bool = False
+    ) -> np.ndarray:
+        """Per batch row: the account's transactions (itself included) in [t - window_s, t] whose amount in
+        euros (with `reporting`, in its reporting currency) satisfies `where` (all when None), counting
+        stored history and the rest of the batch."""
+        amounts = self._reporting_sorted if reporting else self._amount_sorted
+        mask = np.ones(len(self._key), bool) if where is None else where(amounts)
         cumulative = np.concatenate([[0], np.cumsum(mask)])
         key = self._key[self._batch_pos]
         left = np.searchsorted(self._key, key - window_s, "left")
@@ -232,14 +252,25 @@ def build_features(transactions: Sequence[Transaction], history: AccountHistory 
 def build_feature_frame(transactions: Sequence[Transaction], history: AccountHistory = EMPTY_HISTORY) -> FeatureFrame:
     batch = RecentRows.of(transactions)
     columns = _stateless(transactions, batch)
-    behaviour, key, amount_sorted, batch_pos = _behavioural(batch, history)
+    behaviour, key, amount_sorted, reporting_sorted, batch_pos = _behavioural(batch, history)
     columns.update(behaviour)
     payments = _counterparty_payments(batch, history)
     columns.update(_counterparty(payments))
     matrix = np.empty((len(batch), len(FEATURE_NAMES)), dtype=np.float32)
     for i, name in enumerate(FEATURE_NAMES):
         matrix[:, i] = columns[name]
-    return FeatureFrame(matrix, batch.amount, batch.country, key, amount_sorted, batch_pos, batch.amount_eur, payments)
+    return FeatureFrame(
+        matrix,
+        batch.amount,
+        batch.country,
+        key,
+        amount_sorted,
+        batch_pos,
+        batch.amount_eur,
+        payments,
+        batch.reporting_amount,
+        reporting_sorted,
+    )
 
 
 def _stateless(transactions: Sequence[Transaction], batch: RecentRows) -> dict[str, np.ndarray]:
@@ -275,7 +306,7 @@ def _stateless(transactions: Sequence[Transaction], batch: RecentRows) -> dict[s
     return {
         "log_abs_amount_eur": np.log1p(np.abs(batch.amount_eur)),
         "is_refund": amount < 0,
-        "is_near_reporting_threshold": _near_threshold(amount),
+        "is_near_reporting_threshold": _near_threshold(batch.reporting_amount),
         "is_round_amount": (abs_cents > 0) & (np.mod(abs_cents, 10_000) == 0),
         "hour_sin": np.sin(angle),
         "hour_cos": np.cos(angle),
@@ -305,6 +336,7 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     merchant = np.concatenate([recent.merchant, batch.merchant])
     category = np.concatenate([recent.category, batch.category])
     amount_eur = np.concatenate([recent.amount_eur, batch.amount_eur])
+    reporting = np.concatenate([recent.reporting_amount, batch.reporting_amount])
     m = len(account)
     seq = np.arange(m)
     accounts, account_code = np.unique(account.astype(str), return_inverse=True) if m else (np.empty(0), seq)
@@ -377,8 +409,8 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     share = country_seen / safe_n
 
     key = a * (np.ptp(ts) + 3 * 86_400.0 if m else 1.0) + (ts - (ts.min() if m else 0.0))
-    abs_amount = np.abs(amount[order])
-    near = _near_threshold(amount[order]).astype(np.float64)
+    abs_amount = np.abs(amount_eur[order])
+    near = _near_threshold(reporting[order]).astype(np.float64)
     cumulative_abs = np.concatenate([[0.0], np.cumsum(abs_amount)])
     cumulative_near = np.concatenate([[0.0], np.cumsum(near)])
     right = np.searchsorted(key, key, "right")
@@ -416,7 +448,7 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
         include=merchant != "",
     )
     behaviour["counterparties_24h"] = payees.distinct(VELOCITY_WINDOWS_S["24h"])
-    return behaviour, key, amount[order], batch_pos
+    return behaviour, key, amount_eur[order], reporting[order], batch_pos
 
 
 def _grouped(*, group, member, epoch_s, amount_eur, is_first, query_group, query_s, include) -> Payments:

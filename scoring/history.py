@@ -29,7 +29,7 @@ from django.db.models import Q, QuerySet
 
 from kernel.arrays import text_array
 from scoring.models import AccountProfile, AccountValueCount, CounterpartySender, Transaction
-from scoring.risk_tables import EUR_PER_UNIT
+from scoring.risk_tables import EUR_PER_UNIT, REPORTING_CURRENCIES
 
 # The longest velocity window: raw rows inside it are read one by one.
 VELOCITY_LOOKBACK = timedelta(hours=24)
@@ -45,6 +45,15 @@ def eur_amounts(amount: np.ndarray, currencies) -> np.ndarray:
     return amount * rates
 
 
+def reporting_amounts(amount: np.ndarray, amount_eur: np.ndarray, currencies) -> np.ndarray:
+    """Amounts in the currency their reporting threshold is set in: their own where 10,000 units of it is one
+    (REPORTING_CURRENCIES), else euros, so 9,000 yen (about 55 euros) is not "just under the threshold"."""
+    own = np.fromiter(
+        ((c or "").strip().upper() in REPORTING_CURRENCIES for c in currencies), dtype=bool, count=len(amount)
+    )
+    return np.where(own, amount, amount_eur)
+
+
 @dataclass(frozen=True)
 class RecentRows:
     """Raw transactions as columns (the batch's own rows use the same shape)."""
@@ -56,24 +65,38 @@ class RecentRows:
     merchant: np.ndarray  # object (str, may be "")
     category: np.ndarray  # object (str, the merchant category code, may be "")
     amount_eur: np.ndarray  # float64, at the reference rates
+    reporting_amount: np.ndarray  # float64, in the currency of its reporting threshold (reporting_amounts)
 
     @classmethod
     def empty(cls) -> RecentRows:
         blank = np.empty(0, dtype=object)
-        return cls(blank, np.empty(0), np.empty(0), blank, blank, blank, np.empty(0))
+        return cls(blank, np.empty(0), np.empty(0), blank, blank, blank, np.empty(0), np.empty(0))
+
+    @classmethod
+    def build(cls, *, account, epoch_s, amount, country, merchant, category, currency) -> RecentRows:
+        amount_eur = eur_amounts(amount, currency)
+        return cls(
+            account=account,
+            epoch_s=epoch_s,
+            amount=amount,
+            country=country,
+            merchant=merchant,
+            category=category,
+            amount_eur=amount_eur,
+            reporting_amount=reporting_amounts(amount, amount_eur, currency),
+        )
 
     @classmethod
     def of(cls, transactions: Sequence[Transaction]) -> RecentRows:
         n = len(transactions)
-        amount = np.fromiter((float(t.amount) for t in transactions), dtype=np.float64, count=n)
-        return cls(
+        return cls.build(
             account=np.array([t.account_id for t in transactions], dtype=object),
             epoch_s=np.fromiter((epoch_s(t.occurred_at) for t in transactions), dtype=np.float64, count=n),
-            amount=amount,
+            amount=np.fromiter((float(t.amount) for t in transactions), dtype=np.float64, count=n),
             country=np.array([(t.country or "").strip().upper() for t in transactions], dtype=object),
             merchant=np.array([t.merchant_id or "" for t in transactions], dtype=object),
             category=np.array([(t.merchant_category or "").strip() for t in transactions], dtype=object),
-            amount_eur=eur_amounts(amount, [t.currency for t in transactions]),
+            currency=[t.currency for t in transactions],
         )
 
     def __len__(self) -> int:
@@ -283,15 +306,14 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
 def _assemble(
     recent_from: datetime, rows: list[tuple], profile_rows: list[tuple], count_rows: list[tuple]
 ) -> AccountHistory:
-    amount = np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows))
-    recent = RecentRows(
+    recent = RecentRows.build(
         account=np.array([r[0] for r in rows], dtype=object),
         epoch_s=np.fromiter((_epoch_of(r[1]) for r in rows), dtype=np.float64, count=len(rows)),
-        amount=amount,
+        amount=np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows)),
         country=np.array([(r[3] or "").upper() for r in rows], dtype=object),
         merchant=np.array([r[4] or "" for r in rows], dtype=object),
         category=np.array([(r[5] or "").strip() for r in rows], dtype=object),
-        amount_eur=eur_amounts(amount, [r[6] for r in rows]),
+        currency=[r[6] for r in rows],
     )
 
     # The recent rows' own contribution, taken out of the running aggregates below (vectorised per account).

@@ -4,6 +4,10 @@
 # AMLD cash-control rules (EUR); "structuring" splits amounts to stay just under them.
 REPORTING_THRESHOLD = 10_000.0
 NEAR_THRESHOLD_FLOOR = 8_000.0
+# Currencies whose regulators set a 10,000-unit report: US CTR, EU cash controls, Canada's LCTR, Australia's
+# TTR; GBP and CHF amounts are read in their own units too (close to par). Other currencies' amounts are
+# compared with the threshold in euros.
+REPORTING_CURRENCIES = frozenset({"USD", "EUR", "CAD", "AUD", "GBP", "CHF"})
 
 # Channel risk: card-not-present and push payments carry the most fraud (EBA/ECB payment fraud
 # reports: card-not-present and credit transfers dominate fraud by value); chip-and-PIN the least.

@@ -185,10 +185,13 @@ def evaluate_rules(
 
 def _check(rule: Rule, p: dict, frame: FeatureFrame):
     """(mask over the batch, reasons(rows) -> list[str]) for one rule."""
-    amount = frame.amount
+    amount = frame.amount_eur
     if rule.kind == Rule.Kind.STRUCTURING:
-        in_band = (amount >= p["floor"]) & (amount < p["threshold"])
-        count = frame.window_count(p["window_hours"] * 3600, lambda a: (a >= p["floor"]) & (a < p["threshold"]))
+        reporting = frame.reporting_amount
+        in_band = (reporting >= p["floor"]) & (reporting < p["threshold"])
+        count = frame.window_count(
+            p["window_hours"] * 3600, lambda a: (a >= p["floor"]) & (a < p["threshold"]), reporting=True
+        )
         mask = in_band & (count >= p["min_count"])
         return mask, lambda rows: [
             f"{count[r]} payments of {p['floor']:,.0f}-{p['threshold']:,.0f} within {p['window_hours']:g} h"
@@ -199,13 +202,14 @@ def _check(rule: Rule, p: dict, frame: FeatureFrame):
         count = frame.window_count(p["window_minutes"] * 60, lambda a: np.abs(a) <= p["max_amount"])
         mask = small & (count >= p["min_count"])
         return mask, lambda rows: [
-            f"{count[r]} payments of at most {p['max_amount']:,.2f} within {p['window_minutes']:g} min" for r in rows
+            f"{count[r]} payments of at most {p['max_amount']:,.2f} EUR within {p['window_minutes']:g} min"
+            for r in rows
         ]
     if rule.kind == Rule.Kind.HIGH_RISK_COUNTRY:
         mask = np.isin(frame.country, p["countries"])
         return mask, lambda rows: [f"country {frame.country[r]} is on the high-risk list" for r in rows]
     if rule.kind == Rule.Kind.AMOUNT_OVER_LIMIT:
-        eur = np.abs(frame.amount_eur)
+        eur = np.abs(amount)
         mask = eur >= p["limit"]
         return mask, lambda rows: [f"amount {eur[r]:,.2f} EUR is at or over the {p['limit']:,.0f} limit" for r in rows]
     if rule.kind == Rule.Kind.FAN_IN:

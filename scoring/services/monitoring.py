@@ -131,9 +131,7 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
         if scorer is None:
             continue
         scores = scorer.score(frame.matrix[holdout])
-        outcome = evaluate_rules(
-            rules, _slice_frame(frame, holdout), scorer.risk_levels(scores), scorer.flagged(scores)
-        )
+        outcome = evaluate_rules(rules, frame.take(holdout), scorer.risk_levels(scores), scorer.flagged(scores))
         result = {"alert_rate": round(float(outcome.flagged.mean()), 4), "n": len(scores)}
         if known.any() and (labels[holdout][known] == Label.FRAUD).any():
             result |= evaluate(scores[known], labels[holdout][known] == Label.FRAUD, scorer.thresholds,
@@ -154,11 +152,3 @@ def _beats(candidate: dict | None, champion: dict | None, trained) -> bool:
         return candidate["f1"] >= champion["f1"]
     target = trained.params["contamination_target"]
     return abs(candidate["alert_rate"] - target) <= abs(champion["alert_rate"] - target)
-
-
-def _slice_frame(frame, rows: slice):
-    from scoring.features import FeatureFrame
-
-    positions = frame._batch_pos[rows]
-    return FeatureFrame(frame.matrix[rows], frame.amount[rows], frame.country[rows], frame._key, frame._amount_sorted,
-                        positions)  # fmt: skip
