@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from cases.models import Case, Severity
 from organisations.context import require_organisation_id
 from scoring.models import Decision, ModelVersion
-from scoring.selectors import drift_summary
+from scoring.selectors import calibration_summary, drift_summary
 
 VOLUME_DAYS = 14
 LEADERBOARD_SIZE = 10
@@ -84,6 +84,7 @@ def _global_figures(now) -> dict:
         },
         "leaderboard": leaderboard(),
         "drift": drift_summary(),
+        "calibration": calibration_summary(),
     }
 
 

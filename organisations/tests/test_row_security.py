@@ -32,6 +32,7 @@ POLICY_MIGRATIONS = (
     "organisations.migrations.0004_row_level_security",
     "organisations.migrations.0005_row_level_security_retrain_runs",
     "scoring.migrations.0017_counterparty_rules_and_row_security",
+    "scoring.migrations.0019_row_security_calibrations",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 

@@ -1,6 +1,6 @@
 """Scoring's models, one module per concept."""
 
-from scoring.models.monitoring import DriftReport, Experiment, RetrainRun
+from scoring.models.monitoring import CalibrationRequest, DriftReport, Experiment, RetrainRun, ThresholdCalibration
 from scoring.models.profiles import AccountProfile, AccountValueCount, CounterpartySender
 from scoring.models.registry import ModelVersion, PromotionRequest
 from scoring.models.rules import Rule
@@ -10,6 +10,7 @@ __all__ = [
     "RISK_ORDER",
     "AccountProfile",
     "AccountValueCount",
+    "CalibrationRequest",
     "CounterpartySender",
     "Decision",
     "DriftReport",
@@ -21,5 +22,6 @@ __all__ = [
     "RetrainRun",
     "RiskLevel",
     "Rule",
+    "ThresholdCalibration",
     "Transaction",
 ]

@@ -70,7 +70,7 @@ class Command(BaseCommand):
                 f"{name} was not trained on {TRAINING_GENERATOR} alone; the stress report measures models that were."
             )
         generated = stress_set(n_accounts=accounts, days=days, seed=seed)
-        result = evaluate_stress(scorer, generated, rules=serving_rules(), alert_budget=settings.ALERT_BUDGET)
+        result = evaluate_stress(scorer, generated, rules=serving_rules())
         write_stress(self.stdout, name, seed, result)
 
 
@@ -83,12 +83,18 @@ def write_stress(out, name: str, seed: int, r: dict) -> None:
     for pattern, recall in r["recall_by_pattern"].items():
         out.write(f"  {pattern:20s} {recall:7.3f}")
     out.write(f"  {'overall':20s} {r['recall']:7.3f}   precision {r['precision']:.3f}")
+    filled = r["window_filled_day"]
     out.write(
-        f"  alert rate: model {r['model_alert_rate']:.2%}, model + rules {r['alert_rate']:.2%} "
-        f"(budget {r['alert_budget']:.2%} from the model)"
+        f"  thresholds from training until the window filled (day {filled}), then recalibrated daily: "
+        f"{r['recalibrations']} recalibrations, {r['approvals']} beyond the four-eyes bound (counted approved)"
     )
-    for line in r.get("notes", []):
-        out.write(f"  {line}")
+    out.write(
+        f"  alert rate once filled ({r['n_after_fill']:,} decisions): model {r['model_alert_rate']:.2%} "
+        f"(ALERT_BUDGET {r['alert_budget']:.2%}), rules add {r['rules_added_rate']:.2%} "
+        f"(RULES_ALERT_BUDGET {settings.RULES_ALERT_BUDGET:.2%}), together {r['alert_rate']:.2%}"
+    )
+    high = r["training_thresholds"]["high"], r["thresholds"]["high"]
+    out.write(f"  HIGH threshold: {high[0]:.4f} from training, {high[1]:.4f} at the end")
 
 
 def write_metrics(out, title: str, m: dict) -> None:
