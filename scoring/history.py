@@ -20,8 +20,9 @@ Why running aggregates: aggregating 90 days of history per batch measured ~3 s o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import numpy as np
 from django.db import connection
@@ -116,8 +117,21 @@ class Profile:
     max_log_amount: float  # largest log1p(|amount in euros|) of every stored transaction
 
 
+class _Columns:
+    """Rows as column arrays: text columns (TEXT) hold str objects, the others float64."""
+
+    TEXT: ClassVar[tuple[str, ...]] = ("merchant", "account")
+
+    @classmethod
+    def empty(cls):
+        return cls(**{f.name: np.empty(0, dtype=object if f.name in cls.TEXT else np.float64) for f in fields(cls)})
+
+    def __len__(self) -> int:
+        return len(getattr(self, fields(self)[0].name))
+
+
 @dataclass(frozen=True)
-class CounterpartyPayments:
+class CounterpartyPayments(_Columns):
     """Payments to the batch's counterparties before the batch, as columns."""
 
     merchant: np.ndarray  # object (str)
@@ -125,31 +139,15 @@ class CounterpartyPayments:
     epoch_s: np.ndarray  # float64
     amount_eur: np.ndarray  # float64
 
-    @classmethod
-    def empty(cls) -> CounterpartyPayments:
-        blank = np.empty(0, dtype=object)
-        return cls(blank, blank, np.empty(0), np.empty(0))
-
-    def __len__(self) -> int:
-        return len(self.merchant)
-
 
 @dataclass(frozen=True)
-class CounterpartySenders:
+class CounterpartySenders(_Columns):
     """Each earlier sender of a batch counterparty paid in the counterparty window: first and latest time."""
 
     merchant: np.ndarray  # object (str)
     account: np.ndarray  # object (str)
     first_epoch_s: np.ndarray  # float64
     last_epoch_s: np.ndarray  # float64
-
-    @classmethod
-    def empty(cls) -> CounterpartySenders:
-        blank = np.empty(0, dtype=object)
-        return cls(blank, blank, np.empty(0), np.empty(0))
-
-    def __len__(self) -> int:
-        return len(self.merchant)
 
 
 @dataclass(frozen=True)

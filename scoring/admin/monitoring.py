@@ -10,13 +10,8 @@ from scoring.services.calibration import calibration_request
 from scoring.services.experiments import experiment_results, experiment_stop
 
 
-@admin.register(DriftReport)
-class DriftReportAdmin(OrganisationScoped, ReadOnlyAdmin):
-    list_display = [
-        "created_at", "model_version", "window_size", "is_drifted", "retraining_started", "model_alert_rate",
-        "alert_rate", "alert_budget",
-    ]  # fmt: skip
-    list_filter = ["is_drifted"]
+class _OfAModelVersion:
+    """Lists of rows about a model version: the version's number, never its heavy fields."""
 
     def get_queryset(self, request):
         return (
@@ -25,6 +20,15 @@ class DriftReportAdmin(OrganisationScoped, ReadOnlyAdmin):
             .select_related("model_version")
             .defer(*ModelVersion.heavy_fields("model_version"))
         )
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(_OfAModelVersion, OrganisationScoped, ReadOnlyAdmin):
+    list_display = [
+        "created_at", "model_version", "window_size", "is_drifted", "retraining_started", "model_alert_rate",
+        "alert_rate", "alert_budget",
+    ]  # fmt: skip
+    list_filter = ["is_drifted"]
 
 
 @admin.register(RetrainRun)
@@ -65,21 +69,13 @@ class ExperimentAdmin(OrganisationScoped, ReadOnlyAdmin):
 
 
 @admin.register(ThresholdCalibration)
-class ThresholdCalibrationAdmin(OrganisationScoped, ReadOnlyAdmin):
+class ThresholdCalibrationAdmin(_OfAModelVersion, OrganisationScoped, ReadOnlyAdmin):
     list_display = [
         "created_at", "model_version", "status", "n_decisions", "observed_alert_rate", "expected_alert_rate",
         "alert_budget", "largest_move",
     ]  # fmt: skip
     list_filter = ["status"]
     actions = ["ask_to_apply"]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("model_version")
-            .defer(*ModelVersion.heavy_fields("model_version"))
-        )
 
     @admin.action(description="Ask to apply (a second person approves)", permissions=["calibrate"])
     def ask_to_apply(self, request, queryset):
