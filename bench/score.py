@@ -141,11 +141,12 @@ def history_figures(n_accounts: int, naive_rate: float) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
+    from organisations.models import Organisation
     from scoring.generator import generate, records_to_transactions
     from scoring.history import load_history
     from scoring.inference import NoChampionModel, champion_scorer
-    from scoring.models import Transaction
-    from scoring.profiles import profiles_record
+    from scoring.models import AccountProfile, Transaction
+    from scoring.profiles import profiles_rebuild, profiles_record
     from scoring.services import batch_score, model_train
 
     call_command("migrate", verbosity=0)
@@ -161,8 +162,11 @@ def history_figures(n_accounts: int, naive_rate: float) -> None:
     cut = len(generated) - 10_000
     if not Transaction.objects.filter(source=source).exists():
         for start in range(0, cut, 20_000):
-            stored = Transaction.objects.bulk_create(generated[start : min(start + 20_000, cut)])
-            profiles_record(stored)
+            with transaction.atomic():  # as ingestion stores: the profile upserts stage rows until commit
+                stored = Transaction.objects.bulk_create(generated[start : min(start + 20_000, cut)])
+                profiles_record(stored)
+    elif not AccountProfile.objects.exists():
+        profiles_rebuild(organisation=Organisation.objects.get(pk=generated[0].organisation_id))
     batch = generated[cut:]
     batch_score(transactions=batch[:10])
     load, total = [], []

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 from kernel.bulk import copy_rows
@@ -106,21 +106,26 @@ def profiles_record(transactions: Sequence[Transaction]) -> None:
 
 
 def profiles_rebuild(*, organisation) -> int:
-    """Recompute an organisation's profiles from its stored transactions (idempotent). Returns accounts."""
-    for model in (AccountProfile, AccountValueCount, CounterpartySender):
-        model.objects.for_organisation(organisation).delete()
+    """Recompute an organisation's profiles from its stored transactions (idempotent). Returns accounts.
+
+    One transaction: the upserts stage their rows in a temporary table emptied at commit, so they must not
+    run in autocommit.
+    """
     fields = [
         "organisation_id", "account_id", "amount", "currency", "occurred_at", "country", "merchant_id",
         "merchant_category",
     ]  # fmt: skip
-    batch = []
-    stored = Transaction.objects.for_organisation(organisation).order_by("pk").only(*fields)
-    for txn in stored.iterator(chunk_size=10_000):
-        batch.append(txn)
-        if len(batch) == 10_000:
-            profiles_record(batch)
-            batch = []
-    profiles_record(batch)
+    with transaction.atomic():
+        for model in (AccountProfile, AccountValueCount, CounterpartySender):
+            model.objects.for_organisation(organisation).delete()
+        batch = []
+        stored = Transaction.objects.for_organisation(organisation).order_by("pk").only(*fields)
+        for txn in stored.iterator(chunk_size=10_000):
+            batch.append(txn)
+            if len(batch) == 10_000:
+                profiles_record(batch)
+                batch = []
+        profiles_record(batch)
     return AccountProfile.objects.for_organisation(organisation).count()
 
 

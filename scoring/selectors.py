@@ -68,8 +68,8 @@ def calibration_summary(*, limit: int = 5) -> dict:
         "champion": champion
         and {
             "version": champion.version,
-            "high": champion.thresholds_in_force["high"],
-            "training_high": champion.thresholds["high"],
+            "high": (champion.thresholds_in_force or {}).get("high"),
+            "training_high": (champion.thresholds or {}).get("high"),
             "calibrated_at": champion.calibrated_at,
         },
         "latest": [

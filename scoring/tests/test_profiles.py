@@ -74,3 +74,28 @@ def test_the_profile_tables_leave_room_on_each_page_for_hot_updates():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [CounterpartySender._meta.db_table])
         assert cursor.fetchone()[0] == ["fillfactor=70"]
+
+
+@pytest.mark.django_db
+def test_a_rebuild_recomputes_every_aggregate_from_the_stored_transactions():
+    from organisations.models import Organisation
+    from scoring.generator import generate, records_to_transactions
+    from scoring.profiles import profiles_rebuild
+    from scoring.tests.builders import store_history
+
+    store_history(records_to_transactions(generate(n_accounts=30, days=5, seed=8).records, source="tests"))
+    tables = (AccountProfile, AccountValueCount, CounterpartySender)
+    recorded = [sorted(model.objects.values_list(*_compared(model))) for model in tables]
+    AccountProfile.objects.update(n=0, max_log_amount=0.0)
+    CounterpartySender.objects.all().delete()
+    assert profiles_rebuild(organisation=Organisation.objects.get()) == 30
+    rebuilt = [sorted(model.objects.values_list(*_compared(model))) for model in tables]
+    assert rebuilt == recorded
+
+
+def _compared(model) -> list[str]:
+    return {
+        AccountProfile: ["account_id", "n", "max_log_amount", "last_epoch_s"],
+        AccountValueCount: ["account_id", "kind", "value", "n"],
+        CounterpartySender: ["merchant_id", "account_id", "n", "first_epoch_s", "last_epoch_s"],
+    }[model]
