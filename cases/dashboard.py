@@ -14,7 +14,7 @@ from cases.models import Case, Severity
 from cases.selectors import transactions_visible_to
 from organisations.context import require_organisation_id
 from scoring.models import Decision, ModelVersion, Transaction
-from scoring.selectors import PORTFOLIO_GROUPS, drift_summary, portfolio_risk
+from scoring.selectors import PORTFOLIO_GROUPS, calibration_summary, drift_summary, portfolio_risk
 
 VOLUME_DAYS = 14
 LEADERBOARD_SIZE = 10
@@ -120,6 +120,7 @@ def _global_figures(now) -> dict:
         },
         "leaderboard": leaderboard(),
         "drift": drift_summary(),
+        "calibration": calibration_summary(),
     }
 
 

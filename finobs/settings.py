@@ -618,6 +618,18 @@ RETRAIN_WINDOW_DAYS = int(os.environ.get("RETRAIN_WINDOW_DAYS", "30"))
 # The shipped default model each new organisation starts from (scoring.default_model): trained once per
 # installation on generated traffic of this size, kept in VAR_DIR.
 DEFAULT_MODEL_TRAINING = {"n_accounts": 1000, "days": 21, "seed": 7, "n_estimators": 100}
+# Alert budget: the share of decisions the model may flag, and the share the rules may add on top.
+ALERT_BUDGET = float(os.environ.get("ALERT_BUDGET", "0.015"))
+RULES_ALERT_BUDGET = float(os.environ.get("RULES_ALERT_BUDGET", "0.005"))
+# Recalibration of the champion's thresholds to ALERT_BUDGET (scoring.calibration): a rolling window of the
+# last N decisions within D days, no recalibration on fewer than M, at most MAX_STEP per step (score units),
+# four-eyes for a move beyond APPROVAL_STEP. Run by the calibration task every CALIBRATION_EVERY_S.
+CALIBRATION_WINDOW_DECISIONS = int(os.environ.get("CALIBRATION_WINDOW_DECISIONS", "20000"))
+CALIBRATION_WINDOW_DAYS = float(os.environ.get("CALIBRATION_WINDOW_DAYS", "7"))
+CALIBRATION_MIN_DECISIONS = int(os.environ.get("CALIBRATION_MIN_DECISIONS", "2000"))
+CALIBRATION_MAX_STEP = float(os.environ.get("CALIBRATION_MAX_STEP", "0.02"))
+CALIBRATION_APPROVAL_STEP = float(os.environ.get("CALIBRATION_APPROVAL_STEP", "0.01"))
+CALIBRATION_EVERY_S = int(os.environ.get("CALIBRATION_EVERY_S", "3600"))
 RETRAIN_MIN_ROWS = int(os.environ.get("RETRAIN_MIN_ROWS", "2000"))
 RETRAIN_MAX_ROWS = int(os.environ.get("RETRAIN_MAX_ROWS", "200000"))
 
@@ -719,6 +731,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
     # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
+    # The champion's thresholds recalibrated to ALERT_BUDGET (four-eyes beyond CALIBRATION_APPROVAL_STEP).
+    "scoring-thresholds-recalibrate": {
+        "task": "scoring.tasks.thresholds_recalibrate_task",
+        "schedule": CALIBRATION_EVERY_S,
+    },
 }
 
 # --- Observability: metrics, logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ---

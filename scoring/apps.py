@@ -6,9 +6,11 @@ class ScoringConfig(AppConfig):
 
     def ready(self):
         from approvals.kinds import approval_kind_register
+        from scoring.services.calibration import CALIBRATION
         from scoring.services.registry import PROMOTION
 
         approval_kind_register(PROMOTION)
+        approval_kind_register(CALIBRATION)
 
         from organisations.signals import organisation_created
         from scoring.receivers import on_organisation_created

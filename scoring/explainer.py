@@ -117,7 +117,7 @@ def describe(name: str, v: dict, contribution: float) -> str:
         return f"made at {int(hour):02d}:{int(hour % 1 * 60):02d} UTC ({direction} the risk)"
     value = v.get(name, 0.0)
     texts = {
-        "log_abs_amount": lambda: f"amount is {math.expm1(value):,.2f}",
+        "log_abs_amount_eur": lambda: f"amount is {math.expm1(value):,.2f} EUR",
         "is_refund": lambda: "it is a refund" if value else "it is not a refund",
         "is_near_reporting_threshold": lambda: (
             "amount is just under the 10,000 reporting threshold"
@@ -147,15 +147,25 @@ def describe(name: str, v: dict, contribution: float) -> str:
         "count_10m": lambda: f"{value:.0f} other transactions by this account in the last 10 minutes",
         "count_1h": lambda: f"{value:.0f} other transactions by this account in the last hour",
         "count_24h": lambda: f"{value:.0f} other transactions by this account in the last 24 hours",
-        "log_sum_10m": lambda: f"{_money(value)} spent by this account in the previous 10 minutes",
-        "log_sum_1h": lambda: f"{_money(value)} spent by this account in the previous hour",
-        "log_sum_24h": lambda: f"{_money(value)} spent by this account in the previous 24 hours",
+        "log_sum_10m": lambda: f"{_money(value)} EUR spent by this account in the previous 10 minutes",
+        "log_sum_1h": lambda: f"{_money(value)} EUR spent by this account in the previous hour",
+        "log_sum_24h": lambda: f"{_money(value)} EUR spent by this account in the previous 24 hours",
         "near_threshold_count_24h": lambda: f"{value:.0f} other payments just under 10,000 in the last 24 hours",
         "log_seconds_since_previous": lambda: (
             "no earlier transaction by this account in 30 days"
             if math.expm1(value) >= SECONDS_CAP - 1
             else f"{_duration(math.expm1(value))} since this account's previous transaction"
         ),
+        "amount_vs_category": lambda: f"amount is {_ratio(value)} this account's usual in this merchant category",
+        "amount_vs_max": lambda: f"amount is {_ratio(value)} the largest this account paid before",
+        "counterparties_24h": lambda: f"{value:.0f} different payees of this account in the last 24 hours",
+        "counterparty_senders_1h": lambda: f"{math.expm1(value):.0f} accounts paid this payee in the last hour",
+        "counterparty_senders_24h": lambda: f"{math.expm1(value):.0f} accounts paid this payee in the last 24 hours",
+        "counterparty_senders_7d": lambda: f"{math.expm1(value):.0f} accounts paid this payee in the last 7 days",
+        "counterparty_new_sender_share": lambda: (
+            f"{100 * value:.0f}% of this payee's senders in 7 days paid it for the first time"
+        ),
+        "counterparty_log_inflow_24h": lambda: f"this payee received {_money(value)} EUR in the last 24 hours",
     }
     text = texts.get(name, lambda: f"{name} = {value:.3g}")()
     return f"{text} ({direction} the risk)"

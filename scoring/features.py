@@ -1,10 +1,15 @@
 """Feature vectors for the anomaly models, computed by the same code for training and serving.
 
-Two blocks, one function. Stateless features depend on the transaction alone. Behavioural features
+Three blocks, one function. Stateless features depend on the transaction alone. Behavioural features
 compare it with its account's history: everything the account did before it, from the database
 (`scoring.history.load_history`, a constant number of queries per batch) plus the batch's own earlier
-rows. Training passes an empty history and the whole generated set as one batch, so a transaction's
-row is identical whether its past came from memory or from the database (test_feature_parity.py).
+rows. Counterparty features look at the merchant or payee it goes to: how many distinct accounts paid it
+lately (fan-in), how many of them for the first time, how much money converged on it. Training passes an
+empty history and the whole generated set as one batch, so a transaction's row is identical whether its
+past came from memory or from the database (test_feature_parity.py).
+
+Amounts are compared in euros at fixed reference rates (scoring.risk_tables.EUR_PER_UNIT) wherever
+accounts or currencies are compared with each other; an account's own moments stay in its currency.
 
 The risk encodings (`scoring.risk_tables`) are fixed domain priors, not learned; the feature list is
 stored per model version, so changing either means a new model version.
@@ -13,11 +18,11 @@ stored per model version, so changing either means a new model version.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scoring.history import EMPTY_HISTORY, AccountHistory, RecentRows
+from scoring.history import COUNTERPARTY_LOOKBACK, EMPTY_HISTORY, AccountHistory, RecentRows
 from scoring.models import Transaction
 from scoring.risk_tables import (
     CHANNEL_RISK,
@@ -28,14 +33,16 @@ from scoring.risk_tables import (
     COUNTRY_RISK_DEFAULT,
     MCC_RISK,
     MCC_RISK_DEFAULT,
+    MCC_TYPICAL_EUR,
+    MCC_TYPICAL_EUR_DEFAULT,
     NEAR_THRESHOLD_FLOOR,
     REPORTING_THRESHOLD,
 )
 
 STATELESS_FEATURES: tuple[str, ...] = (
-    "log_abs_amount",  # log1p(|amount|), in the transaction's currency
+    "log_abs_amount_eur",  # log1p(|amount| in euros at the reference rates)
     "is_refund",  # amount < 0 (refund or reversal)
-    "is_near_reporting_threshold",  # 8,000 <= amount < 10,000: the structuring band
+    "is_near_reporting_threshold",  # 8,000 <= amount < 10,000 (in its reporting currency): the structuring band
     "is_round_amount",  # a non-zero multiple of 100 with no cents
     "hour_sin",  # time of day (UTC) on the unit circle, so 23:59 is next to 00:00
     "hour_cos",
@@ -55,17 +62,30 @@ BEHAVIOURAL_FEATURES: tuple[str, ...] = (
     "count_10m",  # the account's other transactions in the last 10 minutes (including the batch)
     "count_1h",
     "count_24h",
-    "log_sum_10m",  # log1p of their summed |amount|
+    "log_sum_10m",  # log1p of their summed |amount| in euros
     "log_sum_1h",
     "log_sum_24h",
     "near_threshold_count_24h",  # the account's other 8,000-10,000 amounts in the last 24 hours
     "log_seconds_since_previous",  # log1p(seconds since the account's previous transaction), capped
+    # Robust outliers: against the account's typical amount in this merchant category, shrunk towards the
+    # category's typical ticket (MCC_TYPICAL_EUR) while the account has few payments there, so a short or
+    # skewed history cannot hide a jump; and against the largest amount the account ever paid.
+    "amount_vs_category",  # log(amount) - that typical, in euros: exp() is "N x its usual in the category"
+    "amount_vs_max",  # log(amount) - log(largest earlier amount), euros (0 without history)
+    "counterparties_24h",  # distinct merchants or payees the account paid in 24 h, this one included (fan-out)
 )
-FEATURE_NAMES: tuple[str, ...] = STATELESS_FEATURES + BEHAVIOURAL_FEATURES
+COUNTERPARTY_FEATURES: tuple[str, ...] = (
+    "counterparty_senders_1h",  # log1p(distinct accounts that paid this merchant or payee in 1 h, this one included)
+    "counterparty_senders_24h",
+    "counterparty_senders_7d",
+    "counterparty_new_sender_share",  # of those 7-day senders, the share paying it for the first time
+    "counterparty_log_inflow_24h",  # log1p(euros it received in 24 h): the amount concentrating on it
+)
+FEATURE_NAMES: tuple[str, ...] = STATELESS_FEATURES + BEHAVIOURAL_FEATURES + COUNTERPARTY_FEATURES
 
 # Plain-word names for explanations and charts.
 FEATURE_LABELS = {
-    "log_abs_amount": "Amount",
+    "log_abs_amount_eur": "Amount",
     "is_refund": "Refund",
     "is_near_reporting_threshold": "Just under the reporting threshold",
     "is_round_amount": "Round amount",
@@ -90,6 +110,14 @@ FEATURE_LABELS = {
     "log_sum_24h": "Spent in 24 h",
     "near_threshold_count_24h": "Near-threshold payments in 24 h",
     "log_seconds_since_previous": "Time since previous",
+    "amount_vs_category": "Amount vs usual in the category",
+    "amount_vs_max": "Amount vs largest so far",
+    "counterparties_24h": "Payees in 24 h (fan-out)",
+    "counterparty_senders_1h": "Senders to the payee in 1 h (fan-in)",
+    "counterparty_senders_24h": "Senders to the payee in 24 h (fan-in)",
+    "counterparty_senders_7d": "Senders to the payee in 7 days (fan-in)",
+    "counterparty_new_sender_share": "First-time senders to the payee",
+    "counterparty_log_inflow_24h": "Received by the payee in 24 h",
 }
 
 MIN_HISTORY = 3  # fewer earlier transactions than this: no profile-based signal (z-score, new country...)
@@ -97,6 +125,9 @@ MIN_LOG_STD = 0.25  # floor on an account's log-amount spread, so a very regular
 ZSCORE_CLIP = 8.0
 SECONDS_CAP = 30 * 86_400  # "no previous transaction" reads as 30 days
 VELOCITY_WINDOWS_S = {"10m": 600.0, "1h": 3600.0, "24h": 86_400.0}
+COUNTERPARTY_WINDOWS_S = {"1h": 3600.0, "24h": 86_400.0, "7d": COUNTERPARTY_LOOKBACK.total_seconds()}
+CATEGORY_PRIOR_WEIGHT = 2.0  # the category's typical counts as this many of the account's own payments
+RATIO_CLIP = 12.0  # |log ratio| cap: beyond e^12 (160,000x) the size of the jump no longer matters
 
 
 @dataclass(frozen=True)
@@ -107,21 +138,110 @@ class FeatureFrame:
     amount: np.ndarray  # float64 per batch row
     country: np.ndarray  # object per batch row, upper case
     _key: np.ndarray  # sorted (account, time) key of history + batch rows
-    _amount_sorted: np.ndarray  # their amounts, same order
+    _amount_sorted: np.ndarray  # their amounts in euros, same order
     _batch_pos: np.ndarray  # where each batch row sits in that order
+    amount_eur: np.ndarray  # float64 per batch row, at the reference rates
+    _payments: Payments  # payments to the batch's counterparties in the last 24 h and in the batch
+    reporting_amount: np.ndarray  # float64 per batch row, in the currency its reporting threshold is set in
+    _reporting_sorted: np.ndarray  # history + batch rows' reporting amounts, in _key order
+
+    def take(self, rows: slice) -> FeatureFrame:
+        """The frame of some of the batch's rows, with the same history (a batch scored in parts)."""
+        p = self._payments
+        return replace(
+            self,
+            matrix=self.matrix[rows],
+            amount=self.amount[rows],
+            country=self.country[rows],
+            _batch_pos=self._batch_pos[rows],
+            amount_eur=self.amount_eur[rows],
+            _payments=replace(p, query_group=p.query_group[rows], query_s=p.query_s[rows]),
+            reporting_amount=self.reporting_amount[rows],
+        )
 
     def column(self, name: str) -> np.ndarray:
         return self.matrix[:, FEATURE_NAMES.index(name)]
 
-    def window_count(self, window_s: float, where: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-        """Per batch row: the account's transactions (itself included) in [t - window_s, t] whose amount
-        satisfies `where` (all when None), counting stored history and the rest of the batch."""
-        mask = np.ones(len(self._key), bool) if where is None else where(self._amount_sorted)
+    def window_count(
+        self, window_s: float, where: Callable[[np.ndarray], np.ndarray] | None = None, *, reporting: bool = False
+    ) -> np.ndarray:
+        """Per batch row: the account's transactions (itself included) in [t - window_s, t] whose amount in
+        euros (with `reporting`, in its reporting currency) satisfies `where` (all when None), counting
+        stored history and the rest of the batch."""
+        amounts = self._reporting_sorted if reporting else self._amount_sorted
+        mask = np.ones(len(self._key), bool) if where is None else where(amounts)
         cumulative = np.concatenate([[0], np.cumsum(mask)])
         key = self._key[self._batch_pos]
         left = np.searchsorted(self._key, key - window_s, "left")
         right = np.searchsorted(self._key, key, "right")
         return cumulative[right] - cumulative[left]
+
+    def distinct_senders(self, window_s: float, min_amount_eur: float = 0.0) -> np.ndarray:
+        """Per batch row: distinct accounts that paid the row's counterparty at least `min_amount_eur` in
+        [t - window_s, t] (window_s at most 24 h: the raw payments the frame holds), 0 without a counterparty."""
+        if window_s > COUNTERPARTY_WINDOWS_S["24h"]:
+            raise ValueError("distinct_senders covers windows up to 24 hours")
+        p = self._payments
+        return p.distinct(window_s, np.abs(p.amount_eur) >= min_amount_eur)
+
+
+@dataclass(frozen=True)
+class Payments:
+    """Events grouped by a key (a counterparty, or an account), each naming a member (the sender, or the
+    payee), and the batch rows asking about them: distinct members within trailing windows, vectorised.
+
+    A member is present at time T in a window w when one of its events lies in [T - w, T]. Its presence is a
+    union of intervals [t, t + w] over its events: an interval opens at an event more than w after the
+    member's previous one and closes w after an event with no next one within w. Distinct members at T
+    are then the openings up to T minus the closings before T, two binary searches per row.
+    """
+
+    group: np.ndarray  # int64 code per event
+    member: np.ndarray  # int64 code per event
+    epoch_s: np.ndarray  # float64 per event
+    amount_eur: np.ndarray  # float64 per event
+    is_first: np.ndarray  # bool: the member's first ever event in the group (counted once, wherever it is)
+    query_group: np.ndarray  # int64 per batch row, -1 when the row has no group
+    query_s: np.ndarray  # float64 per batch row
+    span: float  # group stride in the composite (group, time) keys
+
+    def _composite(self, group: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        return group * self.span + seconds
+
+    def distinct(self, window_s: float, include: np.ndarray | None = None) -> np.ndarray:
+        keep = np.ones(len(self.group), bool) if include is None else include
+        group, member, seconds = self.group[keep], self.member[keep], self.epoch_s[keep]
+        pair = group * (int(self.member.max(initial=0)) + 1) + member
+        order = np.lexsort((seconds, pair))
+        pair, group, seconds = pair[order], group[order], seconds[order]
+        same_previous = np.concatenate([[False], pair[1:] == pair[:-1]])
+        gap_before = np.where(same_previous, seconds - np.concatenate([[0.0], seconds[:-1]]), np.inf)
+        same_next = np.concatenate([pair[1:] == pair[:-1], [False]])
+        gap_after = np.where(same_next, np.concatenate([seconds[1:], [0.0]]) - seconds, np.inf)
+        opens = np.sort(self._composite(group, seconds)[gap_before > window_s])
+        closes = np.sort(self._composite(group, seconds + window_s)[gap_after > window_s])
+        at = self._composite(self.query_group, self.query_s)
+        counts = np.searchsorted(opens, at, "right") - np.searchsorted(closes, at, "left")
+        counts -= np.searchsorted(opens, self._composite(self.query_group, -1.0), "right")
+        counts += np.searchsorted(closes, self._composite(self.query_group, -1.0), "left")
+        return np.where(self.query_group >= 0, counts, 0)
+
+    def window_sum(self, window_s: float, values: np.ndarray) -> np.ndarray:
+        """Per batch row: `values` summed over the group's events in [t - window_s, t]."""
+        order = np.argsort(self._composite(self.group, self.epoch_s), kind="stable")
+        keys = self._composite(self.group, self.epoch_s)[order]
+        cumulative = np.concatenate([[0.0], np.cumsum(values[order])])
+        at = self._composite(self.query_group, self.query_s)
+        left = np.searchsorted(keys, at - window_s, "left")
+        total = cumulative[np.searchsorted(keys, at, "right")] - cumulative[left]
+        return np.where(self.query_group >= 0, total, 0.0)
+
+    def firsts(self, window_s: float) -> np.ndarray:
+        """Per batch row: members whose first ever event in the group lies in [t - window_s, t]."""
+        keys = np.sort(self._composite(self.group, self.epoch_s)[self.is_first])
+        at = self._composite(self.query_group, self.query_s)
+        counts = np.searchsorted(keys, at, "right") - np.searchsorted(keys, at - window_s, "left")
+        return np.where(self.query_group >= 0, counts, 0)
 
 
 def build_features(transactions: Sequence[Transaction], history: AccountHistory = EMPTY_HISTORY) -> np.ndarray:
@@ -132,12 +252,25 @@ def build_features(transactions: Sequence[Transaction], history: AccountHistory 
 def build_feature_frame(transactions: Sequence[Transaction], history: AccountHistory = EMPTY_HISTORY) -> FeatureFrame:
     batch = RecentRows.of(transactions)
     columns = _stateless(transactions, batch)
-    behaviour, key, amount_sorted, batch_pos = _behavioural(batch, history)
+    behaviour, key, amount_sorted, reporting_sorted, batch_pos = _behavioural(batch, history)
     columns.update(behaviour)
+    payments = _counterparty_payments(batch, history)
+    columns.update(_counterparty(payments))
     matrix = np.empty((len(batch), len(FEATURE_NAMES)), dtype=np.float32)
     for i, name in enumerate(FEATURE_NAMES):
         matrix[:, i] = columns[name]
-    return FeatureFrame(matrix, batch.amount, batch.country, key, amount_sorted, batch_pos)
+    return FeatureFrame(
+        matrix,
+        batch.amount,
+        batch.country,
+        key,
+        amount_sorted,
+        batch_pos,
+        batch.amount_eur,
+        payments,
+        batch.reporting_amount,
+        reporting_sorted,
+    )
 
 
 def _stateless(transactions: Sequence[Transaction], batch: RecentRows) -> dict[str, np.ndarray]:
@@ -171,9 +304,9 @@ def _stateless(transactions: Sequence[Transaction], batch: RecentRows) -> dict[s
     angle = 2 * np.pi * np.mod(epoch_s, 86_400) / 86_400
     weekday = np.mod(np.floor_divide(epoch_s, 86_400) + 3, 7)  # 1970-01-01 was a Thursday (Monday = 0)
     return {
-        "log_abs_amount": np.log1p(np.abs(amount)),
+        "log_abs_amount_eur": np.log1p(np.abs(batch.amount_eur)),
         "is_refund": amount < 0,
-        "is_near_reporting_threshold": _near_threshold(amount),
+        "is_near_reporting_threshold": _near_threshold(batch.reporting_amount),
         "is_round_amount": (abs_cents > 0) & (np.mod(abs_cents, 10_000) == 0),
         "hour_sin": np.sin(angle),
         "hour_cos": np.cos(angle),
@@ -201,6 +334,9 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     amount = np.concatenate([recent.amount, batch.amount])
     country = np.concatenate([recent.country, batch.country])
     merchant = np.concatenate([recent.merchant, batch.merchant])
+    category = np.concatenate([recent.category, batch.category])
+    amount_eur = np.concatenate([recent.amount_eur, batch.amount_eur])
+    reporting = np.concatenate([recent.reporting_amount, batch.reporting_amount])
     m = len(account)
     seq = np.arange(m)
     accounts, account_code = np.unique(account.astype(str), return_inverse=True) if m else (np.empty(0), seq)
@@ -220,7 +356,7 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     log_amount = np.log1p(np.abs(amount[order]))
     angle = 2 * np.pi * np.mod(ts, 86_400) / 86_400
     profile = [history.profiles.get(acc) for acc in accounts.tolist()]
-    p_count, p_s1, p_s2, p_ss, p_sc, p_last = (
+    p_count, p_s1, p_s2, p_ss, p_sc, p_last, p_max = (
         np.array([getattr(p, f) if p else d for p in profile], dtype=np.float64)[a] if m else np.empty(0)
         for f, d in (
             ("count", 0.0),
@@ -229,6 +365,7 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
             ("sum_hour_sin", 0.0),
             ("sum_hour_cos", 0.0),
             ("last_epoch_s", np.nan),
+            ("max_log_amount", -np.inf),
         )
     )
     n_prior = p_count + (seq - starts)
@@ -248,12 +385,32 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
 
     country_seen = _prior_pair_count(account_code, country, t, seq, history.country_counts, account, n_recent)[order]
     merchant_seen = _prior_pair_count(account_code, merchant, t, seq, history.merchant_counts, account, n_recent)[order]
+
+    # Robust outliers, in euros: against the account's typical amount in the category, shrunk to the
+    # category's typical ticket while it has few payments there; and against its largest earlier amount.
+    log_eur = np.log1p(np.abs(amount_eur))
+    in_category, category_sum = _prior_pair_sums(
+        account_code, category, t, seq, log_eur, history.category_sums, account, n_recent
+    )
+    prior_log = np.log1p(
+        np.fromiter((MCC_TYPICAL_EUR.get(c, MCC_TYPICAL_EUR_DEFAULT) for c in category.tolist()), np.float64, m)
+    )
+    typical = (category_sum + CATEGORY_PRIOR_WEIGHT * prior_log) / (in_category + CATEGORY_PRIOR_WEIGHT)
+    amount_vs_category = np.clip(log_eur - typical, -RATIO_CLIP, RATIO_CLIP)[order]
+    log_eur_sorted = log_eur[order]
+    offset = a * (2 * RATIO_CLIP + 64.0)  # log-amounts stay far below this stride, so the running max stays per account
+    running = np.maximum.accumulate(log_eur_sorted + offset) - offset if m else np.empty(0)
+    earlier_max = np.where(seq > starts, np.concatenate([[-np.inf], running[:-1]]), -np.inf)
+    earlier_max = np.maximum(earlier_max, p_max)
+    amount_vs_max = np.where(
+        has_profile & np.isfinite(earlier_max), np.clip(log_eur_sorted - earlier_max, -RATIO_CLIP, RATIO_CLIP), 0.0
+    )
     has_merchant = merchant[order] != ""
     share = country_seen / safe_n
 
     key = a * (np.ptp(ts) + 3 * 86_400.0 if m else 1.0) + (ts - (ts.min() if m else 0.0))
-    abs_amount = np.abs(amount[order])
-    near = _near_threshold(amount[order]).astype(np.float64)
+    abs_amount = np.abs(amount_eur[order])
+    near = _near_threshold(reporting[order]).astype(np.float64)
     cumulative_abs = np.concatenate([[0.0], np.cumsum(abs_amount)])
     cumulative_near = np.concatenate([[0.0], np.cumsum(near)])
     right = np.searchsorted(key, key, "right")
@@ -275,9 +432,123 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
             "is_new_merchant": has_profile & has_merchant & (merchant_seen == 0),
             "hour_atypical": hour_atypical,
             "log_seconds_since_previous": np.log1p(previous),
+            "amount_vs_max": amount_vs_max,
         }
     )
-    return {name: values[batch_pos] for name, values in columns.items()}, key, amount[order], batch_pos
+    behaviour = {name: values[batch_pos] for name, values in columns.items()}
+    behaviour["amount_vs_category"] = amount_vs_category[batch_pos]
+    payees = _grouped(
+        group=account_code,
+        member=merchant,
+        epoch_s=t,
+        amount_eur=amount_eur,
+        is_first=np.zeros(m, bool),
+        query_group=account_code[n_recent:],
+        query_s=t[n_recent:],
+        include=merchant != "",
+    )
+    behaviour["counterparties_24h"] = payees.distinct(VELOCITY_WINDOWS_S["24h"])
+    return behaviour, key, amount_eur[order], reporting[order], batch_pos
+
+
+def _grouped(*, group, member, epoch_s, amount_eur, is_first, query_group, query_s, include) -> Payments:
+    """A Payments of the events where `include` holds (group: int codes; member: strings)."""
+    epoch_s = np.asarray(epoch_s, np.float64)
+    every = np.concatenate([epoch_s, query_s])
+    start = float(every.min()) if len(every) else 0.0
+    span = (float(every.max()) - start if len(every) else 0.0) + 2 * COUNTERPARTY_WINDOWS_S["7d"] + 10.0
+    members = member[include]
+    codes = np.unique(members.astype(str), return_inverse=True)[1] if len(members) else np.empty(0, np.int64)
+    return Payments(
+        group=np.asarray(group[include], np.int64),
+        member=np.asarray(codes, np.int64),
+        epoch_s=epoch_s[include] - start,
+        amount_eur=np.asarray(amount_eur, np.float64)[include],
+        is_first=np.asarray(is_first, bool)[include],
+        query_group=np.asarray(query_group, np.int64),
+        query_s=np.asarray(query_s, np.float64) - start,
+        span=span,
+    )
+
+
+def _counterparty_payments(batch: RecentRows, history: AccountHistory) -> Payments:
+    """The payments to the batch's counterparties: the stored ones of the last 24 hours (raw), each earlier
+    sender's latest and first payment (from CounterpartySender), and the batch's own.
+
+    Every sender whose first payment predates the raw window has an event at that first time, so a pair's
+    earliest event here is its first ever, in serving as in training (where everything is raw).
+    """
+    recent, senders = history.counterparty_recent, history.counterparty_senders
+    before = senders.last_epoch_s < history.recent_from_s  # no raw payment in the window: its latest one
+    extra_first = (senders.first_epoch_s < history.recent_from_s) & (senders.first_epoch_s != senders.last_epoch_s)
+    merchant = np.concatenate(
+        [senders.merchant[before], senders.merchant[extra_first], recent.merchant, batch.merchant]
+    )
+    account = np.concatenate([senders.account[before], senders.account[extra_first], recent.account, batch.account])
+    epoch_s = np.concatenate(
+        [senders.last_epoch_s[before], senders.first_epoch_s[extra_first], recent.epoch_s, batch.epoch_s]
+    )
+    n_virtual = int(before.sum()) + int(extra_first.sum())
+    amount_eur = np.concatenate([np.zeros(n_virtual), np.abs(recent.amount_eur), np.abs(batch.amount_eur)])
+    m = len(merchant)
+    if m:
+        merchant_code = np.unique(merchant.astype(str), return_inverse=True)[1].astype(np.int64)
+        account_code = np.unique(account.astype(str), return_inverse=True)[1].astype(np.int64)
+    else:
+        merchant_code = account_code = np.empty(0, np.int64)
+    pair = merchant_code * (int(account_code.max(initial=0)) + 1) + account_code
+    order = np.lexsort((np.arange(m), epoch_s, pair))
+    is_first = np.zeros(m, bool)
+    if m:
+        is_first[order[np.concatenate([[True], pair[order][1:] != pair[order][:-1]])]] = True
+    query_group = np.where(batch.merchant != "", merchant_code[m - len(batch) :], -1)
+    return _grouped(
+        group=merchant_code,
+        member=account,
+        epoch_s=epoch_s,
+        amount_eur=amount_eur,
+        is_first=is_first,
+        query_group=query_group,
+        query_s=batch.epoch_s,
+        include=merchant != "",
+    )
+
+
+def _counterparty(payments: Payments) -> dict[str, np.ndarray]:
+    senders = {name: payments.distinct(window_s) for name, window_s in COUNTERPARTY_WINDOWS_S.items()}
+    firsts = payments.firsts(COUNTERPARTY_WINDOWS_S["7d"])
+    return {
+        **{f"counterparty_senders_{name}": np.log1p(count) for name, count in senders.items()},
+        "counterparty_new_sender_share": np.where(senders["7d"] > 0, firsts / np.maximum(senders["7d"], 1), 0.0),
+        "counterparty_log_inflow_24h": np.log1p(
+            payments.window_sum(COUNTERPARTY_WINDOWS_S["24h"], payments.amount_eur)
+        ),
+    }
+
+
+def _prior_pair_sums(account_code, values, t, seq, weights, stored: dict, account, batch_from: int):
+    """Per row (original order): (count, sum of `weights`) over the account's earlier rows with the same value,
+    stored (count, sum) pairs added to the batch rows, as _prior_pair_count does for counts."""
+    m = len(values)
+    if not m:
+        return np.empty(0), np.empty(0)
+    _, value_code = np.unique(values.astype(str), return_inverse=True)
+    pair = account_code.astype(np.int64) * (value_code.max() + 1) + value_code
+    order = np.lexsort((seq, t, pair))
+    sorted_pair = pair[order]
+    group_start = np.searchsorted(sorted_pair, sorted_pair, "left")
+    count = np.empty(m, dtype=np.float64)
+    count[order] = np.arange(m) - group_start
+    w = weights[order]
+    exclusive = np.cumsum(w) - w
+    total = np.empty(m, dtype=np.float64)
+    total[order] = exclusive - exclusive[group_start]
+    if stored:
+        batch = zip(account[batch_from:].tolist(), values[batch_from:].tolist(), strict=True)
+        found = [stored.get(key, (0, 0.0)) for key in batch]
+        count[batch_from:] += np.fromiter((f[0] for f in found), np.float64, m - batch_from)
+        total[batch_from:] += np.fromiter((f[1] for f in found), np.float64, m - batch_from)
+    return count, total
 
 
 def _prior_pair_count(account_code, values, t, seq, stored: dict, account, batch_from: int) -> np.ndarray:

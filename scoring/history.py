@@ -1,10 +1,14 @@
-"""What the database knows about a batch's accounts before the batch: the input of behavioural features.
+"""What the database knows about a batch's accounts and counterparties before the batch: the input of the
+behavioural and counterparty features.
 
-Loaded in a constant number of queries per batch (three), whatever its size:
+Loaded in a constant number of queries per batch (five), whatever its size:
   1. raw recent rows of the batch's accounts (the velocity window before the batch, and the batch's span),
   2. their AccountProfile rows (running aggregates over everything stored: count, log-amount moments,
-     time of day on the unit circle, last time seen),
-  3. their AccountValueCount rows for the batch's countries and merchants.
+     time of day on the unit circle, last time seen, largest amount),
+  3. their AccountValueCount rows (per country, merchant and merchant category),
+  4. raw recent rows paid to the batch's counterparties (merchants and payees) in the same window,
+  5. the CounterpartySender rows of those counterparties active in the last 7 days (first and last payment
+     of each sender), for the 7-day fan-in and the first-time senders.
 The recent rows are subtracted from the profiles, so a profile means "everything before the velocity
 window" and the recent rows are then counted one by one, in time order, with the batch.
 Training builds the same features with an empty history: the generated set is one long batch.
@@ -16,18 +20,39 @@ Why running aggregates: aggregating 90 days of history per batch measured ~3 s o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import numpy as np
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from kernel.arrays import text_array
-from scoring.models import AccountProfile, AccountValueCount, Transaction
+from scoring.models import AccountProfile, AccountValueCount, CounterpartySender, Transaction
+from scoring.risk_tables import EUR_PER_UNIT, REPORTING_CURRENCIES
 
 # The longest velocity window: raw rows inside it are read one by one.
 VELOCITY_LOOKBACK = timedelta(hours=24)
+# The longest counterparty window: beyond the raw rows, each sender's latest payment in it is read.
+COUNTERPARTY_LOOKBACK = timedelta(days=7)
+
+
+def eur_amounts(amount: np.ndarray, currencies) -> np.ndarray:
+    """Amounts in euros at the reference rates (scoring.risk_tables.EUR_PER_UNIT; unknown currencies at par)."""
+    rates = np.fromiter(
+        (EUR_PER_UNIT.get((c or "").strip().upper(), 1.0) for c in currencies), dtype=np.float64, count=len(amount)
+    )
+    return amount * rates
+
+
+def reporting_amounts(amount: np.ndarray, amount_eur: np.ndarray, currencies) -> np.ndarray:
+    """Amounts in the currency their reporting threshold is set in: their own where 10,000 units of it is one
+    (REPORTING_CURRENCIES), else euros, so 9,000 yen (about 55 euros) is not "just under the threshold"."""
+    own = np.fromiter(
+        ((c or "").strip().upper() in REPORTING_CURRENCIES for c in currencies), dtype=bool, count=len(amount)
+    )
+    return np.where(own, amount, amount_eur)
 
 
 @dataclass(frozen=True)
@@ -39,21 +64,40 @@ class RecentRows:
     amount: np.ndarray  # float64
     country: np.ndarray  # object (str, upper case, may be "")
     merchant: np.ndarray  # object (str, may be "")
+    category: np.ndarray  # object (str, the merchant category code, may be "")
+    amount_eur: np.ndarray  # float64, at the reference rates
+    reporting_amount: np.ndarray  # float64, in the currency of its reporting threshold (reporting_amounts)
 
     @classmethod
     def empty(cls) -> RecentRows:
         blank = np.empty(0, dtype=object)
-        return cls(blank, np.empty(0), np.empty(0), blank, blank)
+        return cls(blank, np.empty(0), np.empty(0), blank, blank, blank, np.empty(0), np.empty(0))
+
+    @classmethod
+    def build(cls, *, account, epoch_s, amount, country, merchant, category, currency) -> RecentRows:
+        amount_eur = eur_amounts(amount, currency)
+        return cls(
+            account=account,
+            epoch_s=epoch_s,
+            amount=amount,
+            country=country,
+            merchant=merchant,
+            category=category,
+            amount_eur=amount_eur,
+            reporting_amount=reporting_amounts(amount, amount_eur, currency),
+        )
 
     @classmethod
     def of(cls, transactions: Sequence[Transaction]) -> RecentRows:
         n = len(transactions)
-        return cls(
+        return cls.build(
             account=np.array([t.account_id for t in transactions], dtype=object),
             epoch_s=np.fromiter((epoch_s(t.occurred_at) for t in transactions), dtype=np.float64, count=n),
             amount=np.fromiter((float(t.amount) for t in transactions), dtype=np.float64, count=n),
             country=np.array([(t.country or "").strip().upper() for t in transactions], dtype=object),
             merchant=np.array([t.merchant_id or "" for t in transactions], dtype=object),
+            category=np.array([(t.merchant_category or "").strip() for t in transactions], dtype=object),
+            currency=[t.currency for t in transactions],
         )
 
     def __len__(self) -> int:
@@ -70,6 +114,40 @@ class Profile:
     sum_hour_sin: float
     sum_hour_cos: float
     last_epoch_s: float
+    max_log_amount: float  # largest log1p(|amount in euros|) of every stored transaction
+
+
+class _Columns:
+    """Rows as column arrays: text columns (TEXT) hold str objects, the others float64."""
+
+    TEXT: ClassVar[tuple[str, ...]] = ("merchant", "account")
+
+    @classmethod
+    def empty(cls):
+        return cls(**{f.name: np.empty(0, dtype=object if f.name in cls.TEXT else np.float64) for f in fields(cls)})
+
+    def __len__(self) -> int:
+        return len(getattr(self, fields(self)[0].name))
+
+
+@dataclass(frozen=True)
+class CounterpartyPayments(_Columns):
+    """Payments to the batch's counterparties before the batch, as columns."""
+
+    merchant: np.ndarray  # object (str)
+    account: np.ndarray  # object (str)
+    epoch_s: np.ndarray  # float64
+    amount_eur: np.ndarray  # float64
+
+
+@dataclass(frozen=True)
+class CounterpartySenders(_Columns):
+    """Each earlier sender of a batch counterparty paid in the counterparty window: first and latest time."""
+
+    merchant: np.ndarray  # object (str)
+    account: np.ndarray  # object (str)
+    first_epoch_s: np.ndarray  # float64
+    last_epoch_s: np.ndarray  # float64
 
 
 @dataclass(frozen=True)
@@ -78,6 +156,12 @@ class AccountHistory:
     profiles: dict[str, Profile] = field(default_factory=dict)
     country_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     merchant_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (account, category) -> (count, sum of log1p(|amount in euros|)) before the recent rows
+    category_sums: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    # Counterparty memory: raw payments in the velocity window (recent_from on), senders before it.
+    counterparty_recent: CounterpartyPayments = field(default_factory=CounterpartyPayments.empty)
+    counterparty_senders: CounterpartySenders = field(default_factory=CounterpartySenders.empty)
+    recent_from_s: float = np.nan
 
 
 EMPTY_HISTORY = AccountHistory()
@@ -91,8 +175,8 @@ def epoch_s(occurred_at: datetime) -> float:
 
 
 def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
-    """The stored history of the batch's accounts in the batch's organisation, in three queries (none for an
-    empty batch): accounts of two organisations never share history.
+    """The stored history of the batch's accounts and counterparties in the batch's organisation, in five
+    queries (none for an empty batch): accounts of two organisations never share history.
 
     Stored rows that are themselves in the batch are not there yet: ingestion scores before it inserts.
     """
@@ -100,7 +184,8 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
         return EMPTY_HISTORY
     organisation_id = transactions[0].organisation_id
     accounts = sorted({t.account_id for t in transactions})
-    recent_from = min(t.occurred_at for t in transactions) - VELOCITY_LOOKBACK
+    first = min(t.occurred_at for t in transactions)
+    recent_from = first - VELOCITY_LOOKBACK
     last = max(t.occurred_at for t in transactions)
     accounts_param = text_array(accounts)
     recent_rows = _fetch_all(
@@ -108,28 +193,32 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             Transaction.objects.for_organisation(organisation_id)
             .filter(account_id__in=accounts, occurred_at__gte=recent_from, occurred_at__lte=last)
             .order_by()
-            .values_list("account_id", "occurred_at", "amount", "country", "merchant_id")
+            .values_list(
+                "account_id", "occurred_at", "amount", "country", "merchant_id", "merchant_category", "currency"
+            )
         ),
         # Seconds and amounts as float8: Django's timestamptz loader (Python, per value) and Decimal
         # parsing cost ~10 us a value (a profile of one 10,000-item batch: 21,581 loader calls, 0.24 s).
-        f"SELECT account_id, extract(epoch FROM occurred_at)::float8, amount::float8, country, merchant_id "  # noqa: S608
-        f"FROM {Transaction._meta.db_table} "
+        f"SELECT account_id, extract(epoch FROM occurred_at)::float8, amount::float8, country, merchant_id, "  # noqa: S608
+        f"merchant_category, currency FROM {Transaction._meta.db_table} "
         "WHERE organisation_id = %s AND account_id = ANY(%s::text[]) AND occurred_at >= %s AND occurred_at <= %s",
         (organisation_id, accounts_param, recent_from, last),
+    )
+    profile_columns = (
+        "account_id, n, sum_log_amount, sum_log_amount_sq, sum_hour_sin, sum_hour_cos, last_epoch_s, max_log_amount"
     )
     profile_rows = _fetch_all(
         lambda: (
             AccountProfile.objects.for_organisation(organisation_id)
             .filter(account_id__in=accounts)
-            .values_list(
-                "account_id", "n", "sum_log_amount", "sum_log_amount_sq", "sum_hour_sin", "sum_hour_cos", "last_epoch_s"
-            )
+            .values_list(*profile_columns.split(", "))
         ),
-        f"SELECT account_id, n, sum_log_amount, sum_log_amount_sq, sum_hour_sin, sum_hour_cos, last_epoch_s FROM {AccountProfile._meta.db_table} WHERE organisation_id = %s AND account_id = ANY(%s::text[])",  # noqa: E501, S608
+        f"SELECT {profile_columns} FROM {AccountProfile._meta.db_table} WHERE organisation_id = %s AND account_id = ANY(%s::text[])",  # noqa: E501, S608
         (organisation_id, accounts_param),
     )
     countries = sorted({(t.country or "").strip().upper() for t in transactions})
     merchants = sorted({t.merchant_id for t in transactions if t.merchant_id})
+    categories = sorted({(t.merchant_category or "").strip() for t in transactions})
     count_rows = _fetch_all(
         lambda: (
             AccountValueCount.objects.for_organisation(organisation_id)
@@ -137,27 +226,92 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             .filter(
                 Q(kind=AccountValueCount.Kind.COUNTRY, value__in=countries)
                 | Q(kind=AccountValueCount.Kind.MERCHANT, value__in=merchants)
+                | Q(kind=AccountValueCount.Kind.CATEGORY, value__in=categories)
             )
-            .values_list("account_id", "kind", "value", "n")
+            .values_list("account_id", "kind", "value", "n", "sum_log_amount")
         ),
         # Every count of the batch's accounts (a few per account; only the batch's pairs are looked up):
         # an index range per account measured 50 ms for 7,600 accounts, joining the exact pairs 106 ms.
-        f"SELECT account_id, kind, value, n FROM {AccountValueCount._meta.db_table} "  # noqa: S608
+        f"SELECT account_id, kind, value, n, sum_log_amount FROM {AccountValueCount._meta.db_table} "  # noqa: S608
         "WHERE organisation_id = %s AND account_id = ANY(%s::text[])",
         (organisation_id, accounts_param),
     )
-    return _assemble(recent_from, recent_rows, profile_rows, count_rows)
+    merchants_param = text_array(merchants)
+    counterparty_rows = _fetch_all(
+        lambda: (
+            Transaction.objects.for_organisation(organisation_id)
+            .filter(merchant_id__in=merchants, occurred_at__gte=recent_from, occurred_at__lte=last)
+            .order_by()
+            .values_list("merchant_id", "account_id", "occurred_at", "amount", "currency")
+        ),
+        f"SELECT merchant_id, account_id, extract(epoch FROM occurred_at)::float8, amount::float8, currency "  # noqa: S608
+        f"FROM {Transaction._meta.db_table} "
+        "WHERE organisation_id = %s AND merchant_id = ANY(%s::text[]) AND occurred_at >= %s AND occurred_at <= %s",
+        (organisation_id, merchants_param, recent_from, last),
+    )
+    # Senders active in the 7-day window, and any earlier sender of a batch pair: its first payment is old,
+    # so the batch's payment is not a first one.
+    senders_from_s = (first - COUNTERPARTY_LOOKBACK).timestamp()
+    batch_pairs = sorted({(t.merchant_id, t.account_id) for t in transactions if t.merchant_id})
+    sender_table = CounterpartySender._meta.db_table
+    sender_rows = _fetch_all(
+        lambda: (
+            CounterpartySender.objects.for_organisation(organisation_id)
+            .filter(merchant_id__in=merchants)
+            .filter(Q(last_epoch_s__gte=senders_from_s) | Q(account_id__in=accounts, last_epoch_s__lt=senders_from_s))
+            .values_list("merchant_id", "account_id", "first_epoch_s", "last_epoch_s")
+        ),
+        f"SELECT merchant_id, account_id, first_epoch_s, last_epoch_s FROM {sender_table} "  # noqa: S608
+        "WHERE organisation_id = %s AND merchant_id = ANY(%s::text[]) AND last_epoch_s >= %s "
+        f"UNION ALL SELECT s.merchant_id, s.account_id, s.first_epoch_s, s.last_epoch_s FROM {sender_table} s "
+        "JOIN unnest(%s::text[], %s::text[]) AS b(merchant_id, account_id) "
+        "ON s.merchant_id = b.merchant_id AND s.account_id = b.account_id "
+        "WHERE s.organisation_id = %s AND s.last_epoch_s < %s",
+        (
+            organisation_id,
+            merchants_param,
+            senders_from_s,
+            text_array([m for m, _ in batch_pairs]),
+            text_array([a for _, a in batch_pairs]),
+            organisation_id,
+            senders_from_s,
+        ),
+    )
+    history = _assemble(recent_from, recent_rows, profile_rows, count_rows)
+    payments_amount = np.fromiter((float(r[3]) for r in counterparty_rows), np.float64, len(counterparty_rows))
+    return AccountHistory(
+        recent=history.recent,
+        profiles=history.profiles,
+        country_counts=history.country_counts,
+        merchant_counts=history.merchant_counts,
+        category_sums=history.category_sums,
+        counterparty_recent=CounterpartyPayments(
+            merchant=np.array([r[0] for r in counterparty_rows], dtype=object),
+            account=np.array([r[1] for r in counterparty_rows], dtype=object),
+            epoch_s=np.fromiter((_epoch_of(r[2]) for r in counterparty_rows), np.float64, len(counterparty_rows)),
+            amount_eur=eur_amounts(payments_amount, [r[4] for r in counterparty_rows]),
+        ),
+        counterparty_senders=CounterpartySenders(
+            merchant=np.array([r[0] for r in sender_rows], dtype=object),
+            account=np.array([r[1] for r in sender_rows], dtype=object),
+            first_epoch_s=np.array([r[2] for r in sender_rows], dtype=np.float64),
+            last_epoch_s=np.array([r[3] for r in sender_rows], dtype=np.float64),
+        ),
+        recent_from_s=recent_from.timestamp(),
+    )
 
 
 def _assemble(
     recent_from: datetime, rows: list[tuple], profile_rows: list[tuple], count_rows: list[tuple]
 ) -> AccountHistory:
-    recent = RecentRows(
+    recent = RecentRows.build(
         account=np.array([r[0] for r in rows], dtype=object),
         epoch_s=np.fromiter((_epoch_of(r[1]) for r in rows), dtype=np.float64, count=len(rows)),
         amount=np.fromiter((float(r[2]) for r in rows), dtype=np.float64, count=len(rows)),
         country=np.array([(r[3] or "").upper() for r in rows], dtype=object),
         merchant=np.array([r[4] or "" for r in rows], dtype=object),
+        category=np.array([(r[5] or "").strip() for r in rows], dtype=object),
+        currency=[r[6] for r in rows],
     )
 
     # The recent rows' own contribution, taken out of the running aggregates below (vectorised per account).
@@ -171,7 +325,7 @@ def _assemble(
     window_start_s = recent_from.timestamp()
     profiles = {}
     no_window = [0.0] * 5
-    for account, n, s1, s2, ss, sc, last_s in profile_rows:
+    for account, n, s1, s2, ss, sc, last_s, max_log in profile_rows:
         w = in_window.get(account, no_window)
         if n - w[0] > 0.5:
             profiles[account] = Profile(
@@ -183,20 +337,36 @@ def _assemble(
                 # The latest stored row may be inside the window (then the window rows say it) or later
                 # (out-of-order arrival): the last time before the window is then unknown.
                 last_epoch_s=last_s if last_s < window_start_s else np.nan,
+                max_log_amount=max_log,
             )
 
     country_counts: dict[tuple[str, str], int] = {}
     merchant_counts: dict[tuple[str, str], int] = {}
-    for account, kind, value, n in count_rows:
+    category_sums: dict[tuple[str, str], list] = {}
+    category = AccountValueCount.Kind.CATEGORY.value
+    for account, kind, value, n, sum_log in count_rows:
+        if kind == category:
+            category_sums[(account, value)] = [n, sum_log]
+            continue
         target = country_counts if kind == AccountValueCount.Kind.COUNTRY else merchant_counts
         target[(account, value)] = n
-    for account, country, merchant in zip(recent.account, recent.country, recent.merchant, strict=True):
+    log_eur = np.log1p(np.abs(recent.amount_eur)).tolist()
+    rows_by_key = zip(recent.account, recent.country, recent.merchant, recent.category, log_eur, strict=True)
+    for account, country, merchant, mcc, log_amount_eur in rows_by_key:
         if (account, country) in country_counts:
             country_counts[(account, country)] -= 1
         if merchant and (account, merchant) in merchant_counts:
             merchant_counts[(account, merchant)] -= 1
+        sums = category_sums.get((account, mcc))
+        if sums is not None:
+            sums[0] -= 1
+            sums[1] -= log_amount_eur
     return AccountHistory(
-        recent=recent, profiles=profiles, country_counts=country_counts, merchant_counts=merchant_counts
+        recent=recent,
+        profiles=profiles,
+        country_counts=country_counts,
+        merchant_counts=merchant_counts,
+        category_sums={key: (n, total) for key, (n, total) in category_sums.items()},
     )
 
 

@@ -105,7 +105,7 @@ class Scorer:
         reference = {k: np.asarray(reference[k], dtype=np.float64) for k in (*COMPONENTS, "ensemble")}
         if any(r.ndim != 1 or len(r) < 2 or np.any(np.diff(r) <= 0) for r in reference.values()):
             raise ModelArtifactError(f"Model v{model_version.version}: score references must be increasing.")
-        thresholds = [float(model_version.thresholds[name]) for name in RISK_THRESHOLDS]
+        thresholds = [float(model_version.thresholds_in_force[name]) for name in RISK_THRESHOLDS]
         if not 0 <= thresholds[0] <= thresholds[1] <= thresholds[2] <= 1:
             raise ModelArtifactError(
                 f"Model v{model_version.version}: thresholds must satisfy 0 <= medium <= high <= critical <= 1."
@@ -116,7 +116,7 @@ class Scorer:
                 f"Model v{model_version.version}: params.ensemble_weights must name both detectors."
             )
         self.model_version = model_version
-        self.key = (model_version.pk, model_version.artifact_sha256)
+        self.key = (model_version.pk, model_version.artifact_sha256, model_version.calibrated_at)
         self.session = make_session(artifact)
         self.score_reference = reference
         self.weights = {k: float(v) for k, v in weights.items()}
@@ -144,10 +144,11 @@ class Scorer:
         return self.normalise(self.raw_scores(features))
 
 
-# Scorers loaded by this process, by (model version id, artifact hash): every organisation's champion and
-# the challengers of running experiments. The hash is part of the key because ids can be reused (SQLite
-# after a rollback). Bounded: a version no one scores any more is dropped with the rest when it is full.
-_scorers: dict[tuple[int, str], Scorer] = {}
+# Scorers loaded by this process, by (model version id, artifact hash, last recalibration): every
+# organisation's champion and the challengers of running experiments. The hash is part of the key because
+# ids can be reused (SQLite after a rollback); a recalibration loads the version again with its new
+# thresholds. Bounded: a version no one scores any more is dropped with the rest when it is full.
+_scorers: dict[tuple, Scorer] = {}
 _scorers_lock = threading.Lock()
 SCORERS_KEPT = 64
 
@@ -162,17 +163,18 @@ def champion_scorer() -> Scorer:
     return champion_scorer_for(champion_key())
 
 
-def champion_scorer_for(key: tuple[int, str] | None) -> Scorer:
-    """champion_scorer() for a champion key (id, artifact hash) the caller read itself (None: no champion)."""
+def champion_scorer_for(key: tuple | None) -> Scorer:
+    """champion_scorer() for a champion key (id, artifact hash, last recalibration) the caller read itself
+    (None: no champion)."""
     if key is None:
         raise NoChampionModel("No champion model is registered: train one with `manage.py train_model`.")
     return _scorer(key)
 
 
-def champion_key() -> tuple[int, str] | None:
-    """The current organisation's champion's (id, artifact hash), or None (one small query)."""
+def champion_key() -> tuple | None:
+    """The current organisation's champion's (id, artifact hash, last recalibration), or None (one small query)."""
     champions = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).order_by("pk")
-    return champions.values_list("id", "artifact_sha256").first()
+    return champions.values_list("id", "artifact_sha256", "calibrated_at").first()
 
 
 def scorer_for(model_version: ModelVersion) -> Scorer:
@@ -180,10 +182,10 @@ def scorer_for(model_version: ModelVersion) -> Scorer:
 
     `model_version` may come with its artifact deferred: it is then fetched once, on the first use.
     """
-    return _scorer((model_version.pk, model_version.artifact_sha256))
+    return _scorer((model_version.pk, model_version.artifact_sha256, model_version.calibrated_at))
 
 
-def _scorer(key: tuple[int, str]) -> Scorer:
+def _scorer(key: tuple) -> Scorer:
     scorer = _scorers.get(key)
     if scorer is not None:
         return scorer

@@ -4,6 +4,10 @@
 # AMLD cash-control rules (EUR); "structuring" splits amounts to stay just under them.
 REPORTING_THRESHOLD = 10_000.0
 NEAR_THRESHOLD_FLOOR = 8_000.0
+# Currencies whose regulators set a 10,000-unit report: US CTR, EU cash controls, Canada's LCTR, Australia's
+# TTR; GBP and CHF amounts are read in their own units too (close to par). Other currencies' amounts are
+# compared with the threshold in euros.
+REPORTING_CURRENCIES = frozenset({"USD", "EUR", "CAD", "AUD", "GBP", "CHF"})
 
 # Channel risk: card-not-present and push payments carry the most fraud (EBA/ECB payment fraud
 # reports: card-not-present and credit transfers dominate fraud by value); chip-and-PIN the least.
@@ -92,3 +96,26 @@ COUNTRY_CURRENCY = {
     "BR": "BRL", "RU": "RUB", "UA": "UAH", "IN": "INR", "TR": "TRY", "AE": "AED",
     "NG": "NGN", "VN": "VND", "ZA": "ZAR", "KE": "KES", "VE": "VES", "IR": "IRR", "MM": "MMK", "KP": "KPW",
 }  # fmt: skip
+
+# Reference rates: euros per unit of each currency (approximate mid-market rates, late 2026). They put
+# amounts on one scale for the features and the amount rules, so a 20,000 yen taxi ride is not a 20,000
+# euro outlier; they are not booking rates. A currency missing here counts at par.
+EUR_PER_UNIT = {
+    "EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05, "SEK": 0.088, "DKK": 0.134, "NOK": 0.086,
+    "PLN": 0.23, "CZK": 0.040, "HUF": 0.0025, "RON": 0.20, "CAD": 0.67, "AUD": 0.60, "JPY": 0.0061,
+    "CNY": 0.127, "BRL": 0.17, "RUB": 0.0100, "UAH": 0.022, "INR": 0.011, "TRY": 0.027, "AED": 0.25,
+    "NGN": 0.00060, "VND": 0.000036, "ZAR": 0.050, "KES": 0.0071, "VES": 0.025, "IRR": 0.000022,
+    "MMK": 0.00044, "KPW": 0.0010,
+}  # fmt: skip
+
+# A category's typical ticket in euros (card-scheme and central-bank payment diaries: a grocery basket
+# ~40, a coffee or fast-food meal ~10, a flight ~300): the prior an account's own typical amount in a
+# category starts from while its history there is thin. Blank (wires, ACH) and unknown codes: 150.
+MCC_TYPICAL_EUR = {
+    "5411": 40, "5812": 35, "5814": 12, "5541": 50, "5542": 50, "5311": 60, "5912": 25, "4111": 5,
+    "4121": 20, "4900": 90, "5651": 60, "5732": 250, "5942": 20, "7011": 180, "4511": 300, "5999": 40,
+    "4814": 30, "5815": 10, "5816": 15, "5817": 10, "7995": 50, "6211": 1000, "6011": 100, "6010": 300,
+    "4829": 400, "6051": 300, "5944": 400, "5045": 600, "4816": 20, "5968": 15, "4722": 400, "8011": 80,
+    "8062": 200, "9311": 500, "9399": 100,
+}  # fmt: skip
+MCC_TYPICAL_EUR_DEFAULT = 150.0

@@ -29,7 +29,10 @@ PARAMS: dict[str, dict[str, tuple[type, object]]] = {
     Rule.Kind.HIGH_RISK_COUNTRY: {"countries": (list, list(FATF_CALL_FOR_ACTION))},
     Rule.Kind.AMOUNT_OVER_LIMIT: {"limit": (float, 20_000.0)},
     Rule.Kind.VELOCITY: {"window_minutes": (float, 60.0), "min_count": (int, 15)},
+    Rule.Kind.FAN_IN: {"min_senders": (int, 8), "window_hours": (float, 24.0), "min_amount": (float, 1_000.0)},
+    Rule.Kind.AMOUNT_JUMP: {"multiple": (float, 20.0), "min_zscore": (float, 2.5), "over_max": (float, 1.0)},
 }
+FAN_IN_MAX_WINDOW_HOURS = 24.0  # the raw payments a batch's frame holds
 
 # The rules a new installation starts with (data migration 0005 and rules_install_defaults()).
 DEFAULT_RULES = [
@@ -64,7 +67,7 @@ DEFAULT_RULES = [
         "kind": Rule.Kind.AMOUNT_OVER_LIMIT,
         "action": Rule.Action.FLAG,
         "risk_level": RiskLevel.HIGH,
-        "description": "Any single transaction of 20,000 or more (absolute value, transaction currency).",
+        "description": "Any single transaction of 20,000 euros or more (absolute value, at reference rates).",
     },
     {
         "code": "velocity-1h",
@@ -73,6 +76,24 @@ DEFAULT_RULES = [
         "action": Rule.Action.RAISE,
         "risk_level": RiskLevel.MEDIUM,
         "description": "Fifteen or more transactions by one account within an hour: worth a look, not an alert.",
+    },
+    {
+        "code": "fan-in-24h",
+        "name": "Fan-in to one counterparty",
+        "kind": Rule.Kind.FAN_IN,
+        "action": Rule.Action.FLAG,
+        "risk_level": RiskLevel.HIGH,
+        "description": "Eight or more distinct accounts each paying one merchant or payee 1,000 euros or more "
+        "within 24 hours (money mule collection).",
+    },
+    {
+        "code": "amount-jump-20x",
+        "name": "Amount jump",
+        "kind": Rule.Kind.AMOUNT_JUMP,
+        "action": Rule.Action.FLAG,
+        "risk_level": RiskLevel.HIGH,
+        "description": "An amount 20 times the account's usual in the merchant category, 2.5 standard deviations "
+        "above its mean and above the largest it ever paid (accounts with at least 3 earlier transactions).",
     },
 ]
 
@@ -114,6 +135,8 @@ def rule_params(rule: Rule) -> dict:
         params[name] = value
     if rule.kind == Rule.Kind.STRUCTURING and params["floor"] >= params["threshold"]:
         raise ValidationError({"params": "floor must be below threshold."})
+    if rule.kind == Rule.Kind.FAN_IN and params["window_hours"] > FAN_IN_MAX_WINDOW_HOURS:
+        raise ValidationError({"params": f"window_hours must be at most {FAN_IN_MAX_WINDOW_HOURS:g}."})
     return params
 
 
@@ -162,10 +185,13 @@ def evaluate_rules(
 
 def _check(rule: Rule, p: dict, frame: FeatureFrame):
     """(mask over the batch, reasons(rows) -> list[str]) for one rule."""
-    amount = frame.amount
+    amount = frame.amount_eur
     if rule.kind == Rule.Kind.STRUCTURING:
-        in_band = (amount >= p["floor"]) & (amount < p["threshold"])
-        count = frame.window_count(p["window_hours"] * 3600, lambda a: (a >= p["floor"]) & (a < p["threshold"]))
+        reporting = frame.reporting_amount
+        in_band = (reporting >= p["floor"]) & (reporting < p["threshold"])
+        count = frame.window_count(
+            p["window_hours"] * 3600, lambda a: (a >= p["floor"]) & (a < p["threshold"]), reporting=True
+        )
         mask = in_band & (count >= p["min_count"])
         return mask, lambda rows: [
             f"{count[r]} payments of {p['floor']:,.0f}-{p['threshold']:,.0f} within {p['window_hours']:g} h"
@@ -176,15 +202,32 @@ def _check(rule: Rule, p: dict, frame: FeatureFrame):
         count = frame.window_count(p["window_minutes"] * 60, lambda a: np.abs(a) <= p["max_amount"])
         mask = small & (count >= p["min_count"])
         return mask, lambda rows: [
-            f"{count[r]} payments of at most {p['max_amount']:,.2f} within {p['window_minutes']:g} min" for r in rows
+            f"{count[r]} payments of at most {p['max_amount']:,.2f} EUR within {p['window_minutes']:g} min"
+            for r in rows
         ]
     if rule.kind == Rule.Kind.HIGH_RISK_COUNTRY:
         mask = np.isin(frame.country, p["countries"])
         return mask, lambda rows: [f"country {frame.country[r]} is on the high-risk list" for r in rows]
     if rule.kind == Rule.Kind.AMOUNT_OVER_LIMIT:
-        mask = np.abs(amount) >= p["limit"]
+        eur = np.abs(amount)
+        mask = eur >= p["limit"]
+        return mask, lambda rows: [f"amount {eur[r]:,.2f} EUR is at or over the {p['limit']:,.0f} limit" for r in rows]
+    if rule.kind == Rule.Kind.FAN_IN:
+        senders = frame.distinct_senders(p["window_hours"] * 3600, p["min_amount"])
+        mask = (np.abs(frame.amount_eur) >= p["min_amount"]) & (senders >= p["min_senders"])
         return mask, lambda rows: [
-            f"amount {abs(amount[r]):,.2f} is at or over the {p['limit']:,.0f} limit" for r in rows
+            f"{senders[r]} accounts paid this counterparty {p['min_amount']:,.0f} EUR or more "
+            f"within {p['window_hours']:g} h"
+            for r in rows
+        ]
+    if rule.kind == Rule.Kind.AMOUNT_JUMP:
+        vs_usual, vs_max = frame.column("amount_vs_category"), frame.column("amount_vs_max")
+        zscore = frame.column("amount_zscore")
+        mask = (vs_usual >= np.log(p["multiple"])) & (zscore >= p["min_zscore"]) & (vs_max >= np.log(p["over_max"]))
+        return mask, lambda rows: [
+            f"{np.exp(vs_usual[r]):,.0f} x the account's usual in this category, "
+            f"{zscore[r]:.1f} standard deviations above its mean, {np.exp(vs_max[r]):,.1f} x its largest earlier amount"
+            for r in rows
         ]
     if rule.kind == Rule.Kind.VELOCITY:
         count = frame.window_count(p["window_minutes"] * 60)

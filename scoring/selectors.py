@@ -58,6 +58,9 @@ def drift_summary(*, top: int = 5) -> dict:
             "drifted_features": latest.drifted_features,
             "top_features": features[:top],
             "retraining_started": latest.retraining_started,
+            "alert_rate": latest.alert_rate,
+            "model_alert_rate": latest.model_alert_rate,
+            "alert_budget": latest.alert_budget,
         },
     }
 
@@ -192,3 +195,46 @@ def _risk_groups(decisions: QuerySet, field: str, top: int) -> list[RiskGroup]:
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+def calibration_summary(*, limit: int = 5) -> dict:
+    """The alert budget on a dashboard: the budgets, the champion's thresholds in force, the latest
+    recalibrations (applied, proposed for four-eyes, ...)."""
+    from scoring.models import ModelVersion, ThresholdCalibration
+
+    champion = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION)
+        .only("id", "version", "thresholds", "live_thresholds", "calibrated_at")
+        .first()
+    )
+    latest = list(
+        ThresholdCalibration.objects.select_related("model_version")
+        .only(
+            "created_at", "status", "previous", "thresholds", "n_decisions", "observed_alert_rate",
+            "expected_alert_rate", "alert_budget", "model_version__version",
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )  # fmt: skip
+    return {
+        "alert_budget": settings.ALERT_BUDGET,
+        "rules_alert_budget": settings.RULES_ALERT_BUDGET,
+        "champion": champion
+        and {
+            "version": champion.version,
+            "high": (champion.thresholds_in_force or {}).get("high"),
+            "training_high": (champion.thresholds or {}).get("high"),
+            "calibrated_at": champion.calibrated_at,
+        },
+        "latest": [
+            {
+                "created_at": c.created_at,
+                "version": c.model_version.version,
+                "status": c.get_status_display(),
+                "proposed": c.status == ThresholdCalibration.Status.PROPOSED,
+                "previous_high": c.previous["high"],
+                "high": c.thresholds["high"],
+                "n_decisions": c.n_decisions,
+                "observed_alert_rate": c.observed_alert_rate,
+                "expected_alert_rate": c.expected_alert_rate,
+            }
+            for c in latest
+        ],
+    }

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from organisations.context import for_each_organisation
 from scoring.inference import NoChampionModel
+from scoring.services.calibration import thresholds_recalibrate
 from scoring.services.explanations import decisions_explain
 from scoring.services.monitoring import drift_check
 from scoring.services.retraining import retrain_run_execute
@@ -32,3 +33,15 @@ def retrain_task(run_id: int) -> int | None:
     """Train the candidate of a queued RetrainRun, in the run's organisation."""
     run = retrain_run_execute(run_id=run_id)
     return run.model_version_id if run is not None else None
+
+
+@shared_task(acks_late=True)
+def thresholds_recalibrate_task() -> list[int | None]:
+    """Recalibrate every organisation's champion to the alert budget (idempotent: a run on the same window
+    proposes the same thresholds)."""
+    return for_each_organisation(_recalibrate)
+
+
+def _recalibrate(organisation) -> int | None:
+    calibration = thresholds_recalibrate(actor="system:calibration")
+    return calibration.pk if calibration is not None else None

@@ -17,6 +17,7 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score
 
+from scoring.calibration import ALERT_RATE_FACTORS
 from scoring.drift import drift_reference
 from scoring.features import FEATURE_NAMES
 from scoring.inference import FLAG_THRESHOLD, combine_scores, make_session, normalise_scores, raw_component_scores
@@ -32,10 +33,9 @@ from scoring.onnx_export import (
 ALGORITHM = "ensemble:isolation_forest+pca_autoencoder"
 # Raw score at quantile levels 0, 0.001, ..., 1 of the training data: fine enough to place a 1.5% cut.
 REFERENCE_QUANTILES = 1001
-# Share of training traffic above each threshold, relative to contamination_target (the HIGH rate):
-# with the default 0.015 that is 4.5% MEDIUM or above, 1.5% HIGH or above (flagged), 0.375% CRITICAL.
-# The model keeps 1.5% so that the rules' forced flags still fit in a 2% alert budget.
-ALERT_RATE_FACTORS = {"medium": 3.0, "high": 1.0, "critical": 0.25}
+# Share of training traffic above each threshold: scoring.calibration.ALERT_RATE_FACTORS times
+# contamination_target (the HIGH rate, ALERT_BUDGET by default), so the rules' forced flags still fit in
+# the total budget (ALERT_BUDGET + RULES_ALERT_BUDGET).
 # Weights of the two detectors' normalised scores. The forest carries most of the signal on the
 # generator's patterns (held-out recall at 1.5% alerts: forest 0.81, autoencoder 0.43, max 0.77, this
 # mix 0.82); the autoencoder adds the rows whose feature combination is odd without any extreme value.

@@ -186,6 +186,25 @@ def test_dashboard_shows_the_latest_drift_report_with_the_features_that_moved_mo
     assert "drifted" in panel and "amount_log" in panel and "0.450" in panel and "last 500 decisions" in panel
 
 
+def test_dashboard_shows_the_alert_budget_and_the_recalibrations(client, personas, model_version):
+    from scoring.models import ThresholdCalibration
+
+    cache.clear()
+    now = timezone.now()
+    ThresholdCalibration.objects.create(
+        model_version=model_version, status=ThresholdCalibration.Status.PROPOSED, created_at=now,
+        previous={"medium": 0.95, "high": 0.985, "critical": 0.996},
+        thresholds={"medium": 0.96, "high": 0.995, "critical": 0.998},
+        target={"medium": 0.97, "high": 0.999, "critical": 0.999}, window_start=now, window_end=now,
+        n_decisions=20_000, observed_alert_rate=0.0457, expected_alert_rate=0.021, alert_budget=0.015,
+        largest_move=0.02,
+    )  # fmt: skip
+    client.force_login(personas["alice"])
+    panel = client.get("/").content.decode().split('data-testid="alert-budget"')[1].split("</section>")[0]
+    assert "0.0150" in panel and "0.9850" in panel and "0.9950" in panel and "0.0457" in panel
+    assert "needs four-eyes" in panel and "20000" in panel
+
+
 def test_approvals_queue_lists_pending_closures_for_compliance(client, personas, open_case):
     from cases.services import case_close
 

@@ -29,6 +29,8 @@ KNOWN_EVENT_TYPES = (
     "model.promoted",
     "model.rolled_back",
     "model.drift_detected",
+    "model.thresholds_recalibrated",
+    "model.thresholds_proposed",
 )
 
 

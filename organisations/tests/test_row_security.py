@@ -33,6 +33,8 @@ POLICY_MIGRATIONS = (
     "organisations.migrations.0005_row_level_security_retrain_runs",
     "evidence.migrations.0002_row_level_security",
     "cases.migrations.0009_row_level_security_sar_drafts",
+    "scoring.migrations.0017_counterparty_rules_and_row_security",
+    "scoring.migrations.0019_row_security_calibrations",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 

@@ -1,17 +1,17 @@
-"""Admin for drift reports, retraining runs and experiments."""
+"""Admin for drift reports, threshold recalibrations, retraining runs and experiments."""
 
 from django.contrib import admin
 
+from approvals.admin import FourEyesAdmin
 from kernel.admin import ReadOnlyAdmin, admin_action
 from organisations.admin import OrganisationScoped
-from scoring.models import DriftReport, Experiment, ModelVersion, RetrainRun
+from scoring.models import CalibrationRequest, DriftReport, Experiment, ModelVersion, RetrainRun, ThresholdCalibration
+from scoring.services.calibration import calibration_request
 from scoring.services.experiments import experiment_results, experiment_stop
 
 
-@admin.register(DriftReport)
-class DriftReportAdmin(OrganisationScoped, ReadOnlyAdmin):
-    list_display = ["created_at", "model_version", "window_size", "is_drifted", "retraining_started"]
-    list_filter = ["is_drifted"]
+class _OfAModelVersion:
+    """Lists of rows about a model version: the version's number, never its heavy fields."""
 
     def get_queryset(self, request):
         return (
@@ -20,6 +20,15 @@ class DriftReportAdmin(OrganisationScoped, ReadOnlyAdmin):
             .select_related("model_version")
             .defer(*ModelVersion.heavy_fields("model_version"))
         )
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(_OfAModelVersion, OrganisationScoped, ReadOnlyAdmin):
+    list_display = [
+        "created_at", "model_version", "window_size", "is_drifted", "retraining_started", "model_alert_rate",
+        "alert_rate", "alert_budget",
+    ]  # fmt: skip
+    list_filter = ["is_drifted"]
 
 
 @admin.register(RetrainRun)
@@ -57,3 +66,31 @@ class ExperimentAdmin(OrganisationScoped, ReadOnlyAdmin):
 
     def has_manage_permission(self, request):
         return request.user.has_perm("scoring.manage_experiments")
+
+
+@admin.register(ThresholdCalibration)
+class ThresholdCalibrationAdmin(_OfAModelVersion, OrganisationScoped, ReadOnlyAdmin):
+    list_display = [
+        "created_at", "model_version", "status", "n_decisions", "observed_alert_rate", "expected_alert_rate",
+        "alert_budget", "largest_move",
+    ]  # fmt: skip
+    list_filter = ["status"]
+    actions = ["ask_to_apply"]
+
+    @admin.action(description="Ask to apply (a second person approves)", permissions=["calibrate"])
+    def ask_to_apply(self, request, queryset):
+        for calibration in queryset:
+            admin_action(
+                request,
+                self,
+                lambda c=calibration: calibration_request(calibration=c, actor=request.user, reason="admin action"),
+            )
+
+    def has_calibrate_permission(self, request):
+        return request.user.has_perm("scoring.promote_model")
+
+
+@admin.register(CalibrationRequest)
+class CalibrationRequestAdmin(FourEyesAdmin):
+    list_display = ["calibration", "status", "requested_by", "requested_at", "decided_by", "decided_at"]
+    list_filter = ["status"]

@@ -25,6 +25,9 @@ class ModelVersionAdmin(OrganisationScoped, ReadOnlyAdmin):
         "feature_names",
         "params",
         "thresholds",
+        "live_thresholds",
+        "calibrated_at",
+        "recalibrations",
         "metrics",
         "score_reference",
         "training_window_start",
@@ -45,6 +48,31 @@ class ModelVersionAdmin(OrganisationScoped, ReadOnlyAdmin):
             .defer("artifact", "explainer_artifact")
             .annotate(artifact_bytes=Length("artifact"))
             .select_related("created_by", "promoted_by")
+        )
+
+    @admin.display(description="recalibrations to the alert budget (latest 10)")
+    def recalibrations(self, obj):
+        from django.utils.html import format_html_join
+
+        rows = obj.calibrations.order_by("-created_at")[:10]
+        return (
+            format_html_join(
+                "\n",
+                "<div>{} {}: HIGH {} &rarr; {}, alert rate {} on {} decisions (budget {})</div>",
+                (
+                    (
+                        c.created_at.strftime("%Y-%m-%d %H:%M"),
+                        c.get_status_display(),
+                        f"{c.previous['high']:.4f}",
+                        f"{c.thresholds['high']:.4f}",
+                        f"{c.observed_alert_rate:.2%}",
+                        c.n_decisions,
+                        f"{c.alert_budget:.2%}",
+                    )
+                    for c in rows
+                ),
+            )
+            or "none yet: the training thresholds hold"
         )
 
     @admin.display(description="artifact size (bytes)")

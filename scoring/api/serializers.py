@@ -76,7 +76,8 @@ class DriftReportSerializer(serializers.ModelSerializer):
     class Meta:
         model = DriftReport
         fields = ["id", "version", "created_at", "window_size", "window_start", "window_end", "is_drifted",
-                  "drifted_features", "retraining_started", "results"]  # fmt: skip
+                  "drifted_features", "retraining_started", "results", "alert_rate", "model_alert_rate",
+                  "alert_budget"]  # fmt: skip
 
 
 class DriftStatusSerializer(serializers.Serializer):

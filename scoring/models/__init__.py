@@ -1,7 +1,7 @@
 """Scoring's models, one module per concept."""
 
-from scoring.models.monitoring import DriftReport, Experiment, RetrainRun
-from scoring.models.profiles import AccountProfile, AccountValueCount
+from scoring.models.monitoring import CalibrationRequest, DriftReport, Experiment, RetrainRun, ThresholdCalibration
+from scoring.models.profiles import AccountProfile, AccountValueCount, CounterpartySender
 from scoring.models.registry import ModelVersion, PromotionRequest
 from scoring.models.rules import Rule
 from scoring.models.transactions import RISK_ORDER, Decision, JSONTextField, Label, RiskLevel, Transaction
@@ -10,6 +10,8 @@ __all__ = [
     "RISK_ORDER",
     "AccountProfile",
     "AccountValueCount",
+    "CalibrationRequest",
+    "CounterpartySender",
     "Decision",
     "DriftReport",
     "Experiment",
@@ -20,5 +22,6 @@ __all__ = [
     "RetrainRun",
     "RiskLevel",
     "Rule",
+    "ThresholdCalibration",
     "Transaction",
 ]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from approvals.models import FourEyesRequest, one_pending_per
 from organisations.models import OrganisationOwned
 from scoring.models.registry import ModelVersion
 
@@ -18,6 +19,11 @@ class DriftReport(OrganisationOwned):
     drifted_features = models.JSONField(default=list)
     is_drifted = models.BooleanField(default=False)
     retraining_started = models.BooleanField(default=False)
+    alert_rate = models.FloatField(null=True, blank=True, help_text="Share of the window flagged (model and rules).")
+    model_alert_rate = models.FloatField(
+        null=True, blank=True, help_text="Share of the window at or above the HIGH threshold in force."
+    )
+    alert_budget = models.FloatField(null=True, blank=True, help_text="ALERT_BUDGET when the report was made.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -90,3 +96,56 @@ class Experiment(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.name}: v{self.champion.version} vs v{self.challenger.version}"
+
+
+class ThresholdCalibration(OrganisationOwned):
+    """One recalibration of a champion's thresholds to the alert budget, applied or awaiting four-eyes.
+
+    Made by scoring.services.calibration from the champion's recent scores (scoring.calibration): the
+    thresholds before and after, where the budget alone would have put them, the window and the alert
+    rate observed in it.
+    """
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        PROPOSED = "proposed", "Proposed: beyond the bound, needs four-eyes"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded"
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="calibrations")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    created_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+    previous = models.JSONField(help_text="The thresholds in force before.")
+    thresholds = models.JSONField(help_text="The recalibrated thresholds (each moved at most one step).")
+    target = models.JSONField(help_text="Where the budget alone puts them on this window.")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    n_decisions = models.PositiveIntegerField()
+    observed_alert_rate = models.FloatField(help_text="Share of the window at or above the previous HIGH threshold.")
+    expected_alert_rate = models.FloatField(help_text="... at or above the new one.")
+    alert_budget = models.FloatField()
+    largest_move = models.FloatField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"calibration v{self.model_version.version} {self.created_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class CalibrationRequest(FourEyesRequest):
+    """Four-eyes on a recalibration that moves a threshold beyond CALIBRATION_APPROVAL_STEP."""
+
+    calibration = models.ForeignKey(ThresholdCalibration, on_delete=models.PROTECT, related_name="requests")
+    reason = models.TextField(blank=True, default="", help_text="Why the requester asks.")
+
+    class Meta(FourEyesRequest.Meta):
+        constraints = [
+            *FourEyesRequest.Meta.constraints,
+            one_pending_per("calibration", name="one_pending_request_per_calibration"),
+        ]
+
+    def __str__(self) -> str:
+        return f"apply calibration {self.calibration_id} ({self.status})"

@@ -20,6 +20,7 @@ class AccountProfile(OrganisationOwned):
     sum_hour_sin = models.FloatField(default=0.0, help_text="Time of day on the unit circle, summed.")
     sum_hour_cos = models.FloatField(default=0.0)
     last_epoch_s = models.FloatField(default=0.0, help_text="Latest occurred_at seen, Unix seconds.")
+    max_log_amount = models.FloatField(default=0.0, help_text="Largest log1p(|amount|) seen: the max-so-far.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "account_id"], name="account_profile_unique")]
@@ -29,17 +30,22 @@ class AccountProfile(OrganisationOwned):
 
 
 class AccountValueCount(OrganisationOwned):
-    """How many of an account's stored transactions went to a country or a merchant."""
+    """How many of an account's stored transactions went to a country, a merchant or a merchant category
+    (with, per category, their summed log-amount in the reference currency)."""
 
     class Kind(models.TextChoices):
         COUNTRY = "c", "Country"
         MERCHANT = "m", "Merchant"
+        CATEGORY = "k", "Merchant category"
 
     organisation = organisation_field(hot=True)
     account_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=1, choices=Kind.choices)
     value = models.CharField(max_length=128)
     n = models.PositiveBigIntegerField(default=0)
+    sum_log_amount = models.FloatField(
+        default=0.0, help_text="Categories: sum of log1p(|amount| in the reference currency)."
+    )
 
     class Meta:
         constraints = [
@@ -50,3 +56,30 @@ class AccountValueCount(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.kind}:{self.value} ({self.n})"
+
+
+class CounterpartySender(OrganisationOwned):
+    """One account's payments to one counterparty (merchant or payee): when it first and last paid it.
+
+    The counterparty features' memory beyond the raw rows of the last 24 hours: distinct senders in 7 days
+    and first-time senders come from these rows, kept in the ingest transaction (scoring.profiles). A
+    batch reads its counterparties' rows through the unique index's (organisation, merchant) prefix; no
+    index covers the times, so their updates stay HOT (fillfactor 70, migration 0017).
+    """
+
+    organisation = organisation_field(hot=True)
+    merchant_id = models.CharField(max_length=128)
+    account_id = models.CharField(max_length=128)
+    n = models.PositiveBigIntegerField(default=0)
+    first_epoch_s = models.FloatField(help_text="First occurred_at, Unix seconds.")
+    last_epoch_s = models.FloatField(help_text="Latest occurred_at, Unix seconds.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "merchant_id", "account_id"], name="counterparty_sender_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} -> {self.merchant_id} ({self.n})"

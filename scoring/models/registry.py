@@ -29,6 +29,12 @@ class ModelVersion(OrganisationOwned):
         help_text="Per detector and for the ensemble: quantiles of raw training scores, to map a score to 0..1."
     )
     thresholds = models.JSONField(help_text="Normalised score at which a decision becomes MEDIUM, HIGH, CRITICAL.")
+    live_thresholds = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The thresholds in force after recalibration to the alert budget (empty: the training ones).",
+    )
+    calibrated_at = models.DateTimeField(null=True, blank=True, help_text="When live_thresholds last changed.")
     training_window_start = models.DateTimeField(null=True, blank=True)
     training_window_end = models.DateTimeField(null=True, blank=True)
     training_size = models.PositiveIntegerField(default=0)
@@ -62,6 +68,10 @@ class ModelVersion(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"v{self.version} ({self.status})"
+
+    @property
+    def thresholds_in_force(self) -> dict:
+        return self.live_thresholds or self.thresholds
 
     @classmethod
     def heavy_fields(cls, path: str = "") -> list[str]:

@@ -16,6 +16,8 @@ class Rule(OrganisationOwned):
         HIGH_RISK_COUNTRY = "high_risk_country", "High-risk country"
         AMOUNT_OVER_LIMIT = "amount_over_limit", "Amount over limit"
         VELOCITY = "velocity", "Velocity"
+        FAN_IN = "fan_in", "Fan-in to one counterparty"
+        AMOUNT_JUMP = "amount_jump", "Amount jump against the account's history"
 
     class Action(models.TextChoices):
         RAISE = "raise", "Raise the risk level"

@@ -51,7 +51,11 @@ class Transaction(OrganisationOwned):
                 fields=["organisation", "external_id", "source"], name="transaction_unique_per_source"
             )
         ]
-        indexes = [models.Index(fields=["organisation", "account_id", "occurred_at"], name="txn_account_time")]
+        indexes = [
+            models.Index(fields=["organisation", "account_id", "occurred_at"], name="txn_account_time"),
+            # The counterparty features read a day of each batch merchant's payments.
+            models.Index(fields=["organisation", "merchant_id", "occurred_at"], name="txn_merchant_time"),
+        ]
         permissions = [("ingest_transactions", "Can submit transactions for scoring")]
 
     def __str__(self) -> str:

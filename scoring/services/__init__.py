@@ -5,6 +5,7 @@ storing.py      store a scored batch: transactions, profiles (the accounts' memo
 labels.py       ground-truth labels from case outcomes
 registry.py     train, register, promote (four-eyes), roll back model versions
 monitoring.py   drift reports and retraining
+calibration.py  thresholds recalibrated to the alert budget (four-eyes beyond the bound)
 experiments.py  champion/challenger experiments
 rules.py        rule changes (versioned and audited)
 explanations.py SHAP explanations stored on decisions

@@ -36,9 +36,10 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
     rows = list(
         Decision.objects.filter(model_version=champion, features__isnull=False)
         .order_by("-created_at", "-transaction_id")
-        .values_list("features", "score", "created_at")[:window]
+        .values_list("features", "score", "created_at", "flagged")[:window]
     )
     reference = champion.drift_reference or {}
+    high = float(champion.thresholds_in_force["high"])
     results: dict = {}
     if rows and reference.get("features"):
         X = np.asarray([r[0] for r in rows], dtype=np.float64)
@@ -58,10 +59,14 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
             drifted_features=drifted,
             is_drifted=is_drifted,
             retraining_started=is_drifted,
+            alert_rate=float(np.mean([r[3] for r in rows])) if rows else None,
+            model_alert_rate=float(np.mean([r[1] >= high for r in rows])) if rows else None,
+            alert_budget=settings.ALERT_BUDGET,
         )
         payload = {"report_id": report.pk, "version": champion.version, "window": len(rows),
                    "is_drifted": is_drifted, "drifted_features": drifted,
-                   "score_psi": results.get("score", {}).get("psi")}  # fmt: skip
+                   "score_psi": results.get("score", {}).get("psi"), "alert_rate": report.alert_rate,
+                   "model_alert_rate": report.model_alert_rate, "alert_budget": report.alert_budget}  # fmt: skip
         audit_log(actor=actor, action="model.drift_checked", object_type="scoring.DriftReport", object_id=report.pk,
                   payload=payload)  # fmt: skip
         if is_drifted:
@@ -131,9 +136,7 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
         if scorer is None:
             continue
         scores = scorer.score(frame.matrix[holdout])
-        outcome = evaluate_rules(
-            rules, _slice_frame(frame, holdout), scorer.risk_levels(scores), scorer.flagged(scores)
-        )
+        outcome = evaluate_rules(rules, frame.take(holdout), scorer.risk_levels(scores), scorer.flagged(scores))
         result = {"alert_rate": round(float(outcome.flagged.mean()), 4), "n": len(scores)}
         if known.any() and (labels[holdout][known] == Label.FRAUD).any():
             result |= evaluate(scores[known], labels[holdout][known] == Label.FRAUD, scorer.thresholds,
@@ -154,11 +157,3 @@ def _beats(candidate: dict | None, champion: dict | None, trained) -> bool:
         return candidate["f1"] >= champion["f1"]
     target = trained.params["contamination_target"]
     return abs(candidate["alert_rate"] - target) <= abs(champion["alert_rate"] - target)
-
-
-def _slice_frame(frame, rows: slice):
-    from scoring.features import FeatureFrame
-
-    positions = frame._batch_pos[rows]
-    return FeatureFrame(frame.matrix[rows], frame.amount[rows], frame.country[rows], frame._key, frame._amount_sorted,
-                        positions)  # fmt: skip

@@ -247,12 +247,19 @@ def _promote_locked(model_version: ModelVersion, *, actor, action: str = "model.
     if [p.pk for p in previous] == [model_version.pk]:
         model_version.status = ModelVersion.Status.CHAMPION
         return model_version
+    from scoring.services.calibration import calibrations_supersede_for
+
     # Retire first: the partial unique index allows one champion at any moment, even inside a transaction.
     ModelVersion.objects.filter(pk__in=[p.pk for p in previous]).update(status=ModelVersion.Status.RETIRED)
+    for retired in previous:
+        calibrations_supersede_for(retired)
     model_version.status = ModelVersion.Status.CHAMPION
     model_version.promoted_at = timezone.now()
     model_version.promoted_by = _user_or_none(actor)
-    model_version.save(update_fields=["status", "promoted_at", "promoted_by"])
+    # A new champion starts from its training thresholds; recalibration resumes once its window has filled.
+    model_version.live_thresholds = None
+    model_version.calibrated_at = None
+    model_version.save(update_fields=["status", "promoted_at", "promoted_by", "live_thresholds", "calibrated_at"])
     # Other requests for this version can no longer be decided as asked: it is the champion now.
     approvals_supersede(
         requests=PromotionRequest.objects.filter(model_version=model_version).exclude(

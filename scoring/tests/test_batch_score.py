@@ -59,8 +59,10 @@ def test_one_model_call_per_batch(champion, fresh_traffic, monkeypatch):
 
 def test_a_transaction_scores_the_same_alone_and_in_a_batch(champion, fresh_traffic):
     transactions, _ = fresh_traffic
-    # One transaction per account: no row is another's history, so the batch cannot change a score.
-    firsts = list({t.account_id: t for t in reversed(transactions[:2000])}.values())[:200]
+    # One transaction per account and per counterparty: no row is another's history (neither its account's
+    # nor its payee's), so the batch cannot change a score.
+    by_account = list({t.account_id: t for t in reversed(transactions[:2000])}.values())
+    firsts = list({t.merchant_id or t.external_id: t for t in by_account}.values())[:200]
     batch = batch_score(transactions=firsts)
     alone = [batch_score(transactions=[t]) for t in firsts[::20]]
     np.testing.assert_allclose([r.scores[0] for r in alone], batch.scores[::20], rtol=0, atol=1e-6)

@@ -30,9 +30,21 @@ def test_serving_features_equal_training_features(stored_and_batch):
     serving = build_feature_frame(batch, load_history(batch)).matrix  # history from the database
     np.testing.assert_allclose(serving, training, rtol=1e-5, atol=1e-4)
     # The behavioural block is not trivially zero: history made a difference.
-    behaviour = [FEATURE_NAMES.index(n) for n in ("count_24h", "amount_zscore", "is_new_merchant")]
     without_history = build_feature_frame(batch).matrix
-    assert not np.allclose(serving[:, behaviour], without_history[:, behaviour])
+    for name in (
+        "count_24h",
+        "amount_zscore",
+        "is_new_merchant",
+        "amount_vs_category",
+        "amount_vs_max",
+        "counterparties_24h",
+        "counterparty_senders_24h",
+        "counterparty_senders_7d",
+        "counterparty_new_sender_share",
+        "counterparty_log_inflow_24h",
+    ):
+        column = FEATURE_NAMES.index(name)
+        assert not np.allclose(serving[:, column], without_history[:, column]), name
 
 
 def test_history_costs_a_constant_number_of_queries(stored_and_batch):
@@ -42,7 +54,7 @@ def test_history_costs_a_constant_number_of_queries(stored_and_batch):
         with CaptureQueriesContext(connection) as queries:
             load_history(transactions[cut : cut + size])
         counts.append(len(queries))
-    assert counts[0] == counts[1] == 3
+    assert counts[0] == counts[1] == 5
 
 
 def test_velocity_counts_the_rest_of_the_batch():

@@ -52,9 +52,9 @@ def test_no_database_access(django_assert_num_queries, generated_transactions):
 
 
 def test_amount_features():
-    assert features_of(amount="42.50")["log_abs_amount"] == pytest.approx(np.log1p(42.5))
+    assert features_of(amount="42.50")["log_abs_amount_eur"] == pytest.approx(np.log1p(42.5))
     refund = features_of(amount="-42.50")
-    assert refund["is_refund"] == 1 and refund["log_abs_amount"] == pytest.approx(np.log1p(42.5))
+    assert refund["is_refund"] == 1 and refund["log_abs_amount_eur"] == pytest.approx(np.log1p(42.5))
     assert features_of(amount="9500.00")["is_near_reporting_threshold"] == 1
     assert features_of(amount="7999.99")["is_near_reporting_threshold"] == 0
     assert features_of(amount="10000.00")["is_near_reporting_threshold"] == 0

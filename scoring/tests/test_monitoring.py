@@ -60,7 +60,7 @@ def test_shifted_traffic_drifts_and_starts_retraining(champion, settings, django
     with django_capture_on_commit_callbacks(execute=eager) as callbacks:
         report = drift_check()
     assert report.is_drifted and report.retraining_started
-    assert {"log_abs_amount", "country_risk", "channel_risk"} <= set(report.drifted_features)
+    assert {"log_abs_amount_eur", "country_risk", "channel_risk"} <= set(report.drifted_features)
     assert AuditEvent.objects.filter(action="model.drift_checked").exists()
     assert callbacks  # retraining is enqueued after the report commits
     if eager:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.models import AccountProfile, AccountValueCount, Transaction
+from scoring.models import AccountProfile, AccountValueCount, CounterpartySender, Transaction
 from scoring.profiles import profiles_record
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,16 @@ def test_profiles_and_counts_add_up_for_any_account_and_merchant_text():
     assert counts[(AWKWARD[0], "m", f"m {AWKWARD[0]}")] == 2
     assert counts[(AWKWARD[1], "m", f"m {AWKWARD[1]}")] == 1
     assert (AWKWARD[0], "m", "") not in counts
-    assert len(counts) == 2 * len(AWKWARD)
+    assert counts[(AWKWARD[0], "k", "")] == 3  # per merchant category (blank here), with its log-amounts
+    assert len(counts) == 3 * len(AWKWARD)
+    category = AccountValueCount.objects.get(account_id=AWKWARD[0], kind="k")
+    assert category.sum_log_amount == pytest.approx(2 * math.log1p(10.5) + math.log1p(3))
+    assert first.max_log_amount == pytest.approx(math.log1p(10.5))
+    senders = {(s.merchant_id, s.account_id): s for s in CounterpartySender.objects.all()}
+    assert len(senders) == len(AWKWARD)  # the refund had no counterparty
+    sender = senders[(f"m {AWKWARD[0]}", AWKWARD[0])]
+    assert sender.n == 2
+    assert sender.first_epoch_s == sender.last_epoch_s == datetime(2026, 11, 20, 9, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.postgres
@@ -62,3 +71,31 @@ def test_the_profile_tables_leave_room_on_each_page_for_hot_updates():
         AccountProfile._meta.db_table: ["fillfactor=70"],
         AccountValueCount._meta.db_table: ["fillfactor=70"],
     }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [CounterpartySender._meta.db_table])
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
+
+
+@pytest.mark.django_db
+def test_a_rebuild_recomputes_every_aggregate_from_the_stored_transactions():
+    from organisations.models import Organisation
+    from scoring.generator import generate, records_to_transactions
+    from scoring.profiles import profiles_rebuild
+    from scoring.tests.builders import store_history
+
+    store_history(records_to_transactions(generate(n_accounts=30, days=5, seed=8).records, source="tests"))
+    tables = (AccountProfile, AccountValueCount, CounterpartySender)
+    recorded = [sorted(model.objects.values_list(*_compared(model))) for model in tables]
+    AccountProfile.objects.update(n=0, max_log_amount=0.0)
+    CounterpartySender.objects.all().delete()
+    assert profiles_rebuild(organisation=Organisation.objects.get()) == 30
+    rebuilt = [sorted(model.objects.values_list(*_compared(model))) for model in tables]
+    assert rebuilt == recorded
+
+
+def _compared(model) -> list[str]:
+    return {
+        AccountProfile: ["account_id", "n", "max_log_amount", "last_epoch_s"],
+        AccountValueCount: ["account_id", "kind", "value", "n"],
+        CounterpartySender: ["merchant_id", "account_id", "n", "first_epoch_s", "last_epoch_s"],
+    }[model]
