@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from cases import views
+from cases import evidence_views, views
 
 app_name = "cases"
 
@@ -22,4 +22,11 @@ urlpatterns = [
         name="action",
     ),
     path("mentions/", views.mentions, name="mentions"),
+    path("cases/<str:reference>/attachments/", evidence_views.attachments, name="attachments"),
+    path("cases/<str:reference>/attachments/upload", evidence_views.attachment_upload, name="attachment-upload"),
+    path(
+        "cases/<str:reference>/attachments/<int:attachment_id>/download",
+        evidence_views.attachment_download,
+        name="attachment-download",
+    ),
 ]

@@ -20,6 +20,7 @@ VIEWER = (
     "cases.view_team",
     "cases.view_comment",
     "cases.view_approval",
+    "cases.view_attachment",  # and download it, from a case they may see
 )
 ANALYST = (
     *VIEWER,
@@ -31,6 +32,7 @@ ANALYST = (
     "cases.escalate_case",
     "cases.propose_closure",
     "cases.add_comment",
+    "cases.add_attachment",
     # Analysts upload CSV files and follow their own jobs.
     "ingestion.add_uploadjob",
     "ingestion.view_uploadjob",

@@ -1,10 +1,20 @@
 """cases API routes, mounted under /api/v1/ by finobs/api/urls.py."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from cases.api.evidence import AttachmentDownloadView, CaseAttachmentsView
 from cases.api.views import CaseViewSet
 
 router = SimpleRouter()
 router.register("cases", CaseViewSet, basename="case")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("cases/<str:reference>/attachments/", CaseAttachmentsView.as_view(), name="case-attachments"),
+    path(
+        "cases/<str:reference>/attachments/<int:attachment_id>/download",
+        AttachmentDownloadView.as_view(),
+        name="case-attachment-download",
+    ),
+    *router.urls,
+]

@@ -1,5 +1,6 @@
 """Cases that analysts work, their teams, comments and approvals."""
 
+from cases.models.attachments import Attachment, storage_key
 from cases.models.case import (
     PRIORITY_FOR_SEVERITY,
     SEVERITY_ORDER,
@@ -17,6 +18,7 @@ __all__ = [
     "PRIORITY_FOR_SEVERITY",
     "SEVERITY_ORDER",
     "Approval",
+    "Attachment",
     "Case",
     "CaseCounter",
     "CaseEvent",
@@ -29,4 +31,5 @@ __all__ = [
     "RoutingRule",
     "Severity",
     "Team",
+    "storage_key",
 ]

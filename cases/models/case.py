@@ -199,6 +199,11 @@ class CaseEvent(OrganisationOwned):
         CLOSURE_APPROVED = "closure_approved", "Closure approved"
         CLOSURE_REJECTED = "closure_rejected", "Closure rejected"
         CLOSED = "closed", "Closed"
+        ATTACHED = "attached", "File attached"
+        ATTACHMENT_SCANNED = "attachment_scanned", "Attachment scanned"
+        CHECKLIST_TICKED = "checklist_ticked", "Checklist item ticked"
+        MERGED = "merged", "Merged"
+        DECISION_REVIEWED = "decision_reviewed", "Decision reviewed"
 
     organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
