@@ -1,7 +1,10 @@
-"""The case page's evidence: attachments (upload, list, verified download). Thin, as cases.views."""
+"""The case page's evidence: attachments (upload, list, verified download), the closing checklist, and
+feedback on single decisions; and the worklist's selection actions (bulk change, merge). Thin, as
+cases.views."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -9,9 +12,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors
+from cases.models import Case, ChecklistItem, Team
 from cases.services.attachments import attachment_open, attachments_add, refuse_oversized
+from cases.services.checklists import checklist_tick, checklists_for
+from cases.services.merging import case_merge, cases_bulk_change
+from cases.services.reviews import decision_review
 from cases.uploads import use_hashing_uploads
-from cases.views import _case_or_404, view_required
+from cases.views import _back, _case_or_404, view_required
 from kernel.errors import Conflict
 from kernel.pages import run_service
 
@@ -86,3 +93,111 @@ def download_response(attachment, verified) -> FileResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["X-Attachment-SHA256"] = attachment.sha256
     return response
+
+
+@require_GET
+@login_required
+@view_required
+def checklist(request, reference):
+    """The closing checklists that apply to the case (an htmx fragment, refreshed when the case changes)."""
+    case = _case_or_404(request, reference)
+    context = {
+        "case": case,
+        "checklists": checklists_for(case),
+        "may_tick": request.user.has_perm("cases.add_checklisttick")
+        and request.user.has_perm("cases.work_case")
+        and case.is_open
+        and not case.is_frozen,
+    }
+    return render(request, "cases/_checklist.html", context)
+
+
+@require_POST
+@login_required
+@view_required
+def checklist_item_tick(request, reference, item_id):
+    case = _case_or_404(request, reference)
+    item = ChecklistItem.objects.select_related("checklist").filter(pk=item_id).first()
+    if item is None:
+        raise Http404("No such checklist item.")
+    if run_service(request, checklist_tick, case=case, item=item, actor=request.user):
+        messages.success(request, f"Ticked “{item.text}”.")
+    return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]) + "#checklist-h")
+
+
+@require_POST
+@login_required
+@view_required
+def decision_feedback(request, reference):
+    """Mark one transaction's decision a false positive or confirm it, with a reason; the case stays open."""
+    case = _case_or_404(request, reference)
+    post = request.POST
+
+    def review():
+        try:
+            transaction_id = int(post.get("transaction", ""))
+        except ValueError:
+            raise ValidationError({"transaction": "Choose a transaction of this case."}) from None
+        return decision_review(
+            case=case,
+            transaction_id=transaction_id,
+            verdict=post.get("verdict", ""),
+            reason=post.get("reason", ""),
+            actor=request.user,
+        )
+
+    if run_service(request, review):
+        messages.success(request, "Feedback recorded; the transaction's label follows it.")
+    return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]))
+
+
+@require_POST
+@login_required
+@view_required
+def bulk_change(request):
+    """The worklist's selection actions: transition, escalate, close as false positive, merge."""
+    post = request.POST
+    references = post.getlist("reference")
+    cases = list(Case.objects.visible_to(request.user).filter(reference__in=references).order_by("pk"))
+    action = post.get("bulk_action", "")
+    reason = post.get("reason", "")
+    if not cases:
+        messages.error(request, "Select at least one case.")
+        return _back(request, reverse("cases:worklist"))
+    if action == "merge":
+        survivor = selectors.case_for(request.user, post.get("into", "").strip())
+
+        def merge():
+            if survivor is None:
+                raise ValidationError({"into": "Name the case to merge into (one you can see)."})
+            return case_merge(
+                survivor=survivor,
+                duplicates=[c for c in cases if c.pk != survivor.pk],
+                reason=reason,
+                actor=request.user,
+            )
+
+        if run_service(request, merge):
+            messages.success(request, f"Merged {len(cases) - (survivor in cases)} case(s) into {survivor.reference}.")
+        return _back(request, reverse("cases:worklist"))
+    results = {}
+
+    def change():
+        results.update(
+            cases_bulk_change(
+                cases=cases,
+                action=action,
+                reason=reason,
+                actor=request.user,
+                status=post.get("status", ""),
+                team=Team.objects.filter(slug=post.get("team", "")).first(),
+            )
+        )
+
+    if run_service(request, change):
+        parts = [f"{n} {what}" for what, n in results.items() if n]
+        messages.success(
+            request,
+            "Done: " + ", ".join(parts) + (" (closures await approval)" if results.get("proposed") else "") + ".",
+        )
+    return _back(request, reverse("cases:worklist"))

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("cases/", views.worklist, name="worklist"),
     path("cases/bulk-assign", views.bulk_assign, name="bulk-assign"),
+    path("cases/bulk", evidence_views.bulk_change, name="bulk-change"),
     path("cases/<str:reference>/", views.case_detail, name="detail"),
     path("cases/<str:reference>/similar", views.case_similar, name="similar"),
     path("cases/<str:reference>/mentions/read", views.mentions_read, name="mentions-read"),
@@ -29,4 +30,9 @@ urlpatterns = [
         evidence_views.attachment_download,
         name="attachment-download",
     ),
+    path("cases/<str:reference>/checklist/", evidence_views.checklist, name="checklist"),
+    path(
+        "cases/<str:reference>/checklist/<int:item_id>/tick", evidence_views.checklist_item_tick, name="checklist-tick"
+    ),
+    path("cases/<str:reference>/decision-feedback", evidence_views.decision_feedback, name="decision-feedback"),
 ]

@@ -21,6 +21,10 @@ VIEWER = (
     "cases.view_comment",
     "cases.view_approval",
     "cases.view_attachment",  # and download it, from a case they may see
+    "cases.view_closingchecklist",
+    "cases.view_checklistitem",
+    "cases.view_checklisttick",
+    "cases.view_decisionreview",
 )
 ANALYST = (
     *VIEWER,
@@ -33,6 +37,10 @@ ANALYST = (
     "cases.propose_closure",
     "cases.add_comment",
     "cases.add_attachment",
+    "cases.add_checklisttick",
+    "cases.add_decisionreview",  # mark one decision a false positive or confirmed
+    "cases.merge_case",
+    "cases.bulk_change_case",
     # Analysts upload CSV files and follow their own jobs.
     "ingestion.add_uploadjob",
     "ingestion.view_uploadjob",
@@ -80,6 +88,12 @@ ORG_ADMIN = (
     "cases.view_routingrule",
     "cases.add_routingrule",
     "cases.change_routingrule",
+    # Closing checklists per outcome and severity
+    "cases.add_closingchecklist",
+    "cases.change_closingchecklist",
+    "cases.add_checklistitem",
+    "cases.change_checklistitem",
+    "cases.delete_checklistitem",
     "cases.delete_routingrule",
     # Pull sources
     "ingestion.view_pullsource",

@@ -1,5 +1,6 @@
-"""Attachments over the API: GET|POST /api/v1/cases/{reference}/attachments/ and
-GET /api/v1/cases/{reference}/attachments/{id}/download. The same services and selectors as the case page.
+"""A case's evidence over the API, with the same services and selectors as the case page:
+GET|POST /api/v1/cases/{reference}/attachments/, GET …/attachments/{id}/download, GET …/checklist/,
+POST …/checklist/{item_id}/tick, POST …/decision-feedback.
 
 An upload is multipart (`file`, repeatable; `body`, an optional comment carrying the files); each file is
 hashed while it streams in. Writes are made by people; API keys may list a case's attachments only.
@@ -15,8 +16,10 @@ from rest_framework.views import APIView
 
 from cases import selectors
 from cases.evidence_views import download_response
-from cases.models import Attachment, Case
+from cases.models import Attachment, Case, ChecklistItem, DecisionReview
 from cases.services.attachments import attachment_open, attachments_add, refuse_oversized
+from cases.services.checklists import checklist_tick, checklists_for
+from cases.services.reviews import decision_review
 from cases.uploads import use_hashing_uploads
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 
@@ -104,3 +107,90 @@ class AttachmentDownloadView(CaseScoped):
         if attachment is None:
             raise exceptions.NotFound("No such attachment on this case.")
         return download_response(attachment, attachment_open(attachment=attachment, actor=request.user))
+
+
+class ChecklistView(CaseScoped):
+    required_perms = ("cases.view_checklisttick",)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ClosingChecklistState",
+            {
+                "id": serializers.IntegerField(),
+                "name": serializers.CharField(),
+                "outcome": serializers.CharField(),
+                "min_severity": serializers.CharField(),
+                "complete": serializers.BooleanField(),
+                "items": serializers.ListField(child=serializers.DictField()),
+            },
+            many=True,
+        )
+    )
+    def get(self, request, reference):
+        case = self.case(reference)
+        return Response([_checklist_data(state) for state in checklists_for(case)])
+
+
+def _checklist_data(state) -> dict:
+    return {
+        "id": state.checklist.pk,
+        "name": state.checklist.name,
+        "outcome": state.checklist.outcome,
+        "min_severity": state.checklist.min_severity,
+        "complete": not state.missing,
+        "items": [
+            {
+                "id": item.pk,
+                "text": item.text,
+                "is_required": item.is_required,
+                "ticked_by": tick.ticked_by.get_username() if tick else None,
+                "ticked_at": tick.ticked_at if tick else None,
+            }
+            for item, tick in state.items
+        ],
+    }
+
+
+class ChecklistTickView(CaseScoped):
+    required_perms = ("cases.add_checklisttick", "cases.work_case")
+
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, reference, item_id):
+        case = self.case(reference)
+        item = ChecklistItem.objects.select_related("checklist").filter(pk=item_id).first()
+        if item is None:
+            raise exceptions.NotFound("No such checklist item.")
+        tick = checklist_tick(case=case, item=item, actor=request.user)
+        return Response(
+            {"item": item.pk, "text": item.text, "ticked_by": request.user.get_username(), "ticked_at": tick.ticked_at},
+            status=201,
+        )
+
+
+class DecisionReviewSerializer(serializers.ModelSerializer):
+    transaction = serializers.IntegerField(source="transaction_id")
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = DecisionReview
+        fields = ["id", "transaction", "verdict", "reason", "reviewed_by", "reviewed_at"]
+        read_only_fields = ["id", "reviewed_by", "reviewed_at"]
+
+
+class DecisionFeedbackView(CaseScoped):
+    required_perms = ("cases.add_decisionreview", "cases.work_case")
+
+    @extend_schema(request=DecisionReviewSerializer, responses={201: DecisionReviewSerializer})
+    def post(self, request, reference):
+        case = self.case(reference)
+        serializer = DecisionReviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        review = decision_review(
+            case=case,
+            transaction_id=data["transaction_id"],
+            verdict=data["verdict"],
+            reason=data["reason"],
+            actor=request.user,
+        )
+        return Response(DecisionReviewSerializer(review).data, status=201)

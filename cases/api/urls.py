@@ -3,7 +3,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from cases.api.evidence import AttachmentDownloadView, CaseAttachmentsView
+from cases.api.evidence import (
+    AttachmentDownloadView,
+    CaseAttachmentsView,
+    ChecklistTickView,
+    ChecklistView,
+    DecisionFeedbackView,
+)
 from cases.api.views import CaseViewSet
 
 router = SimpleRouter()
@@ -16,5 +22,8 @@ urlpatterns = [
         AttachmentDownloadView.as_view(),
         name="case-attachment-download",
     ),
+    path("cases/<str:reference>/checklist/", ChecklistView.as_view(), name="case-checklist"),
+    path("cases/<str:reference>/checklist/<int:item_id>/tick", ChecklistTickView.as_view(), name="case-checklist-tick"),
+    path("cases/<str:reference>/decision-feedback", DecisionFeedbackView.as_view(), name="case-decision-feedback"),
     *router.urls,
 ]

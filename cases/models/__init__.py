@@ -11,7 +11,9 @@ from cases.models.case import (
     Priority,
     Severity,
 )
+from cases.models.checklists import ChecklistItem, ChecklistTick, ClosingChecklist
 from cases.models.collaboration import Approval, Comment, Mention
+from cases.models.reviews import DecisionReview
 from cases.models.teams import CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
 
 __all__ = [
@@ -25,7 +27,11 @@ __all__ = [
     "CaseGroupObjectPermission",
     "CaseTransaction",
     "CaseUserObjectPermission",
+    "ChecklistItem",
+    "ChecklistTick",
+    "ClosingChecklist",
     "Comment",
+    "DecisionReview",
     "Mention",
     "Priority",
     "RoutingRule",

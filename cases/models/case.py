@@ -80,6 +80,7 @@ class Case(OrganisationOwned):
         CONFIRMED_FRAUD = "confirmed_fraud", "Confirmed fraud"
         SAR_FILED = "sar_filed", "SAR filed"
         NO_ACTION = "no_action", "No action"
+        MERGED = "merged", "Merged into another case"
 
     reference = models.CharField(max_length=32, help_text="Unique within the organisation.")
     title = models.CharField(max_length=200)
@@ -105,6 +106,14 @@ class Case(OrganisationOwned):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
     rationale = models.TextField(blank=True, default="")
     transactions = models.ManyToManyField("scoring.Transaction", through="CaseTransaction", related_name="cases")
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_cases",
+        help_text="The case this duplicate was merged into; its reference leads there.",
+    )
     history = HistoricalRecords()
 
     objects = organisation_manager(CaseQuerySet)
@@ -148,6 +157,8 @@ class Case(OrganisationOwned):
             ("view_all_cases", "Can see every team's cases"),
             ("file_sar", "Can close a case as SAR filed"),
             ("export_case", "Can export a case file"),
+            ("merge_case", "Can merge duplicate cases into one"),
+            ("bulk_change_case", "Can transition, escalate or close many cases at once"),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.tokens import token_pair_for
 from apikeys.services import api_key_create
-from cases.models import Case
+from cases.models import Case, ChecklistItem, ClosingChecklist
 from cases.services import case_close
 from cases.services.attachments import attachment_add
 from conftest import default_organisation, suspicious_record, transaction_record
@@ -95,8 +95,11 @@ def theirs(champion, make_user, settings, tmp_path):
         upload=SimpleUploadedFile("statement.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"),
         actor=analyst,
     )
+    checklist = ClosingChecklist.objects.create(name="FP", outcome="false_positive")
+    item = ChecklistItem.objects.create(checklist=checklist, text="Customer called back")
     return {
         "attachment": attachment,
+        "checklist_item": item,
         "transaction": Transaction.objects.get(pk=result.decisions[1]["transaction_id"]),
         "case": case,
         "pending_case": pending_case,
@@ -157,6 +160,7 @@ def _url(route: str, objects: dict) -> str:
         "decision": "approve",
         "action": "comment",
         "attachment_id": objects["attachment"].pk,
+        "item_id": objects["checklist_item"].pk,
     }
     by_prefix = {
         "api/v1/callbacks/": objects["endpoint"].pk,

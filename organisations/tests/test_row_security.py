@@ -32,6 +32,7 @@ POLICY_MIGRATIONS = (
     "organisations.migrations.0004_row_level_security",
     "organisations.migrations.0005_row_level_security_retrain_runs",
     "organisations.migrations.0006_row_level_security_attachments",
+    "organisations.migrations.0007_row_level_security_checklists",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 
