@@ -1,6 +1,6 @@
 """A case's evidence over the API, with the same services and selectors as the case page:
 GET|POST /api/v1/cases/{reference}/attachments/, GET …/attachments/{id}/download, GET …/checklist/,
-POST …/checklist/{item_id}/tick, POST …/decision-feedback.
+POST …/checklist/{item_id}/tick, POST …/decision-feedback, POST …/merge; and POST /api/v1/cases/bulk.
 
 An upload is multipart (`file`, repeatable; `body`, an optional comment carrying the files); each file is
 hashed while it streams in. Writes are made by people; API keys may list a case's attachments only.
@@ -16,9 +16,10 @@ from rest_framework.views import APIView
 
 from cases import selectors
 from cases.evidence_views import download_response
-from cases.models import Attachment, Case, ChecklistItem, DecisionReview
+from cases.models import Attachment, Case, ChecklistItem, DecisionReview, Team
 from cases.services.attachments import attachment_open, attachments_add, refuse_oversized
 from cases.services.checklists import checklist_tick, checklists_for
+from cases.services.merging import BULK_ACTIONS, MAX_BULK_CASES, case_merge, cases_bulk_change
 from cases.services.reviews import decision_review
 from cases.uploads import use_hashing_uploads
 from kernel.api.permissions import ScopeOrPermission, api_key_of
@@ -194,3 +195,64 @@ class DecisionFeedbackView(CaseScoped):
             actor=request.user,
         )
         return Response(DecisionReviewSerializer(review).data, status=201)
+
+
+class MergeSerializer(serializers.Serializer):
+    duplicates = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=MAX_BULK_CASES)
+    reason = serializers.CharField()
+
+
+class CaseMergeView(CaseScoped):
+    required_perms = ("cases.merge_case", "cases.work_case")
+
+    @extend_schema(request=MergeSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, reference):
+        survivor = self.case(reference)
+        data = _valid(MergeSerializer, request)
+        duplicates = _visible_cases(request.user, data["duplicates"])
+        case_merge(survivor=survivor, duplicates=duplicates, reason=data["reason"], actor=request.user)
+        return Response({"reference": survivor.reference, "merged": [c.reference for c in duplicates]})
+
+
+class BulkSerializer(serializers.Serializer):
+    references = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=MAX_BULK_CASES)
+    action = serializers.ChoiceField(choices=BULK_ACTIONS)
+    reason = serializers.CharField()
+    status = serializers.CharField(required=False, default="")
+    team = serializers.CharField(required=False, default="")
+
+
+class CaseBulkView(CaseScoped):
+    required_perms = ("cases.bulk_change_case",)
+
+    @extend_schema(request=BulkSerializer, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = _valid(BulkSerializer, request)
+        cases = _visible_cases(request.user, data["references"])
+        team = Team.objects.filter(slug=data["team"]).first() if data["team"] else None
+        if data["team"] and team is None:
+            raise serializers.ValidationError({"team": "Unknown team."})
+        result = cases_bulk_change(
+            cases=cases,
+            action=data["action"],
+            reason=data["reason"],
+            status=data["status"],
+            team=team,
+            actor=request.user,
+        )
+        return Response(result)
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _visible_cases(user, references: list[str]) -> list[Case]:
+    """The named cases, each one the user may see: an unknown or invisible reference is a 404."""
+    cases = {c.reference: c for c in Case.objects.visible_to(user).filter(reference__in=references)}
+    missing = [r for r in dict.fromkeys(references) if r not in cases]
+    if missing:
+        raise exceptions.NotFound(f"No case with the reference {missing[0]}.")
+    return [cases[r] for r in dict.fromkeys(references)]

@@ -6,6 +6,8 @@ from rest_framework.routers import SimpleRouter
 from cases.api.evidence import (
     AttachmentDownloadView,
     CaseAttachmentsView,
+    CaseBulkView,
+    CaseMergeView,
     ChecklistTickView,
     ChecklistView,
     DecisionFeedbackView,
@@ -16,6 +18,8 @@ router = SimpleRouter()
 router.register("cases", CaseViewSet, basename="case")
 
 urlpatterns = [
+    path("cases/bulk", CaseBulkView.as_view(), name="case-bulk"),
+    path("cases/<str:reference>/merge", CaseMergeView.as_view(), name="case-merge"),
     path("cases/<str:reference>/attachments/", CaseAttachmentsView.as_view(), name="case-attachments"),
     path(
         "cases/<str:reference>/attachments/<int:attachment_id>/download",

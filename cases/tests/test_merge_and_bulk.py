@@ -162,3 +162,35 @@ def test_a_viewer_has_no_bulk_actions(client, personas, open_case):
     case.refresh_from_db()
     assert case.is_open
     assert "bulk-actions" not in client.get("/cases/").content.decode()
+
+
+def test_the_api_merges_and_bulk_closes(client, personas, open_case):
+    survivor, duplicate = open_case("a-1", risk_level="LOW"), open_case("a-2", risk_level="LOW")
+    high = open_case("a-3", risk_level="HIGH")
+    client.force_login(personas["alice"])
+    merged = client.post(
+        f"/api/v1/cases/{survivor.reference}/merge",
+        {"duplicates": [duplicate.reference], "reason": "Same customer"},
+        content_type="application/json",
+    )
+    assert merged.status_code == 200 and merged.json()["merged"] == [duplicate.reference]
+    bulk = client.post(
+        "/api/v1/cases/bulk",
+        {"references": [survivor.reference, high.reference], "action": "close_false_positive", "reason": "Known"},
+        content_type="application/json",
+    )
+    assert bulk.status_code == 200 and bulk.json() == {"changed": 0, "closed": 1, "proposed": 1}
+    hidden = open_case("b-1")
+    refused = client.post(
+        "/api/v1/cases/bulk",
+        {"references": [hidden.reference], "action": "escalate", "team": "team-a", "reason": "x"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 404
+    client.force_login(personas["victor"])
+    viewer = client.post(
+        "/api/v1/cases/bulk",
+        {"references": [high.reference], "action": "transition", "status": "triage", "reason": "x"},
+        content_type="application/json",
+    )
+    assert viewer.status_code == 403
