@@ -175,7 +175,7 @@ def _data(attachment: Attachment) -> dict:
         "sha256": attachment.sha256,
         "size_bytes": attachment.size_bytes,
         "sniffed_type": attachment.sniffed_type,
-        "comment_id": attachment.comment_id,
+        "on_comment_id": attachment.comment_id,
         "scan_status": attachment.scan_status,
     }
 
