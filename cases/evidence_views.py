@@ -12,11 +12,17 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors
-from cases.models import Case, ChecklistItem, Team
+from cases.models import Case, ChecklistItem, SuppressedAlert, Team
 from cases.services.attachments import attachment_open, attachments_add, refuse_oversized
 from cases.services.checklists import checklist_tick, checklists_for
 from cases.services.merging import case_merge, cases_bulk_change
 from cases.services.reviews import decision_review
+from cases.services.suppressed_alerts import (
+    suppressed_alert_dismiss,
+    suppressed_alert_open_case,
+    suppressed_alerts_visible_to,
+)
+from cases.services.suppression import suppression_rule
 from cases.uploads import use_hashing_uploads
 from cases.views import _back, _case_or_404, view_required
 from kernel.errors import Conflict
@@ -201,3 +207,42 @@ def bulk_change(request):
             "Done: " + ", ".join(parts) + (" (closures await approval)" if results.get("proposed") else "") + ".",
         )
     return _back(request, reverse("cases:worklist"))
+
+
+@require_GET
+@login_required
+@view_required
+def suppressed_alerts(request):
+    """The lightweight review of flagged transactions held back by duplicate suppression."""
+    visible = suppressed_alerts_visible_to(request.user).select_related(
+        "previous_case", "transaction", "reviewed_by", "opened_case"
+    )
+    context = {
+        "pending": list(visible.filter(status=SuppressedAlert.Status.PENDING).order_by("-created_at", "-id")[:200]),
+        "reviewed": list(visible.exclude(status=SuppressedAlert.Status.PENDING).order_by("-reviewed_at", "-id")[:50]),
+        "rule": suppression_rule(),
+        "may_review": request.user.has_perm("cases.review_suppressed") and request.user.has_perm("cases.work_case"),
+    }
+    return render(request, "cases/suppressed.html", context)
+
+
+@require_POST
+@login_required
+@view_required
+def suppressed_alert_review(request, alert_id, review):
+    alert = suppressed_alerts_visible_to(request.user).select_related("previous_case").filter(pk=alert_id).first()
+    if alert is None:
+        raise Http404("No such alert.")
+    note = request.POST.get("note", "")
+    if review == "dismiss":
+        if run_service(request, suppressed_alert_dismiss, alert=alert, note=note, actor=request.user):
+            messages.success(request, f"Dismissed: {alert.account_id}'s transaction is labelled legitimate.")
+    else:
+        opened = []
+
+        def open_case():
+            opened.append(suppressed_alert_open_case(alert=alert, note=note, actor=request.user))
+
+        if run_service(request, open_case):
+            return HttpResponseRedirect(reverse("cases:detail", args=[opened[0].reference]))
+    return HttpResponseRedirect(reverse("cases:suppressed"))

@@ -14,6 +14,12 @@ urlpatterns = [
     path("cases/", views.worklist, name="worklist"),
     path("cases/bulk-assign", views.bulk_assign, name="bulk-assign"),
     path("cases/bulk", evidence_views.bulk_change, name="bulk-change"),
+    path("cases/suppressed/", evidence_views.suppressed_alerts, name="suppressed"),
+    re_path(
+        r"^cases/suppressed/(?P<alert_id>[0-9]+)/(?P<review>dismiss|open-case)$",
+        evidence_views.suppressed_alert_review,
+        name="suppressed-review",
+    ),
     path("cases/<str:reference>/", views.case_detail, name="detail"),
     path("cases/<str:reference>/similar", views.case_similar, name="similar"),
     path("cases/<str:reference>/mentions/read", views.mentions_read, name="mentions-read"),

@@ -41,6 +41,8 @@ ANALYST = (
     "cases.add_decisionreview",  # mark one decision a false positive or confirmed
     "cases.merge_case",
     "cases.bulk_change_case",
+    "cases.review_suppressed",
+    "cases.view_suppressedalert",
     # Analysts upload CSV files and follow their own jobs.
     "ingestion.add_uploadjob",
     "ingestion.view_uploadjob",
@@ -94,6 +96,9 @@ ORG_ADMIN = (
     "cases.add_checklistitem",
     "cases.change_checklistitem",
     "cases.delete_checklistitem",
+    "cases.view_suppressionrule",
+    "cases.add_suppressionrule",
+    "cases.change_suppressionrule",
     "cases.delete_routingrule",
     # Pull sources
     "ingestion.view_pullsource",

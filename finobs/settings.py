@@ -626,6 +626,11 @@ CASES_SLA_WARNING_HOURS = int(os.environ.get("CASES_SLA_WARNING_HOURS", "4"))
 CASES_PAGE_SIZE = int(os.environ.get("CASES_PAGE_SIZE", "50"))
 CASES_SIMILAR_CANDIDATES = int(os.environ.get("CASES_SIMILAR_CANDIDATES", "3000"))
 
+# Duplicate suppression (docs/casework.md): for this many days after an account's case closed as a false
+# positive, its new flagged transactions wait in a review instead of opening a case (0: off). An
+# organisation's rule in admin (cases.SuppressionRule) overrides it.
+CASES_SUPPRESSION_DAYS = int(os.environ.get("CASES_SUPPRESSION_DAYS", "14"))
+
 # Case attachments (docs/casework.md): the largest file accepted, the extensions accepted and the content
 # types each may have (the sniffed type, and the declared one unless it is generic, must be among them),
 # and the malware scanner: "none" (files are clean on arrival) or "clamd" (a clamd daemon at

@@ -14,6 +14,7 @@ from cases.models.case import (
 from cases.models.checklists import ChecklistItem, ChecklistTick, ClosingChecklist
 from cases.models.collaboration import Approval, Comment, Mention
 from cases.models.reviews import DecisionReview
+from cases.models.suppression import SuppressedAlert, SuppressionRule
 from cases.models.teams import CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "Priority",
     "RoutingRule",
     "Severity",
+    "SuppressedAlert",
+    "SuppressionRule",
     "Team",
     "storage_key",
 ]

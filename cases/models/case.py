@@ -159,6 +159,7 @@ class Case(OrganisationOwned):
             ("export_case", "Can export a case file"),
             ("merge_case", "Can merge duplicate cases into one"),
             ("bulk_change_case", "Can transition, escalate or close many cases at once"),
+            ("review_suppressed", "Can review alerts held back by duplicate suppression"),
         ]
 
     def __str__(self) -> str:
@@ -215,6 +216,7 @@ class CaseEvent(OrganisationOwned):
         CHECKLIST_TICKED = "checklist_ticked", "Checklist item ticked"
         MERGED = "merged", "Merged"
         DECISION_REVIEWED = "decision_reviewed", "Decision reviewed"
+        DUPLICATE_SUPPRESSED = "duplicate_suppressed", "New alert held for review"
 
     organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

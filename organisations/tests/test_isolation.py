@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.tokens import token_pair_for
 from apikeys.services import api_key_create
-from cases.models import Case, ChecklistItem, ClosingChecklist
+from cases.models import Case, ChecklistItem, ClosingChecklist, SuppressedAlert
 from cases.services import case_close
 from cases.services.attachments import attachment_add
 from conftest import default_organisation, suspicious_record, transaction_record
@@ -97,7 +97,15 @@ def theirs(champion, make_user, settings, tmp_path):
     )
     checklist = ClosingChecklist.objects.create(name="FP", outcome="false_positive")
     item = ChecklistItem.objects.create(checklist=checklist, text="Customer called back")
+    held = SuppressedAlert.objects.create(
+        transaction=Transaction.objects.get(pk=result.decisions[0]["transaction_id"]),
+        account_id="acc-a",
+        previous_case=case,
+        severity="low",
+        created_at=case.opened_at,
+    )
     return {
+        "suppressed_alert": held,
         "attachment": attachment,
         "checklist_item": item,
         "transaction": Transaction.objects.get(pk=result.decisions[1]["transaction_id"]),
@@ -161,6 +169,8 @@ def _url(route: str, objects: dict) -> str:
         "action": "comment",
         "attachment_id": objects["attachment"].pk,
         "item_id": objects["checklist_item"].pk,
+        "alert_id": objects["suppressed_alert"].pk,
+        "review": "dismiss",
     }
     by_prefix = {
         "api/v1/callbacks/": objects["endpoint"].pk,

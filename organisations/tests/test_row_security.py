@@ -33,6 +33,7 @@ POLICY_MIGRATIONS = (
     "organisations.migrations.0005_row_level_security_retrain_runs",
     "organisations.migrations.0006_row_level_security_attachments",
     "organisations.migrations.0007_row_level_security_checklists",
+    "organisations.migrations.0008_row_level_security_suppression",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 
