@@ -1,6 +1,7 @@
 """A case's evidence over the API, with the same services and selectors as the case page:
 GET|POST /api/v1/cases/{reference}/attachments/, GET …/attachments/{id}/download, GET …/checklist/,
-POST …/checklist/{item_id}/tick, POST …/decision-feedback, POST …/merge; and POST /api/v1/cases/bulk.
+POST …/checklist/{item_id}/tick, POST …/decision-feedback, POST …/merge; POST /api/v1/cases/bulk; and the
+alerts duplicate suppression held back: GET /api/v1/suppressed-alerts/, POST …/{id}/dismiss|open-case.
 
 An upload is multipart (`file`, repeatable; `body`, an optional comment carrying the files); each file is
 hashed while it streams in. Writes are made by people; API keys may list a case's attachments only.
@@ -16,11 +17,16 @@ from rest_framework.views import APIView
 
 from cases import selectors
 from cases.evidence_views import download_response
-from cases.models import Attachment, Case, ChecklistItem, DecisionReview, Team
+from cases.models import Attachment, Case, ChecklistItem, DecisionReview, SuppressedAlert, Team
 from cases.services.attachments import attachment_open, attachments_add, refuse_oversized
 from cases.services.checklists import checklist_tick, checklists_for
 from cases.services.merging import BULK_ACTIONS, MAX_BULK_CASES, case_merge, cases_bulk_change
 from cases.services.reviews import decision_review
+from cases.services.suppressed_alerts import (
+    suppressed_alert_dismiss,
+    suppressed_alert_open_case,
+    suppressed_alerts_visible_to,
+)
 from cases.uploads import use_hashing_uploads
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 
@@ -256,3 +262,57 @@ def _visible_cases(user, references: list[str]) -> list[Case]:
     if missing:
         raise exceptions.NotFound(f"No case with the reference {missing[0]}.")
     return [cases[r] for r in dict.fromkeys(references)]
+
+
+class SuppressedAlertSerializer(serializers.ModelSerializer):
+    previous_case = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    opened_case = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SuppressedAlert
+        fields = [
+            "id",
+            "transaction",
+            "account_id",
+            "previous_case",
+            "severity",
+            "created_at",
+            "status",
+            "reviewed_by",
+            "reviewed_at",
+            "note",
+            "opened_case",
+        ]
+        read_only_fields = fields
+
+
+class SuppressedAlertsView(CaseScoped):
+    required_perms = ("cases.view_suppressedalert",)
+
+    @extend_schema(responses=SuppressedAlertSerializer(many=True))
+    def get(self, request):
+        alerts = suppressed_alerts_visible_to(request.user).select_related(
+            "previous_case", "opened_case", "reviewed_by"
+        )
+        status = request.query_params.get("status", SuppressedAlert.Status.PENDING)
+        return Response(SuppressedAlertSerializer(alerts.filter(status=status)[:500], many=True).data)
+
+
+class ReviewNoteSerializer(serializers.Serializer):
+    note = serializers.CharField()
+
+
+class SuppressedAlertReviewView(CaseScoped):
+    required_perms = ("cases.review_suppressed", "cases.work_case")
+
+    @extend_schema(request=ReviewNoteSerializer, responses={200: SuppressedAlertSerializer})
+    def post(self, request, alert_id, review):
+        alert = suppressed_alerts_visible_to(request.user).select_related("previous_case").filter(pk=alert_id).first()
+        if alert is None:
+            raise exceptions.NotFound("No such alert.")
+        note = _valid(ReviewNoteSerializer, request)["note"]
+        review_alert = suppressed_alert_dismiss if review == "dismiss" else suppressed_alert_open_case
+        review_alert(alert=alert, note=note, actor=request.user)
+        alert.refresh_from_db()
+        return Response(SuppressedAlertSerializer(alert).data)

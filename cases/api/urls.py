@@ -1,6 +1,6 @@
 """cases API routes, mounted under /api/v1/ by finobs/api/urls.py."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from cases.api.evidence import (
@@ -11,6 +11,8 @@ from cases.api.evidence import (
     ChecklistTickView,
     ChecklistView,
     DecisionFeedbackView,
+    SuppressedAlertReviewView,
+    SuppressedAlertsView,
 )
 from cases.api.views import CaseViewSet
 
@@ -29,5 +31,11 @@ urlpatterns = [
     path("cases/<str:reference>/checklist/", ChecklistView.as_view(), name="case-checklist"),
     path("cases/<str:reference>/checklist/<int:item_id>/tick", ChecklistTickView.as_view(), name="case-checklist-tick"),
     path("cases/<str:reference>/decision-feedback", DecisionFeedbackView.as_view(), name="case-decision-feedback"),
+    path("suppressed-alerts/", SuppressedAlertsView.as_view(), name="suppressed-alerts"),
+    re_path(
+        r"^suppressed-alerts/(?P<alert_id>[0-9]+)/(?P<review>dismiss|open-case)$",
+        SuppressedAlertReviewView.as_view(),
+        name="suppressed-alert-review",
+    ),
     *router.urls,
 ]

@@ -102,3 +102,20 @@ def test_admins_set_the_rule(client, make_user):
     )
     assert response.status_code == 302, response.content[:1000]
     assert SuppressionRule.objects.get().window_days == 30
+
+
+def test_the_api_lists_and_reviews_held_back_alerts(client, personas, closed_as_false_positive, model_version):
+    decision = flagged_decisions(model_version, account_id="a-1", risk_level="LOW")[0]
+    open_cases_for_decisions(decisions=[decision], actor="tests")
+    alert = SuppressedAlert.objects.get()
+    client.force_login(personas["alice"])
+    listed = client.get("/api/v1/suppressed-alerts/").json()
+    assert [a["id"] for a in listed] == [alert.pk] and listed[0]["previous_case"] == closed_as_false_positive.reference
+    empty = client.post(f"/api/v1/suppressed-alerts/{alert.pk}/dismiss", {}, content_type="application/json")
+    assert empty.status_code == 400
+    opened = client.post(
+        f"/api/v1/suppressed-alerts/{alert.pk}/open-case", {"note": "New merchant"}, content_type="application/json"
+    )
+    assert opened.status_code == 200 and opened.json()["status"] == "case_opened" and opened.json()["opened_case"]
+    client.force_login(personas["bob"])
+    assert client.get("/api/v1/suppressed-alerts/?status=case_opened").json() == []
