@@ -10,7 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q
 
 from cases.filtersets import CaseFilterSet
-from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment, Team
+from cases.models import Approval, Attachment, Case, CaseEvent, CaseTransaction, Comment, Team
 from scoring.models import ModelVersion, Transaction
 
 ACTIVITY_WINDOW = timedelta(hours=72)
@@ -172,3 +172,18 @@ def pending_approval(case: Case) -> Approval | None:
         if case.status == Case.Status.PENDING_APPROVAL
         else None
     )
+
+
+def attachments_of(case: Case) -> list[Attachment]:
+    """The case's attachments, oldest first, with who uploaded them (one query)."""
+    return list(
+        Attachment.objects.filter(case=case).select_related("uploaded_by", "comment").order_by("uploaded_at", "id")
+    )
+
+
+def attachment_of(case: Case, attachment_id) -> Attachment | None:
+    """One attachment of a case the caller may see, or None (another case's attachment is not found)."""
+    try:
+        return Attachment.objects.select_related("case").filter(case=case, pk=int(attachment_id)).first()
+    except (TypeError, ValueError):
+        return None

@@ -91,6 +91,10 @@ def bulk_assign(request):
 @view_required
 def case_detail(request, reference):
     case = _case_or_404(request, reference)
+    if case.merged_into_id is not None:  # a merged duplicate's reference leads to the case it joined
+        survivor = Case.objects.visible_to(request.user).filter(pk=case.merged_into_id).first()
+        if survivor is not None:
+            return HttpResponseRedirect(reverse("cases:detail", args=[survivor.reference]))
     fragment = request.GET.get("fragment")
     if fragment in {"head", "timeline"}:
         return render(request, f"cases/_case_{fragment}.html", _live_context(request, case))
@@ -139,7 +143,7 @@ def _live_context(request, case: Case) -> dict:
         "timeline": selectors.timeline(case),
         "approval": selectors.pending_approval(case),
         "transitions": [(s, Case.Status(s).label) for s in services.allowed_transitions(case)],
-        "outcomes": Case.Outcome.choices,
+        "outcomes": [(value, label) for value, label in Case.Outcome.choices if value != Case.Outcome.MERGED],
         "teams": Team.objects.all(),
         "assignees": _workers(),
         "may_work": user.has_perm("cases.work_case") and case.is_open,

@@ -20,6 +20,11 @@ VIEWER = (
     "cases.view_team",
     "cases.view_comment",
     "cases.view_approval",
+    "cases.view_attachment",  # and download it, from a case they may see
+    "cases.view_closingchecklist",
+    "cases.view_checklistitem",
+    "cases.view_checklisttick",
+    "cases.view_decisionreview",
 )
 ANALYST = (
     *VIEWER,
@@ -31,6 +36,13 @@ ANALYST = (
     "cases.escalate_case",
     "cases.propose_closure",
     "cases.add_comment",
+    "cases.add_attachment",
+    "cases.add_checklisttick",
+    "cases.add_decisionreview",  # mark one decision a false positive or confirmed
+    "cases.merge_case",
+    "cases.bulk_change_case",
+    "cases.review_suppressed",
+    "cases.view_suppressedalert",
     # Analysts upload CSV files and follow their own jobs.
     "ingestion.add_uploadjob",
     "ingestion.view_uploadjob",
@@ -79,6 +91,15 @@ ORG_ADMIN = (
     "cases.view_routingrule",
     "cases.add_routingrule",
     "cases.change_routingrule",
+    # Closing checklists per outcome and severity
+    "cases.add_closingchecklist",
+    "cases.change_closingchecklist",
+    "cases.add_checklistitem",
+    "cases.change_checklistitem",
+    "cases.delete_checklistitem",
+    "cases.view_suppressionrule",
+    "cases.add_suppressionrule",
+    "cases.change_suppressionrule",
     "cases.delete_routingrule",
     # Pull sources
     "ingestion.view_pullsource",

@@ -218,6 +218,30 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Case attachments: a private directory that no URL serves (downloads go through the case's view,
+    # which checks visibility and re-verifies the hash), or an S3-compatible bucket when one is named.
+    # Keys are content-addressed and never overwritten.
+    "attachments": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["ATTACHMENT_S3_BUCKET"],
+            "endpoint_url": os.environ.get("ATTACHMENT_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("ATTACHMENT_S3_REGION") or None,
+            "file_overwrite": False,
+            "default_acl": "private",
+            "querystring_auth": True,
+        },
+    }
+    if os.environ.get("ATTACHMENT_S3_BUCKET")
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": os.environ.get("ATTACHMENT_ROOT", str(VAR_DIR / "private")),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
 }
 
 # --- Speed devices, each of which can be turned off to measure it (bench/ab.py) ------------------
@@ -643,6 +667,38 @@ CASES_SLA_WARNING_HOURS = int(os.environ.get("CASES_SLA_WARNING_HOURS", "4"))
 # Worklist page size, and how many past closed cases the similar-case search compares against.
 CASES_PAGE_SIZE = int(os.environ.get("CASES_PAGE_SIZE", "50"))
 CASES_SIMILAR_CANDIDATES = int(os.environ.get("CASES_SIMILAR_CANDIDATES", "3000"))
+
+# Duplicate suppression (docs/casework.md): for this many days after an account's case closed as a false
+# positive, its new flagged transactions wait in a review instead of opening a case (0: off). An
+# organisation's rule in admin (cases.SuppressionRule) overrides it.
+CASES_SUPPRESSION_DAYS = int(os.environ.get("CASES_SUPPRESSION_DAYS", "14"))
+
+# Case attachments (docs/casework.md): the largest file accepted, the extensions accepted and the content
+# types each may have (the sniffed type, and the declared one unless it is generic, must be among them),
+# and the malware scanner: "none" (files are clean on arrival) or "clamd" (a clamd daemon at
+# ATTACHMENT_CLAMD_ADDRESS, host:port or a unix socket path; files are pending until it answers).
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024)))
+ATTACHMENT_TYPES = {
+    "pdf": ["application/pdf"],
+    "png": ["image/png"],
+    "jpg": ["image/jpeg"],
+    "jpeg": ["image/jpeg"],
+    "gif": ["image/gif"],
+    "tif": ["image/tiff"],
+    "tiff": ["image/tiff"],
+    "txt": ["text/plain"],
+    "csv": ["text/csv", "text/plain", "application/csv"],
+    "eml": ["message/rfc822", "text/plain"],
+    "msg": ["application/vnd.ms-outlook", "application/cdfv2", "application/x-ole-storage"],
+    "docx": ["application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/zip"],
+    "xlsx": ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip"],
+}
+ATTACHMENT_EXTENSIONS = env_list("ATTACHMENT_EXTENSIONS", ",".join(ATTACHMENT_TYPES))
+ATTACHMENT_SCANNER = os.environ.get("ATTACHMENT_SCANNER", "none")
+ATTACHMENT_CLAMD_ADDRESS = os.environ.get("ATTACHMENT_CLAMD_ADDRESS", "127.0.0.1:3310")
+ATTACHMENT_CLAMD_TIMEOUT_S = float(os.environ.get("ATTACHMENT_CLAMD_TIMEOUT_S", "30"))
+if ATTACHMENT_SCANNER not in {"none", "clamd"}:
+    raise ImproperlyConfigured("ATTACHMENT_SCANNER is none or clamd.")
 
 # --- Intake: ingest limits, group commit, idempotency, pull sources, CSV uploads ----------------
 INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", "10000"))

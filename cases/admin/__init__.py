@@ -1,3 +1,3 @@
 """Admin for cases, teams, routing rules, approvals (approve/reject actions) and timelines."""
 
-from cases.admin import cases, evidence, teams  # noqa: F401
+from cases.admin import cases, closing, evidence, teams  # noqa: F401

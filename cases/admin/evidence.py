@@ -1,8 +1,9 @@
-"""Read-only admin for what is evidence: comments, mentions, timeline entries, links, counters."""
+"""Read-only admin for what is evidence: comments, mentions, attachments, timeline entries, links, counters."""
 
 from django.contrib import admin
 
 from cases.models import (
+    Attachment,
     CaseCounter,
     CaseEvent,
     CaseTransaction,
@@ -60,3 +61,29 @@ class CaseTransactionAdmin(OrganisationScoped, ReadOnlyAdmin):
 @admin.register(CaseCounter)
 class CaseCounterAdmin(OrganisationScoped, ReadOnlyAdmin):
     list_display = ("year", "last")
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(OrganisationScoped, ReadOnlyAdmin):
+    """Attachments are evidence: listed and inspected here, never edited; files download from the case page."""
+
+    list_display = ("original_name", "case", "size_bytes", "sniffed_type", "scan_status", "uploaded_by", "uploaded_at")
+    list_filter = ("scan_status", "sniffed_type")
+    search_fields = ("case__reference", "original_name", "sha256")
+    list_select_related = ("case", "uploaded_by")
+    readonly_fields = (
+        "case",
+        "comment",
+        "original_name",
+        "sha256",
+        "key",
+        "size_bytes",
+        "declared_type",
+        "sniffed_type",
+        "scan_status",
+        "scanner",
+        "scan_detail",
+        "scanned_at",
+        "uploaded_by",
+        "uploaded_at",
+    )

@@ -1,5 +1,6 @@
 """Cases that analysts work, their teams, comments and approvals."""
 
+from cases.models.attachments import Attachment, storage_key
 from cases.models.case import (
     PRIORITY_FOR_SEVERITY,
     SEVERITY_ORDER,
@@ -10,25 +11,36 @@ from cases.models.case import (
     Priority,
     Severity,
 )
+from cases.models.checklists import ChecklistItem, ChecklistTick, ClosingChecklist
 from cases.models.collaboration import Approval, Comment, Mention
 from cases.models.sar import SarDraft
+from cases.models.reviews import DecisionReview
+from cases.models.suppression import SuppressedAlert, SuppressionRule
 from cases.models.teams import CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
 
 __all__ = [
     "PRIORITY_FOR_SEVERITY",
     "SEVERITY_ORDER",
     "Approval",
+    "Attachment",
     "Case",
     "CaseCounter",
     "CaseEvent",
     "CaseGroupObjectPermission",
     "CaseTransaction",
     "CaseUserObjectPermission",
+    "ChecklistItem",
+    "ChecklistTick",
+    "ClosingChecklist",
     "Comment",
+    "DecisionReview",
     "Mention",
     "Priority",
     "RoutingRule",
     "SarDraft",
     "Severity",
+    "SuppressedAlert",
+    "SuppressionRule",
     "Team",
+    "storage_key",
 ]

@@ -80,6 +80,7 @@ class Case(OrganisationOwned):
         CONFIRMED_FRAUD = "confirmed_fraud", "Confirmed fraud"
         SAR_FILED = "sar_filed", "SAR filed"
         NO_ACTION = "no_action", "No action"
+        MERGED = "merged", "Merged into another case"
 
     reference = models.CharField(max_length=32, help_text="Unique within the organisation.")
     title = models.CharField(max_length=200)
@@ -109,6 +110,14 @@ class Case(OrganisationOwned):
     )
     legal_hold_reason = models.CharField(max_length=500, blank=True, default="")
     transactions = models.ManyToManyField("scoring.Transaction", through="CaseTransaction", related_name="cases")
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_cases",
+        help_text="The case this duplicate was merged into; its reference leads there.",
+    )
     history = HistoricalRecords()
 
     objects = organisation_manager(CaseQuerySet)
@@ -153,6 +162,9 @@ class Case(OrganisationOwned):
             ("file_sar", "Can close a case as SAR filed"),
             ("export_case", "Can export a case file"),
             ("set_legal_hold", "Can place a case under legal hold or release it"),
+            ("merge_case", "Can merge duplicate cases into one"),
+            ("bulk_change_case", "Can transition, escalate or close many cases at once"),
+            ("review_suppressed", "Can review alerts held back by duplicate suppression"),
         ]
 
     def __str__(self) -> str:
@@ -205,6 +217,12 @@ class CaseEvent(OrganisationOwned):
         CLOSURE_REJECTED = "closure_rejected", "Closure rejected"
         CLOSED = "closed", "Closed"
         LEGAL_HOLD = "legal_hold", "Legal hold changed"
+        ATTACHED = "attached", "File attached"
+        ATTACHMENT_SCANNED = "attachment_scanned", "Attachment scanned"
+        CHECKLIST_TICKED = "checklist_ticked", "Checklist item ticked"
+        MERGED = "merged", "Merged"
+        DECISION_REVIEWED = "decision_reviewed", "Decision reviewed"
+        DUPLICATE_SUPPRESSED = "duplicate_suppressed", "New alert held for review"
 
     organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from approvals.kinds import ApprovalKind
 from approvals.services import approval_request
 from cases.models import Approval, Case, CaseEvent, Severity
+from cases.services.checklists import check_checklist_complete, checklist_evidence
 from cases.services.lifecycle import lock_case, record_change, require_perm
 from cases.services.sar import sar_draft_decided, sar_draft_prepare
 from kernel.errors import Conflict
@@ -29,6 +30,8 @@ LABEL_FOR_OUTCOME = {
     Outcome.FALSE_POSITIVE: Label.LEGIT,
 }
 FOUR_EYES_SEVERITIES = frozenset({Severity.HIGH, Severity.CRITICAL})
+# What a person may close a case as; "merged" is set by merging (cases.services.merging) only.
+CLOSING_OUTCOMES = [o for o in Outcome.values if o != Outcome.MERGED]
 
 
 def approval_reason(case: Case, outcome: str) -> str:
@@ -44,8 +47,8 @@ def approval_reason(case: Case, outcome: str) -> str:
 def check_close(case: Case, *, outcome: str, rationale: str, actor) -> None:
     require_perm(actor, "cases.propose_closure")
     errors = {}
-    if outcome not in Outcome.values:
-        errors["outcome"] = f"Outcome is one of {', '.join(Outcome.values)}."
+    if outcome not in CLOSING_OUTCOMES:
+        errors["outcome"] = f"Outcome is one of {', '.join(CLOSING_OUTCOMES)}."
     if not rationale.strip():
         errors["rationale"] = "Closing a case needs a rationale."
     if errors:
@@ -54,6 +57,7 @@ def check_close(case: Case, *, outcome: str, rationale: str, actor) -> None:
         raise Conflict("This case is already waiting for an approval.", code="approval_pending")
     if not case.is_open:
         raise Conflict("This case is already closed.", code="case_closed")
+    check_checklist_complete(case, outcome=outcome)
 
 
 def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
@@ -63,6 +67,7 @@ def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
         case = lock_case(case)
         check_close(case, outcome=outcome, rationale=rationale, actor=actor)
         reason = approval_reason(case, outcome)
+        checklist = check_checklist_complete(case, outcome=outcome)
         if not reason:
             return _close_locked(case, outcome=outcome, rationale=rationale.strip(), actor=actor, approval=None)
         approval = approval_request(
@@ -88,6 +93,7 @@ def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
                 "rationale": approval.rationale,
                 "approval_id": approval.pk,
                 "reason": reason,
+                "checklist": checklist,
             },
             action="case.closure_proposed",
         )
@@ -178,6 +184,7 @@ def _close_locked(case: Case, *, outcome: str, rationale: str, actor, approval: 
             "label": label,
             "labelled": labelled,
             "approval_id": approval.pk if approval else None,
+            "checklist": checklist_evidence(case, outcome=outcome),
         },
         action="case.closed",
     )

@@ -21,6 +21,7 @@ from cases.models import (
     Severity,
 )
 from cases.services.live import notify_cases_changed
+from cases.services.suppression import Suppressed, suppress_duplicates
 from kernel.bulk import bulk_insert
 from kernel.events import publish_many
 from organisations.models import organisation_setting
@@ -73,8 +74,10 @@ def case_references_allocate(*, count: int, year: int) -> list[str]:
     return [f"CASE-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
-def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> dict[int, str]:
-    """One open case per account: flagged decisions open one, or join the account's open case.
+def open_cases_for_decisions(*, decisions: Sequence[Decision], actor, suppress: bool = True) -> dict[int, str]:
+    """One open case per account: flagged decisions open one, or join the account's open case; with
+    `suppress`, an account whose case was recently closed as a false positive is held for review instead
+    (cases.services.suppression).
 
     Runs inside the ingest transaction; a constant number of queries whatever the batch size. Writes the
     cases, their timeline, audit and outbox events; returns transaction id -> case reference for the
@@ -91,6 +94,11 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> dict[in
     label = actor_label(actor)
     open_cases = {case.account_id: case for case in Case.objects.open().filter(account_id__in=list(by_account))}
     new_accounts = [account for account in by_account if account not in open_cases]
+    suppressed = Suppressed()
+    if suppress and new_accounts:
+        severities = {account: _worst_severity(by_account[account]) for account in new_accounts}
+        suppressed = suppress_duplicates(by_account=by_account, severities=severities, now=now, actor=actor)
+        new_accounts = [account for account in new_accounts if account not in suppressed.accounts]
     references = case_references_allocate(count=len(new_accounts), year=now.year) if new_accounts else []
 
     rules = list(RoutingRule.objects.filter(is_active=True)) if new_accounts else []
@@ -115,7 +123,8 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> dict[in
         new_cases = bulk_create_with_history(new_cases, Case, default_change_reason="opened from flagged decisions")
 
     raised = []
-    events, audit_entries, outbox_events, hints = [], [], [], []
+    events, audit_entries, outbox_events = suppressed.events, suppressed.audit_entries, suppressed.outbox_events
+    hints = []
     for case in new_cases:
         data = _event_data(by_account[case.account_id])
         events.append(CaseEvent(case=case, kind=CaseEvent.Kind.OPENED, actor=label, data=data, created_at=now))

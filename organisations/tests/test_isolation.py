@@ -7,14 +7,16 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.tokens import token_pair_for
 from apikeys.services import api_key_create
-from cases.models import Case
+from cases.models import Case, ChecklistItem, ClosingChecklist, SuppressedAlert
 from cases.services import case_close
+from cases.services.attachments import attachment_add
 from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
 from delivery.models.callbacks import new_webhook_id, new_webhook_secret
@@ -84,7 +86,28 @@ def theirs(champion, make_user, settings, tmp_path):
     upload = upload_create(
         organisation=default_organisation(), uploaded_by=analyst, name="a.csv", data=csv, source="csv"
     )
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
+    }
+    attachment = attachment_add(
+        case=case,
+        upload=SimpleUploadedFile("statement.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf"),
+        actor=analyst,
+    )
+    checklist = ClosingChecklist.objects.create(name="FP", outcome="false_positive")
+    item = ChecklistItem.objects.create(checklist=checklist, text="Customer called back")
+    held = SuppressedAlert.objects.create(
+        transaction=Transaction.objects.get(pk=result.decisions[0]["transaction_id"]),
+        account_id="acc-a",
+        previous_case=case,
+        severity="low",
+        created_at=case.opened_at,
+    )
     return {
+        "suppressed_alert": held,
+        "attachment": attachment,
+        "checklist_item": item,
         "transaction": Transaction.objects.get(pk=result.decisions[1]["transaction_id"]),
         "case": case,
         "pending_case": pending_case,
@@ -144,6 +167,10 @@ def _url(route: str, objects: dict) -> str:
         "request_id": objects["approval"].pk,
         "decision": "approve",
         "action": "comment",
+        "attachment_id": objects["attachment"].pk,
+        "item_id": objects["checklist_item"].pk,
+        "alert_id": objects["suppressed_alert"].pk,
+        "review": "dismiss",
     }
     by_prefix = {
         "api/v1/callbacks/": objects["endpoint"].pk,

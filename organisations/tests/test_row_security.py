@@ -35,6 +35,9 @@ POLICY_MIGRATIONS = (
     "cases.migrations.0009_row_level_security_sar_drafts",
     "scoring.migrations.0017_counterparty_rules_and_row_security",
     "scoring.migrations.0019_row_security_calibrations",
+    "organisations.migrations.0006_row_level_security_attachments",
+    "organisations.migrations.0007_row_level_security_checklists",
+    "organisations.migrations.0008_row_level_security_suppression",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 
