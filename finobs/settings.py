@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "delivery",
     "ingestion",
     "cases",
+    "notifications",
     "finobs",
 ]
 
@@ -198,6 +199,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organisations.context_processors.organisation",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -602,6 +604,42 @@ CASES_SLA_WARNING_HOURS = int(os.environ.get("CASES_SLA_WARNING_HOURS", "4"))
 CASES_PAGE_SIZE = int(os.environ.get("CASES_PAGE_SIZE", "50"))
 CASES_SIMILAR_CANDIDATES = int(os.environ.get("CASES_SIMILAR_CANDIDATES", "3000"))
 
+# Unassigned cases of a team that assigns automatically are picked up by this sweep too (every interval).
+CASES_SLA_SWEEP_INTERVAL_S = float(os.environ.get("CASES_SLA_SWEEP_INTERVAL_S", "60"))
+# A case page's socket announces its viewer this often; a viewer not heard of for 3 intervals has gone.
+CASES_PRESENCE_HEARTBEAT_S = float(os.environ.get("CASES_PRESENCE_HEARTBEAT_S", "20"))
+# Transaction search (page and API): rows per page, and the widest time range one search may cover.
+TRANSACTION_SEARCH_PAGE_SIZE = int(os.environ.get("TRANSACTION_SEARCH_PAGE_SIZE", "50"))
+TRANSACTION_SEARCH_MAX_DAYS = int(os.environ.get("TRANSACTION_SEARCH_MAX_DAYS", "366"))
+
+# --- Notifications: the bell, email -------------------------------------------------------------
+# Email goes through Django's backend: SMTP when EMAIL_HOST is set, else printed to the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "finobs <finobs@localhost>")
+# Links in emails start with this (the address people open finobs at).
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# A person's email choice per kind until they make their own: off, immediate or digest (one per hour).
+NOTIFICATION_EMAIL_DEFAULTS = {
+    kind: os.environ.get(f"NOTIFICATION_EMAIL_{kind.upper()}", mode)
+    for kind, mode in {
+        "mention": "immediate",
+        "assignment": "digest",
+        "approval": "digest",
+        "sla": "immediate",
+        "investigation": "digest",
+    }.items()
+}
+NOTIFICATION_DIGEST_INTERVAL_S = float(os.environ.get("NOTIFICATION_DIGEST_INTERVAL_S", "300"))
+
 # --- Intake: ingest limits, group commit, idempotency, pull sources, CSV uploads ----------------
 INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", "10000"))
 # Concurrent API requests of up to this many items from one key share one ingest run (group commit,
@@ -688,6 +726,12 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
     # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
+    # SLA warnings and breaches (notify, escalate), and auto-assignment of what waits unassigned.
+    "cases-sla-sweep": {"task": "cases.tasks.sla_sweep_task", "schedule": CASES_SLA_SWEEP_INTERVAL_S},
+    "notification-digests": {
+        "task": "notifications.tasks.notification_digests_task",
+        "schedule": NOTIFICATION_DIGEST_INTERVAL_S,
+    },
 }
 
 # --- Observability: metrics, logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ---

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("approvals.urls")),
     path("", include("ingestion.urls")),
     path("", include("cases.urls")),
+    path("", include("notifications.urls")),
 ]
 
 handler404 = "kernel.api.errors.not_found"

@@ -18,6 +18,8 @@ from cases.services.live import notify_case_changed
 from cases.services.opening import sla_due_at
 from kernel.errors import Conflict
 from kernel.events import publish
+from notifications.models import Kind as NotificationKind
+from notifications.services import notification_send
 
 Status = Case.Status
 
@@ -111,7 +113,22 @@ def case_assign(*, case: Case, assignee: AbstractBaseUser | None, actor) -> Case
             data={"from": previous, "to": assignee.get_username() if assignee else None},
             action="case.assigned",
         )
+        notify_assignee(case, actor=actor)
     return case
+
+
+def notify_assignee(case: Case, *, actor, why: str = "assigned to you") -> None:
+    """Tell the case's assignee (unless they did it themselves) in their bell and by their email choice."""
+    if case.assignee_id is None:
+        return
+    notification_send(
+        users=[case.assignee],
+        kind=NotificationKind.ASSIGNMENT,
+        title=f"{case.reference} {why}",
+        body=f"{case.get_severity_display()}: {case.title}",
+        url=f"/cases/{case.reference}/",
+        actor=actor,
+    )
 
 
 def case_assign_many(*, cases: Sequence[Case], assignee: AbstractBaseUser | None, actor) -> list[Case]:
@@ -178,6 +195,8 @@ def case_escalate(
             ):
                 assign_perm("view_case", assignee, case)
         record_change(case, kind=CaseEvent.Kind.ESCALATED, actor=actor, data=data, action="case.escalated")
+        if assignee is not None:
+            notify_assignee(case, actor=actor, why="escalated to you")
     return case
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("delivery.api.urls")),
     path("", include("scoring.api.urls")),
     path("", include("cases.api.urls")),
+    path("", include("notifications.api.urls")),
 ]

@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 POLICY_MIGRATIONS = (
     "organisations.migrations.0004_row_level_security",
     "organisations.migrations.0005_row_level_security_retrain_runs",
+    "notifications.migrations.0002_row_level_security",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 
