@@ -158,11 +158,14 @@ def case_action(request, reference, action):
     case = _case_or_404(request, reference)
     post = request.POST
     user = request.user
+    version = _version(post)
     calls = {
-        "claim": lambda: services.case_assign(case=case, assignee=user, actor=user),
-        "assign": lambda: services.case_assign(case=case, assignee=_user_or_none(post.get("assignee", "")), actor=user),
+        "claim": lambda: services.case_assign(case=case, assignee=user, actor=user, version=version),
+        "assign": lambda: services.case_assign(
+            case=case, assignee=_user_or_none(post.get("assignee", "")), actor=user, version=version
+        ),
         "transition": lambda: services.case_transition(
-            case=case, status=post.get("status", ""), reason=post.get("reason", ""), actor=user
+            case=case, status=post.get("status", ""), reason=post.get("reason", ""), actor=user, version=version
         ),
         "escalate": lambda: services.case_escalate(
             case=case,
@@ -170,10 +173,11 @@ def case_action(request, reference, action):
             team=Team.objects.filter(slug=post.get("team", "")).first(),
             assignee=_user_or_none(post.get("assignee", "")),
             actor=user,
+            version=version,
         ),
         "comment": lambda: services.case_comment(case=case, body=post.get("body", ""), author=user),
         "close": lambda: services.case_close(
-            case=case, outcome=post.get("outcome", ""), rationale=post.get("rationale", ""), actor=user
+            case=case, outcome=post.get("outcome", ""), rationale=post.get("rationale", ""), actor=user, version=version
         ),
         "share": lambda: services.case_share(case=case, user=_user_required(post.get("user", "")), actor=user),
     }
@@ -228,6 +232,14 @@ def _workers():
         .order_by("username")
         .only("id", "username")
     )
+
+
+def _version(post) -> int | None:
+    """The case version a form was rendered with (every action form carries it); None when absent."""
+    try:
+        return int(post["version"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _user_or_none(username: str):

@@ -32,6 +32,11 @@ class CaseSerializer(serializers.ModelSerializer):
             "outcome",
             "rationale",
             "transaction_count",
+            "version",
+            "origin",
+            "description",
+            "sla_warned_at",
+            "sla_breached_at",
         ]
         read_only_fields = fields
 
@@ -96,21 +101,49 @@ class CaseDetailSerializer(CaseSerializer):
 
 
 class CaseUpdateSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
+    )
     title = serializers.CharField(max_length=200, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
 
 
 class AssignSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
+    )
     assignee = serializers.CharField(allow_null=True, help_text="A username; null unassigns.")
 
 
 class TransitionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
+    )
     status = serializers.ChoiceField(choices=Case.Status.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class EscalateSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
+    )
     reason = serializers.CharField()
     team = serializers.SlugField(required=False, allow_null=True, default=None)
     assignee = serializers.CharField(required=False, allow_null=True, default=None)
@@ -130,6 +163,13 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 class CloseSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
+    )
     outcome = serializers.ChoiceField(choices=Case.Outcome.choices)
     rationale = serializers.CharField()
 

@@ -102,7 +102,9 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def assign(self, request, reference=None):
         data = self._valid(AssignSerializer, request)
         return self._done(
-            lambda case: services.case_assign(case=case, assignee=_user(data["assignee"]), actor=request.user)
+            lambda case: services.case_assign(
+                case=case, assignee=_user(data["assignee"]), actor=request.user, version=data["version"]
+            )
         )
 
     @extend_schema(request=TransitionSerializer, responses=CaseSerializer)
@@ -122,7 +124,12 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 raise ApiError(status_code=400, code="invalid", message="Unknown team.", details={"team": data["team"]})
         return self._done(
             lambda case: services.case_escalate(
-                case=case, actor=request.user, reason=data["reason"], team=team, assignee=_user(data["assignee"])
+                case=case,
+                actor=request.user,
+                reason=data["reason"],
+                team=team,
+                assignee=_user(data["assignee"]),
+                version=data["version"],
             )
         )
 

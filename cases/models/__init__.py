@@ -11,12 +11,13 @@ from cases.models.case import (
     Severity,
 )
 from cases.models.collaboration import Approval, Comment, Mention
-from cases.models.teams import CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
+from cases.models.teams import Availability, CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
 
 __all__ = [
     "PRIORITY_FOR_SEVERITY",
     "SEVERITY_ORDER",
     "Approval",
+    "Availability",
     "Case",
     "CaseCounter",
     "CaseEvent",

@@ -142,13 +142,14 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor) -> dict[in
             case.note_severity(severity)
             case.priority = min(case.priority, PRIORITY_FOR_SEVERITY[severity])
             case.sla_due_at = min(case.sla_due_at, sla_due_at(severity, start=now))
+            case.version += 1
             raised.append(case)
         hints.append(_hint(case, "transactions_added"))
     if raised:
         bulk_update_with_history(
             raised,
             Case,
-            ["severity", "peak_severity", "priority", "sla_due_at"],
+            ["severity", "peak_severity", "priority", "sla_due_at", "version"],
             default_change_reason="severity raised",
         )
 

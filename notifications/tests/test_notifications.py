@@ -135,7 +135,9 @@ def test_the_api_serves_people_their_own_only(client, personas, api_key):
         "marked_read": 1,
         "unread": 0,
     }
-    bad = client.put("/api/v1/notifications/preferences", {"kind": "sla", "email": "fax"}, content_type="application/json")
+    bad = client.put(
+        "/api/v1/notifications/preferences", {"kind": "sla", "email": "fax"}, content_type="application/json"
+    )
     assert bad.status_code == 400
     good = client.put(
         "/api/v1/notifications/preferences", {"kind": "sla", "email": "digest"}, content_type="application/json"

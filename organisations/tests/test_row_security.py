@@ -32,6 +32,7 @@ POLICY_MIGRATIONS = (
     "organisations.migrations.0004_row_level_security",
     "organisations.migrations.0005_row_level_security_retrain_runs",
     "notifications.migrations.0002_row_level_security",
+    "cases.migrations.0008_row_level_security_availability",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 
