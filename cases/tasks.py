@@ -2,10 +2,24 @@
 
 from celery import shared_task
 
+from cases.services.assignment import cases_auto_assign
 from cases.services.live import send_hints
+from cases.services.sla import sla_sweep
 
 
 @shared_task(ignore_result=True)
 def send_case_hints_task(sends: list[list]) -> None:
     """Live hints of a big change (an ingest batch's cases) to the workspace's WebSocket groups."""
     send_hints([(group, message) for group, message in sends])
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def cases_auto_assign_task(case_ids: list[int]) -> None:
+    """Auto-assign newly opened cases of teams that assign automatically (the sweep catches any missed)."""
+    cases_auto_assign(case_ids=case_ids)
+
+
+@shared_task(ignore_result=True)
+def sla_sweep_task() -> None:
+    """SLA warnings, breaches and escalations, and auto-assignment of what waits (every organisation)."""
+    sla_sweep()

@@ -1,12 +1,16 @@
 """The analyst workspace pages: dashboard, worklist, case detail, mentions. Thin: selectors read,
 services write, every case read goes through Case.objects.visible_to(user)."""
 
+from datetime import UTC
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -268,3 +272,84 @@ def _back(request, default: str):
     ):
         target = default
     return HttpResponseRedirect(target)
+
+
+# --- Transaction search, cases opened by hand, availability ----------------------------------------
+
+
+@require_GET
+@login_required
+@permission_required("scoring.view_transaction", raise_exception=True)
+def transaction_search(request):
+    """Search one account's transactions; pick some and open a case by hand from them."""
+    try:
+        page = selectors.transaction_search(request.user, request.GET, cursor=request.GET.get("cursor"))
+    except ValueError:
+        raise Http404("Not a valid cursor.") from None
+    query = request.GET.copy()
+    if page.next_cursor:
+        query["cursor"] = page.next_cursor
+    context = {
+        "page": page,
+        "searched": "account" in request.GET,
+        "next_query": query.urlencode() if page.next_cursor else "",
+        "may_open": request.user.has_perm("cases.work_case"),
+        "severities": Severity.choices,
+        "origins": [c for c in Case.Origin.choices if c[0] != Case.Origin.FLAGGED],
+        "teams": Team.objects.all(),
+    }
+    return render(request, "cases/transactions.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("cases.work_case", raise_exception=True)
+def case_new(request):
+    post = request.POST
+    try:
+        ids = [int(v) for v in post.getlist("transaction")]
+    except ValueError:
+        ids = None
+    opened = {}
+
+    def open_case():
+        if ids is None:
+            raise ValidationError({"transaction": "Pick transactions from the search."})
+        opened["case"] = services.case_open_manual(
+            actor=request.user,
+            account_id=post.get("account_id", ""),
+            description=post.get("description", ""),
+            severity=post.get("severity", ""),
+            origin=post.get("origin", ""),
+            title=post.get("title", ""),
+            team=Team.objects.filter(slug=post.get("team", "")).first() if post.get("team") else None,
+            transaction_ids=ids,
+            assign_to_self=post.get("assign_to_self") == "on",
+        )
+
+    if run_service(request, open_case):
+        case = opened["case"]
+        messages.success(request, f"Opened {case.reference}.")
+        return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]))
+    return _back(request, reverse("cases:transactions"))
+
+
+@login_required
+@permission_required("cases.work_case", raise_exception=True)
+def availability(request):
+    """Whether I take automatically assigned cases now; my teams' members' availability."""
+    if request.method == "POST":
+        until = parse_datetime(request.POST.get("out_of_office_until", "") or "") or None
+        if until is not None and timezone.is_naive(until):
+            until = timezone.make_aware(until, UTC)
+        set_it = lambda: services.availability_set(  # noqa: E731
+            user=request.user,
+            actor=request.user,
+            is_available=request.POST.get("is_available") == "on",
+            out_of_office_until=until,
+            note=request.POST.get("note", ""),
+        )
+        if run_service(request, set_it):
+            messages.success(request, "Availability saved.")
+        return HttpResponseRedirect(reverse("cases:availability"))
+    return render(request, "cases/availability.html", selectors.availability_overview(request.user))

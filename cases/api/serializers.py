@@ -176,3 +176,50 @@ class CloseSerializer(serializers.Serializer):
 
 class DecideSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TransactionFoundSerializer(serializers.Serializer):
+    """One transaction of a search: what it is, what the model decided, and the case holding it."""
+
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    account_id = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=4)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    merchant_id = serializers.CharField()
+    merchant_category = serializers.CharField()
+    country = serializers.CharField()
+    channel = serializers.CharField()
+    flagged = serializers.BooleanField(source="decision.flagged", allow_null=True, default=None)
+    risk_level = serializers.CharField(source="decision.risk_level", allow_null=True, default=None)
+    score = serializers.FloatField(source="decision.score", allow_null=True, default=None)
+    case = serializers.SerializerMethodField(help_text="Reference of a case you may see that holds it, or null.")
+
+    def get_case(self, obj) -> str | None:
+        return self.context["case_of"].get(obj.pk)
+
+
+class TransactionSearchPageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True, help_text="The URL of the next (older) page, or null.")
+    results = TransactionFoundSerializer(many=True)
+
+
+class ManualCaseSerializer(serializers.Serializer):
+    account_id = serializers.CharField(max_length=128)
+    description = serializers.CharField(help_text="Why the case is opened: the tip, the call, the request.")
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    origin = serializers.ChoiceField(choices=[c for c in Case.Origin.choices if c[0] != Case.Origin.FLAGGED])
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    team = serializers.SlugField(required=False, allow_null=True, default=None, help_text="A team's slug.")
+    transaction_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=500
+    )
+    assign_to_self = serializers.BooleanField(required=False, default=True)
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    is_available = serializers.BooleanField()
+    out_of_office_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
