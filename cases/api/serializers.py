@@ -100,7 +100,9 @@ class CaseDetailSerializer(CaseSerializer):
         return ApprovalSerializer(approval).data if approval else None
 
 
-class CaseUpdateSerializer(serializers.Serializer):
+class VersionedChangeSerializer(serializers.Serializer):
+    """A change of a case, decided on the version the caller read."""
+
     version = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -108,42 +110,24 @@ class CaseUpdateSerializer(serializers.Serializer):
         min_value=1,
         help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
     )
+
+
+class CaseUpdateSerializer(VersionedChangeSerializer):
     title = serializers.CharField(max_length=200, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
 
 
-class AssignSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=1,
-        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
-    )
+class AssignSerializer(VersionedChangeSerializer):
     assignee = serializers.CharField(allow_null=True, help_text="A username; null unassigns.")
 
 
-class TransitionSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=1,
-        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
-    )
+class TransitionSerializer(VersionedChangeSerializer):
     status = serializers.ChoiceField(choices=Case.Status.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class EscalateSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=1,
-        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
-    )
+class EscalateSerializer(VersionedChangeSerializer):
     reason = serializers.CharField()
     team = serializers.SlugField(required=False, allow_null=True, default=None)
     assignee = serializers.CharField(required=False, allow_null=True, default=None)
@@ -162,14 +146,7 @@ class CommentSerializer(serializers.ModelSerializer):
         return [user.get_username() for user in comment.mentioned.all()]
 
 
-class CloseSerializer(serializers.Serializer):
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        default=None,
-        min_value=1,
-        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
-    )
+class CloseSerializer(VersionedChangeSerializer):
     outcome = serializers.ChoiceField(choices=Case.Outcome.choices)
     rationale = serializers.CharField()
 

@@ -2,9 +2,8 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
-from finobs.asgi import application
+from cases.tests.test_live import connect as connect_to
 from notifications.models import Kind
 from notifications.services import notification_send, notifications_mark_read
 
@@ -12,10 +11,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def connect(user):
-    communicator = WebsocketCommunicator(application, "/ws/notifications/", headers=[(b"origin", b"http://127.0.0.1")])
-    communicator.scope["user"] = user
-    connected, code = await communicator.connect()
-    return communicator, connected, code
+    return await connect_to(user, "/ws/notifications/")
 
 
 async def test_the_bell_hears_its_own_notifications_only(personas):

@@ -7,22 +7,10 @@ import pytest
 from django.utils import timezone
 
 from cases.models import Case, RoutingRule, Team
-from cases.tests.browser.test_workspace_flow import PASSWORD, person
+from cases.tests.browser.test_workspace_flow import log_in, person
 from scoring.models import Decision, Transaction
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def signed_in(browser, base_url, username):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base_url}/accounts/login/?next=/cases/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/cases/")
-    return page
 
 
 def test_manual_case_presence_and_a_live_notification(asgi_server, browser, screenshot, make_user, model_version):
@@ -57,7 +45,7 @@ def test_manual_case_presence_and_a_live_notification(asgi_server, browser, scre
         )
 
     # Carol takes a call about account acc-card-77, finds its transactions and opens a case from two of them.
-    carol = signed_in(browser, asgi_server, "carol")
+    carol = log_in(browser, asgi_server, "carol")
     carol.click("[data-testid=search-transactions]")
     carol.fill("input[name=account]", "acc-card-77")
     carol.click("[data-testid=transaction-search] button[type=submit]")
@@ -76,7 +64,7 @@ def test_manual_case_presence_and_a_live_notification(asgi_server, browser, scre
     carol.wait_for_selector("[data-live-status].ok")
 
     # Alice opens the same case in another browser: each sees the other.
-    alice_page = signed_in(browser, asgi_server, "alice")
+    alice_page = log_in(browser, asgi_server, "alice")
     alice_page.goto(f"{asgi_server}/cases/{case.reference}/")
     alice_page.wait_for_selector("[data-testid=presence]:not([hidden])")
     assert "carol" in alice_page.inner_text("[data-testid=presence]")
