@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,9 +34,10 @@ def notification_open(request, pk: int):
     """Mark one notification read and go where it leads (only a path inside finobs)."""
     row = selectors.notifications_of(request.user).filter(pk=pk).first()
     if row is None:
-        return HttpResponseRedirect(reverse("notifications:list"))
+        raise Http404("No notification of yours with this id.")
     services.notifications_mark_read(user=request.user, ids=[row.pk])
-    target = row.url if row.url and url_has_allowed_host_and_scheme(row.url, allowed_hosts=None) else ""
+    internal = row.url.startswith("/") and url_has_allowed_host_and_scheme(row.url, allowed_hosts=None)
+    target = row.url if internal else ""
     return HttpResponseRedirect(target or reverse("notifications:list"))
 
 
