@@ -8,6 +8,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cases.models import Case, CaseEvent, Team
 from cases.services import availability_set, case_auto_assign, sla_sweep
+from delivery.models import OutboxEvent
 from notifications.models import Kind, Notification
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +106,8 @@ def test_sla_breach_escalates_to_the_teams_escalation_target(personas, open_case
     assert event.data["escalated_to"] == "team-b" and event.data["unassigned"] == "alice"
     told = {n.user.username for n in Notification.objects.filter(kind=Kind.SLA)}
     assert told == {"alice", "carol", "dave"}
+    published = OutboxEvent.objects.get(event_type="case.sla_breached", payload__reference=case.reference)
+    assert published.payload["escalated_to"] == "team-b"
     assert sla_sweep(now=later)["breached"] == 0  # handled once
     assert Case.objects.visible_to(personas["bob"]).filter(pk=case.pk).exists()  # team B sees it now
 
