@@ -226,6 +226,7 @@ class TransactionSearchView(APIView):
     required_perms = ("scoring.view_transaction",)
 
     @extend_schema(
+        operation_id="api_v1_transactions_search",
         parameters=[
             OpenApiParameter("account", str, required=True, description="The account id, exactly."),
             OpenApiParameter("from", OpenApiTypes.DATETIME, description="Occurred at or after."),
