@@ -1,5 +1,7 @@
 """Workspace page times at volume: 100,000 cases and 1,000,000 transactions with decisions in PostgreSQL.
 
+Includes the transaction search (page and API) over those 1,000,000 transactions.
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/finobs_bench_ws python bench/workspace.py
 
 Creates the database if needed, migrates it and seeds it once with SQL (generate_series, no ORM row
@@ -119,7 +121,8 @@ def seed(organisation, n_cases: int = N_CASES) -> None:
         cur.execute(
             """
             INSERT INTO cases_case (id, organisation_id, reference, title, account_id, status, severity, peak_severity,
-                priority, team_id, assignee_id, sla_due_at, opened_at, updated_at, closed_at, outcome, rationale)
+                priority, team_id, assignee_id, sla_due_at, opened_at, updated_at, closed_at, outcome, rationale,
+                description, origin, version)
             SELECT g, %(org)s, 'CASE-2026-' || lpad(g::text, 6, '0'),
                    '3 flagged transactions on account acc-' || (g %% %(cases)s),
                    'acc-' || (g %% %(cases)s), st, sev, sev,
@@ -130,7 +133,7 @@ def seed(organisation, n_cases: int = N_CASES) -> None:
                    now() - g * interval '10 seconds',
                    CASE WHEN st = 'closed' THEN now() - g * interval '10 seconds' END,
                    CASE WHEN st = 'closed' THEN (%(outcomes)s::text[])[1 + g %% 4] ELSE '' END,
-                   CASE WHEN st = 'closed' THEN 'reviewed' ELSE '' END
+                   CASE WHEN st = 'closed' THEN 'reviewed' ELSE '' END, '', 'flagged', 1
             FROM (SELECT g, (%(statuses)s::text[])[1 + (g / 10) %% 10] AS st,
                          (%(severities)s::text[])[1 + (g / 100) %% 5] AS sev
                   FROM generate_series(1, %(cases)s) g) x
@@ -178,7 +181,8 @@ def seed(organisation, n_cases: int = N_CASES) -> None:
 
 @contextmanager
 def naive_query_shape():
-    """The pages as first written: no select_related, a COUNT per row, N+1 decisions, uncapped similarity."""
+    """The pages as first written: no select_related, a COUNT per row, N+1 decisions, uncapped similarity,
+    transaction search by page number with each row's case fetched on its own."""
     from django.core.paginator import Paginator
 
     from cases import selectors, similarity
@@ -200,8 +204,26 @@ def naive_query_shape():
             link.transaction.decision.model_version  # noqa: B018  (one query each, as N+1 code does)
         return links
 
+    real_search = selectors.transaction_search
+
+    def transaction_search(user, params, *, cursor=None, limit=None, queryset=None):
+        """Page numbers (COUNT, then OFFSET) and each row's case and decision looked up one by one."""
+        result = real_search(user, params, limit=1, queryset=queryset)
+        if result.filterset.errors:
+            return result
+        rows = result.filterset.qs.select_related(None).order_by("-occurred_at", "-id")
+        page = Paginator(rows, limit or 50).get_page(1)
+        result.rows = list(page.object_list)
+        for row in result.rows:
+            row.decision  # noqa: B018  (one query each)
+            link = CaseTransaction.objects.filter(transaction=row).select_related("case").first()
+            row.case_reference = link.case.reference if link else None
+        result.case_of = {row.pk: row.case_reference for row in result.rows if row.case_reference}
+        return result
+
     with (
         mock.patch.object(selectors, "worklist", worklist),
+        mock.patch.object(selectors, "transaction_search", transaction_search),
         mock.patch.object(selectors, "case_transactions", case_transactions),
         mock.patch.object(similarity, "CANDIDATE_CASES", 1_000_000),
         mock.patch("django.conf.settings.CASES_SIMILAR_CANDIDATES", 10_000_000),
@@ -289,6 +311,21 @@ def main() -> None:
         (f"worklist, compliance (all {args.cases:,} cases)", compliance, "/cases/"),
         ("worklist, compliance, text search", compliance, f"/cases/?q={open_case.account_id}&state=all"),
         ("case page", analyst, f"/cases/{open_case.reference}/"),
+        (
+            f"transaction search, analyst (of {args.cases * TX_PER_ACCOUNT:,})",
+            analyst,
+            f"/transactions/?account={open_case.account_id}",
+        ),
+        (
+            "transaction search, compliance, range + flagged",
+            compliance,
+            f"/transactions/?account={open_case.account_id}&flagged=true&from=2000-01-01T00:00",
+        ),
+        (
+            "transaction search API, compliance",
+            compliance,
+            f"/api/v1/transactions/?account={open_case.account_id}",
+        ),
         (
             f"similar cases fragment, analyst (~{args.cases * 4 // 100:,} closed cases)",
             analyst,

@@ -10,6 +10,7 @@ from django.db.models import IntegerField, Q, Value, When
 from django.utils import timezone
 
 from cases.models import Case, Severity
+from scoring.models import Transaction
 
 SEVERITY_RANK = When_(
     *(
@@ -109,3 +110,43 @@ class CaseFilterSet(django_filters.FilterSet):
             return queryset
         # References are upper case; exact reference and account-prefix matches both use an index.
         return queryset.filter(Q(reference=value.upper()) | Q(account_id__startswith=value))
+
+
+class TransactionFilterSet(django_filters.FilterSet):
+    """Transaction search (the search page and GET /api/v1/transactions/): one account, a time range,
+    flagged or not. The account is required, so every search descends the (organisation, account,
+    occurred_at) index whatever the table's size."""
+
+    account = django_filters.CharFilter(field_name="account_id", required=True, help_text="The account id, exactly.")
+    flagged = django_filters.BooleanFilter(field_name="decision__flagged", help_text="true: flagged only; false: not.")
+
+    class Meta:
+        model = Transaction
+        fields = []
+
+    def clean_range(self) -> None:
+        """A range wider than TRANSACTION_SEARCH_MAX_DAYS, or one that ends before it starts, is refused."""
+        start, end = self.form.cleaned_data.get("from"), self.form.cleaned_data.get("to")
+        if start and end and end <= start:
+            self.form.add_error("to", "The range ends before it starts.")
+        elif start and end and end - start > timedelta(days=settings.TRANSACTION_SEARCH_MAX_DAYS):
+            self.form.add_error("to", f"Search at most {settings.TRANSACTION_SEARCH_MAX_DAYS} days at once.")
+
+    def is_valid(self) -> bool:
+        if not super().is_valid():
+            return False
+        self.clean_range()
+        return not self.form.errors
+
+
+# "from" is a Python keyword: the range filters are added under their URL names.
+TransactionFilterSet.base_filters.update(
+    {
+        "from": django_filters.IsoDateTimeFilter(
+            field_name="occurred_at", lookup_expr="gte", help_text="Occurred at or after (ISO 8601)."
+        ),
+        "to": django_filters.IsoDateTimeFilter(
+            field_name="occurred_at", lookup_expr="lt", help_text="Occurred before (ISO 8601)."
+        ),
+    }
+)

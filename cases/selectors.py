@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
 
-from cases.filtersets import CaseFilterSet
-from cases.models import Approval, Attachment, Case, CaseEvent, CaseTransaction, Comment, Team
+from cases.filtersets import CaseFilterSet, TransactionFilterSet
+from cases.models import Approval, Attachment, Availability, Case, CaseEvent, CaseTransaction, Comment, Team
 from scoring.models import ModelVersion, Transaction
 
 ACTIVITY_WINDOW = timedelta(hours=72)
@@ -187,3 +189,75 @@ def attachment_of(case: Case, attachment_id) -> Attachment | None:
         return Attachment.objects.select_related("case").filter(case=case, pk=int(attachment_id)).first()
     except (TypeError, ValueError):
         return None
+
+
+@dataclass
+class TransactionPage:
+    filterset: TransactionFilterSet
+    rows: list[Transaction]
+    next_cursor: str | None
+    case_of: dict[int, str]  # transaction id -> reference of a case (visible to the user) holding it
+
+
+def transaction_search(
+    user, params, *, cursor: str | None = None, limit: int | None = None, queryset=None
+) -> TransactionPage:
+    """One page of the transactions `user` may see (or of `queryset`, an API key's source), newest first,
+    for one account (TransactionFilterSet), after `cursor` (keyset on occurred_at and id: a page costs the
+    same at any depth). Raises ValueError for a cursor that is not one of ours."""
+    limit = limit or settings.TRANSACTION_SEARCH_PAGE_SIZE
+    if queryset is None:
+        queryset = transactions_visible_to(user, Transaction.objects.all())
+    filterset = TransactionFilterSet(params, queryset=queryset.select_related("decision"))
+    if not filterset.is_valid():
+        return TransactionPage(filterset, [], None, {})
+    queryset = filterset.qs.order_by("-occurred_at", "-id")
+    if cursor:
+        occurred_at, pk = cursor_decode(cursor)
+        queryset = queryset.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, pk__lt=pk))
+    rows = list(queryset[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    links = CaseTransaction.objects.filter(
+        transaction_id__in=[t.pk for t in rows], case__in=Case.objects.visible_to(user)
+    ).values_list("transaction_id", "case__reference")
+    case_of = dict(links)
+    for row in rows:
+        row.case_reference = case_of.get(row.pk)
+    return TransactionPage(filterset, rows, cursor_encode(rows[-1]) if more else None, case_of)
+
+
+def cursor_encode(row: Transaction) -> str:
+    return urlsafe_b64encode(f"{row.occurred_at.isoformat()}|{row.pk}".encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str):
+    try:
+        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        occurred_at, pk = text.rsplit("|", 1)
+        return datetime.fromisoformat(occurred_at), int(pk)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("Not a valid cursor.") from exc
+
+
+def availability_overview(user) -> dict:
+    """The person's own availability, and their teams' members' (who takes cases now)."""
+    now = timezone.now()
+    own = Availability.objects.filter(user=user).first()
+    teams = list(Team.objects.filter(members=user).prefetch_related("members").select_related("lead"))
+    people = {person.pk: person for team in teams for person in team.members.all()}
+    rows = {row.user_id: row for row in Availability.objects.filter(user_id__in=list(people))}
+    return {
+        "own": own,
+        "takes_cases": own.takes_cases(now) if own else True,
+        "teams": [
+            {
+                "team": team,
+                "members": [
+                    (person, rows[person.pk].takes_cases(now) if person.pk in rows else True, rows.get(person.pk))
+                    for person in sorted(team.members.all(), key=lambda p: p.get_username())
+                ],
+            }
+            for team in teams
+        ],
+    }

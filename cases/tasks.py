@@ -3,8 +3,10 @@
 from celery import shared_task
 
 from cases.scanning import ScannerUnavailable
+from cases.services.assignment import cases_auto_assign
 from cases.services.attachments import attachment_scan
 from cases.services.live import send_hints
+from cases.services.sla import sla_sweep
 
 
 @shared_task(ignore_result=True)
@@ -18,3 +20,15 @@ def attachment_scan_task(attachment_id: int) -> str | None:
     """The malware scanner's verdict on a pending attachment; retried while the scanner is unreachable."""
     attachment = attachment_scan(attachment_id=attachment_id)
     return attachment.scan_status if attachment is not None else None
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def cases_auto_assign_task(case_ids: list[int]) -> None:
+    """Auto-assign newly opened cases of teams that assign automatically (the sweep catches any missed)."""
+    cases_auto_assign(case_ids=case_ids)
+
+
+@shared_task(ignore_result=True)
+def sla_sweep_task() -> None:
+    """SLA warnings, breaches and escalations, and auto-assignment of what waits (every organisation)."""
+    sla_sweep()

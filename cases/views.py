@@ -1,12 +1,16 @@
 """The analyst workspace pages: dashboard, worklist, case detail, mentions. Thin: selectors read,
 services write, every case read goes through Case.objects.visible_to(user)."""
 
+from datetime import UTC
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -169,11 +173,14 @@ def case_action(request, reference, action):
     case = _case_or_404(request, reference)
     post = request.POST
     user = request.user
+    version = _version(post)
     calls = {
-        "claim": lambda: services.case_assign(case=case, assignee=user, actor=user),
-        "assign": lambda: services.case_assign(case=case, assignee=_user_or_none(post.get("assignee", "")), actor=user),
+        "claim": lambda: services.case_assign(case=case, assignee=user, actor=user, version=version),
+        "assign": lambda: services.case_assign(
+            case=case, assignee=_user_or_none(post.get("assignee", "")), actor=user, version=version
+        ),
         "transition": lambda: services.case_transition(
-            case=case, status=post.get("status", ""), reason=post.get("reason", ""), actor=user
+            case=case, status=post.get("status", ""), reason=post.get("reason", ""), actor=user, version=version
         ),
         "escalate": lambda: services.case_escalate(
             case=case,
@@ -181,10 +188,11 @@ def case_action(request, reference, action):
             team=Team.objects.filter(slug=post.get("team", "")).first(),
             assignee=_user_or_none(post.get("assignee", "")),
             actor=user,
+            version=version,
         ),
         "comment": lambda: services.case_comment(case=case, body=post.get("body", ""), author=user),
         "close": lambda: services.case_close(
-            case=case, outcome=post.get("outcome", ""), rationale=post.get("rationale", ""), actor=user
+            case=case, outcome=post.get("outcome", ""), rationale=post.get("rationale", ""), actor=user, version=version
         ),
         "share": lambda: services.case_share(case=case, user=_user_required(post.get("user", "")), actor=user),
         "legal-hold": lambda: services.case_legal_hold(
@@ -267,6 +275,14 @@ def _workers():
     )
 
 
+def _version(post) -> int | None:
+    """The case version a form was rendered with (every action form carries it); None when absent."""
+    try:
+        return int(post["version"])
+    except (KeyError, ValueError):
+        return None
+
+
 def _user_or_none(username: str):
     if not username:
         return None
@@ -293,3 +309,84 @@ def _back(request, default: str):
     ):
         target = default
     return HttpResponseRedirect(target)
+
+
+# --- Transaction search, cases opened by hand, availability ----------------------------------------
+
+
+@require_GET
+@login_required
+@permission_required("scoring.view_transaction", raise_exception=True)
+def transaction_search(request):
+    """Search one account's transactions; pick some and open a case by hand from them."""
+    try:
+        page = selectors.transaction_search(request.user, request.GET, cursor=request.GET.get("cursor"))
+    except ValueError:
+        raise Http404("Not a valid cursor.") from None
+    query = request.GET.copy()
+    if page.next_cursor:
+        query["cursor"] = page.next_cursor
+    context = {
+        "page": page,
+        "searched": "account" in request.GET,
+        "next_query": query.urlencode() if page.next_cursor else "",
+        "may_open": request.user.has_perm("cases.work_case"),
+        "severities": Severity.choices,
+        "origins": [c for c in Case.Origin.choices if c[0] != Case.Origin.FLAGGED],
+        "teams": Team.objects.all(),
+    }
+    return render(request, "cases/transactions.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("cases.work_case", raise_exception=True)
+def case_new(request):
+    post = request.POST
+    try:
+        ids = [int(v) for v in post.getlist("transaction")]
+    except ValueError:
+        ids = None
+    opened = {}
+
+    def open_case():
+        if ids is None:
+            raise ValidationError({"transaction": "Pick transactions from the search."})
+        opened["case"] = services.case_open_manual(
+            actor=request.user,
+            account_id=post.get("account_id", ""),
+            description=post.get("description", ""),
+            severity=post.get("severity", ""),
+            origin=post.get("origin", ""),
+            title=post.get("title", ""),
+            team=Team.objects.filter(slug=post.get("team", "")).first() if post.get("team") else None,
+            transaction_ids=ids,
+            assign_to_self=post.get("assign_to_self") == "on",
+        )
+
+    if run_service(request, open_case):
+        case = opened["case"]
+        messages.success(request, f"Opened {case.reference}.")
+        return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]))
+    return _back(request, reverse("cases:transactions"))
+
+
+@login_required
+@permission_required("cases.work_case", raise_exception=True)
+def availability(request):
+    """Whether I take automatically assigned cases now; my teams' members' availability."""
+    if request.method == "POST":
+        until = parse_datetime(request.POST.get("out_of_office_until", "") or "") or None
+        if until is not None and timezone.is_naive(until):
+            until = timezone.make_aware(until, UTC)
+        set_it = lambda: services.availability_set(  # noqa: E731
+            user=request.user,
+            actor=request.user,
+            is_available=request.POST.get("is_available") == "on",
+            out_of_office_until=until,
+            note=request.POST.get("note", ""),
+        )
+        if run_service(request, set_it):
+            messages.success(request, "Availability saved.")
+        return HttpResponseRedirect(reverse("cases:availability"))
+    return render(request, "cases/availability.html", selectors.availability_overview(request.user))

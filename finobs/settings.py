@@ -156,6 +156,7 @@ INSTALLED_APPS = [
     "ingestion",
     "cases",
     "evidence",
+    "notifications",
     "finobs",
 ]
 
@@ -199,6 +200,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organisations.context_processors.organisation",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -699,6 +701,41 @@ ATTACHMENT_CLAMD_ADDRESS = os.environ.get("ATTACHMENT_CLAMD_ADDRESS", "127.0.0.1
 ATTACHMENT_CLAMD_TIMEOUT_S = float(os.environ.get("ATTACHMENT_CLAMD_TIMEOUT_S", "30"))
 if ATTACHMENT_SCANNER not in {"none", "clamd"}:
     raise ImproperlyConfigured("ATTACHMENT_SCANNER is none or clamd.")
+# Unassigned cases of a team that assigns automatically are picked up by this sweep too (every interval).
+CASES_SLA_SWEEP_INTERVAL_S = float(os.environ.get("CASES_SLA_SWEEP_INTERVAL_S", "60"))
+# A case page's socket announces its viewer this often; a viewer not heard of for 3 intervals has gone.
+CASES_PRESENCE_HEARTBEAT_S = float(os.environ.get("CASES_PRESENCE_HEARTBEAT_S", "20"))
+# Transaction search (page and API): rows per page, and the widest time range one search may cover.
+TRANSACTION_SEARCH_PAGE_SIZE = int(os.environ.get("TRANSACTION_SEARCH_PAGE_SIZE", "50"))
+TRANSACTION_SEARCH_MAX_DAYS = int(os.environ.get("TRANSACTION_SEARCH_MAX_DAYS", "366"))
+
+# --- Notifications: the bell, email -------------------------------------------------------------
+# Email goes through Django's backend: SMTP when EMAIL_HOST is set, else printed to the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "finobs <finobs@localhost>")
+# Links in emails start with this (the address people open finobs at).
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# A person's email choice per kind until they make their own: off, immediate or digest (one per hour).
+NOTIFICATION_EMAIL_DEFAULTS = {
+    kind: os.environ.get(f"NOTIFICATION_EMAIL_{kind.upper()}", mode)
+    for kind, mode in {
+        "mention": "immediate",
+        "assignment": "digest",
+        "approval": "digest",
+        "sla": "immediate",
+        "investigation": "digest",
+    }.items()
+}
+NOTIFICATION_DIGEST_INTERVAL_S = float(os.environ.get("NOTIFICATION_DIGEST_INTERVAL_S", "300"))
 
 # --- Intake: ingest limits, group commit, idempotency, pull sources, CSV uploads ----------------
 INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", "10000"))
@@ -791,6 +828,12 @@ CELERY_BEAT_SCHEDULE = {
     "scoring-thresholds-recalibrate": {
         "task": "scoring.tasks.thresholds_recalibrate_task",
         "schedule": CALIBRATION_EVERY_S,
+    },
+    # SLA warnings and breaches (notify, escalate), and auto-assignment of what waits unassigned.
+    "cases-sla-sweep": {"task": "cases.tasks.sla_sweep_task", "schedule": CASES_SLA_SWEEP_INTERVAL_S},
+    "notification-digests": {
+        "task": "notifications.tasks.notification_digests_task",
+        "schedule": NOTIFICATION_DIGEST_INTERVAL_S,
     },
 }
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("ingestion.urls")),
     path("", include("evidence.urls")),
     path("", include("cases.urls")),
+    path("", include("notifications.urls")),
 ]
 
 handler404 = "kernel.api.errors.not_found"

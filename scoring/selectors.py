@@ -195,6 +195,8 @@ def _risk_groups(decisions: QuerySet, field: str, top: int) -> list[RiskGroup]:
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
 def calibration_summary(*, limit: int = 5) -> dict:
     """The alert budget on a dashboard: the budgets, the champion's thresholds in force, the latest
     recalibrations (applied, proposed for four-eyes, ...)."""

@@ -9,6 +9,7 @@ refuses it too); they may withdraw their own request.
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from approvals.kinds import ApprovalKind, approval_kind_of
@@ -17,6 +18,9 @@ from audit.services import audit_log
 from kernel.errors import Conflict
 from kernel.events import publish
 from kernel.mfa import require_second_factor
+from notifications.models import Kind as NotificationKind
+from notifications.services import notification_send
+from organisations.selectors import members
 
 
 class FourEyesViolation(PermissionDenied):
@@ -36,6 +40,7 @@ def approval_request(*, kind: ApprovalKind, actor: AbstractBaseUser, **fields) -
         with transaction.atomic():
             request = kind.model.objects.create(requested_by=actor, requested_at=timezone.now(), **fields)
             _record(kind, request, "approval.requested", actor)
+            _notify_deciders(kind, request, actor)
     except IntegrityError:
         raise Conflict(f"A {kind.label.lower()} is already pending for this.", code="approval_pending") from None
     return request
@@ -111,6 +116,33 @@ def _record(kind: ApprovalKind, request: FourEyesRequest, action: str, actor, **
         payload["requested_by"] = request.requested_by.get_username()
     audit_log(actor=actor, action=action, object_type=kind.name, object_id=request.pk, payload=payload)
     publish(action, payload)
+
+
+def deciders(kind: ApprovalKind, request: FourEyesRequest) -> list:
+    """The active members who may decide `request`: the kind's permission, and they see the request."""
+    app_label, codename = kind.decide_permission.split(".", 1)
+    granted = Q(is_superuser=True) | Q(
+        groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label
+    )
+    granted |= Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+    people = members().filter(granted, is_active=True).exclude(pk=request.requested_by_id).distinct()
+    return [
+        person
+        for person in people
+        if person.has_perm(kind.decide_permission) and kind.visible_to(person).filter(pk=request.pk).exists()
+    ]
+
+
+def _notify_deciders(kind: ApprovalKind, request: FourEyesRequest, actor) -> None:
+    label, url = kind.subject(request)
+    notification_send(
+        users=deciders(kind, request),
+        kind=NotificationKind.APPROVAL,
+        title=f"{kind.label} waits for your decision: {label}",
+        body=f"{actor.get_username()} asks: {kind.summary(request)}"[:2000],
+        url=url,
+        actor=actor,
+    )
 
 
 def _require(actor, permission: str) -> None:

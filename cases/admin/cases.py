@@ -56,7 +56,7 @@ class CaseAdmin(OrganisationScoped, SimpleHistoryAdmin):
         "opened_at",
         "outcome",
     )
-    list_filter = ("status", "severity", "team", "outcome", "opened_at")
+    list_filter = ("status", "severity", "team", "outcome", "origin", "opened_at")
     search_fields = ("reference", "account_id", "title")
     date_hierarchy = "opened_at"
     list_select_related = ("assignee", "team")
@@ -74,6 +74,11 @@ class CaseAdmin(OrganisationScoped, SimpleHistoryAdmin):
         "assignee",
         "team",
         "sla_due_at",
+        "sla_warned_at",
+        "sla_breached_at",
+        "origin",
+        "description",
+        "version",
     )
     inlines = [CaseTransactionInline, CaseEventInline]
 

@@ -33,6 +33,11 @@ class CaseSerializer(serializers.ModelSerializer):
             "rationale",
             "legal_hold",
             "transaction_count",
+            "version",
+            "origin",
+            "description",
+            "sla_warned_at",
+            "sla_breached_at",
         ]
         read_only_fields = fields
 
@@ -96,22 +101,34 @@ class CaseDetailSerializer(CaseSerializer):
         return ApprovalSerializer(approval).data if approval else None
 
 
-class CaseUpdateSerializer(serializers.Serializer):
+class VersionedChangeSerializer(serializers.Serializer):
+    """A change of a case, decided on the version the caller read."""
+
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="The case's version this change was made on; a stale one is a 409 (stale_version).",
+    )
+
+
+class CaseUpdateSerializer(VersionedChangeSerializer):
     title = serializers.CharField(max_length=200, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(VersionedChangeSerializer):
     assignee = serializers.CharField(allow_null=True, help_text="A username; null unassigns.")
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(VersionedChangeSerializer):
     status = serializers.ChoiceField(choices=Case.Status.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class EscalateSerializer(serializers.Serializer):
+class EscalateSerializer(VersionedChangeSerializer):
     reason = serializers.CharField()
     team = serializers.SlugField(required=False, allow_null=True, default=None)
     assignee = serializers.CharField(required=False, allow_null=True, default=None)
@@ -130,7 +147,7 @@ class CommentSerializer(serializers.ModelSerializer):
         return [user.get_username() for user in comment.mentioned.all()]
 
 
-class CloseSerializer(serializers.Serializer):
+class CloseSerializer(VersionedChangeSerializer):
     outcome = serializers.ChoiceField(choices=Case.Outcome.choices)
     rationale = serializers.CharField()
 
@@ -175,3 +192,50 @@ class SarDraftUpdateSerializer(serializers.Serializer):
 class LegalHoldSerializer(serializers.Serializer):
     hold = serializers.BooleanField(help_text="True places the legal hold, false releases it.")
     reason = serializers.CharField(max_length=500)
+
+
+class TransactionFoundSerializer(serializers.Serializer):
+    """One transaction of a search: what it is, what the model decided, and the case holding it."""
+
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    account_id = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=4)
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    merchant_id = serializers.CharField()
+    merchant_category = serializers.CharField()
+    country = serializers.CharField()
+    channel = serializers.CharField()
+    flagged = serializers.BooleanField(source="decision.flagged", allow_null=True, default=None)
+    risk_level = serializers.CharField(source="decision.risk_level", allow_null=True, default=None)
+    score = serializers.FloatField(source="decision.score", allow_null=True, default=None)
+    case = serializers.SerializerMethodField(help_text="Reference of a case you may see that holds it, or null.")
+
+    def get_case(self, obj) -> str | None:
+        return self.context["case_of"].get(obj.pk)
+
+
+class TransactionSearchPageSerializer(serializers.Serializer):
+    next = serializers.CharField(allow_null=True, help_text="The URL of the next (older) page, or null.")
+    results = TransactionFoundSerializer(many=True)
+
+
+class ManualCaseSerializer(serializers.Serializer):
+    account_id = serializers.CharField(max_length=128)
+    description = serializers.CharField(help_text="Why the case is opened: the tip, the call, the request.")
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    origin = serializers.ChoiceField(choices=[c for c in Case.Origin.choices if c[0] != Case.Origin.FLAGGED])
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    team = serializers.SlugField(required=False, allow_null=True, default=None, help_text="A team's slug.")
+    transaction_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=500
+    )
+    assign_to_self = serializers.BooleanField(required=False, default=True)
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    is_available = serializers.BooleanField()
+    out_of_office_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)

@@ -14,7 +14,7 @@ from cases.api.evidence import (
     SuppressedAlertReviewView,
     SuppressedAlertsView,
 )
-from cases.api.views import CaseViewSet
+from cases.api.views import AvailabilityView, CaseViewSet, TransactionSearchView
 
 router = SimpleRouter()
 router.register("cases", CaseViewSet, basename="case")
@@ -37,5 +37,7 @@ urlpatterns = [
         SuppressedAlertReviewView.as_view(),
         name="suppressed-alert-review",
     ),
+    path("transactions/", TransactionSearchView.as_view(), name="transaction-search"),
+    path("availability/", AvailabilityView.as_view(), name="availability"),
     *router.urls,
 ]

@@ -4,16 +4,20 @@ Same FilterSet, selectors and services as the pages. API keys (scope "read") may
 their own source; every write is made by a person, with the same permissions as in the workspace.
 """
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from approvals.services import approval_decide
 from cases import selectors, services
 from cases.api.serializers import (
     AssignSerializer,
+    AvailabilitySerializer,
     CaseDetailSerializer,
     CaseSerializer,
     CaseUpdateSerializer,
@@ -22,19 +26,24 @@ from cases.api.serializers import (
     DecideSerializer,
     EscalateSerializer,
     LegalHoldSerializer,
+    ManualCaseSerializer,
     SarDraftSerializer,
     SarDraftUpdateSerializer,
+    TransactionFoundSerializer,
+    TransactionSearchPageSerializer,
     TransitionSerializer,
 )
 from cases.filtersets import CaseFilterSet
-from cases.models import Case, Team
+from cases.models import Availability, Case, Team
 from kernel.api.errors import ApiError
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 from kernel.errors import Conflict
 from organisations.selectors import members
+from scoring.models import Transaction
 
 ACTION_PERMS = {
     "list": ("cases.view_case",),
+    "create": ("cases.work_case",),
     "retrieve": ("cases.view_case",),
     "partial_update": ("cases.work_case",),
     "assign": ("cases.work_case",),
@@ -74,6 +83,21 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         selectors.attach_transaction_counts(page)
         return self.get_paginated_response(CaseSerializer(page, many=True).data)
 
+    @extend_schema(request=ManualCaseSerializer, responses={201: CaseSerializer})
+    def create(self, request):
+        """Open a case by hand (a tip, a call, a request), with transactions found by the search."""
+        serializer = ManualCaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        team = None
+        if data.pop("team"):
+            team = Team.objects.filter(slug=serializer.validated_data["team"]).first()
+            if team is None:
+                raise ApiError(status_code=400, code="invalid", message="Unknown team.", details={"team": "unknown"})
+        case = services.case_open_manual(actor=request.user, team=team, **data)
+        self._case = case
+        return Response(self._case_response(case).data, status=201)
+
     def get_case(self) -> Case:
         """The case the URL names, read once per request (a 404 before any check of the body)."""
         if getattr(self, "_case", None) is None:
@@ -107,7 +131,9 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def assign(self, request, reference=None):
         data = self._valid(AssignSerializer, request)
         return self._done(
-            lambda case: services.case_assign(case=case, assignee=_user(data["assignee"]), actor=request.user)
+            lambda case: services.case_assign(
+                case=case, assignee=_user(data["assignee"]), actor=request.user, version=data["version"]
+            )
         )
 
     @extend_schema(request=TransitionSerializer, responses=CaseSerializer)
@@ -127,7 +153,12 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 raise ApiError(status_code=400, code="invalid", message="Unknown team.", details={"team": data["team"]})
         return self._done(
             lambda case: services.case_escalate(
-                case=case, actor=request.user, reason=data["reason"], team=team, assignee=_user(data["assignee"])
+                case=case,
+                actor=request.user,
+                reason=data["reason"],
+                team=team,
+                assignee=_user(data["assignee"]),
+                version=data["version"],
             )
         )
 
@@ -211,3 +242,81 @@ def _user(username):
     if user is None:
         raise ApiError(status_code=400, code="invalid", message="Unknown user.", details={"user": username})
     return user
+
+
+class TransactionSearchView(APIView):
+    """GET /api/v1/transactions/?account=&from=&to=&flagged=&cursor=: one account's transactions, newest
+    first, a page at a time (follow `next`). People see what their teams' cases and the live feed let them
+    see; an API key its own source's."""
+
+    permission_classes = [ScopeOrPermission]
+    required_scope = "read"
+    required_perms = ("scoring.view_transaction",)
+
+    @extend_schema(
+        operation_id="api_v1_transactions_search",
+        parameters=[
+            OpenApiParameter("account", str, required=True, description="The account id, exactly."),
+            OpenApiParameter("from", OpenApiTypes.DATETIME, description="Occurred at or after."),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="Occurred before."),
+            OpenApiParameter("flagged", bool, description="true: flagged only; false: not flagged."),
+            OpenApiParameter("cursor", str, description="From a previous page's `next`."),
+            OpenApiParameter("limit", int, description="Rows per page, at most 200."),
+        ],
+        responses=TransactionSearchPageSerializer,
+    )
+    def get(self, request):
+        params = request.query_params
+        try:
+            limit = min(max(int(params.get("limit", settings.TRANSACTION_SEARCH_PAGE_SIZE)), 1), 200)
+        except ValueError:
+            raise ApiError(
+                status_code=400, code="invalid", message="limit is a number.", details={"limit": "invalid"}
+            ) from None
+        key = api_key_of(request)
+        queryset = Transaction.objects.filter(source=key.source) if key is not None else None
+        try:
+            page = selectors.transaction_search(
+                request.user, params, cursor=params.get("cursor"), limit=limit, queryset=queryset
+            )
+        except ValueError:
+            raise ApiError(
+                status_code=400, code="invalid", message="Not a valid cursor.", details={"cursor": "invalid"}
+            ) from None
+        if page.filterset.errors:
+            raise ApiError(
+                status_code=400,
+                code="invalid",
+                message="The search is not valid.",
+                details={field: [str(e) for e in errors] for field, errors in page.filterset.errors.items()},
+            )
+        next_url = None
+        if page.next_cursor:
+            query = params.copy()
+            query["cursor"] = page.next_cursor
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        results = TransactionFoundSerializer(page.rows, many=True, context={"case_of": page.case_of}).data
+        return Response({"next": next_url, "results": results})
+
+
+class AvailabilityView(APIView):
+    """GET|PUT /api/v1/availability/: whether the caller takes automatically assigned cases now."""
+
+    permission_classes = [ScopeOrPermission]
+    required_scope = None
+    required_perms = ("cases.work_case",)
+
+    @extend_schema(responses=AvailabilitySerializer)
+    def get(self, request):
+        row = Availability.objects.filter(user=request.user).first()
+        data = {"is_available": True, "out_of_office_until": None, "note": ""}
+        if row is not None:
+            data = {"is_available": row.is_available, "out_of_office_until": row.out_of_office_until, "note": row.note}
+        return Response(AvailabilitySerializer(data).data)
+
+    @extend_schema(request=AvailabilitySerializer, responses=AvailabilitySerializer)
+    def put(self, request):
+        serializer = AvailabilitySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.availability_set(user=request.user, actor=request.user, **serializer.validated_data)
+        return self.get(request)

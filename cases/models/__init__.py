@@ -13,16 +13,17 @@ from cases.models.case import (
 )
 from cases.models.checklists import ChecklistItem, ChecklistTick, ClosingChecklist
 from cases.models.collaboration import Approval, Comment, Mention
-from cases.models.sar import SarDraft
 from cases.models.reviews import DecisionReview
+from cases.models.sar import SarDraft
 from cases.models.suppression import SuppressedAlert, SuppressionRule
-from cases.models.teams import CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
+from cases.models.teams import Availability, CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
 
 __all__ = [
     "PRIORITY_FOR_SEVERITY",
     "SEVERITY_ORDER",
     "Approval",
     "Attachment",
+    "Availability",
     "Case",
     "CaseCounter",
     "CaseEvent",

@@ -82,8 +82,21 @@ class Case(OrganisationOwned):
         NO_ACTION = "no_action", "No action"
         MERGED = "merged", "Merged into another case"
 
+    class Origin(models.TextChoices):
+        FLAGGED = "flagged", "Flagged decisions"
+        TIP = "tip", "Tip"
+        CUSTOMER_CALL = "customer_call", "Customer call"
+        LAW_ENFORCEMENT = "law_enforcement", "Law-enforcement request"
+        INTERNAL_REVIEW = "internal_review", "Internal review"
+        OTHER = "other", "Other"
+
     reference = models.CharField(max_length=32, help_text="Unique within the organisation.")
     title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="", help_text="Why the case was opened by hand.")
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.FLAGGED)
+    version = models.PositiveIntegerField(
+        default=1, help_text="Goes up with every change; a change made on an older version is refused."
+    )
     account_id = models.CharField(max_length=128, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     severity = models.CharField(max_length=8, choices=Severity.choices)
@@ -103,6 +116,8 @@ class Case(OrganisationOwned):
     opened_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    sla_warned_at = models.DateTimeField(null=True, blank=True, help_text="When its people were told the SLA nears.")
+    sla_breached_at = models.DateTimeField(null=True, blank=True, help_text="When the SLA breach was handled.")
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
     rationale = models.TextField(blank=True, default="")
     legal_hold = models.BooleanField(
@@ -223,6 +238,8 @@ class CaseEvent(OrganisationOwned):
         MERGED = "merged", "Merged"
         DECISION_REVIEWED = "decision_reviewed", "Decision reviewed"
         DUPLICATE_SUPPRESSED = "duplicate_suppressed", "New alert held for review"
+        SLA_WARNING = "sla_warning", "SLA about to breach"
+        SLA_BREACHED = "sla_breached", "SLA breached"
 
     organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

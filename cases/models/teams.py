@@ -10,10 +10,46 @@ from organisations.models import OrganisationOwned
 
 
 class Team(OrganisationOwned):
+    class Assignment(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        ROUND_ROBIN = "round_robin", "Round-robin among available members"
+        LEAST_LOADED = "least_loaded", "Least-loaded available member"
+
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50)
     description = models.TextField(blank=True, default="")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="case_teams")
+    assignment = models.CharField(
+        max_length=16,
+        choices=Assignment.choices,
+        default=Assignment.MANUAL,
+        help_text="How new cases of this team find their assignee.",
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_teams",
+        help_text="Told when a case of the team nears its SLA.",
+    )
+    escalation_team = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalated_from",
+        help_text="Where a case of this team goes when its SLA breaches (none: it stays, flagged as breached).",
+    )
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="Round-robin: the member who had the last case.",
+    )
     history = HistoricalRecords(m2m_fields=[members])
 
     class Meta:
@@ -25,6 +61,28 @@ class Team(OrganisationOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Availability(OrganisationOwned):
+    """Whether a person takes new cases now: marked available, and not out of office."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_availability")
+    is_available = models.BooleanField(default=True, help_text="Takes automatically assigned cases.")
+    out_of_office_until = models.DateTimeField(
+        null=True, blank=True, help_text="Out of office until then: no automatic assignment before."
+    )
+    note = models.CharField(max_length=200, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "availability"
+        constraints = [models.UniqueConstraint(fields=["user"], name="availability_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'available' if self.is_available else 'unavailable'}"
+
+    def takes_cases(self, now) -> bool:
+        return self.is_available and (self.out_of_office_until is None or self.out_of_office_until <= now)
 
 
 class RoutingRule(OrganisationOwned):

@@ -14,7 +14,7 @@ from approvals.kinds import ApprovalKind
 from approvals.services import approval_request
 from cases.models import Approval, Case, CaseEvent, Severity
 from cases.services.checklists import check_checklist_complete, checklist_evidence
-from cases.services.lifecycle import lock_case, record_change, require_perm
+from cases.services.lifecycle import check_version, lock_case, record_change, require_perm
 from cases.services.sar import sar_draft_decided, sar_draft_prepare
 from kernel.errors import Conflict
 from scoring.models import Label
@@ -60,11 +60,13 @@ def check_close(case: Case, *, outcome: str, rationale: str, actor) -> None:
     check_checklist_complete(case, outcome=outcome)
 
 
-def case_close(*, case: Case, outcome: str, rationale: str, actor) -> Case:
-    """Close `case`, or propose its closure for approval when four-eyes applies. Returns the case."""
+def case_close(*, case: Case, outcome: str, rationale: str, actor, version: int | None = None) -> Case:
+    """Close `case`, or propose its closure for approval when four-eyes applies, as seen at `version` (a
+    stale one is a Conflict). Returns the case."""
     check_close(case, outcome=outcome, rationale=rationale, actor=actor)
     with transaction.atomic():
         case = lock_case(case)
+        check_version(case, version)
         check_close(case, outcome=outcome, rationale=rationale, actor=actor)
         reason = approval_reason(case, outcome)
         checklist = check_checklist_complete(case, outcome=outcome)

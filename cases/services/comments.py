@@ -9,6 +9,8 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent, Comment, Mention
 from cases.services.lifecycle import lock_case, record_change, require_perm
 from cases.services.live import notify_case_changed
+from notifications.models import Kind as NotificationKind
+from notifications.services import notification_send
 from organisations.selectors import members
 
 MAX_COMMENT_CHARS = 10_000
@@ -66,6 +68,14 @@ def case_comment(*, case: Case, body: str, author) -> Comment:
             action="case.commented",
         )
         if mentioned:
+            notification_send(
+                users=mentioned,
+                kind=NotificationKind.MENTION,
+                title=f"{author.get_username()} mentioned you on {case.reference}",
+                body=comment.body[:500],
+                url=f"/cases/{case.reference}/",
+                actor=author,
+            )
             notify_case_changed(
                 case_id=case.pk,
                 reference=case.reference,

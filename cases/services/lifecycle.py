@@ -18,6 +18,8 @@ from cases.services.live import notify_case_changed
 from cases.services.opening import sla_due_at
 from kernel.errors import Conflict
 from kernel.events import publish
+from notifications.models import Kind as NotificationKind
+from notifications.services import notification_send
 
 Status = Case.Status
 
@@ -42,6 +44,20 @@ def check_not_frozen(case: Case) -> None:
         )
 
 
+def check_version(case: Case, version: int | None) -> None:
+    """A change made on the page or API reading `version` of the case; refused when the case has moved on.
+
+    None: the caller did not say which version it saw (scripts, the admin), and the change applies as is.
+    """
+    if version is not None and version != case.version:
+        raise Conflict(
+            f"This case changed since you opened it (you saw version {version}, it is now at {case.version}): "
+            "reload it to see what changed, then try again.",
+            code="stale_version",
+            details={"version": version, "current_version": case.version},
+        )
+
+
 def allowed_transitions(case: Case) -> list[str]:
     return [status for status in Status.values if status in TRANSITIONS[case.status]]
 
@@ -59,6 +75,7 @@ def lock_case(case: Case) -> Case:
 def record_change(case: Case, *, kind: str, actor, data: dict, action: str, reason: str = "") -> CaseEvent:
     """The evidence of one change: timeline entry, history record, audit event, outbox event, live hint."""
     now = timezone.now()
+    case.version += 1
     case._change_reason = reason or kind
     case._history_user = actor if isinstance(actor, AbstractBaseUser) else None
     case.save()
@@ -94,11 +111,12 @@ def check_assignable(case: Case, assignee: AbstractBaseUser | None, *, actor) ->
     check_not_frozen(case)
 
 
-def case_assign(*, case: Case, assignee: AbstractBaseUser | None, actor) -> Case:
+def case_assign(*, case: Case, assignee: AbstractBaseUser | None, actor, version: int | None = None) -> Case:
     """Assign `case` to `assignee` (None unassigns). Claiming is assigning to yourself."""
     check_assignable(case, assignee, actor=actor)
     with transaction.atomic():
         case = lock_case(case)
+        check_version(case, version)
         check_assignable(case, assignee, actor=actor)
         previous = case.assignee.get_username() if case.assignee_id else None
         if case.assignee_id == getattr(assignee, "pk", None):
@@ -111,7 +129,22 @@ def case_assign(*, case: Case, assignee: AbstractBaseUser | None, actor) -> Case
             data={"from": previous, "to": assignee.get_username() if assignee else None},
             action="case.assigned",
         )
+        notify_assignee(case, actor=actor)
     return case
+
+
+def notify_assignee(case: Case, *, actor, why: str = "assigned to you") -> None:
+    """Tell the case's assignee (unless they did it themselves) in their bell and by their email choice."""
+    if case.assignee_id is None:
+        return
+    notification_send(
+        users=[case.assignee],
+        kind=NotificationKind.ASSIGNMENT,
+        title=f"{case.reference} {why}",
+        body=f"{case.get_severity_display()}: {case.title}",
+        url=f"/cases/{case.reference}/",
+        actor=actor,
+    )
 
 
 def case_assign_many(*, cases: Sequence[Case], assignee: AbstractBaseUser | None, actor) -> list[Case]:
@@ -120,12 +153,14 @@ def case_assign_many(*, cases: Sequence[Case], assignee: AbstractBaseUser | None
         return [case_assign(case=case, assignee=assignee, actor=actor) for case in cases]
 
 
-def case_transition(*, case: Case, status: str, actor, reason: str = "") -> Case:
+def case_transition(*, case: Case, status: str, actor, reason: str = "", version: int | None = None) -> Case:
+    """Move the case to `status` (a legal transition), as seen at `version` (a stale one is a Conflict)."""
     require_perm(actor, "cases.work_case")
     if status not in Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}."}, code="invalid")
     with transaction.atomic():
         case = lock_case(case)
+        check_version(case, version)
         if status not in TRANSITIONS[case.status]:
             raise Conflict(
                 f"A case cannot go from {case.status} to {status}"
@@ -150,7 +185,13 @@ def case_transition(*, case: Case, status: str, actor, reason: str = "") -> Case
 
 
 def case_escalate(
-    *, case: Case, actor, reason: str, team: Team | None = None, assignee: AbstractBaseUser | None = None
+    *,
+    case: Case,
+    actor,
+    reason: str,
+    team: Team | None = None,
+    assignee: AbstractBaseUser | None = None,
+    version: int | None = None,
 ) -> Case:
     """Escalate to a team and/or a person, with a reason; the case moves to `escalated`."""
     require_perm(actor, "cases.escalate_case")
@@ -162,6 +203,7 @@ def case_escalate(
         raise ValidationError({"assignee": f"{assignee.get_username()} cannot work cases."}, code="invalid")
     with transaction.atomic():
         case = lock_case(case)
+        check_version(case, version)
         check_not_frozen(case)
         if Status.ESCALATED not in TRANSITIONS[case.status]:
             raise Conflict(f"A {case.status} case cannot be escalated.", code="illegal_transition")
@@ -178,6 +220,8 @@ def case_escalate(
             ):
                 assign_perm("view_case", assignee, case)
         record_change(case, kind=CaseEvent.Kind.ESCALATED, actor=actor, data=data, action="case.escalated")
+        if assignee is not None:
+            notify_assignee(case, actor=actor, why="escalated to you")
     return case
 
 
@@ -198,7 +242,7 @@ def case_share(*, case: Case, user: AbstractBaseUser, actor) -> Case:
 EDITABLE_FIELDS = ("title", "priority", "severity")
 
 
-def case_update(*, case: Case, actor, **changes) -> Case:
+def case_update(*, case: Case, actor, version: int | None = None, **changes) -> Case:
     """Edit title, priority or severity (a severity change moves the SLA deadline from the opening time).
 
     Lowering the severity needs cases.approve_closure; the case keeps the highest severity it has had
@@ -219,6 +263,7 @@ def case_update(*, case: Case, actor, **changes) -> Case:
         raise ValidationError(errors, code="invalid")
     with transaction.atomic():
         case = lock_case(case)
+        check_version(case, version)
         if not case.is_open:
             raise Conflict("A closed case cannot be edited.", code="case_closed")
         check_not_frozen(case)

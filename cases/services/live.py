@@ -4,15 +4,11 @@ The channel layer is at-most-once: a hint carries only the reference and what ha
 re-fetch their fragment (permission-scoped) when a hint arrives, or when they reconnect.
 """
 
-import asyncio
 import logging
-import threading
 
-from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import transaction
 
-from kernel.async_bridge import call_async
+from kernel.groups import group_send_many
 from organisations.context import require_organisation_id
 
 logger = logging.getLogger(__name__)
@@ -89,46 +85,4 @@ def _dispatch(sends: list[tuple[str, dict]]) -> None:
 
 def send_hints(sends: list[tuple[str, dict]]) -> None:
     """Send `(group, message)` hints now (inline, or in the worker for big changes)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    if _loop_running_here():
-        # Sync code called on an event loop's thread (a script or test driving asyncio): async_to_sync
-        # refuses to run there, so send from a short-lived thread.
-        sender = threading.Thread(target=_send_now, args=(layer, sends))
-        sender.start()
-        sender.join(timeout=5)
-        return
-    _send_now(layer, sends)
-
-
-def _send_now(layer, sends: list[tuple[str, dict]]) -> None:
-    try:
-        call_async(_send_all, layer, sends, timeout=settings.CHANNEL_LAYER_SEND_TIMEOUT_S)
-    except Exception:  # the push is a hint; pages re-fetch on reconnect, nothing is lost
-        logger.warning("cases: could not send %d live hints", len(sends), exc_info=True)
-
-
-# Sends in flight at once: enough to overlap Redis round trips, below channels-redis' connection pool.
-MAX_CONCURRENT_SENDS = 8
-
-
-async def _send_all(layer, sends: list[tuple[str, dict]]) -> None:
-    slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
-
-    async def send(group: str, message: dict) -> None:
-        async with slots:
-            await layer.group_send(group, message)
-
-    results = await asyncio.gather(*(send(g, m) for g, m in sends), return_exceptions=True)
-    failed = [r for r in results if isinstance(r, Exception)]
-    if failed:
-        logger.warning("cases: %d of %d live hints not sent", len(failed), len(sends), exc_info=failed[0])
-
-
-def _loop_running_here() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    group_send_many(sends)

@@ -1,10 +1,12 @@
 """Automatic case opening: flagged decisions open a case per account, or join its open case."""
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -19,6 +21,7 @@ from cases.models import (
     CaseTransaction,
     RoutingRule,
     Severity,
+    Team,
 )
 from cases.services.live import notify_cases_changed
 from cases.services.suppression import Suppressed, suppress_duplicates
@@ -26,6 +29,8 @@ from kernel.bulk import bulk_insert
 from kernel.events import publish_many
 from organisations.models import organisation_setting
 from scoring.models import RISK_ORDER, Decision, RiskLevel
+
+logger = logging.getLogger(__name__)
 
 SEVERITY_FOR_RISK = {
     RiskLevel.LOW: Severity.LOW,
@@ -101,7 +106,8 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor, suppress: 
         new_accounts = [account for account in new_accounts if account not in suppressed.accounts]
     references = case_references_allocate(count=len(new_accounts), year=now.year) if new_accounts else []
 
-    rules = list(RoutingRule.objects.filter(is_active=True)) if new_accounts else []
+    rules = list(RoutingRule.objects.filter(is_active=True).select_related("team")) if new_accounts else []
+    auto_teams = {rule.team_id for rule in rules if rule.team.assignment != Team.Assignment.MANUAL}
     new_cases = []
     for account, reference in zip(new_accounts, references, strict=True):
         severity = _worst_severity(by_account[account])
@@ -151,13 +157,14 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor, suppress: 
             case.note_severity(severity)
             case.priority = min(case.priority, PRIORITY_FOR_SEVERITY[severity])
             case.sla_due_at = min(case.sla_due_at, sla_due_at(severity, start=now))
+            case.version += 1
             raised.append(case)
         hints.append(_hint(case, "transactions_added"))
     if raised:
         bulk_update_with_history(
             raised,
             Case,
-            ["severity", "peak_severity", "priority", "sla_due_at"],
+            ["severity", "peak_severity", "priority", "sla_due_at", "version"],
             default_change_reason="severity raised",
         )
 
@@ -173,7 +180,21 @@ def open_cases_for_decisions(*, decisions: Sequence[Decision], actor, suppress: 
     audit_log_many(audit_entries)
     publish_many(outbox_events)
     notify_cases_changed(hints)
+    to_assign = [case.pk for case in new_cases if case.team_id in auto_teams]
+    if to_assign:
+        transaction.on_commit(lambda: auto_assign_later(to_assign))
     return case_references
+
+
+def auto_assign_later(case_ids: list[int]) -> None:
+    """After commit, a worker assigns the new cases of teams that assign automatically; if the broker is
+    down, the SLA sweep assigns them on its next pass."""
+    from cases.tasks import cases_auto_assign_task
+
+    try:
+        cases_auto_assign_task.delay(case_ids)
+    except Exception:
+        logger.warning("cases: could not queue auto-assignment of %d cases", len(case_ids), exc_info=True)
 
 
 def _hint(case: Case, kind: str) -> dict:

@@ -25,6 +25,8 @@ KNOWN_EVENT_TYPES = (
     "case.assigned",
     "case.updated",
     "case.escalated",
+    "case.sla_warning",
+    "case.sla_breached",
     "case.closed",
     "model.promoted",
     "model.rolled_back",

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("scoring.api.urls")),
     path("", include("evidence.api.urls")),
     path("", include("cases.api.urls")),
+    path("", include("notifications.api.urls")),
 ]

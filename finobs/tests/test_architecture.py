@@ -1,9 +1,9 @@
 """The dependency direction between the apps, held by reading every import of the product's code.
 
 From the ground floor up: kernel (imports no app), organisations (whose data is whose: every app may
-import it), audit, accounts, apikeys and approvals, scoring, delivery, ingestion (intake), cases, evidence
-(signed exports and archives of what the apps below hold), and finobs (the wiring, which may import
-anything). An app imports only the apps below it; tests and benchmarks may use anything.
+import it), audit, accounts, apikeys and notifications, approvals, scoring, delivery, ingestion (intake),
+cases, evidence (signed exports and archives of what the apps below hold), and finobs (the wiring, which
+may import anything). An app imports only the apps below it; tests and benchmarks may use anything.
 """
 
 import ast
@@ -18,6 +18,7 @@ APPS = (
     "audit",
     "accounts",
     "apikeys",
+    "notifications",
     "approvals",
     "scoring",
     "delivery",
@@ -32,12 +33,13 @@ MAY_IMPORT = {
     "audit": {"kernel", "organisations"},
     "accounts": {"kernel", "organisations", "audit"},
     "apikeys": {"kernel", "organisations", "audit"},
-    "approvals": {"kernel", "organisations", "audit"},
+    "notifications": {"kernel", "organisations", "audit"},
+    "approvals": {"kernel", "organisations", "audit", "notifications"},
     "scoring": {"kernel", "organisations", "audit", "approvals"},
     "delivery": {"kernel", "organisations", "audit", "apikeys", "scoring"},
     "ingestion": {"kernel", "organisations", "audit", "apikeys", "scoring", "delivery"},
-    "cases": {"kernel", "organisations", "audit", "apikeys", "approvals", "scoring", "delivery"},
     "evidence": {"kernel", "organisations", "audit", "approvals", "scoring", "cases"},
+    "cases": {"kernel", "organisations", "audit", "apikeys", "approvals", "notifications", "scoring", "delivery"},
     "finobs": set(APPS) - {"finobs"},
 }
 

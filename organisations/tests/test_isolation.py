@@ -22,6 +22,7 @@ from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
 from delivery.models.callbacks import new_webhook_id, new_webhook_secret
 from finobs.tests.test_architecture import APPS
 from ingestion.services import ingest, upload_create
+from notifications.services import notification_send
 from organisations.context import organisation_context
 from organisations.models import Organisation
 from scoring.models import ModelVersion, Transaction
@@ -104,10 +105,12 @@ def theirs(champion, make_user, settings, tmp_path):
         severity="low",
         created_at=case.opened_at,
     )
+    (notification,) = notification_send(users=[analyst], kind="sla", title="theirs", url="/cases/")
     return {
         "suppressed_alert": held,
         "attachment": attachment,
         "checklist_item": item,
+        "notification": notification,
         "transaction": Transaction.objects.get(pk=result.decisions[1]["transaction_id"]),
         "case": case,
         "pending_case": pending_case,
@@ -178,6 +181,7 @@ def _url(route: str, objects: dict) -> str:
         "api/v1/transactions/": objects["transaction"].pk,
         "api/v1/models/promotions/": objects["promotion"].pk,
         "api/v1/experiments/": objects["experiment"].pk,
+        "notifications/": objects["notification"].pk,
     }
 
     def value(match):

@@ -38,6 +38,8 @@ POLICY_MIGRATIONS = (
     "organisations.migrations.0006_row_level_security_attachments",
     "organisations.migrations.0007_row_level_security_checklists",
     "organisations.migrations.0008_row_level_security_suppression",
+    "notifications.migrations.0002_row_level_security",
+    "cases.migrations.0008_row_level_security_availability",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 

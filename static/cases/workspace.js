@@ -27,6 +27,10 @@
     socket.onmessage = function (message) {
       var hint = {};
       try { hint = JSON.parse(message.data); } catch (e) { return; }
+      if (hint.type === "presence") {  // who else has this case open (cases/presence.js)
+        document.body.dispatchEvent(new CustomEvent("case-presence", { detail: hint }));
+        return;
+      }
       document.body.dataset.lastHint = hint.reference || "";
       document.body.dispatchEvent(new CustomEvent("case-changed", { detail: hint }));
     };
