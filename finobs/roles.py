@@ -20,6 +20,9 @@ VIEWER = (
     "cases.view_team",
     "cases.view_comment",
     "cases.view_approval",
+    "cases.view_investigation",
+    "cases.view_agentaction",
+    "scoring.view_ruleactivation",
 )
 ANALYST = (
     *VIEWER,
@@ -31,6 +34,10 @@ ANALYST = (
     "cases.escalate_case",
     "cases.propose_closure",
     "cases.add_comment",
+    # The agent investigates on request; its proposals wait for a person with decide_agent_action.
+    "cases.request_investigation",
+    "cases.decide_agent_action",
+    "scoring.propose_rule",
     # Analysts upload CSV files and follow their own jobs.
     "ingestion.add_uploadjob",
     "ingestion.view_uploadjob",
@@ -110,12 +117,17 @@ PLATFORM = (
     "django_celery_beat.change_periodictask",
 )
 
+# The investigation agent's system identity (one per organisation, cases.investigations.identity): it reads
+# every case of its organisation for continuous mode and asks for its proposals' decisions. It never decides.
+AGENT = (*VIEWER, "cases.view_all_cases", "scoring.view_explanation", "cases.propose_agent_action")
+
 ROLES: dict[str, tuple[str, ...]] = {
     "viewer": VIEWER,
     "analyst": ANALYST,
     "compliance": COMPLIANCE,
     "org_admin": ORG_ADMIN,
     "platform": PLATFORM,
+    "agent": AGENT,
 }
 # Roles that may use Django admin (is_staff): org_admin runs an organisation, platform the deployment,
 # compliance approves there.

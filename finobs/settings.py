@@ -672,6 +672,19 @@ CALLBACK_DUE_INTERVAL_S = float(os.environ.get("CALLBACK_DUE_INTERVAL_S", "30"))
 # Celery countdowns stay far below Redis' visibility timeout (1 h); later retries are sent by the beat task.
 CALLBACK_COUNTDOWN_MAX_S = 600
 
+# --- The investigation agent (docs/investigations.md) -------------------------------------------------
+# offline: the deterministic provider shipped with finobs (no key, no network); openai or anthropic with
+# FINOBS_AGENT_MODEL naming the model and their packages from requirements-agent-providers.txt.
+FINOBS_AGENT_PROVIDER = os.environ.get("FINOBS_AGENT_PROVIDER", "offline")
+FINOBS_AGENT_MODEL = os.environ.get("FINOBS_AGENT_MODEL", "")
+FINOBS_AGENT_TIMEOUT_S = float(os.environ.get("FINOBS_AGENT_TIMEOUT_S", "30"))
+FINOBS_AGENT_MAX_STEPS = int(os.environ.get("FINOBS_AGENT_MAX_STEPS", "30"))  # graph steps per investigation
+# Continuous mode: every interval, up to BUDGET new HIGH/CRITICAL cases (or cases whose evidence changed)
+# without an investigation in the last REINVESTIGATE_AFTER_H hours are investigated.
+AGENT_CONTINUOUS_INTERVAL_S = float(os.environ.get("AGENT_CONTINUOUS_INTERVAL_S", "300"))
+AGENT_CONTINUOUS_BUDGET = int(os.environ.get("AGENT_CONTINUOUS_BUDGET", "20"))
+AGENT_REINVESTIGATE_AFTER_H = float(os.environ.get("AGENT_REINVESTIGATE_AFTER_H", "24"))
+
 # --- Periodic work (beat) ------------------------------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "delivery.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
@@ -688,6 +701,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
     # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
+    # The agent investigates new severe cases, within a budget per run (cases.services.investigations).
+    "agent-continuous": {"task": "cases.tasks.investigations_continuous_task", "schedule": AGENT_CONTINUOUS_INTERVAL_S},
 }
 
 # --- Observability: metrics, logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ---

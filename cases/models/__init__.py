@@ -11,11 +11,13 @@ from cases.models.case import (
     Severity,
 )
 from cases.models.collaboration import Approval, Comment, Mention
+from cases.models.investigations import AgentAction, Investigation
 from cases.models.teams import CaseGroupObjectPermission, CaseUserObjectPermission, RoutingRule, Team
 
 __all__ = [
     "PRIORITY_FOR_SEVERITY",
     "SEVERITY_ORDER",
+    "AgentAction",
     "Approval",
     "Case",
     "CaseCounter",
@@ -24,6 +26,7 @@ __all__ = [
     "CaseTransaction",
     "CaseUserObjectPermission",
     "Comment",
+    "Investigation",
     "Mention",
     "Priority",
     "RoutingRule",

@@ -199,6 +199,8 @@ class CaseEvent(OrganisationOwned):
         CLOSURE_APPROVED = "closure_approved", "Closure approved"
         CLOSURE_REJECTED = "closure_rejected", "Closure rejected"
         CLOSED = "closed", "Closed"
+        INVESTIGATED = "investigated", "Investigated by the agent"
+        PROPOSAL_DECIDED = "proposal_decided", "Agent proposal decided"
 
     organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

@@ -31,6 +31,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 POLICY_MIGRATIONS = (
     "organisations.migrations.0004_row_level_security",
     "organisations.migrations.0005_row_level_security_retrain_runs",
+    "cases.migrations.0008_row_level_security_investigations",
+    "scoring.migrations.0017_row_level_security_rule_activations",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 

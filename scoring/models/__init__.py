@@ -3,7 +3,7 @@
 from scoring.models.monitoring import DriftReport, Experiment, RetrainRun
 from scoring.models.profiles import AccountProfile, AccountValueCount
 from scoring.models.registry import ModelVersion, PromotionRequest
-from scoring.models.rules import Rule
+from scoring.models.rules import Rule, RuleActivation
 from scoring.models.transactions import RISK_ORDER, Decision, JSONTextField, Label, RiskLevel, Transaction
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "RetrainRun",
     "RiskLevel",
     "Rule",
+    "RuleActivation",
     "Transaction",
 ]

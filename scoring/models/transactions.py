@@ -51,7 +51,11 @@ class Transaction(OrganisationOwned):
                 fields=["organisation", "external_id", "source"], name="transaction_unique_per_source"
             )
         ]
-        indexes = [models.Index(fields=["organisation", "account_id", "occurred_at"], name="txn_account_time")]
+        indexes = [
+            models.Index(fields=["organisation", "account_id", "occurred_at"], name="txn_account_time"),
+            # A merchant's recent activity (investigations read it next to the account's).
+            models.Index(fields=["organisation", "merchant_id", "occurred_at"], name="txn_merchant_time"),
+        ]
         permissions = [("ingest_transactions", "Can submit transactions for scoring")]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ registry.py     train, register, promote (four-eyes), roll back model versions
 monitoring.py   drift reports and retraining
 experiments.py  champion/challenger experiments
 rules.py        rule changes (versioned and audited)
+rule_drafts.py  drafted rules: backtest on stored history, maker-checker activation
 explanations.py SHAP explanations stored on decisions
 """
 
