@@ -21,5 +21,13 @@ urlpatterns = [
         views.case_action,
         name="action",
     ),
+    path("cases/<str:reference>/investigation", views.case_investigation, name="investigation"),
+    path("cases/<str:reference>/investigate", views.case_investigate, name="investigate"),
+    re_path(
+        r"^cases/(?P<reference>[^/]+)/proposals/(?P<action_id>\d+)/(?P<decision>accept|reject)$",
+        views.proposal_decide,
+        name="proposal-decide",
+    ),
+    path("recommendations/", views.recommendations, name="recommendations"),
     path("mentions/", views.mentions, name="mentions"),
 ]

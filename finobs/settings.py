@@ -558,6 +558,7 @@ USER_API_RATE = os.environ.get("USER_API_RATE", "600/min")
 USER_EXPENSIVE_RATES = {
     "similar_cases": os.environ.get("USER_SIMILAR_CASES_RATE", "30/min"),
     "retrain": os.environ.get("USER_RETRAIN_RATE", "3/hour"),
+    "investigations": os.environ.get("USER_INVESTIGATIONS_RATE", "20/min"),
 }
 for _name, _rate in [
     ("API_KEY_RATE", API_KEY_RATE),

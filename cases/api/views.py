@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from approvals.services import approval_decide
 from cases import selectors, services
+from cases.api.investigations import InvestigationQueuedSerializer
 from cases.api.serializers import (
     AssignSerializer,
     CaseDetailSerializer,
@@ -25,6 +26,7 @@ from cases.api.serializers import (
 )
 from cases.filtersets import CaseFilterSet
 from cases.models import Case, Team
+from cases.services.investigations import investigation_request
 from kernel.api.errors import ApiError
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 from kernel.errors import Conflict
@@ -41,6 +43,7 @@ ACTION_PERMS = {
     "close": ("cases.propose_closure",),
     "approve": ("cases.approve_closure",),
     "reject": ("cases.approve_closure",),
+    "investigations": ("cases.request_investigation",),
 }
 
 
@@ -149,6 +152,17 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request, reference=None):
         return self._decide(request, approve=False)
+
+    @extend_schema(
+        request=None,
+        responses={202: InvestigationQueuedSerializer},
+        description="Ask the agent to investigate the case; it runs in a task. Read the result at "
+        "/api/v1/investigations/{id}.",
+    )
+    def investigations(self, request, reference=None):
+        investigation = investigation_request(case=self.get_case(), actor=request.user)
+        investigation.refresh_from_db(fields=["status"])
+        return Response({"id": investigation.pk, "status": investigation.status}, status=202)
 
     def _decide(self, request, *, approve: bool):
         data = self._valid(DecideSerializer, request)

@@ -8,6 +8,7 @@ bound to one case: the chat model chooses which to call and with what options, n
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -50,6 +51,7 @@ class Workbench:
     proposer: object | None  # whose permissions narrow the outcomes offered (None: continuous mode)
     register: EvidenceRegister
     deadline: float  # time.monotonic() after which tools refuse to run
+    on_step: Callable[[], None] | None = None  # after each tool call: live progress
 
     def check_deadline(self) -> None:
         if time.monotonic() > self.deadline:
@@ -451,7 +453,10 @@ def langchain_tools(bench: Workbench) -> list[StructuredTool]:
             bench.check_deadline()
             started = time.perf_counter()
             output = func(bench, **arguments)
-            return bench.register.record(output, arguments=arguments, started=started)
+            text = bench.register.record(output, arguments=arguments, started=started)
+            if bench.on_step is not None:
+                bench.on_step()
+            return text
 
         return StructuredTool.from_function(
             func=run, name=name, description=(func.__doc__ or name).strip(), args_schema=schema

@@ -97,6 +97,7 @@ def investigation_run(*, investigation_id: int, model=None) -> Investigation | N
         register=EvidenceRegister(),
         deadline=deadline(),
     )
+    bench.on_step = lambda: _step_done(investigation, bench)
     try:
         if model is None:
             model, investigation.provider, investigation.model = chat_model()
@@ -230,6 +231,13 @@ def _progress(investigation: Investigation, stage: str) -> None:
     notify_case_changed(
         case_id=case.pk, reference=case.reference, team_id=None, user_ids=[], kind=f"investigation.{stage}"
     )
+
+
+def _step_done(investigation: Investigation, bench: Workbench) -> None:
+    """Each tool call: the trace so far on the row, a hint to the case page (which shows the progress)."""
+    with transaction.atomic():
+        Investigation.objects.filter(pk=investigation.pk).update(trace=bench.register.trace)
+        _progress(investigation, "progress")
 
 
 def _progress_now(investigation: Investigation, stage: str) -> None:

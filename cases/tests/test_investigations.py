@@ -1,94 +1,21 @@
 """Investigations: each tool's evidence, the whole run with the offline provider, evidence-id validation,
 scoping, proposals decided by people (four-eyes on closures still applies), and the timeline and audit."""
 
-import itertools
-from datetime import timedelta
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from approvals.models import ApprovalStatus
 from audit.models import AuditEvent
 from cases.investigations import tools
 from cases.investigations.agent import InvestigationReport, validate
 from cases.investigations.evidence import EvidenceRegister
-from cases.models import AgentAction, Approval, Case, CaseEvent, Investigation
-from cases.services import open_cases_for_decisions
-from cases.services.investigations import investigation_request, investigation_run
+from cases.models import AgentAction, Approval, CaseEvent
+from cases.services.investigations import investigation_request
 from cases.services.proposals import agent_action_decide
-from scoring.models import Decision, Transaction
+from cases.tests.conftest import investigated as run
+from cases.tests.conftest import stored
 
 pytestmark = pytest.mark.django_db
-_ids = itertools.count(1)
-
-
-def stored(
-    model_version,
-    *,
-    account_id,
-    amounts,
-    merchant="m-shop",
-    country="DE",
-    channel="online",
-    flagged=True,
-    risk_level="HIGH",
-    rule_hits=None,
-    minutes_apart=30,
-    device=None,
-):
-    """Stored transactions with decisions (as the ingest pipeline leaves them), newest last."""
-    now = timezone.now()
-    decisions = []
-    for i, amount in enumerate(amounts):
-        k = next(_ids)
-        txn = Transaction.objects.create(
-            source="acme",
-            external_id=f"inv-{k}",
-            account_id=account_id,
-            amount=str(amount),
-            currency="EUR",
-            occurred_at=now - timedelta(minutes=minutes_apart * (len(amounts) - i)),
-            merchant_id=merchant,
-            merchant_category="5411",
-            country=country,
-            channel=channel,
-            received_at=now,
-            metadata={"device_id": device} if device else {},
-        )
-        decisions.append(
-            Decision.objects.create(
-                transaction=txn,
-                model_version=model_version,
-                score=0.9 if flagged else 0.1,
-                risk_level=risk_level,
-                flagged=flagged,
-                rule_hits=rule_hits or [],
-                features=[float(k % 7), 1.0, 0.5],
-                latency_ms=0.1,
-                created_at=now,
-            )
-        )
-    return decisions
-
-
-@pytest.fixture
-def case_with(model_version, teams):
-    def make(account_id, amounts, **kwargs):
-        decisions = stored(model_version, account_id=account_id, amounts=amounts, **kwargs)
-        open_cases_for_decisions(decisions=[d for d in decisions if d.flagged], actor="tests")
-        return Case.objects.open().get(account_id=account_id)
-
-    return make
-
-
-def run(case, actor, **kwargs):
-    investigation = investigation_request(case=case, actor=actor)
-    investigation.refresh_from_db()
-    if investigation.status == Investigation.Status.QUEUED:  # the task did not run in-process
-        investigation_run(investigation_id=investigation.pk, **kwargs)
-    investigation.refresh_from_db()
-    return investigation
 
 
 def bench_for(case, reader):
