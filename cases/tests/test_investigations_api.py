@@ -96,3 +96,28 @@ def test_the_panel_the_queue_and_the_dashboard(client, case_with, personas):
     client.force_login(personas["bob"])
     assert case.reference not in client.get("/recommendations/").content.decode()
     assert client.get(f"/cases/{case.reference}/investigation").status_code == 404
+
+
+def test_metrics_count_investigations_failures_and_proposals(client, case_with, personas):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from cases.services.proposals import agent_action_decide
+    from cases.tests.test_agent_safety import ScriptedChatModel
+
+    done = investigated(case_with("a-1", [9500, 9400, 9300]), personas["alice"])
+    investigated(case_with("a-2", [9500, 9400]), personas["alice"], model=ScriptedChatModel(fail_with="down"))
+    close = AgentAction.objects.get(investigation=done, action_kind="close_as")
+    agent_action_decide(action=close, actor=personas["alice"], accept=False, reason="not convinced")
+    client.force_login(personas["carol"])
+    text = client.get("/metrics").content.decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("finobs_investigations", (("status", "done"),))] == 1
+    assert samples[("finobs_investigations", (("status", "failed"),))] == 1
+    assert samples[("finobs_investigation_failure_rate_last_hour", ())] == 0.5
+    assert samples[("finobs_agent_proposals", (("status", "rejected"),))] == 1
+    proposed = AgentAction.objects.filter(status="pending").count()
+    assert samples[("finobs_agent_proposals", (("status", "proposed"),))] == proposed >= 1
