@@ -16,7 +16,7 @@ def open_case_page(page, base_url, reference):
 
 
 def test_investigate_from_the_case_page_and_decide_the_proposals(
-    asgi_server, browser, screenshot, make_user, case_with
+    asgi_server, browser, screenshot, make_user, case_with, celery_worker_if_queued
 ):
     team = Team.objects.get(slug="team-a")
     RoutingRule.objects.filter(team=team).update(priority=1)
@@ -33,6 +33,7 @@ def test_investigate_from_the_case_page_and_decide_the_proposals(
     open_case_page(analyst, asgi_server, case.reference)
     assert analyst.locator("[data-testid=investigation-panel] >> text=No investigation yet").count() == 1
     analyst.click("[data-testid=investigate]")
+    # In-process the run is done by the redirect; with a worker the panel follows it live (queued, running).
     analyst.wait_for_selector("[data-testid=recommended-outcome] >> text=confirmed fraud")
     assert analyst.locator("[data-testid=findings] li").count() >= 1
     link = analyst.locator('[data-testid=findings] a[href="#ev-pattern:structuring"]').first
@@ -52,11 +53,11 @@ def test_investigate_from_the_case_page_and_decide_the_proposals(
     assert AgentAction.objects.get(case=case, action_kind="assign").is_pending
     analyst.fill("[data-testid=reason-assign]", "I already work this case")
     analyst.click("[data-testid=reject-assign]")
-    analyst.wait_for_selector('[data-proposal=assign][data-status=rejected]')
+    analyst.wait_for_selector("[data-proposal=assign][data-status=rejected]")
 
     # Accepting the closure parks the HIGH case for a second approver.
     analyst.click("[data-testid=accept-close_as]")
     analyst.wait_for_selector("[data-testid=case-status] >> text=Pending approval")
-    analyst.wait_for_selector('[data-proposal=close_as][data-status=accepted]')
+    analyst.wait_for_selector("[data-proposal=close_as][data-status=accepted]")
     kinds = list(CaseEvent.objects.filter(case=case).values_list("kind", flat=True))
     assert "investigated" in kinds and kinds.count("proposal_decided") == 2 and "closure_proposed" in kinds
