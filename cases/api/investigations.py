@@ -98,15 +98,19 @@ class AcceptSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class InvestigationViewSet(viewsets.GenericViewSet):
+class PeopleOnly(viewsets.GenericViewSet):
+    """Views for people (no API key scope reaches them); each reads through a selector scoped to the user."""
+
+    permission_classes = [ScopeOrPermission]
+    required_scope = None
+
+
+class InvestigationViewSet(PeopleOnly):
     """GET /api/v1/investigations/{id}: the whole record, with its proposals."""
 
     required_perms = ("cases.view_investigation",)
     serializer_class = InvestigationSerializer
     queryset = Investigation.objects.none()
-
-    permission_classes = [ScopeOrPermission]
-    required_scope = None  # people only
 
     @extend_schema(responses=InvestigationSerializer)
     def retrieve(self, request, pk=None):
@@ -116,15 +120,12 @@ class InvestigationViewSet(viewsets.GenericViewSet):
         return Response(InvestigationSerializer(investigation, context={"actions": actions}).data)
 
 
-class AgentActionViewSet(viewsets.GenericViewSet):
+class AgentActionViewSet(PeopleOnly):
     """POST /api/v1/agent-actions/{id}/accept and /reject: a person decides one of the agent's proposals."""
 
     required_perms = ("cases.decide_agent_action",)
     serializer_class = AgentActionSerializer
     queryset = AgentAction.objects.none()
-
-    permission_classes = [ScopeOrPermission]
-    required_scope = None  # people only
 
     @extend_schema(request=AcceptSerializer, responses=AgentActionSerializer)
     def accept(self, request, pk=None):

@@ -152,21 +152,17 @@ def investigate(*, bench: Workbench, model: BaseChatModel) -> AgentResult:
 def validate(report: InvestigationReport, bench: Workbench) -> AgentResult:
     """Keep what cites evidence the tools returned and what the policy allows; count the rest."""
     register: EvidenceRegister = bench.register
-    dropped = 0
+    if not register.items:
+        raise AgentFailure("No tool returned evidence: there is nothing to base a result on.")
+    unsupported = [f for f in report.findings if not register.resolves(f.evidence_ids)]
+    findings = [f.model_dump() for f in report.findings if register.resolves(f.evidence_ids)]
+    dropped = len(unsupported)
     refusals: list[str] = []
-    findings = []
-    for finding in report.findings:
-        known, unknown = register.known(finding.evidence_ids)
-        if unknown or not known:
-            dropped += 1
-            continue
-        findings.append(finding.model_dump())
     assessment = assess(register)
     rec = report.recommendation
-    known, unknown = register.known(rec.evidence_ids)
     refusal = check_outcome(rec.outcome, assessment, bench.proposer)
-    if unknown or not known or refusal:
-        dropped += 1 if (unknown or not known) else 0
+    if not register.resolves(rec.evidence_ids) or refusal:
+        dropped += 0 if register.resolves(rec.evidence_ids) else 1
         if refusal:
             refusals.append(f"recommendation {rec.outcome}: {refusal}")
         case_id = f"case:{bench.case.reference}"
@@ -174,12 +170,11 @@ def validate(report: InvestigationReport, bench: Workbench) -> AgentResult:
             outcome="request_information",
             confidence=0.5,
             rationale="The proposed recommendation was not supported by the evidence; a person should look.",
-            evidence_ids=[case_id] if case_id in register.items else list(register.items)[:1] or [case_id],
+            evidence_ids=[case_id] if case_id in register.items else list(register.items)[:1],
         )
     actions = []
     for action in report.actions:
-        known, unknown = register.known(action.evidence_ids)
-        if unknown or not known:
+        if not register.resolves(action.evidence_ids):
             dropped += 1
             continue
         reason = _refuse_action(action, assessment, bench)

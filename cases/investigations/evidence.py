@@ -65,5 +65,10 @@ class EvidenceRegister:
         ids = [str(i) for i in ids or []]
         return [i for i in ids if i in self.items], [i for i in ids if i not in self.items]
 
+    def resolves(self, ids) -> bool:
+        """Whether `ids` cite at least one item and every one of them is in the register."""
+        known, unknown = self.known(ids)
+        return bool(known) and not unknown
+
     def as_list(self) -> list[dict]:
         return [item.model_dump() for item in self.items.values()]
