@@ -680,6 +680,9 @@ FINOBS_AGENT_PROVIDER = os.environ.get("FINOBS_AGENT_PROVIDER", "offline")
 FINOBS_AGENT_MODEL = os.environ.get("FINOBS_AGENT_MODEL", "")
 FINOBS_AGENT_TIMEOUT_S = float(os.environ.get("FINOBS_AGENT_TIMEOUT_S", "30"))
 FINOBS_AGENT_MAX_STEPS = int(os.environ.get("FINOBS_AGENT_MAX_STEPS", "30"))  # graph steps per investigation
+# A drafted rule's backtest during an investigation replays this many of the latest stored transactions; the
+# activation request (maker-checker) and the rules admin replay scoring.services.rule_drafts.BACKTEST_WINDOW.
+FINOBS_AGENT_BACKTEST_WINDOW = int(os.environ.get("FINOBS_AGENT_BACKTEST_WINDOW", "10000"))
 # Continuous mode: every interval, up to BUDGET new HIGH/CRITICAL cases (or cases whose evidence changed)
 # without an investigation in the last REINVESTIGATE_AFTER_H hours are investigated.
 AGENT_CONTINUOUS_INTERVAL_S = float(os.environ.get("AGENT_CONTINUOUS_INTERVAL_S", "300"))

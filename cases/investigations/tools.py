@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from django.conf import settings
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
@@ -403,7 +404,7 @@ def rule_draft(bench: Workbench, typology: str) -> RuleDraftOutput:
         "risk_level": "HIGH",
         "description": f"Drafted by the investigation agent from {bench.case.reference}: {matched.data['detail']}.",
     }
-    backtest = rule_backtest(rule=Rule(**spec, is_active=False))
+    backtest = rule_backtest(rule=Rule(**spec, is_active=False), window=settings.FINOBS_AGENT_BACKTEST_WINDOW)
     item = EvidenceItem(
         id=f"backtest:{code}",
         kind="backtest",

@@ -6,9 +6,12 @@ A draft is an inactive Rule; nothing scores with it until its activation request
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from django.contrib.admin.utils import quote
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 
 from approvals.kinds import ApprovalKind
@@ -19,6 +22,10 @@ from scoring.models import Transaction as StoredTransaction
 from scoring.rule_engine import evaluate_rules, rule_params
 from scoring.services.rules import rule_save
 
+REPLAYED = (
+    "id", "account_id", "amount", "currency", "occurred_at", "country", "channel", "merchant_id", "merchant_category",
+    "label",
+)  # fmt: skip
 # The latest stored transactions a backtest replays (one numpy pass over them: ~1 s per 200k on 2 cores).
 BACKTEST_WINDOW = 50_000
 
@@ -30,23 +37,13 @@ def rule_backtest(*, rule: Rule, window: int = BACKTEST_WINDOW) -> dict:
     alerts it would add: hits whose stored decision was not flagged, over the transactions replayed.
     """
     params = rule_params(rule)
-    rows = list(
-        StoredTransaction.objects.select_related("decision")
-        .only(
-            "id",
-            "account_id",
-            "amount",
-            "occurred_at",
-            "country",
-            "channel",
-            "merchant_id",
-            "merchant_category",
-            "metadata",
-            "label",
-            "decision__flagged",
-        )
-        .order_by("-occurred_at", "-id")[:window]
-    )
+    # Plain rows rather than model instances: the replay reads a few columns of each (features and the rule).
+    rows = [
+        SimpleNamespace(**row)
+        for row in StoredTransaction.objects.order_by("-occurred_at", "-id").values(
+            *REPLAYED, flagged=F("decision__flagged")
+        )[:window]
+    ]
     rows.reverse()
     n = len(rows)
     result = {"rule": rule.code, "kind": rule.kind, "params": params, "transactions": n}
@@ -62,11 +59,11 @@ def rule_backtest(*, rule: Rule, window: int = BACKTEST_WINDOW) -> dict:
             "sample": [],
         }
     frame = build_feature_frame(rows)
-    outcome = evaluate_rules([rule], frame, np.array([RiskLevel.LOW] * n, dtype=object), np.zeros(n, dtype=bool))
+    outcome = evaluate_rules([rule], frame, np.array([RiskLevel.LOW.value] * n, dtype=object), np.zeros(n, dtype=bool))
     hit = np.fromiter((bool(h) for h in outcome.hits), dtype=bool, count=n)
     label = np.array([t.label for t in rows], dtype=object)
     fraud, legit = label == Label.FRAUD, label == Label.LEGIT
-    flagged = np.fromiter((bool(getattr(getattr(t, "decision", None), "flagged", False)) for t in rows), bool, n)
+    flagged = np.fromiter((bool(t.flagged) for t in rows), bool, n)
     labelled_hits = int((hit & (fraud | legit)).sum())
     true_hits = int((hit & fraud).sum())
     added = int((hit & ~flagged).sum())
@@ -79,7 +76,7 @@ def rule_backtest(*, rule: Rule, window: int = BACKTEST_WINDOW) -> dict:
         "recall": round(true_hits / int(fraud.sum()), 4) if fraud.any() else None,
         "added_alerts": added,
         "added_alert_rate": round(added / n, 5),
-        "sample": [rows[i].pk for i in np.flatnonzero(hit)[:20].tolist()],
+        "sample": [rows[i].id for i in np.flatnonzero(hit)[:20].tolist()],
     }
 
 
