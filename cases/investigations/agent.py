@@ -7,6 +7,7 @@ database on the task's own connection and in its organisation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -55,6 +56,7 @@ class AgentState(TypedDict):
     report: dict | None
 
 
+@functools.cache
 def prompt_version() -> str:
     """A hash of the prompt, the tools' descriptions and the report schema: what the model was told."""
     described = sorted((t.name, t.description, json.dumps(t.args, sort_keys=True)) for t in langchain_tools(None))

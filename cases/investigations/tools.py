@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -58,11 +58,24 @@ class Workbench:
         if time.monotonic() > self.deadline:
             raise AgentTimeout("The investigation ran past its time limit.")
 
+    _reads: dict = field(default_factory=dict)  # what the tools read, once per investigation
+
     def visible_case(self) -> Case:
-        case = Case.objects.visible_to(self.reader).filter(pk=self.case.pk).select_related("team", "assignee").first()
-        if case is None:
-            raise PermissionError("The case is not visible to the investigation's reader.")
-        return case
+        """The case as the reader sees it (checked once; PermissionError when they may not)."""
+        if "case" not in self._reads:
+            case = (
+                Case.objects.visible_to(self.reader).filter(pk=self.case.pk).select_related("team", "assignee").first()
+            )
+            if case is None:
+                raise PermissionError("The case is not visible to the investigation's reader.")
+            self._reads["case"] = case
+        return self._reads["case"]
+
+    def links(self) -> list:
+        """The case's transactions with their decisions (selectors.case_transactions), read once."""
+        if "links" not in self._reads:
+            self._reads["links"] = selectors.case_transactions(self.visible_case())
+        return self._reads["links"]
 
 
 # --- typed inputs and outputs -------------------------------------------------------------------------
@@ -136,7 +149,7 @@ class RuleDraftOutput(ToolOutput):
 def case_context(bench: Workbench) -> ToolOutput:
     """The case, its transactions with decisions, rule hits and SHAP contributions, comments, status history."""
     case = bench.visible_case()
-    links = selectors.case_transactions(case)
+    links = bench.links()
     evidence = [
         EvidenceItem(
             id=f"case:{case.reference}",
@@ -228,7 +241,7 @@ def account_activity(bench: Workbench, hours: int = 72) -> ToolOutput:
         by_merchant.setdefault(t.merchant_id, []).append(t)
     for merchant_id, rows in sorted(by_merchant.items()):
         evidence.append(_activity_item(f"activity:merchant:{merchant_id}", "merchant", merchant_id, rows, hours))
-    in_case = {link.transaction_id for link in selectors.case_transactions(case)}
+    in_case = {link.transaction_id for link in bench.links()}
     evidence.extend(
         _transaction_item(t, getattr(t, "decision", None), in_case=False)
         for t in account_rows[:ACTIVITY_ITEMS]
@@ -273,7 +286,7 @@ def pattern_analysis(bench: Workbench) -> ToolOutput:
 def similar_cases(bench: Workbench, k: int = 5) -> ToolOutput:
     """Nearest closed cases the reader may see, with their outcomes (cases.similarity)."""
     case = bench.visible_case()
-    links = selectors.case_transactions(case)
+    links = bench.links()
     vectors = [link.transaction.decision.features for link in links if _decision_features(link.transaction)]
     found = nearest_cases(case, bench.reader, vectors=vectors, k=k)
     evidence = [
@@ -518,8 +531,16 @@ def _actions_for(bench: Workbench, rec: Recommendation) -> list[ProposedAction]:
 
 
 def _activity(bench: Workbench, case: Case, hours: int):
-    """(the account's rows, its merchants' rows from other accounts, the anchor time), visible to the reader."""
-    links = selectors.case_transactions(case)
+    """(the account's rows, its merchants' rows from other accounts, the anchor time), visible to the reader;
+    read once per window in an investigation (account_activity and pattern_analysis share the 72 h)."""
+    key = f"activity:{hours}"
+    if key not in bench._reads:
+        bench._reads[key] = _read_activity(bench, case, hours)
+    return bench._reads[key]
+
+
+def _read_activity(bench: Workbench, case: Case, hours: int):
+    links = bench.links()
     if not links:
         return [], [], None
     anchor = max(link.transaction.occurred_at for link in links)
