@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from approvals.services import approval_request, approvals_supersede
@@ -45,6 +45,7 @@ def investigation_request(*, case: Case, actor, mode: str = Investigation.Mode.O
         require_perm(actor, "cases.request_investigation")
     if not Case.objects.visible_to(actor).filter(pk=case.pk).exists():
         raise Conflict("The case is not visible to whoever asks.", code="not_visible")
+    investigations_fail_stale(cases=[case])
     if Investigation.objects.filter(case=case, status__in=[Status.QUEUED, Status.RUNNING]).exists():
         raise Conflict("An investigation of this case is already under way.", code="investigation_running")
     provider, model = settings.FINOBS_AGENT_PROVIDER, settings.FINOBS_AGENT_MODEL
@@ -103,10 +104,10 @@ def investigation_run(*, investigation_id: int, model=None) -> Investigation | N
             model, investigation.provider, investigation.model = chat_model()
         result = investigate(bench=bench, model=model)
     except AgentFailure as error:
-        return _fail(investigation, str(error), bench, started)
+        return _fail(investigation, str(error), trace=bench.register.trace, started=started)
     except Exception as error:  # configuration, a missing provider package: fail with the reason, never hang
         logger.exception("investigation %s failed", investigation_id)
-        return _fail(investigation, f"{type(error).__name__}: {error}", bench, started)
+        return _fail(investigation, f"{type(error).__name__}: {error}", trace=bench.register.trace, started=started)
     return _finish(investigation, result, started)
 
 
@@ -159,7 +160,7 @@ def _finish(investigation: Investigation, result, started: float) -> Investigati
     return investigation
 
 
-def _fail(investigation: Investigation, reason: str, bench: Workbench, started: float) -> Investigation:
+def _fail(investigation: Investigation, reason: str, *, trace: list, started: float | None) -> Investigation:
     """Failed with the reason; the partial evidence stays in the trace only, never as a result."""
     reason = (reason or "unknown failure")[:2000]
     with transaction.atomic():
@@ -167,9 +168,9 @@ def _fail(investigation: Investigation, reason: str, bench: Workbench, started: 
         Investigation.objects.filter(pk=investigation.pk).update(
             status=Status.FAILED,
             finished_at=timezone.now(),
-            duration_ms=round((time.perf_counter() - started) * 1000),
+            duration_ms=round((time.perf_counter() - started) * 1000) if started is not None else None,
             error=reason,
-            trace=bench.register.trace,
+            trace=trace,
             provider=investigation.provider,
             model=investigation.model,
         )
@@ -184,12 +185,36 @@ def _fail(investigation: Investigation, reason: str, bench: Workbench, started: 
     return investigation
 
 
+# A run past its time limit by this much lost its worker; a queued one this old was never picked up.
+STALE_GRACE_S = 60
+QUEUED_STALE_S = 3600
+
+
+def investigations_fail_stale(*, cases=None) -> int:
+    """Fail the runs whose worker was lost (running well past the time limit) or that no worker took, so
+    they no longer block a new investigation of their case. Returns how many."""
+    now = timezone.now()
+    running_since = now - timedelta(seconds=settings.FINOBS_AGENT_TIMEOUT_S + STALE_GRACE_S)
+    stale = Investigation.objects.filter(
+        Q(status=Status.RUNNING, started_at__lt=running_since)
+        | Q(status=Status.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_STALE_S))
+    )
+    if cases is not None:
+        stale = stale.filter(case__in=cases)
+    lost = list(stale.select_related("case"))
+    for investigation in lost:
+        _fail(investigation, "The run stopped without finishing (its worker was lost).", trace=investigation.trace,
+              started=None)  # fmt: skip
+    return len(lost)
+
+
 def investigations_continuous(*, budget: int | None = None) -> list[Investigation]:
     """Queue investigations of the current organisation's open HIGH/CRITICAL cases that have none recent, or
     whose evidence changed since their last one, at most `budget` of them (oldest first)."""
     budget = settings.AGENT_CONTINUOUS_BUDGET if budget is None else budget
     if budget <= 0:
         return []
+    investigations_fail_stale()
     agent = agent_identity()
     since = timezone.now() - timedelta(hours=settings.AGENT_REINVESTIGATE_AFTER_H)
     recent = Investigation.objects.filter(case=OuterRef("pk"), created_at__gte=since)

@@ -54,3 +54,20 @@ def test_the_agent_identity_reads_but_never_decides(case_with, personas):
     approval_decide(approval=proposal, actor=personas["carol"], approve=True)  # a person does
     proposal.refresh_from_db()
     assert proposal.proposal_status in {"accepted", "applied"}
+
+
+def test_a_run_whose_worker_was_lost_fails_and_no_longer_blocks_its_case(case_with, personas, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.services.investigations import investigation_request
+
+    case = case_with("a-1", [9500, 9400, 9300])
+    lost = investigation_request(case=case, actor=personas["alice"])
+    long_ago = timezone.now() - timedelta(seconds=settings.FINOBS_AGENT_TIMEOUT_S + 120)
+    Investigation.objects.filter(pk=lost.pk).update(status="running", started_at=long_ago)
+    again = investigation_request(case=case, actor=personas["alice"])
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "worker was lost" in lost.error
+    assert again.status == "queued"
