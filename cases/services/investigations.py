@@ -98,7 +98,7 @@ def investigation_run(*, investigation_id: int, model=None) -> Investigation | N
         register=EvidenceRegister(),
         deadline=deadline(),
     )
-    bench.on_step = lambda: _step_done(investigation, bench)
+    bench.on_step = _progress_reporter(investigation, bench)
     try:
         if model is None:
             model, investigation.provider, investigation.model = chat_model()
@@ -258,11 +258,25 @@ def _progress(investigation: Investigation, stage: str) -> None:
     )
 
 
-def _step_done(investigation: Investigation, bench: Workbench) -> None:
-    """Each tool call: the trace so far on the row, a hint to the case page (which shows the progress)."""
-    with transaction.atomic():
-        Investigation.objects.filter(pk=investigation.pk).update(trace=bench.register.trace)
-        _progress(investigation, "progress")
+# Progress is written at most this often: a remote model's slow steps each show, a fast run pays little.
+PROGRESS_EVERY_S = 0.5
+
+
+def _progress_reporter(investigation: Investigation, bench: Workbench):
+    """What runs after each tool call: the trace so far on the row and a hint to the case page (which shows the
+    progress), at most every PROGRESS_EVERY_S."""
+    reported_at = time.monotonic()
+
+    def report() -> None:
+        nonlocal reported_at
+        if time.monotonic() - reported_at < PROGRESS_EVERY_S:
+            return
+        reported_at = time.monotonic()
+        with transaction.atomic():
+            Investigation.objects.filter(pk=investigation.pk).update(trace=bench.register.trace)
+            _progress(investigation, "progress")
+
+    return report
 
 
 def _progress_now(investigation: Investigation, stage: str) -> None:
