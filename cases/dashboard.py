@@ -46,6 +46,7 @@ def dashboard_data(user) -> dict:
         "severities": Severity.values,
         "sla_breached": visible_open.filter(sla_due_at__lt=now).count(),
         "support_visits": support_visits(user),
+        "open_proposals": proposals_by_kind(user),
     }
 
 
@@ -148,3 +149,11 @@ def leaderboard() -> list[dict]:
         )
     rows.sort(key=lambda r: (r["status"] != ModelVersion.Status.CHAMPION, -(r["f1"] or 0), -r["version"]))
     return rows
+
+
+def proposals_by_kind(user) -> dict:
+    """The agent's open proposals `user` may decide, by kind (the dashboard links them to /recommendations/)."""
+    from cases.selectors import proposals_to_decide
+
+    counts = dict(proposals_to_decide(user).order_by().values_list("action_kind").annotate(n=Count("id")))
+    return {"total": sum(counts.values()), "by_kind": counts}

@@ -261,3 +261,89 @@ def availability_overview(user) -> dict:
             for team in teams
         ],
     }
+
+
+# --- investigations and the agent's proposals ---------------------------------------------------------
+
+
+def investigations_visible_to(user):
+    """Investigations of the cases `user` may see."""
+    from cases.models import Investigation
+
+    return Investigation.objects.filter(case__in=Case.objects.visible_to(user))
+
+
+def investigation_detail(user, investigation_id) -> tuple:
+    """(the investigation `user` may see, its proposals) or (None, []): another team's is not found."""
+    from cases.models import AgentAction
+
+    investigation = (
+        investigations_visible_to(user).select_related("case", "requested_by").filter(pk=investigation_id).first()
+    )
+    if investigation is None:
+        return None, []
+    actions = list(AgentAction.objects.filter(investigation=investigation).select_related("decided_by").order_by("pk"))
+    return investigation, actions
+
+
+def latest_investigation(case: Case):
+    """The case's latest investigation with its proposals, for the case page's panel (two queries)."""
+    from cases.models import AgentAction, Investigation
+
+    investigation = Investigation.objects.filter(case=case).select_related("requested_by").first()
+    if investigation is None:
+        return None, []
+    actions = list(AgentAction.objects.filter(investigation=investigation).select_related("decided_by").order_by("pk"))
+    return investigation, actions
+
+
+def agent_actions_visible_to(user):
+    """The agent's proposals on cases `user` may see."""
+    from cases.models import AgentAction
+
+    return AgentAction.objects.filter(case__in=Case.objects.visible_to(user))
+
+
+RECOMMENDATION_AGES = {"24h": timedelta(hours=24), "72h": timedelta(hours=72), "7d": timedelta(days=7)}
+RECOMMENDATIONS_LIMIT = 200
+
+
+def proposals_to_decide(user):
+    """Open proposals on cases `user` sees, of the kinds they may accept (none without decide_agent_action)."""
+    from cases.investigations.policy import ACTION_PERMISSION
+    from cases.models import AgentAction
+
+    if not user.has_perm("cases.decide_agent_action"):
+        return AgentAction.objects.none()
+    kinds = [kind for kind, perm in ACTION_PERMISSION.items() if user.has_perm(perm)]
+    return agent_actions_visible_to(user).filter(status=AgentAction.Status.PENDING, action_kind__in=kinds)
+
+
+def recommendation_queue(user, params) -> dict:
+    """The /recommendations/ page: open proposals the user may decide, filtered by kind, severity and age
+    (older than), with counts per kind for the same filters but the kind."""
+    from django.utils import timezone
+
+    from cases.models import AgentAction, Severity
+
+    kind, severity, age = params.get("kind", ""), params.get("severity", ""), params.get("age", "")
+    scope = proposals_to_decide(user)
+    if severity in Severity.values:
+        scope = scope.filter(case__severity=severity)
+    if age in RECOMMENDATION_AGES:
+        scope = scope.filter(requested_at__lte=timezone.now() - RECOMMENDATION_AGES[age])
+    counts = dict(scope.order_by().values_list("action_kind").annotate(n=Count("id")))
+    if kind in AgentAction.Kind.values:
+        scope = scope.filter(action_kind=kind)
+    rows = list(
+        scope.select_related("case", "case__team", "investigation").order_by("requested_at")[:RECOMMENDATIONS_LIMIT]
+    )
+    return {
+        "proposals": rows,
+        "counts": [(value, label, counts.get(value, 0)) for value, label in AgentAction.Kind.choices],
+        "total": sum(counts.values()),
+        "kinds": AgentAction.Kind.choices,
+        "severities": Severity.choices,
+        "ages": [("", "Any age"), ("24h", "Older than 24 h"), ("72h", "Older than 72 h"), ("7d", "Older than 7 days")],
+        "chosen": {"kind": kind, "severity": severity, "age": age},
+    }

@@ -5,8 +5,10 @@ from celery import shared_task
 from cases.scanning import ScannerUnavailable
 from cases.services.assignment import cases_auto_assign
 from cases.services.attachments import attachment_scan
+from cases.services.investigations import investigation_run, investigations_continuous
 from cases.services.live import send_hints
 from cases.services.sla import sla_sweep
+from organisations.context import for_each_organisation
 
 
 @shared_task(ignore_result=True)
@@ -32,3 +34,15 @@ def cases_auto_assign_task(case_ids: list[int]) -> None:
 def sla_sweep_task() -> None:
     """SLA warnings, breaches and escalations, and auto-assignment of what waits (every organisation)."""
     sla_sweep()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def investigation_run_task(investigation_id: int) -> None:
+    """Run one queued investigation (claimed once, however often the message arrives)."""
+    investigation_run(investigation_id=investigation_id)
+
+
+@shared_task(ignore_result=True)
+def investigations_continuous_task() -> None:
+    """Beat: each organisation's severe cases without a recent investigation, within its budget per run."""
+    for_each_organisation(lambda organisation: investigations_continuous())

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cases import selectors, services
 from cases.dashboard import dashboard_data, portfolio_card
 from cases.models import Case, Mention, Severity, Team
+from cases.services.investigations import investigation_request
+from cases.services.proposals import agent_action_decide, describe
 from cases.similarity import similar_cases
 from kernel.pages import rate_limited, run_service
 from organisations.selectors import members
@@ -390,3 +392,88 @@ def availability(request):
             messages.success(request, "Availability saved.")
         return HttpResponseRedirect(reverse("cases:availability"))
     return render(request, "cases/availability.html", selectors.availability_overview(request.user))
+
+
+# --- Investigations: the panel on the case page, asking for one, deciding proposals, the queue ---------
+
+
+@require_GET
+@login_required
+@view_required
+def case_investigation(request, reference):
+    """The Investigation panel (htmx fragment, re-fetched on the case's live hints)."""
+    case = _case_or_404(request, reference)
+    return render(request, "cases/_investigation.html", _investigation_context(request, case))
+
+
+@require_POST
+@login_required
+@view_required
+@rate_limited("investigations")
+def case_investigate(request, reference):
+    case = _case_or_404(request, reference)
+    if run_service(request, lambda: investigation_request(case=case, actor=request.user)):
+        messages.info(request, "Investigation started: the panel below fills in as the agent works.")
+    return HttpResponseRedirect(reverse("cases:detail", args=[case.reference]) + "#investigation-h")
+
+
+@require_POST
+@login_required
+@view_required
+def proposal_decide(request, reference, action_id, decision):
+    case = _case_or_404(request, reference)
+    proposal = selectors.agent_actions_visible_to(request.user).filter(pk=action_id, case=case).first()
+    if proposal is None:
+        raise Http404("No such proposal on this case.")
+    accept = decision == "accept"
+    decide = lambda: agent_action_decide(  # noqa: E731
+        action=proposal, actor=request.user, accept=accept, reason=request.POST.get("reason", "")
+    )
+    if run_service(request, decide):
+        proposal.refresh_from_db()
+        if not accept:
+            messages.success(request, "Proposal rejected.")
+        elif proposal.effect.get("waits_for"):
+            messages.info(request, f"Accepted: it now waits for {proposal.effect['waits_for']} (four-eyes).")
+        else:
+            messages.success(request, "Accepted and applied.")
+    return _back(request, reverse("cases:detail", args=[case.reference]) + "#investigation-h")
+
+
+def _investigation_context(request, case: Case) -> dict:
+    user = request.user
+    investigation, actions = selectors.latest_investigation(case)
+    evidence = {item["id"]: item for item in (investigation.evidence if investigation else [])}
+    steps = [step for step in (investigation.trace if investigation else []) if "tool" in step]
+    return {
+        "case": case,
+        "investigation": investigation,
+        "evidence": evidence,
+        "findings": [
+            {**finding, "cited": [evidence[i] for i in finding["evidence_ids"] if i in evidence]}
+            for finding in (investigation.findings if investigation else [])
+        ],
+        "cited": [evidence[i] for i in (investigation.recommendation or {}).get("evidence_ids", []) if i in evidence]
+        if investigation
+        else [],
+        "steps": steps,
+        "outcome_label": str((investigation.recommendation or {}).get("outcome", "")).replace("_", " ")
+        if investigation
+        else "",
+        "actions": [(a, describe(a)) for a in actions],
+        "may_investigate": user.has_perm("cases.request_investigation") and case.is_open,
+        "may_decide": user.has_perm("cases.decide_agent_action"),
+    }
+
+
+@require_GET
+@login_required
+@view_required
+def recommendations(request):
+    """The agent's open proposals the user may decide, filtered by kind, severity and age."""
+    data = selectors.recommendation_queue(request.user, request.GET)
+    return render(
+        request,
+        "cases/recommendations.html",
+        {**data, "may_decide": request.user.has_perm("cases.decide_agent_action")},
+    )

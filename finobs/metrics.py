@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -29,7 +29,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
-from cases.models import Case
+from cases.models import AgentAction, Case, Investigation
 from delivery.models import OutboxEvent
 from kernel.api.permissions import ScopeOrPermission
 from scoring.models import Decision, ModelVersion
@@ -54,6 +54,7 @@ class PlatformStateCollector:
         yield from self._decisions(now)
         yield from self._cases(now)
         yield from self._models()
+        yield from self._investigations(now)
         last = AuditEvent.objects.aggregate(n=Max("id"))["n"] or 0
         yield _gauge("finobs_audit_chain_length", "Events in the hash-chained audit trail (highest id).", last)
 
@@ -100,6 +101,42 @@ class PlatformStateCollector:
             score = (reports[0].results or {}).get("score") or {}
             if score.get("psi") is not None:
                 yield _gauge("finobs_drift_score_psi", "PSI of the score in the latest drift report.", score["psi"])
+
+    def _investigations(self, now) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("finobs_investigations", "Investigations by status.", labels=["status"])
+        counts = dict(Investigation.objects.order_by().values_list("status").annotate(n=Count("id")))
+        for status in Investigation.Status.values:
+            family.add_metric([status], counts.get(status, 0))
+        yield family
+        finished = dict(
+            Investigation.objects.filter(finished_at__gte=now - timedelta(hours=1))
+            .order_by()
+            .values_list("status")
+            .annotate(n=Count("id"))
+        )
+        total = sum(finished.values())
+        yield _gauge(
+            "finobs_investigation_failure_rate_last_hour",
+            "Share of the investigations finished in the last hour that failed (0 when none finished).",
+            finished.get(Investigation.Status.FAILED, 0) / total if total else 0.0,
+        )
+        proposals = GaugeMetricFamily(
+            "finobs_agent_proposals",
+            "The agent's proposals by status (proposed, accepted, applied, rejected, expired).",
+            labels=["status"],
+        )
+        rows = (
+            AgentAction.objects.order_by()
+            .annotate(is_applied=Q(applied_at__isnull=False))
+            .values_list("status", "is_applied")
+            .annotate(n=Count("id"))
+        )
+        by_status = dict.fromkeys(("proposed", "accepted", "applied", "rejected", "expired"), 0)
+        for status, is_applied, n in rows:
+            by_status[AgentAction(status=status, applied_at=now if is_applied else None).proposal_status] += n
+        for status, n in by_status.items():
+            proposals.add_metric([status], n)
+        yield proposals
 
 
 def _registry() -> CollectorRegistry:

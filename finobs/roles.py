@@ -25,6 +25,9 @@ VIEWER = (
     "cases.view_checklistitem",
     "cases.view_checklisttick",
     "cases.view_decisionreview",
+    "cases.view_investigation",
+    "cases.view_agentaction",
+    "scoring.view_ruleactivation",
 )
 ANALYST = (
     *VIEWER,
@@ -43,6 +46,10 @@ ANALYST = (
     "cases.bulk_change_case",
     "cases.review_suppressed",
     "cases.view_suppressedalert",
+    # The agent investigates on request; its proposals wait for a person with decide_agent_action.
+    "cases.request_investigation",
+    "cases.decide_agent_action",
+    "scoring.propose_rule",
     # Analysts upload CSV files and follow their own jobs.
     "ingestion.add_uploadjob",
     "ingestion.view_uploadjob",
@@ -132,12 +139,17 @@ PLATFORM = (
     "django_celery_beat.change_periodictask",
 )
 
+# The investigation agent's system identity (one per organisation, cases.investigations.identity): it reads
+# every case of its organisation for continuous mode and asks for its proposals' decisions. It never decides.
+AGENT = (*VIEWER, "cases.view_all_cases", "scoring.view_explanation", "cases.propose_agent_action")
+
 ROLES: dict[str, tuple[str, ...]] = {
     "viewer": VIEWER,
     "analyst": ANALYST,
     "compliance": COMPLIANCE,
     "org_admin": ORG_ADMIN,
     "platform": PLATFORM,
+    "agent": AGENT,
 }
 # Roles that may use Django admin (is_staff): org_admin runs an organisation, platform the deployment,
 # compliance approves there.

@@ -610,6 +610,7 @@ USER_API_RATE = os.environ.get("USER_API_RATE", "600/min")
 USER_EXPENSIVE_RATES = {
     "similar_cases": os.environ.get("USER_SIMILAR_CASES_RATE", "30/min"),
     "retrain": os.environ.get("USER_RETRAIN_RATE", "3/hour"),
+    "investigations": os.environ.get("USER_INVESTIGATIONS_RATE", "20/min"),
 }
 # Calls per API key and MCP tool (finobs.mcp): an assistant in a loop cannot take the server's time from
 # everyone else, and a refused call tells the model how long to wait.
@@ -807,6 +808,22 @@ CALLBACK_DUE_INTERVAL_S = float(os.environ.get("CALLBACK_DUE_INTERVAL_S", "30"))
 # Celery countdowns stay far below Redis' visibility timeout (1 h); later retries are sent by the beat task.
 CALLBACK_COUNTDOWN_MAX_S = 600
 
+# --- The investigation agent (docs/investigations.md) -------------------------------------------------
+# offline: the deterministic provider shipped with finobs (no key, no network); openai or anthropic with
+# FINOBS_AGENT_MODEL naming the model and their packages from requirements-agent-providers.txt.
+FINOBS_AGENT_PROVIDER = os.environ.get("FINOBS_AGENT_PROVIDER", "offline")
+FINOBS_AGENT_MODEL = os.environ.get("FINOBS_AGENT_MODEL", "")
+FINOBS_AGENT_TIMEOUT_S = float(os.environ.get("FINOBS_AGENT_TIMEOUT_S", "30"))
+FINOBS_AGENT_MAX_STEPS = int(os.environ.get("FINOBS_AGENT_MAX_STEPS", "30"))  # graph steps per investigation
+# A drafted rule's backtest during an investigation replays this many of the latest stored transactions; the
+# activation request (maker-checker) and the rules admin replay scoring.services.rule_drafts.BACKTEST_WINDOW.
+FINOBS_AGENT_BACKTEST_WINDOW = int(os.environ.get("FINOBS_AGENT_BACKTEST_WINDOW", "10000"))
+# Continuous mode: every interval, up to BUDGET new HIGH/CRITICAL cases (or cases whose evidence changed)
+# without an investigation in the last REINVESTIGATE_AFTER_H hours are investigated.
+AGENT_CONTINUOUS_INTERVAL_S = float(os.environ.get("AGENT_CONTINUOUS_INTERVAL_S", "300"))
+AGENT_CONTINUOUS_BUDGET = int(os.environ.get("AGENT_CONTINUOUS_BUDGET", "20"))
+AGENT_REINVESTIGATE_AFTER_H = float(os.environ.get("AGENT_REINVESTIGATE_AFTER_H", "24"))
+
 # --- Periodic work (beat) ------------------------------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "delivery.tasks.outbox_relay_task", "schedule": OUTBOX_RELAY_INTERVAL_S},
@@ -835,6 +852,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.notification_digests_task",
         "schedule": NOTIFICATION_DIGEST_INTERVAL_S,
     },
+    # The agent investigates new severe cases, within a budget per run (cases.services.investigations).
+    "agent-continuous": {"task": "cases.tasks.investigations_continuous_task", "schedule": AGENT_CONTINUOUS_INTERVAL_S},
 }
 
 # --- Observability: metrics, logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ---

@@ -8,9 +8,11 @@ class ScoringConfig(AppConfig):
         from approvals.kinds import approval_kind_register
         from scoring.services.calibration import CALIBRATION
         from scoring.services.registry import PROMOTION
+        from scoring.services.rule_drafts import RULE_ACTIVATION
 
         approval_kind_register(PROMOTION)
         approval_kind_register(CALIBRATION)
+        approval_kind_register(RULE_ACTIVATION)
 
         from organisations.signals import organisation_created
         from scoring.receivers import on_organisation_created

@@ -1,3 +1,3 @@
-"""Admin for cases, teams, routing rules, approvals (approve/reject actions) and timelines."""
+"""Admin for cases, teams, routing rules, approvals (approve/reject actions), timelines, investigations."""
 
-from cases.admin import cases, closing, evidence, teams  # noqa: F401
+from cases.admin import cases, closing, evidence, investigations, teams  # noqa: F401

@@ -14,6 +14,7 @@ from cases.api.evidence import (
     SuppressedAlertReviewView,
     SuppressedAlertsView,
 )
+from cases.api.investigations import AgentActionViewSet, InvestigationViewSet
 from cases.api.views import AvailabilityView, CaseViewSet, TransactionSearchView
 
 router = SimpleRouter()
@@ -40,4 +41,9 @@ urlpatterns = [
     path("transactions/", TransactionSearchView.as_view(), name="transaction-search"),
     path("availability/", AvailabilityView.as_view(), name="availability"),
     *router.urls,
-]
+    path("cases/<str:reference>/investigations", CaseViewSet.as_view({"post": "investigations"}),
+         name="case-investigations"),
+    path("investigations/<int:pk>", InvestigationViewSet.as_view({"get": "retrieve"}), name="investigation-detail"),
+    path("agent-actions/<int:pk>/accept", AgentActionViewSet.as_view({"post": "accept"}), name="agent-action-accept"),
+    path("agent-actions/<int:pk>/reject", AgentActionViewSet.as_view({"post": "reject"}), name="agent-action-reject"),
+]  # fmt: skip

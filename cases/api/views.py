@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from approvals.services import approval_decide
 from cases import selectors, services
+from cases.api.investigations import InvestigationQueuedSerializer
 from cases.api.serializers import (
     AssignSerializer,
     AvailabilitySerializer,
@@ -35,6 +36,7 @@ from cases.api.serializers import (
 )
 from cases.filtersets import CaseFilterSet
 from cases.models import Availability, Case, Team
+from cases.services.investigations import investigation_request
 from kernel.api.errors import ApiError
 from kernel.api.permissions import ScopeOrPermission, api_key_of
 from kernel.errors import Conflict
@@ -55,6 +57,7 @@ ACTION_PERMS = {
     "reject": ("cases.approve_closure",),
     "sar": {"GET": ("cases.view_case",), "PATCH": ("cases.work_case",)},
     "legal_hold": ("cases.set_legal_hold",),
+    "investigations": ("cases.request_investigation",),
 }
 
 
@@ -208,6 +211,17 @@ class CaseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             data = self._valid(SarDraftUpdateSerializer, request)
             draft = services.sar_draft_update(draft=draft, actor=request.user, **data)
         return Response(SarDraftSerializer(draft).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: InvestigationQueuedSerializer},
+        description="Ask the agent to investigate the case; it runs in a task. Read the result at "
+        "/api/v1/investigations/{id}.",
+    )
+    def investigations(self, request, reference=None):
+        investigation = investigation_request(case=self.get_case(), actor=request.user)
+        investigation.refresh_from_db(fields=["status"])
+        return Response({"id": investigation.pk, "status": investigation.status}, status=202)
 
     def _decide(self, request, *, approve: bool):
         data = self._valid(DecideSerializer, request)

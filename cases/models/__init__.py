@@ -13,6 +13,7 @@ from cases.models.case import (
 )
 from cases.models.checklists import ChecklistItem, ChecklistTick, ClosingChecklist
 from cases.models.collaboration import Approval, Comment, Mention
+from cases.models.investigations import AgentAction, Investigation
 from cases.models.reviews import DecisionReview
 from cases.models.sar import SarDraft
 from cases.models.suppression import SuppressedAlert, SuppressionRule
@@ -21,6 +22,7 @@ from cases.models.teams import Availability, CaseGroupObjectPermission, CaseUser
 __all__ = [
     "PRIORITY_FOR_SEVERITY",
     "SEVERITY_ORDER",
+    "AgentAction",
     "Approval",
     "Attachment",
     "Availability",
@@ -35,6 +37,7 @@ __all__ = [
     "ClosingChecklist",
     "Comment",
     "DecisionReview",
+    "Investigation",
     "Mention",
     "Priority",
     "RoutingRule",

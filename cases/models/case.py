@@ -240,6 +240,8 @@ class CaseEvent(OrganisationOwned):
         DUPLICATE_SUPPRESSED = "duplicate_suppressed", "New alert held for review"
         SLA_WARNING = "sla_warning", "SLA about to breach"
         SLA_BREACHED = "sla_breached", "SLA breached"
+        INVESTIGATED = "investigated", "Investigated by the agent"
+        PROPOSAL_DECIDED = "proposal_decided", "Agent proposal decided"
 
     organisation = organisation_field(hot=True)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")

@@ -112,3 +112,77 @@ def open_case(model_version, teams):
         return Case.objects.open().get(account_id=account_id)
 
     return make
+
+
+def stored(
+    model_version,
+    *,
+    account_id,
+    amounts,
+    merchant="m-shop",
+    country="DE",
+    channel="online",
+    flagged=True,
+    risk_level="HIGH",
+    rule_hits=None,
+    minutes_apart=30,
+    device=None,
+):
+    """Stored transactions with decisions (as the ingest pipeline leaves them), newest last."""
+    now = timezone.now()
+    decisions = []
+    for i, amount in enumerate(amounts):
+        k = next(_counter)
+        txn = Transaction.objects.create(
+            source="acme",
+            external_id=f"inv-{k}",
+            account_id=account_id,
+            amount=str(amount),
+            currency="EUR",
+            occurred_at=now - timedelta(minutes=minutes_apart * (len(amounts) - i)),
+            merchant_id=merchant,
+            merchant_category="5411",
+            country=country,
+            channel=channel,
+            received_at=now,
+            metadata={"device_id": device} if device else {},
+        )
+        decisions.append(
+            Decision.objects.create(
+                transaction=txn,
+                model_version=model_version,
+                score=0.9 if flagged else 0.1,
+                risk_level=risk_level,
+                flagged=flagged,
+                rule_hits=rule_hits or [],
+                features=[float(k % 7), 1.0, 0.5],
+                latency_ms=0.1,
+                created_at=now,
+            )
+        )
+    return decisions
+
+
+@pytest.fixture
+def case_with(model_version, teams):
+    """case_with("a-1", [9500, 9400]) -> the case opened for those stored transactions (flagged ones)."""
+
+    def make(account_id, amounts, **kwargs):
+        decisions = stored(model_version, account_id=account_id, amounts=amounts, **kwargs)
+        open_cases_for_decisions(decisions=[d for d in decisions if d.flagged], actor="tests")
+        return Case.objects.open().get(account_id=account_id)
+
+    return make
+
+
+def investigated(case, actor, **kwargs):
+    """An on-demand investigation of `case` asked by `actor`, run to its end (in-process, or here)."""
+    from cases.models import Investigation
+    from cases.services.investigations import investigation_request, investigation_run
+
+    investigation = investigation_request(case=case, actor=actor)
+    investigation.refresh_from_db()
+    if investigation.status == Investigation.Status.QUEUED:  # the task did not run in-process
+        investigation_run(investigation_id=investigation.pk, **kwargs)
+    investigation.refresh_from_db()
+    return investigation

@@ -40,6 +40,8 @@ POLICY_MIGRATIONS = (
     "organisations.migrations.0008_row_level_security_suppression",
     "notifications.migrations.0002_row_level_security",
     "cases.migrations.0008_row_level_security_availability",
+    "cases.migrations.0008_row_level_security_investigations",
+    "scoring.migrations.0017_row_level_security_rule_activations",
 )
 NOT_ORGANISATION_DATA = {"organisations.Membership"}  # who belongs where: read to find the organisation
 

@@ -3,7 +3,7 @@
 from scoring.models.monitoring import CalibrationRequest, DriftReport, Experiment, RetrainRun, ThresholdCalibration
 from scoring.models.profiles import AccountProfile, AccountValueCount, CounterpartySender
 from scoring.models.registry import ModelVersion, PromotionRequest
-from scoring.models.rules import Rule
+from scoring.models.rules import Rule, RuleActivation
 from scoring.models.transactions import RISK_ORDER, Decision, JSONTextField, Label, RiskLevel, Transaction
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "RetrainRun",
     "RiskLevel",
     "Rule",
+    "RuleActivation",
     "ThresholdCalibration",
     "Transaction",
 ]

@@ -3,6 +3,7 @@
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from approvals.models import FourEyesRequest, one_pending_per
 from organisations.models import OrganisationOwned
 from scoring.models.transactions import RiskLevel
 
@@ -39,7 +40,10 @@ class Rule(OrganisationOwned):
     class Meta:
         ordering = ["code"]
         constraints = [models.UniqueConstraint(fields=["organisation", "code"], name="rule_code_unique")]
-        permissions = [("manage_rules", "Can create and change scoring rules")]
+        permissions = [
+            ("manage_rules", "Can create and change scoring rules"),
+            ("propose_rule", "Can draft a rule and ask for its activation (a second person activates it)"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.kind}, {self.action})"
@@ -48,3 +52,20 @@ class Rule(OrganisationOwned):
         from scoring.rule_engine import validate_rule
 
         validate_rule(self)
+
+
+class RuleActivation(FourEyesRequest):
+    """Maker-checker on a drafted rule: one person asks to activate it, a second with scoring.manage_rules does."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="activation_requests")
+    reason = models.TextField(blank=True, default="", help_text="Why the requester asks.")
+    backtest = models.JSONField(default=dict, blank=True, help_text="The draft's backtest when activation was asked.")
+
+    class Meta(FourEyesRequest.Meta):
+        constraints = [
+            *FourEyesRequest.Meta.constraints,
+            one_pending_per("rule", name="one_pending_activation_per_rule"),
+        ]
+
+    def __str__(self) -> str:
+        return f"activate {self.rule_id} ({self.status})"

@@ -53,7 +53,7 @@ class Transaction(OrganisationOwned):
         ]
         indexes = [
             models.Index(fields=["organisation", "account_id", "occurred_at"], name="txn_account_time"),
-            # The counterparty features read a day of each batch merchant's payments.
+            # A merchant's recent payments: the counterparty features and investigations read them.
             models.Index(fields=["organisation", "merchant_id", "occurred_at"], name="txn_merchant_time"),
         ]
         permissions = [("ingest_transactions", "Can submit transactions for scoring")]

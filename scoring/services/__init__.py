@@ -8,6 +8,7 @@ monitoring.py   drift reports and retraining
 calibration.py  thresholds recalibrated to the alert budget (four-eyes beyond the bound)
 experiments.py  champion/challenger experiments
 rules.py        rule changes (versioned and audited)
+rule_drafts.py  drafted rules: backtest on stored history, maker-checker activation
 explanations.py SHAP explanations stored on decisions
 """
 
