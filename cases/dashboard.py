@@ -1,5 +1,6 @@
 """The dashboard's figures: flagged volume, open cases by status and severity, SLA breaches, alert
-rate, drift status and the model leaderboard. Case figures are scoped to what the user may see."""
+rate, drift status, the A/B experiment's comparison and the model leaderboard. Case figures are scoped to
+what the user may see."""
 
 from datetime import timedelta
 
@@ -11,8 +12,9 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cases.models import Case, Severity
 from organisations.context import require_organisation_id
-from scoring.models import Decision, ModelVersion
+from scoring.models import Decision, Experiment, ModelVersion
 from scoring.selectors import drift_summary
+from scoring.services.experiments import experiment_results
 
 VOLUME_DAYS = 14
 LEADERBOARD_SIZE = 10
@@ -84,6 +86,26 @@ def _global_figures(now) -> dict:
         },
         "leaderboard": leaderboard(),
         "drift": drift_summary(),
+        "experiment": experiment_comparison(),
+    }
+
+
+def experiment_comparison() -> dict | None:
+    """The running A/B experiment (else the last one) and how its arms compare so far."""
+    experiment = Experiment.objects.select_related("champion", "challenger").order_by("-is_active", "-started_at")
+    experiment = experiment.defer(*ModelVersion.heavy_fields("champion"), *ModelVersion.heavy_fields("challenger"))
+    experiment = experiment.first()
+    if experiment is None:
+        return None
+    return {
+        "name": experiment.name,
+        "is_active": experiment.is_active,
+        "champion": experiment.champion.version,
+        "challenger": experiment.challenger.version,
+        "challenger_percent": round(experiment.challenger_share * 100),
+        "started_at": experiment.started_at,
+        "ended_at": experiment.ended_at,
+        **experiment_results(experiment=experiment),
     }
 
 
