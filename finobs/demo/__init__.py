@@ -34,6 +34,7 @@ class Demo:
     is_new: bool = False  # no history yet: this run replays the month
     is_showcase: bool = True  # every feature; the second organisation has people, teams and traffic only
     users: dict = field(default_factory=dict)  # role or colleague name -> user
+    new_passwords: dict = field(default_factory=dict)  # username -> (password, hash), new every run
     passwords: dict = field(default_factory=dict)  # username -> password (printed on every run)
     teams: dict = field(default_factory=dict)  # slug -> Team
     api_key: str = ""

@@ -2,7 +2,7 @@
 two commands to try it from a terminal."""
 
 from finobs.demo import Demo
-from finobs.demo.people import COLLEAGUES, ORGANISATION_ROLES, ROLE_SUMMARY
+from finobs.demo.people import ORGANISATION_ROLES, ROLE_SUMMARY
 
 
 def banner(demos: list[Demo], *, base_url: str) -> str:
@@ -16,8 +16,6 @@ def banner(demos: list[Demo], *, base_url: str) -> str:
     for role in ORGANISATION_ROLES:
         username = f"{first.prefix}{role}"
         lines.append(f"  {username:<12} {first.passwords[username]:<18} {ROLE_SUMMARY[role]}")
-    colleagues = ", ".join(f"{first.prefix}{n} {first.passwords[first.prefix + n]}" for n in COLLEAGUES)
-    lines.append(f"  analyst colleagues: {colleagues}")
     lines.append("  (compliance and org_admin also enter a second-factor code: see their secrets above)")
     for other in others:
         lines.append(

@@ -2,9 +2,12 @@
 an integrator's API key. Passwords and the key are new on every run, so every run prints working ones."""
 
 import functools
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.middleware import is_verified
@@ -59,13 +62,26 @@ def organisation(slug: str, name: str) -> Organisation:
     return found
 
 
-def person(username: str, *, role: str, organisation: Organisation | None) -> tuple:
-    """The user (created or brought in line) with a new password; returns (user, password, second factor)."""
+def new_passwords(usernames: list[str]) -> dict[str, tuple[str, str]]:
+    """A new password for each of `usernames`, with its hash: (password, encoded). Hashing is deliberately slow
+    (PBKDF2, most of a second each on a busy 2-core machine) and releases the GIL, so the hashes are made side by
+    side, one thread per core: the demo's re-run, and with it the second start, takes that much less."""
+    passwords = {username: secrets.token_urlsafe(12) for username in usernames}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        encoded = dict(zip(passwords, pool.map(make_password, passwords.values()), strict=True))
+    return {username: (passwords[username], encoded[username]) for username in usernames}
+
+
+def person(username: str, *, role: str, organisation: Organisation | None, password: tuple[str, str] | None) -> tuple:
+    """The user (created or brought in line) with `password` (from new_passwords), or none they can sign in with;
+    returns (user, password, second factor)."""
     user_model = get_user_model()
-    password = secrets.token_urlsafe(12)
     with transaction.atomic():
         user, _ = user_model.objects.get_or_create(username=username, defaults={"email": f"{username}@demo.finobs"})
-        user.set_password(password)
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.password = password[1]
         user.is_staff = role in STAFF_ROLES
         user.save()
         user.groups.set([Group.objects.get(name=role)])
@@ -74,7 +90,12 @@ def person(username: str, *, role: str, organisation: Organisation | None) -> tu
         else:
             Membership.objects.filter(user=user).delete()
     second_factor = second_factor_provision(user=user) if second_factor_applies(user) else None
-    return user, password, second_factor
+    return user, password and password[0], second_factor
+
+
+def usernames(prefix: str) -> list[str]:
+    """The demo users who sign in, of the organisation whose usernames start with `prefix`."""
+    return [f"{prefix}{role}" for role in ORGANISATION_ROLES]
 
 
 def signed_in(user):
@@ -86,22 +107,22 @@ def signed_in(user):
 
 
 def people(demo: Demo) -> str:
-    """A user for every role and two analyst colleagues, with new passwords."""
+    """A user for every role, with the new passwords, and two analyst colleagues (who do not sign in)."""
     lines = []
     for role in ORGANISATION_ROLES:
         username = f"{demo.prefix}{role}"
-        user, password, second_factor = person(username, role=role, organisation=demo.organisation)
+        user, password, second_factor = person(
+            username, role=role, organisation=demo.organisation, password=demo.new_passwords[username]
+        )
         demo.users[role] = signed_in(user) if second_factor else user
         demo.passwords[username] = password
         lines.append(_line(username, password, second_factor, ROLE_SUMMARY[role]))
     for name in COLLEAGUES:
         username = f"{demo.prefix}{name}"
-        user, password, _ = person(username, role="analyst", organisation=demo.organisation)
-        demo.users[name] = user
-        demo.passwords[username] = password
+        demo.users[name], _, _ = person(username, role="analyst", organisation=demo.organisation, password=None)
     lines.append(
-        f"  {'':<19} analyst colleagues {', '.join(f'{demo.prefix}{n}' for n in COLLEAGUES)} "
-        f"(passwords {', '.join(demo.passwords[f'{demo.prefix}{n}'] for n in COLLEAGUES)})"
+        f"  {'':<19} and analyst colleagues {', '.join(f'{demo.prefix}{n}' for n in COLLEAGUES)}, whose work fills "
+        "the history (they do not sign in)"
     )
     return "\n".join(lines)
 

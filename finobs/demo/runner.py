@@ -56,7 +56,10 @@ def run_demo(
 ) -> list[Demo]:
     """Set up (first run) or bring up to date (passwords, API key) the demo organisations; returns their runs."""
     end = timezone.now()
-    _, password, _ = people.person("platform", role="platform", organisation=None)
+    passwords = people.new_passwords(
+        ["platform", *(name for _, _, prefix, _ in people.DEMO_ORGANISATIONS for name in people.usernames(prefix))]
+    )
+    _, password, _ = people.person("platform", role="platform", organisation=None, password=passwords["platform"])
     write(f"Platform staff: platform  password {password:<18} {people.ROLE_SUMMARY['platform']}")
     demos = []
     for slug, name, prefix, offset in people.DEMO_ORGANISATIONS:
@@ -64,7 +67,7 @@ def run_demo(
         is_new = found is None or not Transaction.objects.for_organisation(found).filter(source=DEMO_SOURCE).exists()
         demo = Demo(organisation=found, prefix=prefix, seed=seed + offset, days=days, end=end, write=write,
                     accounts=accounts if not offset else max(accounts // 2, 20), is_new=is_new,
-                    is_showcase=not offset)  # fmt: skip
+                    is_showcase=not offset, new_passwords=passwords)  # fmt: skip
         # On the first run the organisation, its people and its month happen in the past, in time order.
         clock = Clock(start=demo.start - timedelta(hours=1), end=end) if is_new else nullcontext()
         with clock, override_settings(**LOCAL_PARTNER):
