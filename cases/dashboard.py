@@ -1,6 +1,7 @@
 """The dashboard's figures: flagged volume, open cases by status and severity, SLA breaches, alert
-rate, portfolio risk, drift status and the model leaderboard. Case figures are scoped to what the user
-may see, and so is portfolio risk (the transactions the user may see)."""
+rate, portfolio risk, drift status, the alert budget, the A/B experiment's comparison and the model
+leaderboard. Case figures are scoped to what the user may see, and so is portfolio risk (the
+transactions the user may see)."""
 
 from datetime import timedelta
 
@@ -13,8 +14,9 @@ from audit.models import AuditEvent
 from cases.models import Case, Severity
 from cases.selectors import transactions_visible_to
 from organisations.context import require_organisation_id
-from scoring.models import Decision, ModelVersion, Transaction
+from scoring.models import Decision, Experiment, ModelVersion, Transaction
 from scoring.selectors import PORTFOLIO_GROUPS, calibration_summary, drift_summary, portfolio_risk
+from scoring.services.experiments import experiment_results
 
 VOLUME_DAYS = 14
 LEADERBOARD_SIZE = 10
@@ -122,6 +124,26 @@ def _global_figures(now) -> dict:
         "leaderboard": leaderboard(),
         "drift": drift_summary(),
         "calibration": calibration_summary(),
+        "experiment": experiment_comparison(),
+    }
+
+
+def experiment_comparison() -> dict | None:
+    """The running A/B experiment (else the last one) and how its arms compare so far."""
+    experiment = Experiment.objects.select_related("champion", "challenger").order_by("-is_active", "-started_at")
+    experiment = experiment.defer(*ModelVersion.heavy_fields("champion"), *ModelVersion.heavy_fields("challenger"))
+    experiment = experiment.first()
+    if experiment is None:
+        return None
+    return {
+        "name": experiment.name,
+        "is_active": experiment.is_active,
+        "champion": experiment.champion.version,
+        "challenger": experiment.challenger.version,
+        "challenger_percent": round(experiment.challenger_share * 100),
+        "started_at": experiment.started_at,
+        "ended_at": experiment.ended_at,
+        **experiment_results(experiment=experiment),
     }
 
 

@@ -872,7 +872,11 @@ WORKER_HEARTBEAT_STALE_S = float(os.environ.get("WORKER_HEARTBEAT_STALE_S", "120
 # JSON lines in production, readable text in development; each carries the request id, user, API key
 # prefix and trace id (kernel.logs). X-Request-ID from the client is trusted only behind a proxy that sets it.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console" if DEBUG else "json")
-LOGGING = logging_config(as_json=LOG_FORMAT == "json", level=os.environ.get("LOG_LEVEL", "INFO"))
+LOGGING = logging_config(
+    as_json=LOG_FORMAT == "json",
+    level=os.environ.get("LOG_LEVEL", "INFO"),
+    library_level=os.environ.get("LOG_LEVEL", "WARNING"),
+)
 configure_structlog()
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("REQUEST_ID_FROM_PROXY", False)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True

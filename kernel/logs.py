@@ -32,8 +32,14 @@ SHARED_PROCESSORS = [
 ]
 
 
-def logging_config(*, as_json: bool, level: str) -> dict:
-    """The LOGGING setting: standard logging's lines rendered by structlog, JSON or console."""
+# Libraries that announce themselves at INFO on every start-up (django-axes its configuration, once per app
+# loading; daphne its listening lines): at WARNING unless LOG_LEVEL names a level for everything.
+CHATTY_LIBRARIES = ("axes", "daphne")
+
+
+def logging_config(*, as_json: bool, level: str, library_level: str = "WARNING") -> dict:
+    """The LOGGING setting: standard logging's lines rendered by structlog, JSON or console; CHATTY_LIBRARIES
+    at `library_level`."""
     renderer = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
     return {
         "version": 1,
@@ -55,6 +61,7 @@ def logging_config(*, as_json: bool, level: str) -> dict:
             "django.channels.server": {"level": "WARNING"},
             # httpx logs every request at INFO; a callback URL may carry a token in its query string.
             "httpx": {"level": "WARNING"},
+            **{name: {"level": library_level} for name in CHATTY_LIBRARIES},
         },
     }
 

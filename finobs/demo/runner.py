@@ -1,0 +1,86 @@
+"""Runs the demo's steps for each demo organisation, replaying the month on the first run only."""
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import timedelta
+
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from finobs.demo import DEMO_SOURCE, Demo, history, integrations, monitoring, people
+from finobs.demo.clock import Clock
+from organisations.context import organisation_context
+from organisations.models import Organisation
+from scoring.models import ModelVersion, Transaction
+from scoring.services import model_install_default
+
+
+def champion(demo: Demo) -> str | None:
+    """The organisation's champion: the shipped default model (a new organisation gets it when created)."""
+    if ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).exists():
+        return None
+    version = model_install_default(actor="demo")
+    return f"  Champion: the default model, v{version.version}."
+
+
+# In order. Steps before `history.history` may schedule work inside the month (demo.at); see finobs.demo.
+STEPS: list[Callable[[Demo], str | None]] = [
+    people.people,
+    people.teams,
+    champion,
+    people.api_key,
+    monitoring.drift_checks,
+    monitoring.challenger,
+    integrations.callbacks,
+    integrations.pull_source,
+    integrations.upload,
+    history.history,
+]
+
+# The demo's partner server (pull source and callback receiver) listens on this machine: the SSRF guards
+# allow it for the demo's own requests only, not for the server's.
+LOCAL_PARTNER = {"CALLBACK_ALLOW_PRIVATE": True, "PULL_ALLOW_PRIVATE": True}
+
+
+DEFAULT_ACCOUNTS = 300
+DEFAULT_DAYS = 30
+DEFAULT_SEED = 2026
+
+
+def run_demo(
+    *,
+    write: Callable[[str], None],
+    accounts: int = DEFAULT_ACCOUNTS,
+    days: int = DEFAULT_DAYS,
+    seed: int = DEFAULT_SEED,
+) -> list[Demo]:
+    """Set up (first run) or bring up to date (passwords, API key) the demo organisations; returns their runs."""
+    end = timezone.now()
+    passwords = people.new_passwords(
+        ["platform", *(name for _, _, prefix, _ in people.DEMO_ORGANISATIONS for name in people.usernames(prefix))]
+    )
+    _, password, _ = people.person("platform", role="platform", organisation=None, password=passwords["platform"])
+    write(f"Platform staff: platform  password {password:<18} {people.ROLE_SUMMARY['platform']}")
+    demos = []
+    for slug, name, prefix, offset in people.DEMO_ORGANISATIONS:
+        found = Organisation.objects.filter(slug=slug).first()
+        is_new = found is None or not Transaction.objects.for_organisation(found).filter(source=DEMO_SOURCE).exists()
+        demo = Demo(organisation=found, prefix=prefix, seed=seed + offset, days=days, end=end, write=write,
+                    accounts=accounts if not offset else max(accounts // 2, 20), is_new=is_new,
+                    is_showcase=not offset, new_passwords=passwords)  # fmt: skip
+        # On the first run the organisation, its people and its month happen in the past, in time order.
+        clock = Clock(start=demo.start - timedelta(hours=1), end=end) if is_new else nullcontext()
+        with clock, override_settings(**LOCAL_PARTNER):
+            demo.clock = clock if is_new else None
+            demo.organisation = people.organisation(slug, name)
+            write(f"{name} ({slug}):")
+            with organisation_context(demo.organisation):
+                try:
+                    for step in STEPS:
+                        if line := step(demo):
+                            write(line)
+                finally:
+                    for finish in reversed(demo.on_finish):
+                        finish()
+        demos.append(demo)
+    return demos
