@@ -21,6 +21,7 @@ handler by the view the path resolves to.
 """
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
@@ -31,12 +32,24 @@ from django.core.handlers.base import BaseHandler
 from django.http import FileResponse
 from django.urls import Resolver404, get_resolver, set_script_prefix
 
-_in_flight = 0  # requests of the pooled handlers between their first byte and their last (the shutdown drain)
+_in_flight = 0  # requests of the pooled handlers and /mcp between their first byte and their last (the shutdown drain)
 
 
 def requests_in_flight() -> int:
-    """Requests to ordinary views being served now (finobs.daphne waits for them before the process stops)."""
+    """Requests to ordinary views and MCP calls being served now (finobs.daphne waits for them before the
+    process stops)."""
     return _in_flight
+
+
+@contextlib.contextmanager
+def counted_in_flight():
+    """Count the request served inside among those in flight."""
+    global _in_flight
+    _in_flight += 1
+    try:
+        yield
+    finally:
+        _in_flight -= 1
 
 
 class PooledASGIHandler(ASGIHandler):
@@ -52,12 +65,8 @@ class PooledASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"PooledASGIHandler serves HTTP only, not {scope['type']}.")
-        global _in_flight
-        _in_flight += 1
-        try:
+        with counted_in_flight():
             await self._call(scope, receive, send)
-        finally:
-            _in_flight -= 1
 
     async def _call(self, scope, receive, send):
         try:

@@ -23,7 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.middleware.authentication import AuthenticationMiddleware
 
-from finobs.handlers import application_path
+from finobs.handlers import application_path, counted_in_flight
 from finobs.mcp.auth import MCP_SCOPE, ApiKeyVerifier
 from finobs.mcp.registry import tools
 
@@ -114,7 +114,8 @@ def with_mcp(http_application):
 
     async def application(scope, receive, send):
         if application_path(scope) == MCP_PATH:
-            await endpoint(scope, receive, send)
+            with counted_in_flight():  # on SIGTERM, daphne answers the calls in flight first (finobs.daphne)
+                await endpoint(scope, receive, send)
         else:
             await http_application(scope, receive, send)
 

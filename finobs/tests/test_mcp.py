@@ -5,6 +5,7 @@ lifespan protocol off, as under daphne: the endpoint must start the SDK's sessio
 runs it under a real daphne process.
 """
 
+import signal
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -22,13 +23,14 @@ from prometheus_client import REGISTRY
 from apikeys.services import api_key_create, api_key_revoke
 from audit.models import AuditEvent
 from conftest import child_database_env, default_organisation, run_daphne, suspicious_record, transaction_record
-from finobs.tests.processes import free_port
+from finobs.tests.processes import free_port, start_serve, stop
 from ingestion.services import ingest
 from scoring.models import Transaction
 from scoring.services.rules import rules_install_defaults
 
 pytestmark = [pytest.mark.server]
 
+ITEMS_IN_A_LONG_CALL = 1_000
 TOOLS = {
     "score_transaction",
     "explain_transaction",
@@ -74,9 +76,11 @@ def make_key(scopes=("mcp", "read", "ingest"), *, source="acme", organisation=No
 
 
 @asynccontextmanager
-async def session(base_url: str, raw_key: str):
+async def session(base_url: str, raw_key: str, *, on_request=None):
+    """An initialized ClientSession; `on_request(request)` is called as each HTTP request is about to go out."""
+    hooks = {"request": [on_request]} if on_request else {}
     async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {raw_key}"}, timeout=60) as http,
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {raw_key}"}, timeout=60, event_hooks=hooks) as http,
         streamable_http_client(f"{base_url}/mcp", http_client=http) as (read, write),
         ClientSession(read, write) as client,
     ):
@@ -340,3 +344,36 @@ def test_under_daphne_a_client_lists_the_tools_and_calls_them(daphne_url, champi
     assert ok(risk)["transactions"] == 1
     # A second connection to the same process is served by the session manager already running.
     assert ok(call(daphne_url, raw, "list_cases", {}))["total"] == 1
+
+
+@pytest.mark.slow
+def test_sigterm_mid_call_answers_the_call_before_the_process_stops(transactional_db, champion):
+    """A deploy's SIGTERM while an assistant's ingest is being served: daphne drains MCP calls as it does
+    requests (finobs.daphne), so the call gets its answer and the batch is stored whole."""
+    _, raw = make_key()
+    items = [transaction_record(n, external_id=f"term-{n}") for n in range(ITEMS_IN_A_LONG_CALL)]
+    process, base = start_serve({**child_database_env(), "ALLOWED_HOSTS": "127.0.0.1,localhost"})
+    sending, answer = threading.Event(), {}
+
+    async def note_the_call(request):
+        if b'"tools/call"' in request.content:
+            sending.set()
+
+    async def ingest_over_mcp():
+        async with session(base, raw, on_request=note_the_call) as client:
+            # The schemas the client checks a result against, fetched now: after SIGTERM nothing new connects.
+            await client.list_tools()
+            answer["result"] = await client.call_tool("ingest_transactions", {"transactions": items})
+
+    try:
+        sender = threading.Thread(target=lambda: anyio.run(ingest_over_mcp))
+        sender.start()
+        assert sending.wait(timeout=60)
+        time.sleep(0.5)  # the call is in: its batch is being validated, scored and stored
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        sender.join(timeout=60)
+    finally:
+        stop(process)
+    assert ok(answer["result"])["accepted"] == ITEMS_IN_A_LONG_CALL
+    assert Transaction.objects.filter(external_id__startswith="term-").count() == ITEMS_IN_A_LONG_CALL
