@@ -18,6 +18,7 @@ from cases.services import case_close
 from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
 from delivery.models.callbacks import new_webhook_id, new_webhook_secret
+from evidence.models import ExportRecord
 from finobs.tests.test_architecture import APPS
 from ingestion.services import ingest, upload_create
 from organisations.context import organisation_context
@@ -84,7 +85,11 @@ def theirs(champion, make_user, settings, tmp_path):
     upload = upload_create(
         organisation=default_organisation(), uploaded_by=analyst, name="a.csv", data=csv, source="csv"
     )
+    export = ExportRecord.objects.create(
+        kind="case", subject=case.reference, requested_by=officer, actor="user:a-officer", status="done"
+    )
     return {
+        "export": export,
         "transaction": Transaction.objects.get(pk=result.decisions[1]["transaction_id"]),
         "case": case,
         "pending_case": pending_case,
@@ -151,6 +156,8 @@ def _url(route: str, objects: dict) -> str:
         "api/v1/transactions/": objects["transaction"].pk,
         "api/v1/models/promotions/": objects["promotion"].pk,
         "api/v1/experiments/": objects["experiment"].pk,
+        "api/v1/exports/": objects["export"].pk,
+        "exports/": objects["export"].pk,
     }
 
     def value(match):
@@ -199,6 +206,8 @@ LISTS = [
     "/mentions/",
     "/approvals/",
     "/ingest/uploads/",
+    "/api/v1/exports/",
+    "/exports/",
     "/",
 ]
 
