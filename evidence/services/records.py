@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_log, chain_of
+from audit.services import actor_label, audit_log, chain_of
 from evidence.bundles import BundleResult, BundleWriter
 from evidence.keys import signing_key_available
 from evidence.models import ExportRecord
@@ -72,7 +72,7 @@ def export_request(*, kind: str, subject: str, parameters: dict, actor, total_it
             subject=subject[:200],
             parameters=parameters,
             requested_by=actor,
-            actor=f"user:{actor.get_username()}",
+            actor=actor_label(actor),
             total_items=total_items,
         )
         audit_log(
