@@ -55,16 +55,23 @@ def signing_key() -> Ed25519PrivateKey:
     return key
 
 
+def signing_key_available() -> bool:
+    """Whether exports can be signed: a key is at EXPORT_SIGNING_KEY_PATH, or DEBUG will make one."""
+    return settings.DEBUG or Path(settings.EXPORT_SIGNING_KEY_PATH).exists()
+
+
 def public_pem(key: Ed25519PublicKey) -> str:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def public_keys() -> list[PublicKey]:
-    """The current key first, then the retired ones, newest first."""
-    current = signing_key().public_key()
-    path = Path(settings.EXPORT_SIGNING_KEY_PATH)
-    created = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
-    keys = [PublicKey(key_id_of(current), public_pem(current), "current", created, None)]
+    """The current key first (when there is one), then the retired ones, newest first."""
+    keys = []
+    if signing_key_available():
+        current = signing_key().public_key()
+        path = Path(settings.EXPORT_SIGNING_KEY_PATH)
+        created = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).isoformat()
+        keys.append(PublicKey(key_id_of(current), public_pem(current), "current", created, None))
     for entry in reversed(_keyring()):
         keys.append(
             PublicKey(entry["key_id"], entry["public_key"], "retired", entry["created_at"], entry["retired_at"])

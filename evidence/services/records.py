@@ -15,9 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_log, chain_of
+from audit.services import actor_label, audit_log, chain_of
 from evidence.bundles import BundleResult, BundleWriter
+from evidence.keys import signing_key_available
 from evidence.models import ExportRecord
+from kernel.errors import Conflict
 from kernel.mfa import require_second_factor
 from organisations.context import current_organisation_id, organisation_context
 
@@ -54,6 +56,11 @@ def check_export(*, kind: str, actor) -> None:
     if not (getattr(actor, "is_authenticated", False) and actor.is_active and actor.has_perm(permission)):
         raise PermissionDenied(f"You need the {permission} permission to export this.")
     require_second_factor(actor, action="Exporting evidence")
+    if not signing_key_available():
+        raise Conflict(
+            "Exports are not set up here: EXPORT_SIGNING_KEY_PATH holds no signing key (docs/exports.md).",
+            code="exports_not_configured",
+        )
 
 
 def export_request(*, kind: str, subject: str, parameters: dict, actor, total_items: int, inline: bool) -> ExportRecord:
@@ -65,7 +72,7 @@ def export_request(*, kind: str, subject: str, parameters: dict, actor, total_it
             subject=subject[:200],
             parameters=parameters,
             requested_by=actor,
-            actor=f"user:{actor.get_username()}",
+            actor=actor_label(actor),
             total_items=total_items,
         )
         audit_log(

@@ -164,3 +164,15 @@ def test_an_export_needs_a_session_verified_with_the_second_factor(client, perso
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     assert post(client, f"/api/v1/cases/{case.reference}/export", {}).status_code == 201
+
+
+def test_without_a_signing_key_exports_are_refused_and_pages_work(client, personas, open_case, settings, tmp_path):
+    settings.DEBUG = False
+    settings.EXPORT_SIGNING_KEY_PATH = str(tmp_path / "missing.pem")
+    case = open_case("a-1")
+    client.force_login(personas["carol"])
+    refused = post(client, f"/api/v1/cases/{case.reference}/export", {})
+    assert (refused.status_code, refused.json()["code"]) == (409, "exports_not_configured")
+    assert client.get("/api/v1/exports/keys").json() == {"keys": []}
+    assert client.get("/exports/").status_code == 200
+    assert not ExportRecord.objects.exists()

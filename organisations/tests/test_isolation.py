@@ -20,6 +20,7 @@ from cases.services.attachments import attachment_add
 from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
 from delivery.models.callbacks import new_webhook_id, new_webhook_secret
+from evidence.models import ExportRecord
 from finobs.tests.test_architecture import APPS
 from ingestion.services import ingest, upload_create
 from notifications.services import notification_send
@@ -106,7 +107,11 @@ def theirs(champion, make_user, settings, tmp_path):
         created_at=case.opened_at,
     )
     (notification,) = notification_send(users=[analyst], kind="sla", title="theirs", url="/cases/")
+    export = ExportRecord.objects.create(
+        kind="case", subject=case.reference, requested_by=officer, actor="user:a-officer", status="done"
+    )
     return {
+        "export": export,
         "suppressed_alert": held,
         "attachment": attachment,
         "checklist_item": item,
@@ -182,6 +187,8 @@ def _url(route: str, objects: dict) -> str:
         "api/v1/models/promotions/": objects["promotion"].pk,
         "api/v1/experiments/": objects["experiment"].pk,
         "notifications/": objects["notification"].pk,
+        "api/v1/exports/": objects["export"].pk,
+        "exports/": objects["export"].pk,
     }
 
     def value(match):
@@ -230,6 +237,8 @@ LISTS = [
     "/mentions/",
     "/approvals/",
     "/ingest/uploads/",
+    "/api/v1/exports/",
+    "/exports/",
     "/",
 ]
 
