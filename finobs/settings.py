@@ -744,6 +744,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audit.tasks.audit_checkpoint_task", "schedule": AUDIT_CHECKPOINT_INTERVAL_S},
     # A drift report every DRIFT_CHECK_HOURS; past the threshold it starts retraining.
     "scoring-drift-check": {"task": "scoring.tasks.drift_check_task", "schedule": DRIFT_CHECK_HOURS * 3600},
+    # Attachments a scanner outage left pending past their scan task's retries.
+    "attachments-scan-sweep": {"task": "cases.tasks.attachments_scan_sweep_task", "schedule": 900},
 }
 
 # --- Observability: metrics, logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ---
