@@ -4,7 +4,7 @@ from celery import shared_task
 
 from cases.scanning import ScannerUnavailable
 from cases.services.assignment import cases_auto_assign
-from cases.services.attachments import attachment_scan
+from cases.services.attachments import attachment_scan, attachments_pending_scan
 from cases.services.investigations import investigation_run, investigations_continuous
 from cases.services.live import send_hints
 from cases.services.sla import sla_sweep
@@ -46,3 +46,14 @@ def investigation_run_task(investigation_id: int) -> None:
 def investigations_continuous_task() -> None:
     """Beat: each organisation's severe cases without a recent investigation, within its budget per run."""
     for_each_organisation(lambda organisation: investigations_continuous())
+
+
+@shared_task(acks_late=True)
+def attachments_scan_sweep_task() -> int:
+    """Queue the scan of every attachment left pending (in each organisation); the scan itself is idempotent."""
+    queued = 0
+    for ids in for_each_organisation(lambda organisation: attachments_pending_scan()):
+        for attachment_id in ids:
+            attachment_scan_task.delay(attachment_id)
+            queued += 1
+    return queued

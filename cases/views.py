@@ -97,13 +97,13 @@ def bulk_assign(request):
 @view_required
 def case_detail(request, reference):
     case = _case_or_404(request, reference)
+    fragment = request.GET.get("fragment")
+    if fragment in {"head", "timeline"}:
+        return render(request, f"cases/_case_{fragment}.html", _live_context(request, case))
     if case.merged_into_id is not None:  # a merged duplicate's reference leads to the case it joined
         survivor = Case.objects.visible_to(request.user).filter(pk=case.merged_into_id).first()
         if survivor is not None:
             return HttpResponseRedirect(reverse("cases:detail", args=[survivor.reference]))
-    fragment = request.GET.get("fragment")
-    if fragment in {"head", "timeline"}:
-        return render(request, f"cases/_case_{fragment}.html", _live_context(request, case))
     links = selectors.case_transactions(case)
     activity = selectors.account_activity(case, links)
     in_case = {link.transaction_id for link in links}

@@ -854,6 +854,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The agent investigates new severe cases, within a budget per run (cases.services.investigations).
     "agent-continuous": {"task": "cases.tasks.investigations_continuous_task", "schedule": AGENT_CONTINUOUS_INTERVAL_S},
+    # Attachments a scanner outage left pending past their scan task's retries.
+    "attachments-scan-sweep": {"task": "cases.tasks.attachments_scan_sweep_task", "schedule": 900},
 }
 
 # --- Observability: metrics, logs (tracing: finobs.telemetry, from the standard OTEL_* variables) ---

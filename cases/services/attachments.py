@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 import unicodedata
+from datetime import timedelta
 
 import magic
 from django.conf import settings
@@ -208,6 +209,14 @@ def attachment_scan(*, attachment_id: int) -> Attachment | None:
             action="case.attachment_scanned",
         )
     return attachment
+
+
+def attachments_pending_scan(*, older_than_s: int = 600) -> list[int]:
+    """Attachments still waiting for a verdict long after their upload (the scanner was down past the task's
+    retries, or the task was lost): the sweep queues their scan again."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    pending = Attachment.objects.filter(scan_status=Attachment.ScanStatus.PENDING, uploaded_at__lt=cutoff)
+    return list(pending.order_by("id").values_list("id", flat=True)[:1000])
 
 
 def attachment_open(*, attachment: Attachment, actor):

@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from cases.models import Attachment, CaseEvent, storage_key
 from cases.scanning import ClamdClient, ScannerUnavailable
 from cases.services.attachments import attachment_add, attachment_scan
-from cases.tasks import attachment_scan_task
+from cases.tasks import attachment_scan_task, attachments_scan_sweep_task
 from delivery.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -308,3 +308,26 @@ def test_no_url_serves_the_stored_files(client, personas, open_case, private_sto
     assert (private_storage / key).exists()
     for url in (f"/{key}", f"/media/{key}", f"/static/{key}", f"/private/{key}"):
         assert client.get(url).status_code == 404
+
+
+def test_the_sweep_finds_attachments_a_scanner_outage_left_pending(personas, open_case, settings, clamd):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.services.attachments import attachments_pending_scan
+
+    case = open_case("a-1")
+    attachment = attachment_add(
+        case=case, upload=SimpleUploadedFile("s.pdf", PDF, content_type="application/pdf"), actor=personas["alice"]
+    )
+    assert attachments_pending_scan() == []  # just uploaded: its own task is still on it
+    Attachment.objects.filter(pk=attachment.pk).update(uploaded_at=timezone.now() - timedelta(hours=1))
+    assert attachments_pending_scan() == [attachment.pk]
+    # The task as beat schedules it (with Redis configured, the scans it queues wait for a worker).
+    assert settings.CELERY_BEAT_SCHEDULE["attachments-scan-sweep"]["task"] == attachments_scan_sweep_task.name
+    assert attachments_scan_sweep_task.apply().get() == 1
+    attachment_scan(attachment_id=attachment.pk)
+    assert attachments_pending_scan() == []
+    attachment.refresh_from_db()
+    assert attachment.scan_status == "clean"
