@@ -7,7 +7,7 @@ two cases opened together never both go to the same "next" person of a round-rob
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -106,8 +106,6 @@ def availability_set(*, user, actor, is_available: bool, out_of_office_until=Non
     if not isinstance(actor, get_user_model()) or not actor.is_active:
         raise ValidationError("Only a person may set availability.")
     if actor.pk != user.pk and not actor.has_perm("cases.assign_case"):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied("You need the cases.assign_case permission to set someone else's availability.")
     if out_of_office_until is not None and out_of_office_until <= timezone.now():
         raise ValidationError({"out_of_office_until": "Out of office until a time to come."}, code="invalid")

@@ -32,11 +32,11 @@ async def test_each_viewer_sees_the_others_and_sees_them_leave(personas, open_ca
     victor_ws, _, _ = await connect(personas["victor"], path)
     assert await presence(alice_ws) == ["carol", "victor"]
     assert await presence(victor_ws) in (["alice"], ["carol"], ["alice", "carol"])
-    await carol_ws.disconnect()
+    await carol_ws.disconnect(timeout=10)
     assert await presence(alice_ws) == ["victor"]
-    await victor_ws.disconnect()
+    await victor_ws.disconnect(timeout=10)
     assert await presence(alice_ws) == []
-    await alice_ws.disconnect()
+    await alice_ws.disconnect(timeout=10)
 
 
 async def test_ones_own_other_tab_is_not_someone_else(personas, open_case):
@@ -45,8 +45,8 @@ async def test_ones_own_other_tab_is_not_someone_else(personas, open_case):
     first, _, _ = await connect(personas["alice"], path)
     second, _, _ = await connect(personas["alice"], path)
     assert await first.receive_nothing(timeout=0.3)
-    await first.disconnect()
-    await second.disconnect()
+    await first.disconnect(timeout=10)
+    await second.disconnect(timeout=10)
 
 
 async def test_a_viewer_whose_socket_dropped_silently_expires(personas, open_case, settings):
@@ -59,7 +59,7 @@ async def test_a_viewer_whose_socket_dropped_silently_expires(personas, open_cas
     await layer.group_send(case_group(case.pk), {**ghost, "username": "carol"})
     assert await presence(alice_ws) == ["carol"]
     assert await presence(alice_ws) == []  # three missed heartbeats later
-    await alice_ws.disconnect()
+    await alice_ws.disconnect(timeout=10)
 
 
 async def test_another_teams_analyst_cannot_listen_in(personas, open_case):

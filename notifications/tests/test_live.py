@@ -34,8 +34,8 @@ async def test_the_bell_hears_its_own_notifications_only(personas):
     assert await bob_ws.receive_nothing(timeout=0.3)
     await database_sync_to_async(notifications_mark_read)(user=personas["alice"])
     assert await alice_ws.receive_json_from(timeout=5) == {"type": "unread", "unread": 0}
-    await alice_ws.disconnect()
-    await bob_ws.disconnect()
+    await alice_ws.disconnect(timeout=10)
+    await bob_ws.disconnect(timeout=10)
 
 
 async def test_a_visitor_without_a_session_is_refused(settings):
