@@ -13,8 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.tokens import token_pair_for
 from apikeys.services import api_key_create
-from cases.models import Case
-from cases.services import case_close
+from cases.models import AgentAction, Case
+from cases.services import case_close, investigation_request, investigation_run
 from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
 from delivery.models.callbacks import new_webhook_id, new_webhook_secret
@@ -84,7 +84,11 @@ def theirs(champion, make_user, settings, tmp_path):
     upload = upload_create(
         organisation=default_organisation(), uploaded_by=analyst, name="a.csv", data=csv, source="csv"
     )
+    investigation = investigation_request(case=case, actor=officer)
+    investigation_run(investigation_id=investigation.pk)  # a no-op when it ran in-process
     return {
+        "investigation": investigation,
+        "proposal": AgentAction.objects.filter(investigation=investigation).first(),
         "transaction": Transaction.objects.get(pk=result.decisions[1]["transaction_id"]),
         "case": case,
         "pending_case": pending_case,
@@ -144,6 +148,7 @@ def _url(route: str, objects: dict) -> str:
         "request_id": objects["approval"].pk,
         "decision": "approve",
         "action": "comment",
+        "action_id": objects["proposal"].pk,
     }
     by_prefix = {
         "api/v1/callbacks/": objects["endpoint"].pk,
@@ -151,6 +156,8 @@ def _url(route: str, objects: dict) -> str:
         "api/v1/transactions/": objects["transaction"].pk,
         "api/v1/models/promotions/": objects["promotion"].pk,
         "api/v1/experiments/": objects["experiment"].pk,
+        "api/v1/investigations/": objects["investigation"].pk,
+        "api/v1/agent-actions/": objects["proposal"].pk,
     }
 
     def value(match):
@@ -198,6 +205,7 @@ LISTS = [
     "/cases/",
     "/mentions/",
     "/approvals/",
+    "/recommendations/",
     "/ingest/uploads/",
     "/",
 ]
