@@ -9,11 +9,11 @@ from django.utils import timezone
 from approvals.kinds import approval_kinds
 from approvals.models import FourEyesRequest
 from approvals.services import FourEyesViolation, approval_decide
-from cases.models import Approval
+from cases.models import AgentAction, Approval
 from cases.services import case_close, case_transition
 from delivery.models import OutboxEvent
 from kernel.errors import Conflict
-from scoring.models import CalibrationRequest, ModelVersion, PromotionRequest
+from scoring.models import CalibrationRequest, ModelVersion, PromotionRequest, RuleActivation
 from scoring.services.registry import promotion_request
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,8 @@ def closure(open_case, personas):
 
 def test_every_concrete_kind_of_request_is_registered():
     concrete = {m for m in apps.get_models() if issubclass(m, FourEyesRequest)}
-    assert concrete == {kind.model for kind in approval_kinds()} == {Approval, PromotionRequest, CalibrationRequest}
+    expected = {Approval, PromotionRequest, CalibrationRequest, AgentAction, RuleActivation}
+    assert concrete == {kind.model for kind in approval_kinds()} == expected
 
 
 def test_the_requester_may_withdraw_but_never_approve(closure, personas):

@@ -29,7 +29,7 @@ THRESHOLDS = {
     },
     "velocity_burst": {"window_minutes": 60, "min_count": 10},
     "card_testing": {"max_amount": 5.0, "window_minutes": 10, "min_count": 4},
-    "account_takeover": {"quiet_hours": 6, "amount_multiple": 3.0},
+    "account_takeover": {"quiet_hours": 6, "amount_multiple": 3.0, "min_novelties": 2, "baseline_days": 30},
     "mule_fan_out": {"window_hours": 24, "min_payees": 6, "channels": ["wire", "ach"]},
     "mule_fan_in": {"window_hours": 72, "min_payers": 15, "channels": ["wire", "ach"]},
     "round_amounts": {"min_amount": 1000, "multiple": 100, "min_count": 3},
@@ -132,39 +132,45 @@ def card_testing(rows: Sequence[Row]) -> Typology:
     return Typology("card_testing", bool(hit), detail, hit)
 
 
-def account_takeover(rows: Sequence[Row]) -> Typology:
-    """A new country, channel or device after a quiet period, with an amount well above the account's usual."""
+def account_takeover(rows: Sequence[Row], baseline: Sequence[Row] = ()) -> Typology:
+    """Someone else's session: at least two of a new country, channel and device (never seen in the account's
+    baseline or earlier in the window), after a quiet period or with an amount well above the account's usual.
+    Rows it matched do not become "seen", so every transaction of such a session matches."""
     p = THRESHOLDS["account_takeover"]
     hit: list[int] = []
     reasons: list[str] = []
-    amounts = sorted(abs(r.amount) for r in rows)
-    median = amounts[len(amounts) // 2] if amounts else 0.0
-    seen_country: set[str] = set()
-    seen_channel: set[str] = set()
-    seen_device: set[str] = set()
-    previous_t = None
+    seen_country = {r.country for r in baseline if r.country}
+    seen_channel = {r.channel for r in baseline if r.channel}
+    seen_device = {r.device for r in baseline if r.device}
+    amounts = sorted(abs(r.amount) for r in baseline)
+    previous_t = baseline[-1].t if baseline else None
     for r in rows:
-        quiet = previous_t is None or r.t - previous_t >= p["quiet_hours"] * 3600
-        new = []
-        if seen_country and r.country and r.country not in seen_country:
-            new.append(f"country {r.country}")
-        if seen_channel and r.channel and r.channel not in seen_channel:
-            new.append(f"channel {r.channel}")
-        if seen_device and r.device and r.device not in seen_device:
-            new.append("device")
-        large = median > 0 and abs(r.amount) >= p["amount_multiple"] * median
-        if new and (quiet or hit) and large:
-            hit.append(r.id)
-            reasons.append(", ".join(new))
+        if amounts:
+            new = []
+            if r.country and r.country not in seen_country:
+                new.append(f"country {r.country}")
+            if r.channel and r.channel not in seen_channel:
+                new.append(f"channel {r.channel}")
+            if r.device and r.device not in seen_device:
+                new.append("device")
+            median = amounts[len(amounts) // 2]
+            large = median > 0 and abs(r.amount) >= p["amount_multiple"] * median
+            quiet = previous_t is None or r.t - previous_t >= p["quiet_hours"] * 3600
+            if len(new) >= p["min_novelties"] and (quiet or large or hit):
+                hit.append(r.id)
+                reasons.append(" and ".join(new))
+                continue
         seen_country.add(r.country)
         seen_channel.add(r.channel)
         if r.device:
             seen_device.add(r.device)
+        amounts.append(abs(r.amount))
+        amounts.sort()
         previous_t = r.t
     detail = (
-        f"{len(hit)} large transaction(s) with a new {reasons[0]} after a quiet period"
+        f"{len(hit)} transaction(s) with a new {reasons[0]} after a quiet period or at an unusual amount"
         if hit
-        else ("no new country, channel or device with an unusual amount")
+        else "no session with a new country, channel or device pair"
     )
     return Typology("account_takeover", bool(hit), detail, hit)
 
@@ -219,13 +225,14 @@ def extreme_amount(rows: Sequence[Row]) -> Typology:
     return Typology("extreme_amount", bool(hit), detail, hit)
 
 
-def analyse(account_rows: Sequence[Row], merchant_rows: Sequence[Row]) -> list[Typology]:
-    """Every check, matched or not (an unmatched check is evidence too)."""
+def analyse(account_rows: Sequence[Row], merchant_rows: Sequence[Row], baseline: Sequence[Row] = ()) -> list[Typology]:
+    """Every check, matched or not (an unmatched check is evidence too); `baseline` is the account's history
+    before the window, what is "new" is measured against."""
     return [
         structuring(account_rows),
         velocity_burst(account_rows),
         card_testing(account_rows),
-        account_takeover(account_rows),
+        account_takeover(account_rows, baseline),
         mule_fan_out(account_rows),
         mule_fan_in(merchant_rows),
         round_amounts(account_rows),

@@ -34,6 +34,7 @@ from scoring.visibility import transactions_visible_to
 
 ACTIVITY_LIMIT = 300
 MERCHANT_LIMIT = 300
+BASELINE_LIMIT = 500  # of the account's earlier transactions, newest first
 ACTIVITY_ITEMS = 100  # of the account's transactions listed one by one (the summary counts them all)
 COMMENTS_LIMIT = 50
 TEXT_LIMIT = 500  # characters of free text (comments, merchant names) carried as data, never as instructions
@@ -257,8 +258,11 @@ def account_activity(bench: Workbench, hours: int = 72) -> ToolOutput:
 def pattern_analysis(bench: Workbench) -> ToolOutput:
     """Deterministic typology checks over the account's 72 h (and its merchants'), with thresholds and rows."""
     case = bench.visible_case()
-    account_rows, merchant_rows, _anchor = _activity(bench, case, 72)
-    checks = patterns.analyse(patterns.rows_of(account_rows), patterns.rows_of(merchant_rows))
+    account_rows, merchant_rows, anchor = _activity(bench, case, 72)
+    baseline = _baseline(bench, case, anchor) if anchor else []
+    checks = patterns.analyse(
+        patterns.rows_of(account_rows), patterns.rows_of(merchant_rows), patterns.rows_of(baseline)
+    )
     evidence = [
         EvidenceItem(
             id=f"pattern:{check.name}",
@@ -563,6 +567,18 @@ def _read_activity(bench: Workbench, case: Case, hours: int):
         else []
     )
     return account_rows, merchant_rows, anchor
+
+
+def _baseline(bench: Workbench, case: Case, anchor) -> list:
+    """The account's visible history in the days before the 72 h window: what "new" is measured against."""
+    window_start = anchor - timedelta(hours=72)
+    since = window_start - timedelta(days=patterns.THRESHOLDS["account_takeover"]["baseline_days"])
+    return list(
+        transactions_visible_to(bench.reader)
+        .filter(account_id=case.account_id, occurred_at__gt=since, occurred_at__lte=window_start)
+        .only("id", "account_id", "amount", "occurred_at", "merchant_id", "country", "channel", "metadata")
+        .order_by("-occurred_at")[:BASELINE_LIMIT]
+    )
 
 
 def _activity_item(item_id: str, kind: str, key: str, rows, hours: int) -> EvidenceItem:

@@ -14,8 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.tokens import token_pair_for
 from apikeys.services import api_key_create
-from cases.models import Case, ChecklistItem, ClosingChecklist, SuppressedAlert
-from cases.services import case_close
+from cases.models import AgentAction, Case, ChecklistItem, ClosingChecklist, SuppressedAlert
+from cases.services import case_close, investigation_request, investigation_run
 from cases.services.attachments import attachment_add
 from conftest import default_organisation, suspicious_record, transaction_record
 from delivery.models import CallbackEndpoint, Delivery, OutboxEvent
@@ -107,6 +107,8 @@ def theirs(champion, make_user, settings, tmp_path):
         created_at=case.opened_at,
     )
     (notification,) = notification_send(users=[analyst], kind="sla", title="theirs", url="/cases/")
+    investigation = investigation_request(case=case, actor=officer)
+    investigation_run(investigation_id=investigation.pk)  # a no-op when it ran in-process
     export = ExportRecord.objects.create(
         kind="case", subject=case.reference, requested_by=officer, actor="user:a-officer", status="done"
     )
@@ -116,6 +118,8 @@ def theirs(champion, make_user, settings, tmp_path):
         "attachment": attachment,
         "checklist_item": item,
         "notification": notification,
+        "investigation": investigation,
+        "proposal": AgentAction.objects.filter(investigation=investigation).first(),
         "transaction": Transaction.objects.get(pk=result.decisions[1]["transaction_id"]),
         "case": case,
         "pending_case": pending_case,
@@ -179,6 +183,7 @@ def _url(route: str, objects: dict) -> str:
         "item_id": objects["checklist_item"].pk,
         "alert_id": objects["suppressed_alert"].pk,
         "review": "dismiss",
+        "action_id": objects["proposal"].pk,
     }
     by_prefix = {
         "api/v1/callbacks/": objects["endpoint"].pk,
@@ -189,6 +194,8 @@ def _url(route: str, objects: dict) -> str:
         "notifications/": objects["notification"].pk,
         "api/v1/exports/": objects["export"].pk,
         "exports/": objects["export"].pk,
+        "api/v1/investigations/": objects["investigation"].pk,
+        "api/v1/agent-actions/": objects["proposal"].pk,
     }
 
     def value(match):
@@ -236,6 +243,7 @@ LISTS = [
     "/cases/",
     "/mentions/",
     "/approvals/",
+    "/recommendations/",
     "/ingest/uploads/",
     "/api/v1/exports/",
     "/exports/",

@@ -32,8 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--accounts", type=int, default=400)
         parser.add_argument("--days", type=int, default=14)
         parser.add_argument("--cases", type=int, default=300, help="Investigate at most this many cases.")
+        parser.add_argument(
+            "--fresh", action="store_true", help="Investigate again cases an earlier run of this command investigated."
+        )
 
-    def handle(self, *args, seed, accounts, days, cases, **options):
+    def handle(self, *args, seed, accounts, days, cases, fresh, **options):
         slug = f"agent-evaluation-{seed}-{accounts}-{days}"
         organisation = Organisation.objects.filter(slug=slug).first()
         generated = generate(n_accounts=accounts, days=days, seed=seed)
@@ -45,9 +48,10 @@ class Command(BaseCommand):
                 ingest(generated.records[start : start + BATCH], organisation=organisation, source="evaluation",
                        actor="system:evaluate_agent")  # fmt: skip
         with organisation_context(organisation):
-            self._evaluate(pattern_of, limit=cases, label=f"seed {seed}, {accounts} accounts, {days} days")
+            label = f"seed {seed}, {accounts} accounts, {days} days"
+            self._evaluate(pattern_of, limit=cases, fresh=fresh, label=label)
 
-    def _evaluate(self, pattern_of: dict, *, limit: int, label: str) -> None:
+    def _evaluate(self, pattern_of: dict, *, limit: int, fresh: bool, label: str) -> None:
         agent = agent_identity()
         chosen = list(Case.objects.order_by("pk")[:limit])
         if not chosen:
@@ -55,7 +59,7 @@ class Command(BaseCommand):
         results = []
         for case in chosen:
             investigation = Investigation.objects.filter(case=case, status=Investigation.Status.DONE).first()
-            if investigation is None:
+            if investigation is None or fresh:
                 investigation = investigation_request(case=case, actor=agent, mode=Investigation.Mode.CONTINUOUS)
                 investigation_run(investigation_id=investigation.pk)
                 investigation.refresh_from_db()
