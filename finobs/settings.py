@@ -545,6 +545,9 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
         "CaseStatusEnum": "cases.models.Case.Status",
         "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+        # Investigations and exports share one set: queued, running, done, failed.
+        "RunStatusEnum": "cases.models.Investigation.Status",
+        "NotificationKindEnum": "notifications.models.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

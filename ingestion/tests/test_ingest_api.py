@@ -116,11 +116,11 @@ class TestBatches:
                 assert post(records, api_key[1]).json()["accepted"] == n
             return len(ctx.captured_queries)
 
-        # SQLite caps bound parameters per statement (Django splits bulk inserts at 999: 40 new cases'
+        # SQLite caps bound parameters per statement (Django splits bulk inserts at 999: 25 new cases'
         # history rows fit in one INSERT), so the batch there stays within one INSERT; PostgreSQL shows
         # it for a large batch. On PostgreSQL batches up to kernel.bulk.SMALL_BATCH rows take single
         # INSERTs, larger ones COPY: each path has its own constant.
-        assert queries_for(5, 0) == queries_for(40, 1000)
+        assert queries_for(5, 0) == queries_for(25, 1000)
         if connection.vendor == "postgresql":
             assert queries_for(150, 2000) == queries_for(400, 3000)
 
