@@ -75,13 +75,27 @@ def plan_case(demo: Demo, case: Case) -> None:
         demo.at(close_at, partial(_close, demo, case.reference, worker))
         return
     stage = rng.choices([Status.NEW, Status.TRIAGE, Status.INVESTIGATING, Status.ESCALATED], [2, 3, 4, 2])[0]
-    if demo.tally["pending"] < PENDING_APPROVALS and case.severity in ("high", "critical"):
-        demo.tally["pending"] += 1
-        propose_at = opened + (last - opened) * rng.uniform(0.7, 0.95)
-        _work(demo, case.reference, worker, opened, propose_at, rng, stage=Status.INVESTIGATING)
-        demo.at(propose_at, partial(_close, demo, case.reference, worker, decide=False))
-        return
     _work(demo, case.reference, worker, opened, last, rng, stage=stage)
+
+
+def approvals_waiting(demo: Demo) -> None:
+    """Schedule, shortly before now, closures proposed on the latest open high and critical cases: the compliance
+    officer finds them waiting."""
+    if demo.is_new:
+        demo.at(demo.end - timedelta(minutes=QUIET_MINUTES + 15), partial(_propose_latest, demo))
+
+
+def _propose_latest(demo: Demo) -> None:
+    latest = (
+        Case.objects.open()
+        .filter(severity__in=("high", "critical"), sla_due_at__gt=timezone.now())
+        .exclude(status=Status.PENDING_APPROVAL)
+        .order_by("-opened_at")[:PENDING_APPROVALS]
+    )
+    for case in latest:
+        worker = next((n for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id), "analyst")
+        _close(demo, case.reference, worker, decide=False)
+        demo.tally["pending"] += 1
 
 
 def _work(demo: Demo, reference: str, worker: str, start, end, rng, *, stage: str) -> None:

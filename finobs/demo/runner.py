@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from finobs.demo import DEMO_SOURCE, Demo, history, integrations, monitoring, people
+from finobs.demo import DEMO_SOURCE, Demo, casework, history, integrations, monitoring, people
 from finobs.demo.clock import Clock
 from organisations.context import organisation_context
 from organisations.models import Organisation
@@ -34,6 +34,7 @@ STEPS: list[Callable[[Demo], str | None]] = [
     integrations.callbacks,
     integrations.pull_source,
     integrations.upload,
+    casework.approvals_waiting,
     history.history,
 ]
 
@@ -42,7 +43,7 @@ STEPS: list[Callable[[Demo], str | None]] = [
 LOCAL_PARTNER = {"CALLBACK_ALLOW_PRIVATE": True, "PULL_ALLOW_PRIVATE": True}
 
 
-DEFAULT_ACCOUNTS = 300
+DEFAULT_ACCOUNTS = 150
 DEFAULT_DAYS = 30
 DEFAULT_SEED = 2026
 
