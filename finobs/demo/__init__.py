@@ -7,6 +7,8 @@ itself with `demo.at(when, action)` before the history step replays the month, a
 `demo.is_new` (the month is replayed once; re-runs change nothing). Every step is idempotent.
 """
 
+from __future__ import annotations
+
 import heapq
 import itertools
 import random
@@ -14,8 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from organisations.models import Organisation
+if TYPE_CHECKING:  # the package is importable without Django set up (bin/screenshots runs from it)
+    from organisations.models import Organisation
 
 DEMO_SOURCE = "demo"
 
