@@ -45,6 +45,7 @@ class Demo:
     clock: object = None  # finobs.demo.clock.Clock while the month is replayed
     truth: dict = field(default_factory=dict)  # external_id -> fraud pattern, for the injected fraud
     seen_cases: set = field(default_factory=set)
+    due: dict = field(default_factory=dict)  # case reference -> its SLA as the team last planned for it
     tally: Counter = field(default_factory=Counter)  # what the replay made, by kind
     shared: dict = field(default_factory=dict)  # what steps share (the partner server)
     on_finish: list = field(default_factory=list)  # callables run when the organisation's steps end (even on error)

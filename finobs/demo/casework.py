@@ -67,6 +67,7 @@ def plan_case(demo: Demo, case: Case) -> None:
     close_at = opened + (due - opened) * rng.uniform(0.4, 0.95)
     if close_at < last and not demo.tally["breached"] and demo.end - timedelta(days=2) < due < demo.end:
         demo.tally["breached"] += 1  # one case the team did not get to in time
+        demo.shared["breached"] = case.reference
         _work(demo, case.reference, worker, opened, last, rng, stage=Status.INVESTIGATING)
         return
     if close_at < last or rng.random() < 0.15:
@@ -78,11 +79,31 @@ def plan_case(demo: Demo, case: Case) -> None:
     _work(demo, case.reference, worker, opened, last, rng, stage=stage)
 
 
-def approvals_waiting(demo: Demo) -> None:
-    """Schedule, shortly before now, closures proposed on the latest open high and critical cases: the compliance
-    officer finds them waiting."""
+def replan_sooner(demo: Demo, case: Case) -> None:
+    """`case` joined by new flagged transactions got a nearer SLA (a higher severity): the team closes it
+    before that, unless it is the one left to breach."""
+    last = demo.end - timedelta(minutes=QUIET_MINUTES)
+    if case.reference == demo.shared.get("breached") or not case.is_open or case.sla_due_at >= last:
+        return
+    now = timezone.now()
+    rng = demo.rng("sooner", case.reference, case.sla_due_at.isoformat())
+    worker = next((n for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id), "analyst")
+    demo.at(now + (case.sla_due_at - now) * rng.uniform(0.3, 0.8), partial(_close, demo, case.reference, worker))
+
+
+def waiting_for_you(demo: Demo) -> None:
+    """Schedule, shortly before now, closures proposed on the latest open high and critical cases (the compliance
+    officer finds them waiting) and a colleague's questions to the analyst and the officer (unread mentions)."""
     if demo.is_new:
+        demo.at(demo.end - timedelta(minutes=QUIET_MINUTES + 25), partial(_mention_latest, demo))
         demo.at(demo.end - timedelta(minutes=QUIET_MINUTES + 15), partial(_propose_latest, demo))
+
+
+def _mention_latest(demo: Demo) -> None:
+    latest = Case.objects.open().exclude(status=Status.PENDING_APPROVAL).order_by("-opened_at")[:2]
+    for case, who in zip(latest, ("analyst", "compliance"), strict=False):
+        body = MENTIONS[0].format(who=demo.user(who).get_username())
+        case_comment(case=case, body=body, author=demo.user(COLLEAGUES[0]))
 
 
 def _propose_latest(demo: Demo) -> None:

@@ -47,7 +47,7 @@ def counts() -> dict:
                 "transactions": Transaction.objects.count(),
                 "cases": Case.objects.count(),
                 "closed": Case.objects.filter(status=Case.Status.CLOSED).count(),
-                "events": CaseEvent.objects.count(),
+                "events": sorted(CaseEvent.objects.values_list("kind", "case__reference", "created_at")),
                 "drift": DriftReport.objects.count(),
                 "deliveries": Delivery.objects.count(),
                 "uploads": UploadJob.objects.count(),
@@ -97,7 +97,8 @@ def test_a_month_worked_by_a_team_ends_now_and_reruns_change_nothing(small_demo,
         assert report.drifted_features and "channel_risk" in report.results
         assert DriftReport.objects.count() >= 2
         experiment = Experiment.objects.get(is_active=True)
-        assert experiment.challenger.params["n_estimators"] != experiment.champion.params.get("n_estimators")
+        trees = [v.params["isolation_forest"]["n_estimators"] for v in (experiment.challenger, experiment.champion)]
+        assert trees[0] != trees[1]
         assert Delivery.objects.filter(status=Delivery.Status.DELIVERED).exists()
         assert Delivery.objects.filter(status=Delivery.Status.DEAD).count() == 1
         source = PullSource.objects.get()

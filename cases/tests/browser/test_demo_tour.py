@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from cases.models import Case
+from cases.tests.browser.conftest import log_in
 from organisations.context import organisation_context
 from organisations.models import Organisation
 
@@ -17,17 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct horse battery staple"
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
-
-
-def log_in(browser, base_url, username):
-    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-    page.set_default_timeout(20_000)
-    page.goto(f"{base_url}/accounts/login/?next=/cases/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/cases/")
-    return page
 
 
 @pytest.fixture
@@ -50,7 +40,7 @@ def demo_month(asgi_server, settings):
 
 
 def test_the_demo_shows_every_role_something(asgi_server, demo_month, browser):
-    analyst = log_in(browser, asgi_server, "analyst")
+    analyst = log_in(browser, asgi_server, "analyst", PASSWORD)
     outcomes = []
     for reference in demo_month:
         analyst.goto(f"{asgi_server}/cases/{reference}/")
@@ -60,7 +50,7 @@ def test_the_demo_shows_every_role_something(asgi_server, demo_month, browser):
             break
     assert set(outcomes) & {"Confirmed fraud", "False positive", "SAR filed", "No action"}
 
-    compliance = log_in(browser, asgi_server, "compliance")
+    compliance = log_in(browser, asgi_server, "compliance", PASSWORD)
     compliance.goto(f"{asgi_server}/approvals/")
     closures = compliance.locator("[data-testid=approvals] tr[data-approval^=case_closure]")
     assert closures.count() >= 1
