@@ -49,6 +49,11 @@ DEFAULT_DAYS = 30
 DEFAULT_SEED = 2026
 
 
+def _has_history(organisation: Organisation) -> bool:
+    with organisation_context(organisation):
+        return Transaction.objects.filter(source=DEMO_SOURCE).exists()
+
+
 @contextmanager
 def tasks_in_process():
     """The demo's background work (relays, callbacks, uploads, retraining) runs in its own process as it goes, as
@@ -79,7 +84,7 @@ def run_demo(
     demos = []
     for slug, name, prefix, offset in people.DEMO_ORGANISATIONS:
         found = Organisation.objects.filter(slug=slug).first()
-        is_new = found is None or not Transaction.objects.for_organisation(found).filter(source=DEMO_SOURCE).exists()
+        is_new = found is None or not _has_history(found)
         demo = Demo(organisation=found, prefix=prefix, seed=seed + offset, days=days, end=end, write=write,
                     accounts=accounts if not offset else max(accounts // 2, 20), is_new=is_new,
                     is_showcase=not offset, new_passwords=passwords)  # fmt: skip
