@@ -7,6 +7,8 @@ itself with `demo.at(when, action)` before the history step replays the month, a
 `demo.is_new` (the month is replayed once; re-runs change nothing). Every step is idempotent.
 """
 
+from __future__ import annotations
+
 import heapq
 import itertools
 import random
@@ -14,8 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from organisations.models import Organisation
+if TYPE_CHECKING:  # the package is importable without Django set up (bin/screenshots runs from it)
+    from organisations.models import Organisation
 
 DEMO_SOURCE = "demo"
 
@@ -41,6 +45,7 @@ class Demo:
     clock: object = None  # finobs.demo.clock.Clock while the month is replayed
     truth: dict = field(default_factory=dict)  # external_id -> fraud pattern, for the injected fraud
     seen_cases: set = field(default_factory=set)
+    due: dict = field(default_factory=dict)  # case reference -> its SLA as the team last planned for it
     tally: Counter = field(default_factory=Counter)  # what the replay made, by kind
     shared: dict = field(default_factory=dict)  # what steps share (the partner server)
     on_finish: list = field(default_factory=list)  # callables run when the organisation's steps end (even on error)

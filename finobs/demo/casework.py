@@ -67,6 +67,7 @@ def plan_case(demo: Demo, case: Case) -> None:
     close_at = opened + (due - opened) * rng.uniform(0.4, 0.95)
     if close_at < last and not demo.tally["breached"] and demo.end - timedelta(days=2) < due < demo.end:
         demo.tally["breached"] += 1  # one case the team did not get to in time
+        demo.shared["breached"] = case.reference
         _work(demo, case.reference, worker, opened, last, rng, stage=Status.INVESTIGATING)
         return
     if close_at < last or rng.random() < 0.15:
@@ -75,13 +76,47 @@ def plan_case(demo: Demo, case: Case) -> None:
         demo.at(close_at, partial(_close, demo, case.reference, worker))
         return
     stage = rng.choices([Status.NEW, Status.TRIAGE, Status.INVESTIGATING, Status.ESCALATED], [2, 3, 4, 2])[0]
-    if demo.tally["pending"] < PENDING_APPROVALS and case.severity in ("high", "critical"):
-        demo.tally["pending"] += 1
-        propose_at = opened + (last - opened) * rng.uniform(0.7, 0.95)
-        _work(demo, case.reference, worker, opened, propose_at, rng, stage=Status.INVESTIGATING)
-        demo.at(propose_at, partial(_close, demo, case.reference, worker, decide=False))
-        return
     _work(demo, case.reference, worker, opened, last, rng, stage=stage)
+
+
+def replan_sooner(demo: Demo, case: Case) -> None:
+    """`case` joined by new flagged transactions got a nearer SLA (a higher severity): the team closes it
+    before that, unless it is the one left to breach."""
+    last = demo.end - timedelta(minutes=QUIET_MINUTES)
+    if case.reference == demo.shared.get("breached") or not case.is_open or case.sla_due_at >= last:
+        return
+    now = timezone.now()
+    rng = demo.rng("sooner", case.reference, case.sla_due_at.isoformat())
+    worker = next((n for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id), "analyst")
+    demo.at(now + (case.sla_due_at - now) * rng.uniform(0.3, 0.8), partial(_close, demo, case.reference, worker))
+
+
+def waiting_for_you(demo: Demo) -> None:
+    """Schedule, shortly before now, closures proposed on the latest open high and critical cases (the compliance
+    officer finds them waiting) and a colleague's questions to the analyst and the officer (unread mentions)."""
+    if demo.is_new:
+        demo.at(demo.end - timedelta(minutes=QUIET_MINUTES + 25), partial(_mention_latest, demo))
+        demo.at(demo.end - timedelta(minutes=QUIET_MINUTES + 15), partial(_propose_latest, demo))
+
+
+def _mention_latest(demo: Demo) -> None:
+    latest = Case.objects.open().exclude(status=Status.PENDING_APPROVAL).order_by("-opened_at")[:2]
+    for case, who in zip(latest, ("analyst", "compliance"), strict=False):
+        body = MENTIONS[0].format(who=demo.user(who).get_username())
+        case_comment(case=case, body=body, author=demo.user(COLLEAGUES[0]))
+
+
+def _propose_latest(demo: Demo) -> None:
+    latest = (
+        Case.objects.open()
+        .filter(severity__in=("high", "critical"), sla_due_at__gt=timezone.now())
+        .exclude(status=Status.PENDING_APPROVAL)
+        .order_by("-opened_at")[:PENDING_APPROVALS]
+    )
+    for case in latest:
+        worker = next((n for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id), "analyst")
+        _close(demo, case.reference, worker, decide=False)
+        demo.tally["pending"] += 1
 
 
 def _work(demo: Demo, reference: str, worker: str, start, end, rng, *, stage: str) -> None:

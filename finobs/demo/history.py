@@ -13,7 +13,7 @@ from cases.models import Case
 from delivery.services import outbox_relay
 from delivery.services.outbox import RELAY_QUEUED_KEY, outbox_relay_mark_clear
 from finobs.demo import DEMO_SOURCE, Demo
-from finobs.demo.casework import plan_case
+from finobs.demo.casework import plan_case, replan_sooner
 from ingestion.services import ingest
 from scoring.generator import generate
 from scoring.models import Transaction
@@ -96,7 +96,12 @@ def relay() -> None:
 
 def _send(demo: Demo, batch: list[dict]) -> None:
     result = ingest(batch, organisation=demo.organisation, source=DEMO_SOURCE, actor="demo")
-    opened = {d["case_reference"] for d in result.decisions if d["case_reference"]} - demo.seen_cases
+    references = {d["case_reference"] for d in result.decisions if d["case_reference"]}
+    opened = references - demo.seen_cases
     demo.seen_cases |= opened
-    for case in Case.objects.filter(reference__in=opened).order_by("opened_at", "reference"):
-        plan_case(demo, case)
+    for case in Case.objects.filter(reference__in=references).order_by("opened_at", "reference"):
+        if case.reference in opened:
+            plan_case(demo, case)
+        elif case.sla_due_at != demo.due.get(case.reference):
+            replan_sooner(demo, case)
+        demo.due[case.reference] = case.sla_due_at

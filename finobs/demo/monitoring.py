@@ -51,7 +51,8 @@ def challenger(demo: Demo) -> str | None:
     if not demo.is_new:
         experiment = Experiment.objects.order_by("-started_at").first()
         return experiment and f"  Experiment: {experiment.name}."
-    demo.at(demo.end - timedelta(days=CHALLENGER_DAYS_BEFORE_END), partial(_challenger, demo))
+    halfway = demo.start + (demo.end - demo.start) / 2  # a shorter demo month: the experiment runs half of it
+    demo.at(max(demo.end - timedelta(days=CHALLENGER_DAYS_BEFORE_END), halfway), partial(_challenger, demo))
     return None
 
 

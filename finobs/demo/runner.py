@@ -1,13 +1,14 @@
 """Runs the demo's steps for each demo organisation, replaying the month on the first run only."""
 
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import timedelta
 
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from finobs.demo import DEMO_SOURCE, Demo, history, integrations, monitoring, people
+from finobs.celery import app as celery_app
+from finobs.demo import DEMO_SOURCE, Demo, casework, history, integrations, monitoring, people
 from finobs.demo.clock import Clock
 from organisations.context import organisation_context
 from organisations.models import Organisation
@@ -34,6 +35,7 @@ STEPS: list[Callable[[Demo], str | None]] = [
     integrations.callbacks,
     integrations.pull_source,
     integrations.upload,
+    casework.waiting_for_you,
     history.history,
 ]
 
@@ -42,9 +44,27 @@ STEPS: list[Callable[[Demo], str | None]] = [
 LOCAL_PARTNER = {"CALLBACK_ALLOW_PRIVATE": True, "PULL_ALLOW_PRIVATE": True}
 
 
-DEFAULT_ACCOUNTS = 300
+DEFAULT_ACCOUNTS = 150
 DEFAULT_DAYS = 30
 DEFAULT_SEED = 2026
+
+
+def _has_history(organisation: Organisation) -> bool:
+    with organisation_context(organisation):
+        return Transaction.objects.filter(source=DEMO_SOURCE).exists()
+
+
+@contextmanager
+def tasks_in_process():
+    """The demo's background work (relays, callbacks, uploads, retraining) runs in its own process as it goes, as
+    in the embedded default, also when a broker is configured: the month is complete when the demo ends, and the
+    replay's clock is the one its tasks read."""
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = eager
 
 
 def run_demo(
@@ -64,13 +84,13 @@ def run_demo(
     demos = []
     for slug, name, prefix, offset in people.DEMO_ORGANISATIONS:
         found = Organisation.objects.filter(slug=slug).first()
-        is_new = found is None or not Transaction.objects.for_organisation(found).filter(source=DEMO_SOURCE).exists()
+        is_new = found is None or not _has_history(found)
         demo = Demo(organisation=found, prefix=prefix, seed=seed + offset, days=days, end=end, write=write,
                     accounts=accounts if not offset else max(accounts // 2, 20), is_new=is_new,
                     is_showcase=not offset, new_passwords=passwords)  # fmt: skip
         # On the first run the organisation, its people and its month happen in the past, in time order.
         clock = Clock(start=demo.start - timedelta(hours=1), end=end) if is_new else nullcontext()
-        with clock, override_settings(**LOCAL_PARTNER):
+        with clock, override_settings(**LOCAL_PARTNER), tasks_in_process():
             demo.clock = clock if is_new else None
             demo.organisation = people.organisation(slug, name)
             write(f"{name} ({slug}):")

@@ -23,8 +23,8 @@ from scoring.models import DriftReport, Experiment, Label, Transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Small enough for the suite: ten days of 40 accounts' traffic (the default is 30 days of 300).
-SMALL = {"accounts": 40, "days": 10}
+# Small enough for the suite: eight days of 150 accounts' traffic (the default is 30 days of 150).
+SMALL = {"accounts": 150, "days": 8}
 
 
 def run_demo(**options) -> str:
@@ -47,7 +47,7 @@ def counts() -> dict:
                 "transactions": Transaction.objects.count(),
                 "cases": Case.objects.count(),
                 "closed": Case.objects.filter(status=Case.Status.CLOSED).count(),
-                "events": CaseEvent.objects.count(),
+                "events": sorted(CaseEvent.objects.values_list("kind", "case__reference", "created_at")),
                 "drift": DriftReport.objects.count(),
                 "deliveries": Delivery.objects.count(),
                 "uploads": UploadJob.objects.count(),
@@ -73,7 +73,7 @@ def test_a_month_worked_by_a_team_ends_now_and_reruns_change_nothing(small_demo,
         for case in cases:
             first = min(link.transaction.received_at for link in case.links.all())
             assert abs(case.opened_at - first) < timedelta(seconds=5), case.reference
-        assert len({case.opened_at.date() for case in cases}) >= 5
+        assert len({case.opened_at.date() for case in cases}) >= 3
         statuses = {case.status for case in cases}
         assert Case.Status.CLOSED in statuses and statuses - {Case.Status.CLOSED, Case.Status.PENDING_APPROVAL}
         closed = [case for case in cases if case.status == Case.Status.CLOSED]
@@ -97,7 +97,8 @@ def test_a_month_worked_by_a_team_ends_now_and_reruns_change_nothing(small_demo,
         assert report.drifted_features and "channel_risk" in report.results
         assert DriftReport.objects.count() >= 2
         experiment = Experiment.objects.get(is_active=True)
-        assert experiment.challenger.params["n_estimators"] != experiment.champion.params.get("n_estimators")
+        trees = [v.params["isolation_forest"]["n_estimators"] for v in (experiment.challenger, experiment.champion)]
+        assert trees[0] != trees[1]
         assert Delivery.objects.filter(status=Delivery.Status.DELIVERED).exists()
         assert Delivery.objects.filter(status=Delivery.Status.DEAD).count() == 1
         source = PullSource.objects.get()

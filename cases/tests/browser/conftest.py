@@ -63,3 +63,16 @@ def screenshot():
         return path
 
     return save
+
+
+def log_in(browser, base_url: str, username: str, password: str):
+    """A page of a new browser context, signed in as `username` and on the worklist."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{base_url}/accounts/login/?next=/cases/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/cases/")
+    return page

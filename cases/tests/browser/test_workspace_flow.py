@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from audit.models import AuditEvent
 from audit.services import audit_verify
 from cases.models import Case, CaseEvent, RoutingRule, Team
+from cases.tests.browser.conftest import log_in as sign_in
 from conftest import suspicious_record, transaction_record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -69,15 +70,7 @@ def wait_for_shap_chart(page, timeout_s: float = 20) -> bool:
 
 
 def log_in(browser, base_url, username):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{base_url}/accounts/login/?next=/cases/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/cases/")
-    return page
+    return sign_in(browser, base_url, username, PASSWORD)
 
 
 def test_case_arrives_live_is_worked_and_closed_with_four_eyes(
