@@ -140,6 +140,20 @@ class BundleWriter:
         member.write(data)
         self._close(name, member)
 
+    def add_chunks(self, name: str, chunks: Iterable[bytes]) -> None:
+        """A member streamed from `chunks` (a stored file), hashed as it is written."""
+        member = self._open(name)
+        try:
+            for chunk in chunks:
+                member.write(chunk)
+        except BaseException:
+            member._stream.close()  # the archive can then be closed and removed; the member is not recorded
+            raise
+        self._close(name, member)
+
+    def has(self, name: str) -> bool:
+        return name in self._files
+
     def add_json(self, name: str, value) -> None:
         """A JSON document (sorted keys, indented for a reader)."""
         text = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, default=json_value)

@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from datetime import timedelta
 
 import magic
@@ -181,6 +182,33 @@ def _data(attachment: Attachment) -> dict:
     }
 
 
+def attachment_verified_chunks(attachment: Attachment, *, actor) -> Iterator[bytes]:
+    """The stored bytes of `attachment`, chunk by chunk, for a caller that holds them back until the end (a
+    download, a bundle): once they are read, a file that is missing or no longer matches the SHA-256 recorded
+    when it was attached raises AttachmentIntegrityError, and the failure is audited."""
+    sha = hashlib.sha256()
+    try:
+        for chunk in _stored_chunks(attachment):
+            sha.update(chunk)
+            yield chunk
+    except FileNotFoundError:
+        sha = None
+    if sha is None or sha.hexdigest() != attachment.sha256:
+        audit_log(
+            actor=actor,
+            action="attachment.integrity_failed",
+            object_type="case",
+            object_id=attachment.case.reference,
+            payload={**_data(attachment), "found": sha.hexdigest() if sha else None},
+        )
+        raise AttachmentIntegrityError(
+            f"{attachment.original_name} does not match the SHA-256 recorded when it was attached; it is not "
+            "served. The integrity failure is in the audit trail.",
+            code="attachment_integrity",
+            details={"sha256": attachment.sha256},
+        )
+
+
 def _stored_chunks(attachment: Attachment):
     with storage().open(attachment.key, "rb") as stored:
         while chunk := stored.read(READ_CHUNK_BYTES):
@@ -237,28 +265,12 @@ def attachment_open(*, attachment: Attachment, actor):
             code="attachment_pending",
         )
     verified = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115 (the response closes it)
-    sha = hashlib.sha256()
     try:
-        for chunk in _stored_chunks(attachment):
-            sha.update(chunk)
+        for chunk in attachment_verified_chunks(attachment, actor=actor):
             verified.write(chunk)
-    except FileNotFoundError:
-        sha = None
-    if sha is None or sha.hexdigest() != attachment.sha256:
+    except AttachmentIntegrityError:
         verified.close()
-        audit_log(
-            actor=actor,
-            action="attachment.integrity_failed",
-            object_type="case",
-            object_id=attachment.case.reference,
-            payload={**_data(attachment), "found": sha.hexdigest() if sha else None},
-        )
-        raise AttachmentIntegrityError(
-            f"{attachment.original_name} does not match the SHA-256 recorded when it was attached; it is not "
-            "served. The integrity failure is in the audit trail.",
-            code="attachment_integrity",
-            details={"sha256": attachment.sha256},
-        )
+        raise
     verified.seek(0)
     audit_log(
         actor=actor,

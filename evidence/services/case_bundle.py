@@ -1,5 +1,6 @@
 """The members of a case bundle: the case, its transactions, decisions with SHAP contributions, timeline,
-comments, approvals and audit events.
+comments, approvals, attachments (each file's bytes, re-verified against the SHA-256 recorded when it was
+attached), the agent's investigations and their proposals, and audit events.
 
 CASE_MEMBERS is the list a case bundle is made of, in order. A part of the case that is added later (an
 investigation, attachments) adds its member here with `@case_member("investigations.jsonl")`: a function
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from django.db.models import F, Q
 
 from audit.models import AuditEvent
-from cases.models import Approval, Case, CaseEvent, CaseTransaction, Comment
+from cases.models import AgentAction, Approval, Attachment, Case, CaseEvent, CaseTransaction, Comment, Investigation
+from cases.services.attachments import attachment_verified_chunks
 from evidence.bundles import BundleWriter
 from evidence.models import ExportRecord
 from evidence.services.records import export_builder
@@ -148,6 +150,83 @@ def _approvals(bundle: BundleWriter, path: str, case: Case) -> None:
                 "decision_note": a.decision_note,
             }
             for a in approvals.order_by("requested_at", "id")
+        ),
+    )
+
+
+@case_member("attachments.jsonl")
+def _attachments(bundle: BundleWriter, path: str, case: Case) -> None:
+    """What was attached, and each clean file's bytes as `attachments/<sha256>` (stored once however often it
+    was attached). The bytes are re-hashed as they are written: a stored file that no longer matches its
+    recorded SHA-256 fails the export (and is audited) rather than reaching a bundle. Files that are infected
+    or still waiting for their scan are listed without their bytes."""
+    attachments = list(Attachment.objects.filter(case=case).select_related("uploaded_by").order_by("uploaded_at", "id"))
+    rows = []
+    for a in attachments:
+        member = f"attachments/{a.sha256}" if a.is_downloadable else None
+        if member and not bundle.has(member):
+            bundle.add_chunks(member, attachment_verified_chunks(a, actor=f"export:{case.reference}"))
+        rows.append(
+            {
+                "id": a.pk,
+                "comment_id": a.comment_id,
+                "name": a.original_name,
+                "sha256": a.sha256,
+                "size": a.size_bytes,
+                "declared_type": a.declared_type,
+                "sniffed_type": a.sniffed_type,
+                "scan_status": a.scan_status,
+                "uploaded_by": a.uploaded_by.get_username(),
+                "uploaded_at": a.uploaded_at,
+                "member": member,
+            }
+        )
+    bundle.add_jsonl(path, rows)
+
+
+@case_member("investigations.jsonl")
+def _investigations(bundle: BundleWriter, path: str, case: Case) -> None:
+    """The agent's investigations of the case, each with its evidence, findings, recommendation, trace and the
+    proposals it made with who decided them."""
+    investigations = Investigation.objects.filter(case=case).select_related("requested_by").order_by("created_at", "id")
+    actions: dict[int, list[dict]] = {}
+    for a in AgentAction.objects.filter(case=case).select_related("decided_by").order_by("pk"):
+        actions.setdefault(a.investigation_id, []).append(
+            {
+                "id": a.pk,
+                "kind": a.action_kind,
+                "payload": a.payload,
+                "evidence_ids": a.evidence_ids,
+                "rationale": a.rationale,
+                "status": a.proposal_status,
+                "decided_by": a.decided_by.get_username() if a.decided_by else None,
+                "decided_at": a.decided_at,
+                "reason": a.decision_note,
+            }
+        )
+    bundle.add_jsonl(
+        path,
+        (
+            {
+                "id": i.pk,
+                "mode": i.mode,
+                "status": i.status,
+                "requested_by": i.requested_by.get_username() if i.requested_by else None,
+                "provider": i.provider,
+                "model": i.model,
+                "prompt_version": i.prompt_version,
+                "created_at": i.created_at,
+                "finished_at": i.finished_at,
+                "evidence": i.evidence,
+                "findings": i.findings,
+                "recommendation": i.recommendation,
+                "narrative": i.narrative,
+                "dropped_claims": i.dropped_claims,
+                "trace": i.trace,
+                "error": i.error,
+                "actions": actions.get(i.pk, []),
+            }
+            for i in investigations
         ),
     )
 

@@ -57,6 +57,8 @@ def test_a_case_bundle_holds_the_case_its_evidence_and_a_signed_canonical_manife
         "timeline.jsonl",
         "comments.jsonl",
         "approvals.jsonl",
+        "attachments.jsonl",
+        "investigations.jsonl",
         "audit_events.jsonl",
     }
     manifest = json.loads(files["manifest.json"])
