@@ -151,6 +151,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "platform": PLATFORM,
     "agent": AGENT,
 }
+# Roles of system identities, never of a person who signs in.
+SYSTEM_ROLES = frozenset({"agent"})
 # Roles that may use Django admin (is_staff): org_admin runs an organisation, platform the deployment,
 # compliance approves there.
 STAFF_ROLES = frozenset({"compliance", "org_admin", "platform"})

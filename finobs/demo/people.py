@@ -19,11 +19,11 @@ from apikeys.services import api_key_create, api_key_revoke
 from audit.services import audit_log
 from cases.models import RoutingRule, Team
 from finobs.demo import DEMO_SOURCE, Demo
-from finobs.roles import ROLES, STAFF_ROLES
+from finobs.roles import ROLES, STAFF_ROLES, SYSTEM_ROLES
 from kernel.mfa import second_factor_applies
 from organisations.models import Membership, Organisation
 
-ORGANISATION_ROLES = [role for role in ROLES if role != "platform"]
+ORGANISATION_ROLES = [role for role in ROLES if role != "platform" and role not in SYSTEM_ROLES]
 # Analysts who work the month's cases alongside the demo's analyst, so closures come from different people.
 COLLEAGUES = ("lena", "omar")
 # The organisation the migrations make, and a second one: (slug, name, username prefix, traffic seed offset).

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from cases.models import Case, RoutingRule, Team
 from cases.tests.browser.test_workspace_flow import log_in, person
@@ -74,9 +75,9 @@ def test_manual_case_presence_and_a_live_notification(asgi_server, browser, scre
     assert alice_page.inner_text("[data-testid=bell-count]") == "0"
 
     # Carol mentions Alice: Alice's bell counts it without a reload.
-    carol.fill("textarea[name=body]", "@alice the two card-present payments match the call; please check the merchant.")
+    carol.fill("#comment-body", "@alice the two card-present payments match the call; please check the merchant.")
     carol.click("form.commentform button[type=submit]")
-    alice_page.wait_for_function("document.querySelector('[data-testid=bell-count]').textContent === '1'")
+    expect(alice_page.locator("[data-testid=bell-count]")).to_have_text("1")
     alice_page.wait_for_selector("[data-bell-toast]:not([hidden])")
     assert "carol mentioned you" in alice_page.inner_text("[data-bell-toast]")
     screenshot(alice_page, "notification-bell")
