@@ -14,6 +14,11 @@ float32 comparisons take the same branch as scikit-learn's float32 tree traversa
 
 The autoencoder is linear (PCA on standardised features): the reconstruction error is
 ||(x - shift) / scale @ (I - V^T V)||^2, a Sub, Div, MatMul, Mul and ReduceSum.
+
+The supervised classifier (HistGradientBoostingClassifier, present once enough labels exist) is a second
+TreeEnsembleRegressor node: every boosting iteration's tree with its leaf values, summed, plus the
+baseline log-odds. Its output is `decision_function` (log-odds of fraud); a row goes left when
+x <= threshold, and a missing value (NaN) follows the tree's `missing_go_to_left`.
 """
 
 from __future__ import annotations
@@ -24,10 +29,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 from sklearn.decomposition import PCA
-from sklearn.ensemble import IsolationForest
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.ensemble._iforest import _average_path_length
 
-from scoring.inference import ISOLATION_OUTPUT, ONNX_INPUT, RECONSTRUCTION_OUTPUT
+from scoring.inference import ISOLATION_OUTPUT, ONNX_INPUT, RECONSTRUCTION_OUTPUT, SUPERVISED_OUTPUT
 
 # Pinned: onnxruntime 1.32 loads these; an upgrade of onnx cannot change the graph silently.
 TARGET_OPSET = {"": 21, "ai.onnx.ml": 3}
@@ -55,8 +60,70 @@ def float32_floor(values: np.ndarray) -> np.ndarray:
     return rounded
 
 
+def supervised_trees(classifier: HistGradientBoostingClassifier) -> list[np.ndarray]:
+    """The fitted binary classifier's trees (scikit-learn's predictor node arrays), one per iteration."""
+    if classifier.n_trees_per_iteration_ != 1:
+        raise ValueError("only a binary classifier can be exported")
+    if getattr(classifier, "is_categorical_", None) is not None and np.any(classifier.is_categorical_):
+        raise ValueError("categorical splits cannot be exported; every feature is numeric")
+    return [predictors[0].nodes for predictors in classifier._predictors]
+
+
+def supervised_baseline(classifier: HistGradientBoostingClassifier) -> float:
+    return float(np.ravel(classifier._baseline_prediction)[0])
+
+
+def _supervised_node(classifier: HistGradientBoostingClassifier) -> onnx.NodeProto:
+    attrs: dict[str, list] = {k: [] for k in ("ids", "tree", "feat", "val", "mode", "true", "false", "missing")}
+    targets: dict[str, list] = {k: [] for k in ("tree", "node", "weight")}
+    for tree_id, nodes in enumerate(supervised_trees(classifier)):
+        is_leaf = nodes["is_leaf"].astype(bool)
+        count = len(nodes)
+        attrs["ids"] += range(count)
+        attrs["tree"] += [tree_id] * count
+        attrs["feat"] += np.where(is_leaf, 0, nodes["feature_idx"]).tolist()
+        attrs["val"] += np.where(is_leaf, 0.0, float32_floor(nodes["num_threshold"])).tolist()
+        attrs["mode"] += ["LEAF" if leaf else "BRANCH_LEQ" for leaf in is_leaf]
+        attrs["true"] += np.where(is_leaf, 0, nodes["left"]).tolist()
+        attrs["false"] += np.where(is_leaf, 0, nodes["right"]).tolist()
+        attrs["missing"] += np.where(is_leaf, 0, nodes["missing_go_to_left"]).tolist()
+        leaves = np.flatnonzero(is_leaf)
+        targets["tree"] += [tree_id] * len(leaves)
+        targets["node"] += leaves.tolist()
+        targets["weight"] += nodes["value"][leaves].tolist()
+    return helper.make_node(
+        "TreeEnsembleRegressor",
+        [ONNX_INPUT],
+        [SUPERVISED_OUTPUT],
+        domain="ai.onnx.ml",
+        n_targets=1,
+        aggregate_function="SUM",
+        post_transform="NONE",
+        base_values=[supervised_baseline(classifier)],
+        nodes_nodeids=attrs["ids"],
+        nodes_treeids=attrs["tree"],
+        nodes_featureids=attrs["feat"],
+        nodes_values=attrs["val"],
+        nodes_modes=attrs["mode"],
+        nodes_truenodeids=attrs["true"],
+        nodes_falsenodeids=attrs["false"],
+        nodes_missing_value_tracks_true=attrs["missing"],
+        nodes_hitrates=[1.0] * len(attrs["ids"]),
+        target_ids=[0] * len(targets["node"]),
+        target_nodeids=targets["node"],
+        target_treeids=targets["tree"],
+        target_weights=targets["weight"],
+    )
+
+
 def ensemble_graph(
-    estimator: IsolationForest, *, n_features: int, shift: np.ndarray, scale: np.ndarray, pca: PCA
+    estimator: IsolationForest,
+    *,
+    n_features: int,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    pca: PCA,
+    supervised: HistGradientBoostingClassifier | None = None,
 ) -> bytes:
     if estimator.max_features != 1.0:
         raise ValueError("every tree must see every feature (max_features=1.0)")
@@ -120,14 +187,15 @@ def ensemble_graph(
         helper.make_node("Mul", ["residual", "residual"], ["squared"]),
         helper.make_node("ReduceSum", ["squared", "feature_axis"], [RECONSTRUCTION_OUTPUT], keepdims=1),
     ]
+    outputs = [ISOLATION_OUTPUT, RECONSTRUCTION_OUTPUT]
+    if supervised is not None:
+        nodes.append(_supervised_node(supervised))
+        outputs.append(SUPERVISED_OUTPUT)
     graph = helper.make_graph(
         nodes,
         "finobs_ensemble",
         [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, [None, n_features])],
-        [
-            helper.make_tensor_value_info(ISOLATION_OUTPUT, TensorProto.FLOAT, [None, 1]),
-            helper.make_tensor_value_info(RECONSTRUCTION_OUTPUT, TensorProto.FLOAT, [None, 1]),
-        ],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, 1]) for name in outputs],
         initializer=constants,
     )
     model = helper.make_model(
@@ -140,11 +208,12 @@ def ensemble_graph(
     return model.SerializeToString()
 
 
-def explainer_trees(estimator: IsolationForest) -> bytes:
+def explainer_trees(estimator: IsolationForest, supervised: HistGradientBoostingClassifier | None = None) -> bytes:
     """The forest in the array form shap.TreeExplainer reads (npz, no pickle), so serving needs no scikit-learn.
 
     Leaf values are path lengths; internal nodes hold their leaves' sample-weighted mean, as shap's own
-    IsolationForest support computes them.
+    IsolationForest support computes them. The supervised classifier's trees, when present, are stored as
+    `sup_*` arrays with its baseline log-odds, in the form shap's own HistGradientBoosting support builds.
     """
     arrays: dict[str, np.ndarray] = {}
     for i, (estimator_tree, leaf_values) in enumerate(
@@ -164,6 +233,21 @@ def explainer_trees(estimator: IsolationForest) -> bytes:
         arrays[f"threshold_{i}"] = estimator_tree.threshold.astype(np.float64)
         arrays[f"value_{i}"] = values
         arrays[f"weight_{i}"] = weight
+    if supervised is not None:
+        trees = supervised_trees(supervised)
+        for i, nodes in enumerate(trees):
+            leaf = nodes["is_leaf"].astype(bool)
+            left = np.where(leaf, -1, nodes["left"].astype(np.int64)).astype(np.int32)
+            right = np.where(leaf, -1, nodes["right"].astype(np.int64)).astype(np.int32)
+            arrays[f"sup_left_{i}"] = left
+            arrays[f"sup_right_{i}"] = right
+            arrays[f"sup_default_{i}"] = np.where(nodes["missing_go_to_left"].astype(bool), left, right)
+            arrays[f"sup_feature_{i}"] = np.where(leaf, -2, nodes["feature_idx"]).astype(np.int32)
+            arrays[f"sup_threshold_{i}"] = nodes["num_threshold"].astype(np.float64)
+            arrays[f"sup_value_{i}"] = nodes["value"].astype(np.float64)
+            arrays[f"sup_weight_{i}"] = nodes["count"].astype(np.float64)
+        arrays["sup_n_trees"] = np.array(len(trees))
+        arrays["sup_base_offset"] = np.array(supervised_baseline(supervised))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, n_trees=np.array(len(estimator.estimators_)), **arrays)
     return buffer.getvalue()
