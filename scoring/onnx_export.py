@@ -73,33 +73,37 @@ def supervised_baseline(classifier: HistGradientBoostingClassifier) -> float:
     return float(np.ravel(classifier._baseline_prediction)[0])
 
 
-def _supervised_node(classifier: HistGradientBoostingClassifier) -> onnx.NodeProto:
+def _sum_of_trees(output: str, trees, *, base_value: float = 0.0) -> onnx.NodeProto:
+    """One TreeEnsembleRegressor node: `base_value` plus the sum over `trees` of the leaf each row reaches.
+
+    Each tree is (is_leaf, feature, threshold, left, right, missing_go_left, value) per node; a row goes
+    left when x <= threshold, rounded down to float32 so float32 comparisons take scikit-learn's branch.
+    """
     attrs: dict[str, list] = {k: [] for k in ("ids", "tree", "feat", "val", "mode", "true", "false", "missing")}
     targets: dict[str, list] = {k: [] for k in ("tree", "node", "weight")}
-    for tree_id, nodes in enumerate(supervised_trees(classifier)):
-        is_leaf = nodes["is_leaf"].astype(bool)
-        count = len(nodes)
+    for tree_id, (is_leaf, feature, threshold, left, right, missing_left, value) in enumerate(trees):
+        count = len(is_leaf)
         attrs["ids"] += range(count)
         attrs["tree"] += [tree_id] * count
-        attrs["feat"] += np.where(is_leaf, 0, nodes["feature_idx"]).tolist()
-        attrs["val"] += np.where(is_leaf, 0.0, float32_floor(nodes["num_threshold"])).tolist()
+        attrs["feat"] += np.where(is_leaf, 0, feature).tolist()
+        attrs["val"] += np.where(is_leaf, 0.0, float32_floor(threshold)).tolist()
         attrs["mode"] += ["LEAF" if leaf else "BRANCH_LEQ" for leaf in is_leaf]
-        attrs["true"] += np.where(is_leaf, 0, nodes["left"]).tolist()
-        attrs["false"] += np.where(is_leaf, 0, nodes["right"]).tolist()
-        attrs["missing"] += np.where(is_leaf, 0, nodes["missing_go_to_left"]).tolist()
+        attrs["true"] += np.where(is_leaf, 0, left).tolist()
+        attrs["false"] += np.where(is_leaf, 0, right).tolist()
+        attrs["missing"] += np.where(is_leaf, 0, missing_left).tolist()
         leaves = np.flatnonzero(is_leaf)
         targets["tree"] += [tree_id] * len(leaves)
         targets["node"] += leaves.tolist()
-        targets["weight"] += nodes["value"][leaves].tolist()
+        targets["weight"] += np.asarray(value, np.float64)[leaves].tolist()
     return helper.make_node(
         "TreeEnsembleRegressor",
         [ONNX_INPUT],
-        [SUPERVISED_OUTPUT],
+        [output],
         domain="ai.onnx.ml",
         n_targets=1,
         aggregate_function="SUM",
         post_transform="NONE",
-        base_values=[supervised_baseline(classifier)],
+        base_values=[base_value],
         nodes_nodeids=attrs["ids"],
         nodes_treeids=attrs["tree"],
         nodes_featureids=attrs["feat"],
@@ -116,6 +120,15 @@ def _supervised_node(classifier: HistGradientBoostingClassifier) -> onnx.NodePro
     )
 
 
+def _supervised_node(classifier: HistGradientBoostingClassifier) -> onnx.NodeProto:
+    trees = (
+        (n["is_leaf"].astype(bool), n["feature_idx"], n["num_threshold"], n["left"], n["right"],
+         n["missing_go_to_left"], n["value"])
+        for n in supervised_trees(classifier)
+    )  # fmt: skip
+    return _sum_of_trees(SUPERVISED_OUTPUT, trees, base_value=supervised_baseline(classifier))
+
+
 def ensemble_graph(
     estimator: IsolationForest,
     *,
@@ -127,47 +140,14 @@ def ensemble_graph(
 ) -> bytes:
     if estimator.max_features != 1.0:
         raise ValueError("every tree must see every feature (max_features=1.0)")
-    attrs: dict[str, list] = {k: [] for k in ("ids", "tree", "feat", "val", "mode", "true", "false")}
-    targets: dict[str, list] = {k: [] for k in ("tree", "node", "weight")}
-    for tree_id, (tree, leaf_values) in enumerate(
-        zip((e.tree_ for e in estimator.estimators_), isolation_leaf_values(estimator), strict=True)
-    ):
-        is_leaf = tree.children_left < 0
-        count = tree.node_count
-        attrs["ids"] += range(count)
-        attrs["tree"] += [tree_id] * count
-        attrs["feat"] += np.where(is_leaf, 0, tree.feature).tolist()
-        attrs["val"] += np.where(is_leaf, 0.0, float32_floor(tree.threshold)).tolist()
-        attrs["mode"] += ["LEAF" if leaf else "BRANCH_LEQ" for leaf in is_leaf]
-        attrs["true"] += np.where(is_leaf, 0, tree.children_left).tolist()
-        attrs["false"] += np.where(is_leaf, 0, tree.children_right).tolist()
-        leaves = np.flatnonzero(is_leaf)
-        targets["tree"] += [tree_id] * len(leaves)
-        targets["node"] += leaves.tolist()
-        targets["weight"] += leaf_values[leaves].tolist()
-
-    forest = helper.make_node(
-        "TreeEnsembleRegressor",
-        [ONNX_INPUT],
-        ["path_length_sum"],
-        domain="ai.onnx.ml",
-        n_targets=1,
-        aggregate_function="SUM",
-        post_transform="NONE",
-        nodes_nodeids=attrs["ids"],
-        nodes_treeids=attrs["tree"],
-        nodes_featureids=attrs["feat"],
-        nodes_values=attrs["val"],
-        nodes_modes=attrs["mode"],
-        nodes_truenodeids=attrs["true"],
-        nodes_falsenodeids=attrs["false"],
-        nodes_missing_value_tracks_true=[0] * len(attrs["ids"]),
-        nodes_hitrates=[1.0] * len(attrs["ids"]),
-        target_ids=[0] * len(targets["node"]),
-        target_nodeids=targets["node"],
-        target_treeids=targets["tree"],
-        target_weights=targets["weight"],
-    )
+    trees = (
+        (tree.children_left < 0, tree.feature, tree.threshold, tree.children_left, tree.children_right,
+         np.zeros(tree.node_count, np.int64), leaf_values)
+        for tree, leaf_values in zip(
+            (e.tree_ for e in estimator.estimators_), isolation_leaf_values(estimator), strict=True
+        )
+    )  # fmt: skip
+    forest = _sum_of_trees("path_length_sum", trees)
     residual = np.eye(n_features) - pca.components_.T @ pca.components_
     constants = [
         numpy_helper.from_array(np.array([-1.0 / isolation_denominator(estimator)], np.float32), "minus_inv_denom"),
