@@ -183,3 +183,24 @@ def test_retraining_adds_the_supervised_candidate_only_with_enough_fraud_labels(
     assert (ranked[supervised.version] < ranked[twin.version]) == (f1[supervised.version] > f1[twin.version]) or (
         f1[supervised.version] == f1[twin.version]
     )
+
+
+@pytest.mark.django_db
+def test_model_trained_on_generated_labels_records_them(champion):
+    from scoring.services import model_train
+
+    version = model_train(n_accounts=150, days=7, seed=5, n_estimators=20, make_champion=False, supervised=True)
+    assert version.status == ModelVersion.Status.CANDIDATE and SUPERVISED in version.params["ensemble_weights"]
+    training = version.params["training_data"]
+    assert (
+        training["labels"] == "scoring.generator" and training["positives"] == version.params[SUPERVISED]["positives"]
+    )
+    assert training["generator"] == "scoring.generator"  # so evaluate_model --stress measures it
+    assert "recall" in version.metrics["holdout"]
+
+
+def test_supervised_evaluation_goes_with_the_stress_set_only():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--stress"):
+        call_command("evaluate_model", "--supervised")

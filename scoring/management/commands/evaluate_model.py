@@ -36,6 +36,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, model_version: int | None, seed, accounts, days, stress, supervised, **options):
+        if supervised and (not stress or model_version):
+            raise CommandError("--supervised goes with --stress, without --model-version.")
         versions = ModelVersion.objects.all()
         requested = model_version
         model_version = (
@@ -43,8 +45,6 @@ class Command(BaseCommand):
             if model_version
             else versions.filter(status=ModelVersion.Status.CHAMPION).first()
         )
-        if supervised and (not stress or requested):
-            raise CommandError("--supervised goes with --stress, without --model-version.")
         if stress:
             return self.handle_stress(
                 requested, None if supervised else model_version, seed=seed, accounts=accounts, days=days,
