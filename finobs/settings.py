@@ -662,6 +662,10 @@ CALIBRATION_APPROVAL_STEP = float(os.environ.get("CALIBRATION_APPROVAL_STEP", "0
 CALIBRATION_EVERY_S = int(os.environ.get("CALIBRATION_EVERY_S", "3600"))
 RETRAIN_MIN_ROWS = int(os.environ.get("RETRAIN_MIN_ROWS", "2000"))
 RETRAIN_MAX_ROWS = int(os.environ.get("RETRAIN_MAX_ROWS", "200000"))
+# Retraining adds the supervised classifier once the training window holds this many fraud labels, and
+# blends its normalised score into the ensemble with this weight (the detectors share the rest).
+SUPERVISED_MIN_POSITIVES = int(os.environ.get("SUPERVISED_MIN_POSITIVES", "200"))
+SUPERVISED_WEIGHT = float(os.environ.get("SUPERVISED_WEIGHT", "0.5"))
 
 # --- Cases: the workspace, SLAs ---------------------------------------------------------------
 # Hours an analyst has to act on a new case, by severity.

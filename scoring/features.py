@@ -22,7 +22,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scoring.history import COUNTERPARTY_LOOKBACK, EMPTY_HISTORY, AccountHistory, RecentRows
+from scoring.counterparties import (
+    COUNTERPARTY_WINDOWS_S,
+    Payments,
+    counterparty_columns,
+    counterparty_payments,
+    grouped,
+)
+from scoring.history import EMPTY_HISTORY, AccountHistory, RecentRows
 from scoring.models import Transaction
 from scoring.risk_tables import (
     CHANNEL_RISK,
@@ -125,7 +132,6 @@ MIN_LOG_STD = 0.25  # floor on an account's log-amount spread, so a very regular
 ZSCORE_CLIP = 8.0
 SECONDS_CAP = 30 * 86_400  # "no previous transaction" reads as 30 days
 VELOCITY_WINDOWS_S = {"10m": 600.0, "1h": 3600.0, "24h": 86_400.0}
-COUNTERPARTY_WINDOWS_S = {"1h": 3600.0, "24h": 86_400.0, "7d": COUNTERPARTY_LOOKBACK.total_seconds()}
 CATEGORY_PRIOR_WEIGHT = 2.0  # the category's typical counts as this many of the account's own payments
 RATIO_CLIP = 12.0  # |log ratio| cap: beyond e^12 (160,000x) the size of the jump no longer matters
 
@@ -185,65 +191,6 @@ class FeatureFrame:
         return p.distinct(window_s, np.abs(p.amount_eur) >= min_amount_eur)
 
 
-@dataclass(frozen=True)
-class Payments:
-    """Events grouped by a key (a counterparty, or an account), each naming a member (the sender, or the
-    payee), and the batch rows asking about them: distinct members within trailing windows, vectorised.
-
-    A member is present at time T in a window w when one of its events lies in [T - w, T]. Its presence is a
-    union of intervals [t, t + w] over its events: an interval opens at an event more than w after the
-    member's previous one and closes w after an event with no next one within w. Distinct members at T
-    are then the openings up to T minus the closings before T, two binary searches per row.
-    """
-
-    group: np.ndarray  # int64 code per event
-    member: np.ndarray  # int64 code per event
-    epoch_s: np.ndarray  # float64 per event
-    amount_eur: np.ndarray  # float64 per event
-    is_first: np.ndarray  # bool: the member's first ever event in the group (counted once, wherever it is)
-    query_group: np.ndarray  # int64 per batch row, -1 when the row has no group
-    query_s: np.ndarray  # float64 per batch row
-    span: float  # group stride in the composite (group, time) keys
-
-    def _composite(self, group: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-        return group * self.span + seconds
-
-    def distinct(self, window_s: float, include: np.ndarray | None = None) -> np.ndarray:
-        keep = np.ones(len(self.group), bool) if include is None else include
-        group, member, seconds = self.group[keep], self.member[keep], self.epoch_s[keep]
-        pair = group * (int(self.member.max(initial=0)) + 1) + member
-        order = np.lexsort((seconds, pair))
-        pair, group, seconds = pair[order], group[order], seconds[order]
-        same_previous = np.concatenate([[False], pair[1:] == pair[:-1]])
-        gap_before = np.where(same_previous, seconds - np.concatenate([[0.0], seconds[:-1]]), np.inf)
-        same_next = np.concatenate([pair[1:] == pair[:-1], [False]])
-        gap_after = np.where(same_next, np.concatenate([seconds[1:], [0.0]]) - seconds, np.inf)
-        opens = np.sort(self._composite(group, seconds)[gap_before > window_s])
-        closes = np.sort(self._composite(group, seconds + window_s)[gap_after > window_s])
-        at = self._composite(self.query_group, self.query_s)
-        counts = np.searchsorted(opens, at, "right") - np.searchsorted(closes, at, "left")
-        counts -= np.searchsorted(opens, self._composite(self.query_group, -1.0), "right")
-        counts += np.searchsorted(closes, self._composite(self.query_group, -1.0), "left")
-        return np.where(self.query_group >= 0, counts, 0)
-
-    def window_sum(self, window_s: float, values: np.ndarray) -> np.ndarray:
-        """Per batch row: `values` summed over the group's events in [t - window_s, t]."""
-        order = np.argsort(self._composite(self.group, self.epoch_s), kind="stable")
-        keys = self._composite(self.group, self.epoch_s)[order]
-        cumulative = np.concatenate([[0.0], np.cumsum(values[order])])
-        at = self._composite(self.query_group, self.query_s)
-        left = np.searchsorted(keys, at - window_s, "left")
-        total = cumulative[np.searchsorted(keys, at, "right")] - cumulative[left]
-        return np.where(self.query_group >= 0, total, 0.0)
-
-    def firsts(self, window_s: float) -> np.ndarray:
-        """Per batch row: members whose first ever event in the group lies in [t - window_s, t]."""
-        keys = np.sort(self._composite(self.group, self.epoch_s)[self.is_first])
-        at = self._composite(self.query_group, self.query_s)
-        counts = np.searchsorted(keys, at, "right") - np.searchsorted(keys, at - window_s, "left")
-        return np.where(self.query_group >= 0, counts, 0)
-
-
 def build_features(transactions: Sequence[Transaction], history: AccountHistory = EMPTY_HISTORY) -> np.ndarray:
     """One float32 row per transaction, columns in FEATURE_NAMES order."""
     return build_feature_frame(transactions, history).matrix
@@ -254,8 +201,8 @@ def build_feature_frame(transactions: Sequence[Transaction], history: AccountHis
     columns = _stateless(transactions, batch)
     behaviour, key, amount_sorted, reporting_sorted, batch_pos = _behavioural(batch, history)
     columns.update(behaviour)
-    payments = _counterparty_payments(batch, history)
-    columns.update(_counterparty(payments))
+    payments = counterparty_payments(batch, history)
+    columns.update(counterparty_columns(payments))
     matrix = np.empty((len(batch), len(FEATURE_NAMES)), dtype=np.float32)
     for i, name in enumerate(FEATURE_NAMES):
         matrix[:, i] = columns[name]
@@ -437,7 +384,7 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     )
     behaviour = {name: values[batch_pos] for name, values in columns.items()}
     behaviour["amount_vs_category"] = amount_vs_category[batch_pos]
-    payees = _grouped(
+    payees = grouped(
         group=account_code,
         member=merchant,
         epoch_s=t,
@@ -449,81 +396,6 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     )
     behaviour["counterparties_24h"] = payees.distinct(VELOCITY_WINDOWS_S["24h"])
     return behaviour, key, amount_eur[order], reporting[order], batch_pos
-
-
-def _grouped(*, group, member, epoch_s, amount_eur, is_first, query_group, query_s, include) -> Payments:
-    """A Payments of the events where `include` holds (group: int codes; member: strings)."""
-    epoch_s = np.asarray(epoch_s, np.float64)
-    every = np.concatenate([epoch_s, query_s])
-    start = float(every.min()) if len(every) else 0.0
-    span = (float(every.max()) - start if len(every) else 0.0) + 2 * COUNTERPARTY_WINDOWS_S["7d"] + 10.0
-    members = member[include]
-    codes = np.unique(members.astype(str), return_inverse=True)[1] if len(members) else np.empty(0, np.int64)
-    return Payments(
-        group=np.asarray(group[include], np.int64),
-        member=np.asarray(codes, np.int64),
-        epoch_s=epoch_s[include] - start,
-        amount_eur=np.asarray(amount_eur, np.float64)[include],
-        is_first=np.asarray(is_first, bool)[include],
-        query_group=np.asarray(query_group, np.int64),
-        query_s=np.asarray(query_s, np.float64) - start,
-        span=span,
-    )
-
-
-def _counterparty_payments(batch: RecentRows, history: AccountHistory) -> Payments:
-    """The payments to the batch's counterparties: the stored ones of the last 24 hours (raw), each earlier
-    sender's latest and first payment (from CounterpartySender), and the batch's own.
-
-    Every sender whose first payment predates the raw window has an event at that first time, so a pair's
-    earliest event here is its first ever, in serving as in training (where everything is raw).
-    """
-    recent, senders = history.counterparty_recent, history.counterparty_senders
-    before = senders.last_epoch_s < history.recent_from_s  # no raw payment in the window: its latest one
-    extra_first = (senders.first_epoch_s < history.recent_from_s) & (senders.first_epoch_s != senders.last_epoch_s)
-    merchant = np.concatenate(
-        [senders.merchant[before], senders.merchant[extra_first], recent.merchant, batch.merchant]
-    )
-    account = np.concatenate([senders.account[before], senders.account[extra_first], recent.account, batch.account])
-    epoch_s = np.concatenate(
-        [senders.last_epoch_s[before], senders.first_epoch_s[extra_first], recent.epoch_s, batch.epoch_s]
-    )
-    n_virtual = int(before.sum()) + int(extra_first.sum())
-    amount_eur = np.concatenate([np.zeros(n_virtual), np.abs(recent.amount_eur), np.abs(batch.amount_eur)])
-    m = len(merchant)
-    if m:
-        merchant_code = np.unique(merchant.astype(str), return_inverse=True)[1].astype(np.int64)
-        account_code = np.unique(account.astype(str), return_inverse=True)[1].astype(np.int64)
-    else:
-        merchant_code = account_code = np.empty(0, np.int64)
-    pair = merchant_code * (int(account_code.max(initial=0)) + 1) + account_code
-    order = np.lexsort((np.arange(m), epoch_s, pair))
-    is_first = np.zeros(m, bool)
-    if m:
-        is_first[order[np.concatenate([[True], pair[order][1:] != pair[order][:-1]])]] = True
-    query_group = np.where(batch.merchant != "", merchant_code[m - len(batch) :], -1)
-    return _grouped(
-        group=merchant_code,
-        member=account,
-        epoch_s=epoch_s,
-        amount_eur=amount_eur,
-        is_first=is_first,
-        query_group=query_group,
-        query_s=batch.epoch_s,
-        include=merchant != "",
-    )
-
-
-def _counterparty(payments: Payments) -> dict[str, np.ndarray]:
-    senders = {name: payments.distinct(window_s) for name, window_s in COUNTERPARTY_WINDOWS_S.items()}
-    firsts = payments.firsts(COUNTERPARTY_WINDOWS_S["7d"])
-    return {
-        **{f"counterparty_senders_{name}": np.log1p(count) for name, count in senders.items()},
-        "counterparty_new_sender_share": np.where(senders["7d"] > 0, firsts / np.maximum(senders["7d"], 1), 0.0),
-        "counterparty_log_inflow_24h": np.log1p(
-            payments.window_sum(COUNTERPARTY_WINDOWS_S["24h"], payments.amount_eur)
-        ),
-    }
 
 
 def _prior_pair_sums(account_code, values, t, seq, weights, stored: dict, account, batch_from: int):

@@ -230,8 +230,9 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             )
             .values_list("account_id", "kind", "value", "n", "sum_log_amount")
         ),
-        # Every count of the batch's accounts (a few per account; only the batch's pairs are looked up):
-        # an index range per account measured 50 ms for 7,600 accounts, joining the exact pairs 106 ms.
+        # Every count of the batch's accounts (only the batch's pairs are looked up): an index range per
+        # account measured 0.44-0.51 s for the 139,000 rows of a 10,000-row batch's 3,977 accounts (their
+        # countries, merchants and categories); joining the batch's 19,000 exact triples, 0.74-0.80 s.
         f"SELECT account_id, kind, value, n, sum_log_amount FROM {AccountValueCount._meta.db_table} "  # noqa: S608
         "WHERE organisation_id = %s AND account_id = ANY(%s::text[])",
         (organisation_id, accounts_param),

@@ -18,9 +18,13 @@ from scoring.models import ModelVersion, RiskLevel
 ONNX_INPUT = "features"
 ISOLATION_OUTPUT = "isolation_score"  # = -IsolationForest.score_samples, in (0, 1], higher = more anomalous
 RECONSTRUCTION_OUTPUT = "reconstruction_error"  # PCA reconstruction squared error, standardised units
+SUPERVISED_OUTPUT = "supervised_logit"  # HistGradientBoostingClassifier.decision_function: log-odds of fraud
 RISK_THRESHOLDS = ("medium", "high", "critical")
 FLAG_THRESHOLD = "high"
 COMPONENTS = {"isolation_forest": ISOLATION_OUTPUT, "autoencoder": RECONSTRUCTION_OUTPUT}
+# The supervised classifier: part of a version only when it was trained with enough labels.
+SUPERVISED = "supervised"
+ALL_COMPONENTS = {**COMPONENTS, SUPERVISED: SUPERVISED_OUTPUT}
 _LEVELS = np.array([RiskLevel.LOW.value, RiskLevel.MEDIUM.value, RiskLevel.HIGH.value, RiskLevel.CRITICAL.value])
 
 
@@ -59,12 +63,17 @@ def make_session(onnx_bytes: bytes) -> ort.InferenceSession:
     return ort.InferenceSession(onnx_bytes, sess_options=session_options(), providers=["CPUExecutionProvider"])
 
 
-def raw_component_scores(session: ort.InferenceSession, features: np.ndarray) -> dict[str, np.ndarray]:
-    """Each detector's raw score per row (float64, higher = more anomalous), in one onnxruntime call."""
+def raw_component_scores(
+    session: ort.InferenceSession, features: np.ndarray, components: Sequence[str] = tuple(COMPONENTS)
+) -> dict[str, np.ndarray]:
+    """Each detector's raw score per row (float64, higher = more anomalous or likelier fraud), in one
+    onnxruntime call; `components` names the graph's parts (ALL_COMPONENTS keys) to run."""
     if len(features) == 0:
-        return {name: np.empty(0, dtype=np.float64) for name in COMPONENTS}
-    outputs = session.run(list(COMPONENTS.values()), {ONNX_INPUT: np.ascontiguousarray(features, np.float32)})
-    return {name: np.asarray(out, dtype=np.float64).ravel() for name, out in zip(COMPONENTS, outputs, strict=True)}
+        return {name: np.empty(0, dtype=np.float64) for name in components}
+    outputs = session.run(
+        [ALL_COMPONENTS[name] for name in components], {ONNX_INPUT: np.ascontiguousarray(features, np.float32)}
+    )
+    return {name: np.asarray(out, dtype=np.float64).ravel() for name, out in zip(components, outputs, strict=True)}
 
 
 def normalise_scores(raw: np.ndarray, score_reference: Sequence[float]) -> np.ndarray:
@@ -79,8 +88,10 @@ def normalise_scores(raw: np.ndarray, score_reference: Sequence[float]) -> np.nd
 
 
 def combine_scores(raw: dict[str, np.ndarray], reference: dict, weights: dict[str, float]) -> np.ndarray:
-    """Weighted mean of the detectors' normalised scores (before the ensemble's own calibration)."""
-    return sum(weights[name] * normalise_scores(raw[name], reference[name]) for name in COMPONENTS)
+    """Weighted mean of the detectors' normalised scores (before the ensemble's own calibration): each raw
+    score is first mapped to its quantile on training traffic, so a forest path length, a reconstruction
+    error and a log-odds of fraud are blended on one scale. `weights` names the parts and sums to 1."""
+    return sum(weights[name] * normalise_scores(raw[name], reference[name]) for name in weights)
 
 
 class Scorer:
@@ -99,10 +110,17 @@ class Scorer:
                 f"Model v{model_version.version} was trained on features {list(model_version.feature_names)}, "
                 f"this code computes {list(FEATURE_NAMES)}; retrain it or deploy matching code."
             )
+        weights = (model_version.params or {}).get("ensemble_weights") or {}
+        if not set(COMPONENTS) <= set(weights) <= set(ALL_COMPONENTS):
+            raise ModelArtifactError(
+                f"Model v{model_version.version}: params.ensemble_weights must name both detectors "
+                "(and the supervised classifier only if the version has one)."
+            )
+        components = tuple(name for name in ALL_COMPONENTS if name in weights)
         reference = model_version.score_reference
-        if not isinstance(reference, dict) or any(k not in reference for k in (*COMPONENTS, "ensemble")):
+        if not isinstance(reference, dict) or any(k not in reference for k in (*components, "ensemble")):
             raise ModelArtifactError(f"Model v{model_version.version}: score_reference lacks a detector's quantiles.")
-        reference = {k: np.asarray(reference[k], dtype=np.float64) for k in (*COMPONENTS, "ensemble")}
+        reference = {k: np.asarray(reference[k], dtype=np.float64) for k in (*components, "ensemble")}
         if any(r.ndim != 1 or len(r) < 2 or np.any(np.diff(r) <= 0) for r in reference.values()):
             raise ModelArtifactError(f"Model v{model_version.version}: score references must be increasing.")
         thresholds = [float(model_version.thresholds_in_force[name]) for name in RISK_THRESHOLDS]
@@ -110,23 +128,19 @@ class Scorer:
             raise ModelArtifactError(
                 f"Model v{model_version.version}: thresholds must satisfy 0 <= medium <= high <= critical <= 1."
             )
-        weights = (model_version.params or {}).get("ensemble_weights") or {}
-        if set(weights) != set(COMPONENTS):
-            raise ModelArtifactError(
-                f"Model v{model_version.version}: params.ensemble_weights must name both detectors."
-            )
         self.model_version = model_version
         self.key = (model_version.pk, model_version.artifact_sha256, model_version.calibrated_at)
         self.session = make_session(artifact)
         self.score_reference = reference
-        self.weights = {k: float(v) for k, v in weights.items()}
+        self.components = components
+        self.weights = {k: float(weights[k]) for k in components}
         self.thresholds = dict(zip(RISK_THRESHOLDS, thresholds, strict=True))
         self._cuts = np.array(thresholds)
 
     def raw_scores(self, features: np.ndarray) -> dict[str, np.ndarray]:
         if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
             raise ValueError(f"features must have shape (n, {len(FEATURE_NAMES)}), got {features.shape}")
-        return raw_component_scores(self.session, features)
+        return raw_component_scores(self.session, features, self.components)
 
     def normalise(self, raw: dict[str, np.ndarray]) -> np.ndarray:
         combined = combine_scores(raw, self.score_reference, self.weights)

@@ -14,6 +14,11 @@ float32 comparisons take the same branch as scikit-learn's float32 tree traversa
 
 The autoencoder is linear (PCA on standardised features): the reconstruction error is
 ||(x - shift) / scale @ (I - V^T V)||^2, a Sub, Div, MatMul, Mul and ReduceSum.
+
+The supervised classifier (HistGradientBoostingClassifier, present once enough labels exist) is a second
+TreeEnsembleRegressor node: every boosting iteration's tree with its leaf values, summed, plus the
+baseline log-odds. Its output is `decision_function` (log-odds of fraud); a row goes left when
+x <= threshold, and a missing value (NaN) follows the tree's `missing_go_to_left`.
 """
 
 from __future__ import annotations
@@ -24,10 +29,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 from sklearn.decomposition import PCA
-from sklearn.ensemble import IsolationForest
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.ensemble._iforest import _average_path_length
 
-from scoring.inference import ISOLATION_OUTPUT, ONNX_INPUT, RECONSTRUCTION_OUTPUT
+from scoring.inference import ISOLATION_OUTPUT, ONNX_INPUT, RECONSTRUCTION_OUTPUT, SUPERVISED_OUTPUT
 
 # Pinned: onnxruntime 1.32 loads these; an upgrade of onnx cannot change the graph silently.
 TARGET_OPSET = {"": 21, "ai.onnx.ml": 3}
@@ -55,38 +60,50 @@ def float32_floor(values: np.ndarray) -> np.ndarray:
     return rounded
 
 
-def ensemble_graph(
-    estimator: IsolationForest, *, n_features: int, shift: np.ndarray, scale: np.ndarray, pca: PCA
-) -> bytes:
-    if estimator.max_features != 1.0:
-        raise ValueError("every tree must see every feature (max_features=1.0)")
-    attrs: dict[str, list] = {k: [] for k in ("ids", "tree", "feat", "val", "mode", "true", "false")}
+def supervised_trees(classifier: HistGradientBoostingClassifier) -> list[np.ndarray]:
+    """The fitted binary classifier's trees (scikit-learn's predictor node arrays), one per iteration."""
+    if classifier.n_trees_per_iteration_ != 1:
+        raise ValueError("only a binary classifier can be exported")
+    if getattr(classifier, "is_categorical_", None) is not None and np.any(classifier.is_categorical_):
+        raise ValueError("categorical splits cannot be exported; every feature is numeric")
+    return [predictors[0].nodes for predictors in classifier._predictors]
+
+
+def supervised_baseline(classifier: HistGradientBoostingClassifier) -> float:
+    return float(np.ravel(classifier._baseline_prediction)[0])
+
+
+def _sum_of_trees(output: str, trees, *, base_value: float = 0.0) -> onnx.NodeProto:
+    """One TreeEnsembleRegressor node: `base_value` plus the sum over `trees` of the leaf each row reaches.
+
+    Each tree is (is_leaf, feature, threshold, left, right, missing_go_left, value) per node; a row goes
+    left when x <= threshold, rounded down to float32 so float32 comparisons take scikit-learn's branch.
+    """
+    attrs: dict[str, list] = {k: [] for k in ("ids", "tree", "feat", "val", "mode", "true", "false", "missing")}
     targets: dict[str, list] = {k: [] for k in ("tree", "node", "weight")}
-    for tree_id, (tree, leaf_values) in enumerate(
-        zip((e.tree_ for e in estimator.estimators_), isolation_leaf_values(estimator), strict=True)
-    ):
-        is_leaf = tree.children_left < 0
-        count = tree.node_count
+    for tree_id, (is_leaf, feature, threshold, left, right, missing_left, value) in enumerate(trees):
+        count = len(is_leaf)
         attrs["ids"] += range(count)
         attrs["tree"] += [tree_id] * count
-        attrs["feat"] += np.where(is_leaf, 0, tree.feature).tolist()
-        attrs["val"] += np.where(is_leaf, 0.0, float32_floor(tree.threshold)).tolist()
+        attrs["feat"] += np.where(is_leaf, 0, feature).tolist()
+        attrs["val"] += np.where(is_leaf, 0.0, float32_floor(threshold)).tolist()
         attrs["mode"] += ["LEAF" if leaf else "BRANCH_LEQ" for leaf in is_leaf]
-        attrs["true"] += np.where(is_leaf, 0, tree.children_left).tolist()
-        attrs["false"] += np.where(is_leaf, 0, tree.children_right).tolist()
+        attrs["true"] += np.where(is_leaf, 0, left).tolist()
+        attrs["false"] += np.where(is_leaf, 0, right).tolist()
+        attrs["missing"] += np.where(is_leaf, 0, missing_left).tolist()
         leaves = np.flatnonzero(is_leaf)
         targets["tree"] += [tree_id] * len(leaves)
         targets["node"] += leaves.tolist()
-        targets["weight"] += leaf_values[leaves].tolist()
-
-    forest = helper.make_node(
+        targets["weight"] += np.asarray(value, np.float64)[leaves].tolist()
+    return helper.make_node(
         "TreeEnsembleRegressor",
         [ONNX_INPUT],
-        ["path_length_sum"],
+        [output],
         domain="ai.onnx.ml",
         n_targets=1,
         aggregate_function="SUM",
         post_transform="NONE",
+        base_values=[base_value],
         nodes_nodeids=attrs["ids"],
         nodes_treeids=attrs["tree"],
         nodes_featureids=attrs["feat"],
@@ -94,13 +111,43 @@ def ensemble_graph(
         nodes_modes=attrs["mode"],
         nodes_truenodeids=attrs["true"],
         nodes_falsenodeids=attrs["false"],
-        nodes_missing_value_tracks_true=[0] * len(attrs["ids"]),
+        nodes_missing_value_tracks_true=attrs["missing"],
         nodes_hitrates=[1.0] * len(attrs["ids"]),
         target_ids=[0] * len(targets["node"]),
         target_nodeids=targets["node"],
         target_treeids=targets["tree"],
         target_weights=targets["weight"],
     )
+
+
+def _supervised_node(classifier: HistGradientBoostingClassifier) -> onnx.NodeProto:
+    trees = (
+        (n["is_leaf"].astype(bool), n["feature_idx"], n["num_threshold"], n["left"], n["right"],
+         n["missing_go_to_left"], n["value"])
+        for n in supervised_trees(classifier)
+    )  # fmt: skip
+    return _sum_of_trees(SUPERVISED_OUTPUT, trees, base_value=supervised_baseline(classifier))
+
+
+def ensemble_graph(
+    estimator: IsolationForest,
+    *,
+    n_features: int,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    pca: PCA,
+    supervised: HistGradientBoostingClassifier | None = None,
+) -> bytes:
+    if estimator.max_features != 1.0:
+        raise ValueError("every tree must see every feature (max_features=1.0)")
+    trees = (
+        (tree.children_left < 0, tree.feature, tree.threshold, tree.children_left, tree.children_right,
+         np.zeros(tree.node_count, np.int64), leaf_values)
+        for tree, leaf_values in zip(
+            (e.tree_ for e in estimator.estimators_), isolation_leaf_values(estimator), strict=True
+        )
+    )  # fmt: skip
+    forest = _sum_of_trees("path_length_sum", trees)
     residual = np.eye(n_features) - pca.components_.T @ pca.components_
     constants = [
         numpy_helper.from_array(np.array([-1.0 / isolation_denominator(estimator)], np.float32), "minus_inv_denom"),
@@ -120,14 +167,15 @@ def ensemble_graph(
         helper.make_node("Mul", ["residual", "residual"], ["squared"]),
         helper.make_node("ReduceSum", ["squared", "feature_axis"], [RECONSTRUCTION_OUTPUT], keepdims=1),
     ]
+    outputs = [ISOLATION_OUTPUT, RECONSTRUCTION_OUTPUT]
+    if supervised is not None:
+        nodes.append(_supervised_node(supervised))
+        outputs.append(SUPERVISED_OUTPUT)
     graph = helper.make_graph(
         nodes,
         "finobs_ensemble",
         [helper.make_tensor_value_info(ONNX_INPUT, TensorProto.FLOAT, [None, n_features])],
-        [
-            helper.make_tensor_value_info(ISOLATION_OUTPUT, TensorProto.FLOAT, [None, 1]),
-            helper.make_tensor_value_info(RECONSTRUCTION_OUTPUT, TensorProto.FLOAT, [None, 1]),
-        ],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, 1]) for name in outputs],
         initializer=constants,
     )
     model = helper.make_model(
@@ -140,11 +188,12 @@ def ensemble_graph(
     return model.SerializeToString()
 
 
-def explainer_trees(estimator: IsolationForest) -> bytes:
+def explainer_trees(estimator: IsolationForest, supervised: HistGradientBoostingClassifier | None = None) -> bytes:
     """The forest in the array form shap.TreeExplainer reads (npz, no pickle), so serving needs no scikit-learn.
 
     Leaf values are path lengths; internal nodes hold their leaves' sample-weighted mean, as shap's own
-    IsolationForest support computes them.
+    IsolationForest support computes them. The supervised classifier's trees, when present, are stored as
+    `sup_*` arrays with its baseline log-odds, in the form shap's own HistGradientBoosting support builds.
     """
     arrays: dict[str, np.ndarray] = {}
     for i, (estimator_tree, leaf_values) in enumerate(
@@ -164,6 +213,21 @@ def explainer_trees(estimator: IsolationForest) -> bytes:
         arrays[f"threshold_{i}"] = estimator_tree.threshold.astype(np.float64)
         arrays[f"value_{i}"] = values
         arrays[f"weight_{i}"] = weight
+    if supervised is not None:
+        trees = supervised_trees(supervised)
+        for i, nodes in enumerate(trees):
+            leaf = nodes["is_leaf"].astype(bool)
+            left = np.where(leaf, -1, nodes["left"].astype(np.int64)).astype(np.int32)
+            right = np.where(leaf, -1, nodes["right"].astype(np.int64)).astype(np.int32)
+            arrays[f"sup_left_{i}"] = left
+            arrays[f"sup_right_{i}"] = right
+            arrays[f"sup_default_{i}"] = np.where(nodes["missing_go_to_left"].astype(bool), left, right)
+            arrays[f"sup_feature_{i}"] = np.where(leaf, -2, nodes["feature_idx"]).astype(np.int32)
+            arrays[f"sup_threshold_{i}"] = nodes["num_threshold"].astype(np.float64)
+            arrays[f"sup_value_{i}"] = nodes["value"].astype(np.float64)
+            arrays[f"sup_weight_{i}"] = nodes["count"].astype(np.float64)
+        arrays["sup_n_trees"] = np.array(len(trees))
+        arrays["sup_base_offset"] = np.array(supervised_baseline(supervised))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, n_trees=np.array(len(estimator.estimators_)), **arrays)
     return buffer.getvalue()

@@ -128,6 +128,31 @@ def test_case_page_renders_the_shap_contributions_when_present(client, personas,
     assert "data-shap-chart" in page and "Quasi-cash merchant pushes towards anomalous" in page
     assert f'id="shap-{decision.pk}"' in page
     assert "Explanation not computed yet" not in page
+    assert 'data-testid="supervised-explanation"' not in page  # an unsupervised version's explanation
+
+
+def test_case_page_renders_the_supervised_contributions_when_present(client, personas, open_case):
+    case = open_case("a-1")
+    decision = case.transactions.first().decision
+    text = "9 other transactions by this account in the last hour (raises the risk)"
+    contribution = {"feature": "count_1h", "label": "Transactions in the last hour", "value": 9.0,
+                    "contribution": 1.7, "text": text}  # fmt: skip
+    decision.explanation = {
+        "method": "tree_shap:isolation_forest_path_length",
+        "base_value": 8.1,
+        "contributions": [{**contribution, "contribution": 0.4, "text": "forest: many recent transactions"}],
+        "supervised": {
+            "method": "tree_shap:hist_gradient_boosting_log_odds",
+            "base_value": -4.2,
+            "contributions": [contribution],
+        },
+    }
+    decision.save()
+    client.force_login(personas["alice"])
+    page = client.get(f"/cases/{case.reference}/").content.decode()
+    assert 'data-testid="supervised-explanation"' in page and "hist_gradient_boosting_log_odds" in page
+    assert text in page
+    assert "forest: many recent transactions" in page
 
 
 def test_similar_cases_fragment_lists_closed_neighbours_with_outcomes(client, personas, open_case):

@@ -88,7 +88,13 @@ def model_retrain_request(*, actor, reason: str) -> RetrainRun:
 def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> ModelVersion:
     """Train a candidate on the last RETRAIN_WINDOW_DAYS of stored traffic, measure it against the champion
     on the same held-out window (the most recent fifth), register it, and notify. Known fraud (labels from
-    case outcomes) is kept out of training and measures both models where present.
+    case outcomes) is kept out of the unsupervised detectors' training and measures the models where present.
+
+    With at least SUPERVISED_MIN_POSITIVES fraud labels in the training part of the window, a second
+    candidate is registered from the same detectors plus the supervised classifier (fraud against every
+    other row of the training part), measured on the same held-out window: the leaderboard then ranks the
+    two side by side, and either is promoted through four-eyes like any candidate. The supervised one is
+    returned. Fewer labels: the unsupervised candidate alone.
 
     Fewer than RETRAIN_MIN_ROWS stored rows: the generator's traffic is used instead, and the version's
     params say so. Promotes only with AUTO_PROMOTE and a held-out F1 (or, without labels, alert rate
@@ -97,8 +103,8 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     from scoring.evaluation import serving_rules
     from scoring.features import build_feature_frame
     from scoring.rule_engine import evaluate_rules
-    from scoring.services.registry import model_promote, model_register, model_train, registry_fields
-    from scoring.training import evaluate, train_ensemble
+    from scoring.services.registry import model_promote, model_register, model_train, registry_fields, unsaved_scorer
+    from scoring.training import Labelled, evaluate, fit_detectors, train_ensemble
 
     started = time.perf_counter()
     since = timezone.now() - timedelta(days=organisation_setting("RETRAIN_WINDOW_DAYS"))
@@ -112,27 +118,44 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     split = int(len(rows) * (1 - RETRAIN_HOLDOUT_SHARE))
     train_mask = np.zeros(len(rows), bool)
     train_mask[:split] = labels[:split] != Label.FRAUD
-    trained = train_ensemble(frame.matrix[train_mask], seed=int(time.time()) % 2**31, n_estimators=n_estimators)
-    fields = registry_fields(
-        trained,
-        [rows[i] for i in np.flatnonzero(train_mask)],
-        training_data={
-            "source": "stored transactions",
-            "since": since.isoformat(),
-            "rows": int(train_mask.sum()),
-            "holdout_rows": len(rows) - split,
-            "reason": reason,
-        },
-        actor=actor,
-    )
-    from scoring.services.registry import unsaved_scorer
-
+    seed = int(time.time()) % 2**31
+    detectors = fit_detectors(frame.matrix[train_mask], seed=seed, n_estimators=n_estimators)
+    training_data = {
+        "source": "stored transactions",
+        "since": since.isoformat(),
+        "rows": int(train_mask.sum()),
+        "holdout_rows": len(rows) - split,
+        "reason": reason,
+    }
+    positives = int(np.sum(labels[:split] == Label.FRAUD))
+    trained = {"candidate": train_ensemble(frame.matrix[train_mask], seed=seed, detectors=detectors)}
+    if positives >= settings.SUPERVISED_MIN_POSITIVES:
+        trained["candidate_supervised"] = train_ensemble(
+            frame.matrix[train_mask],
+            seed=seed,
+            detectors=detectors,
+            supervised=Labelled(frame.matrix[:split], labels[:split] == Label.FRAUD),
+            supervised_weight=settings.SUPERVISED_WEIGHT,
+        )
+    training_txns = [rows[i] for i in np.flatnonzero(train_mask)]
+    fields = {
+        name: registry_fields(
+            model,
+            training_txns,
+            training_data={**training_data, "labelled_rows": split, "positives": positives}
+            if model.classifier is not None
+            else training_data,
+            actor=actor,
+        )
+        for name, model in trained.items()
+    }
     holdout = slice(split, len(rows))
     rules = serving_rules()
     known = labels[holdout] != Label.UNKNOWN
     comparison = {}
     champion = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).first()
-    for name, scorer in (("candidate", unsaved_scorer(fields)), ("champion", champion and scorer_for(champion))):
+    scorers = {name: unsaved_scorer(f) for name, f in fields.items()} | {"champion": champion and scorer_for(champion)}
+    for name, scorer in scorers.items():
         if scorer is None:
             continue
         scores = scorer.score(frame.matrix[holdout])
@@ -142,12 +165,22 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
             result |= evaluate(scores[known], labels[holdout][known] == Label.FRAUD, scorer.thresholds,
                                flagged=outcome.flagged[known])  # fmt: skip
         comparison[name] = result
-    fields["metrics"] = {"holdout": comparison["candidate"], "comparison": comparison,
-                         "total_seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
-    candidate = model_register(fields=fields, actor=actor, event="model.retrained")
-    if settings.AUTO_PROMOTE and _beats(comparison.get("candidate"), comparison.get("champion"), trained):
-        model_promote(model_version=candidate, actor=actor or "system:auto_promote")
-    return candidate
+    registered = {}
+    for name, model_fields in fields.items():
+        model_fields["metrics"] = {"holdout": comparison[name], "comparison": comparison,
+                                   "total_seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+        registered[name] = model_register(fields=model_fields, actor=actor, event="model.retrained")
+    if settings.AUTO_PROMOTE:
+        best = max(registered, key=lambda name: _rank(comparison[name], trained[name]))
+        if _beats(comparison[best], comparison.get("champion"), trained[best]):
+            model_promote(model_version=registered[best], actor=actor or "system:auto_promote")
+    return registered.get("candidate_supervised") or registered["candidate"]
+
+
+def _rank(result: dict, trained) -> float:
+    if "f1" in result:
+        return result["f1"]
+    return -abs(result["alert_rate"] - trained.params["contamination_target"])
 
 
 def _beats(candidate: dict | None, champion: dict | None, trained) -> bool:

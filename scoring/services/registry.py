@@ -46,31 +46,47 @@ def model_train(
     make_champion: bool = True,
     n_estimators: int = 100,
     fraud_rate: float = 0.015,
+    supervised: bool = False,
 ) -> ModelVersion:
     """Train the ensemble on generated traffic, evaluate it (with the rules) on a held-out set, register it.
 
     Training is unsupervised on all traffic (labels are not used, as in production where most are
-    unknown); the held-out set's labels only measure it. `make_champion` promotes it in the same
-    transaction: for bootstrapping an installation (`train_model`, `demo`), not for the four-eyes path.
+    unknown); the held-out set's labels only measure it. `supervised` also fits the supervised classifier
+    on the generator's labels (every injected fraud known), blended with weight SUPERVISED_WEIGHT: what an
+    organisation whose cases labelled its traffic gets, to measure it (`evaluate_model --stress`).
+    `make_champion` promotes it in the same transaction: for bootstrapping an installation (`train_model`,
+    `demo`), not for the four-eyes path.
     """
     fields = synthetic_model_fields(
-        n_accounts=n_accounts, days=days, seed=seed, n_estimators=n_estimators, fraud_rate=fraud_rate, actor=actor
+        n_accounts=n_accounts,
+        days=days,
+        seed=seed,
+        n_estimators=n_estimators,
+        fraud_rate=fraud_rate,
+        actor=actor,
+        supervised=supervised,
     )
     return model_register(fields=fields, actor=actor, make_champion=make_champion)
 
 
 def synthetic_model_fields(
-    *, n_accounts: int, days: int, seed: int, n_estimators: int, fraud_rate: float, actor=None
+    *, n_accounts: int, days: int, seed: int, n_estimators: int, fraud_rate: float, actor=None, supervised=False
 ) -> dict:
     """A model version's fields (not saved): the ensemble trained on generated traffic, measured on a held-out
     generated set with the shipped rules."""
+    import numpy as np
+
     from scoring.evaluation import evaluate_scorer, serving_rules
-    from scoring.training import train_ensemble  # scikit-learn only where training runs
+    from scoring.training import Labelled, train_ensemble  # scikit-learn only where training runs
 
     started = time.perf_counter()
     training_set = generate(n_accounts=n_accounts, days=days, seed=seed, fraud_rate=fraud_rate)
     training_txns = records_to_transactions(training_set.records, source=SYNTHETIC_SOURCE)
-    trained = train_ensemble(build_features(training_txns), seed=seed, n_estimators=n_estimators)
+    X = build_features(training_txns)
+    labelled = Labelled(X, np.asarray(training_set.labels, dtype=bool)) if supervised else None
+    trained = train_ensemble(
+        X, seed=seed, n_estimators=n_estimators, supervised=labelled, supervised_weight=settings.SUPERVISED_WEIGHT
+    )
     fit_s = time.perf_counter() - started
     holdout_seed = seed + HOLDOUT_SEED_OFFSET
     holdout = generate(n_accounts=max(n_accounts // 2, 100), days=days, seed=holdout_seed, fraud_rate=fraud_rate)
@@ -84,6 +100,7 @@ def synthetic_model_fields(
             "seed": seed,
             "fraud_rate": fraud_rate,
             "holdout_seed": holdout_seed,
+            **({"labels": "scoring.generator", "positives": int(labelled.is_fraud.sum())} if supervised else {}),
         },
         actor=actor,
     )

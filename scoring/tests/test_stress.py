@@ -55,3 +55,16 @@ def test_evaluate_model_stress_reports_every_pattern(capsys):
     for pattern in STRESS_PATTERNS:
         assert pattern in out
     assert "alert rate" in out and "overall" in out
+
+
+@pytest.mark.django_db
+def test_a_champion_on_another_feature_list_is_replaced_by_the_default_model(champion, capsys):
+    from scoring.inference import champion_scorer
+    from scoring.models import ModelVersion
+
+    ModelVersion.objects.filter(pk=champion.pk).update(feature_names=champion.feature_names[:-1])
+    call_command("install_default_model")
+    assert "the default model is champion" in capsys.readouterr().out
+    assert champion_scorer().model_version.pk != champion.pk  # served again
+    call_command("install_default_model")
+    assert "kept" in capsys.readouterr().out

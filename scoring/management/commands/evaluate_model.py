@@ -28,8 +28,16 @@ class Command(BaseCommand):
             "scales, activity and merchant mixes, mule fan-in and fan-out. Without a champion, the shipped "
             "default model is measured.",
         )
+        parser.add_argument(
+            "--supervised",
+            action="store_true",
+            help="With --stress: measure the shipped default model's training plus the supervised classifier "
+            "fitted on the training generator's labels (trained now; nothing is registered).",
+        )
 
-    def handle(self, *args, model_version: int | None, seed, accounts, days, stress, **options):
+    def handle(self, *args, model_version: int | None, seed, accounts, days, stress, supervised, **options):
+        if supervised and (not stress or model_version):
+            raise CommandError("--supervised goes with --stress, without --model-version.")
         versions = ModelVersion.objects.all()
         requested = model_version
         model_version = (
@@ -38,7 +46,10 @@ class Command(BaseCommand):
             else versions.filter(status=ModelVersion.Status.CHAMPION).first()
         )
         if stress:
-            return self.handle_stress(requested, model_version, seed=seed, accounts=accounts, days=days)
+            return self.handle_stress(
+                requested, None if supervised else model_version, seed=seed, accounts=accounts, days=days,
+                supervised=supervised,
+            )  # fmt: skip
         if model_version is None:
             raise CommandError("No such model version (train one with `manage.py train_model`).")
         if model_version.params.get("training_data", {}).get("seed") == seed:
@@ -52,12 +63,22 @@ class Command(BaseCommand):
         write_metrics(self.stdout, "model alone", result["model"])
         write_metrics(self.stdout, "model + rules", result["model_and_rules"])
 
-    def handle_stress(self, requested, model_version, *, seed: int, accounts: int, days: int) -> None:
+    def handle_stress(self, requested, model_version, *, seed: int, accounts: int, days: int, supervised=False) -> None:
         if model_version is None and requested:
             raise CommandError(f"No model version {requested}.")
-        if model_version is None:
+        from scoring.services.registry import synthetic_model_fields, unsaved_scorer
+
+        if supervised:
+            spec = settings.DEFAULT_MODEL_TRAINING
+            fields = synthetic_model_fields(
+                n_accounts=spec["n_accounts"], days=spec["days"], seed=spec["seed"],
+                n_estimators=spec["n_estimators"], fraud_rate=spec.get("fraud_rate", 0.015), supervised=True,
+            )  # fmt: skip
+            scorer = unsaved_scorer(fields)
+            name = "the default model's training with the supervised classifier on the generator's labels"
+            training = fields["params"]["training_data"]
+        elif model_version is None:
             from scoring.default_model import default_model_fields
-            from scoring.services.registry import unsaved_scorer
 
             fields = default_model_fields()
             scorer, name = unsaved_scorer(fields), "the shipped default model"

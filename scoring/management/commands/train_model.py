@@ -15,10 +15,15 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7, help="Random seed of the training data and model.")
         parser.add_argument("--trees", type=int, default=100, help="IsolationForest trees (default 100).")
         parser.add_argument(
+            "--supervised",
+            action="store_true",
+            help="Also fit the supervised classifier on the generator's labels (every injected fraud known).",
+        )
+        parser.add_argument(
             "--no-promote", action="store_true", help="Register as a candidate; keep the current champion."
         )
 
-    def handle(self, *args, accounts, days, seed, trees, no_promote, **options):
+    def handle(self, *args, accounts, days, seed, trees, no_promote, supervised, **options):
         if accounts < 1 or days < 1 or trees < 1:
             raise CommandError("--accounts, --days and --trees must be at least 1.")
         self.stdout.write(f"Training on {accounts} accounts x {days} days (seed {seed}, {trees} trees)...")
@@ -29,6 +34,7 @@ class Command(BaseCommand):
             n_estimators=trees,
             make_champion=not no_promote,
             actor="system:train_model",
+            supervised=supervised,
         )
         metrics = model_version.metrics
         holdout = metrics["holdout"]
