@@ -230,12 +230,19 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             )
             .values_list("account_id", "kind", "value", "n", "sum_log_amount")
         ),
-        # Every count of the batch's accounts (only the batch's pairs are looked up): an index range per
-        # account measured 0.44-0.51 s for the 139,000 rows of a 10,000-row batch's 3,977 accounts (their
-        # countries, merchants and categories); joining the batch's 19,000 exact triples, 0.74-0.80 s.
-        f"SELECT account_id, kind, value, n, sum_log_amount FROM {AccountValueCount._meta.db_table} "  # noqa: S608
-        "WHERE organisation_id = %s AND account_id = ANY(%s::text[])",
-        (organisation_id, accounts_param),
+        # Only the batch's own (account, kind, value) triples: the features look nothing else up. The account
+        # filter lets PostgreSQL hash the triples and scan the accounts' index range once; reading every count
+        # of the accounts instead returned 139,000 rows for a 10,000-row batch (19,191 here), and turning
+        # them into dictionaries cost more than the query.
+        f"SELECT v.account_id, v.kind, v.value, v.n, v.sum_log_amount FROM {AccountValueCount._meta.db_table} v "  # noqa: S608
+        "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS b(account_id, kind, value) "
+        "ON v.account_id = b.account_id AND v.kind = b.kind AND v.value = b.value "
+        "WHERE v.organisation_id = %s AND v.account_id = ANY(%s::text[])",
+        (
+            *(text_array(column) for column in zip(*_value_keys(transactions), strict=True)),
+            organisation_id,
+            accounts_param,
+        ),
     )
     merchants_param = text_array(merchants)
     counterparty_rows = _fetch_all(
@@ -300,6 +307,20 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
         ),
         recent_from_s=recent_from.timestamp(),
     )
+
+
+def _value_keys(transactions: Sequence[Transaction]) -> list[tuple[str, str, str]]:
+    """The batch's distinct (account, kind, value) triples of AccountValueCount, as profiles_record keys them."""
+    country = AccountValueCount.Kind.COUNTRY.value
+    merchant = AccountValueCount.Kind.MERCHANT.value
+    category = AccountValueCount.Kind.CATEGORY.value
+    keys = set()
+    for t in transactions:
+        keys.add((t.account_id, country, (t.country or "").strip().upper()))
+        keys.add((t.account_id, category, (t.merchant_category or "").strip()))
+        if t.merchant_id:
+            keys.add((t.account_id, merchant, t.merchant_id))
+    return sorted(keys)
 
 
 def _assemble(
