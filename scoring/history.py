@@ -5,10 +5,12 @@ Loaded in a constant number of queries per batch (five), whatever its size:
   1. raw recent rows of the batch's accounts (the velocity window before the batch, and the batch's span),
   2. their AccountProfile rows (running aggregates over everything stored: count, log-amount moments,
      time of day on the unit circle, last time seen, largest amount),
-  3. their AccountValueCount rows (per country, merchant and merchant category),
+  3. their AccountValueCount rows (per country, merchant and merchant category; on PostgreSQL only the
+     batch's own triples),
   4. raw recent rows paid to the batch's counterparties (merchants and payees) in the same window,
   5. the CounterpartySender rows of those counterparties active in the last 7 days (first and last payment
-     of each sender), for the 7-day fan-in and the first-time senders.
+     of each sender), for the 7-day fan-in and the first-time senders; on PostgreSQL the senders that add
+     exactly one to every batch row's 7-day count come back as a count per counterparty.
 The recent rows are subtracted from the profiles, so a profile means "everything before the velocity
 window" and the recent rows are then counted one by one, in time order, with the batch.
 Training builds the same features with an empty history: the generated set is one long batch.
