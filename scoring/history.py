@@ -270,7 +270,7 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
     # Senders active in the 7-day window, and any earlier sender of a batch pair: its first payment is old,
     # so the batch's payment is not a first one.
     senders_from_s = (first - COUNTERPARTY_LOOKBACK).timestamp()
-    batch_pairs = sorted({(t.merchant_id, t.account_id) for t in transactions if t.merchant_id})
+    batch_pairs = list({(t.merchant_id, t.account_id) for t in transactions if t.merchant_id})
     pair_params = (text_array([m for m, _ in batch_pairs]), text_array([a for _, a in batch_pairs]))
     # Folded on PostgreSQL (see CounterpartySenders.folded): a sender with no payment since the velocity
     # window, not in the batch, whose latest payment is inside every batch row's 7-day window and whose first
@@ -353,7 +353,7 @@ def _value_keys(transactions: Sequence[Transaction]) -> list[tuple[str, str, str
         keys.add((t.account_id, category, (t.merchant_category or "").strip()))
         if t.merchant_id:
             keys.add((t.account_id, merchant, t.merchant_id))
-    return sorted(keys)
+    return list(keys)  # any order: they are joined, not ranged over
 
 
 def _assemble(
