@@ -285,7 +285,7 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             .filter(Q(last_epoch_s__gte=senders_from_s) | Q(account_id__in=accounts, last_epoch_s__lt=senders_from_s))
             .values_list("merchant_id", "account_id", "first_epoch_s", "last_epoch_s")
         ),
-        # A 10,000-row batch over 250,000 stored rows: 37,853 sender rows read whole, of which 26,000 fold.
+        # A 10,000-row batch over 250,000 stored rows: of 37,853 sender rows, 20,579 fold into 1,242 counts.
         f"WITH s AS (SELECT s.merchant_id, s.account_id, s.first_epoch_s, s.last_epoch_s, "  # noqa: S608
         "s.last_epoch_s < %s AND s.last_epoch_s > %s AND (s.first_epoch_s > %s OR s.first_epoch_s < %s) "
         "AND b.account_id IS NULL AS folded "
