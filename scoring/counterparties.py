@@ -8,7 +8,7 @@ payment in memory. scoring.features puts the columns in the feature matrix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -38,6 +38,9 @@ class Payments:
     query_group: np.ndarray  # int64 per batch row, -1 when the row has no group
     query_s: np.ndarray  # float64 per batch row
     span: float  # group stride in the composite (group, time) keys
+    # Per batch row: members counted in its 7-day window without events of their own (CounterpartySenders.folded)
+    extra_7d: np.ndarray | None = None
+    extra_firsts_7d: np.ndarray | None = None
 
     def _composite(self, group: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         return group * self.span + seconds
@@ -131,7 +134,7 @@ def counterparty_payments(batch: RecentRows, history: AccountHistory) -> Payment
     if m:
         is_first[order[np.concatenate([[True], pair[order][1:] != pair[order][:-1]])]] = True
     query_group = np.where(batch.merchant != "", merchant_code[m - len(batch) :], -1)
-    return grouped(
+    payments = grouped(
         group=merchant_code,
         member=account,
         epoch_s=epoch_s,
@@ -140,6 +143,14 @@ def counterparty_payments(batch: RecentRows, history: AccountHistory) -> Payment
         query_group=query_group,
         query_s=batch.epoch_s,
         include=merchant != "",
+    )
+    if not senders.folded:
+        return payments
+    extra = [senders.folded.get(m, (0, 0)) for m in batch.merchant.tolist()]
+    return replace(
+        payments,
+        extra_7d=np.fromiter((e[0] for e in extra), np.int64, len(extra)),
+        extra_firsts_7d=np.fromiter((e[1] for e in extra), np.int64, len(extra)),
     )
 
 
@@ -151,6 +162,9 @@ def _codes(values: np.ndarray) -> np.ndarray:
 def counterparty_columns(payments: Payments) -> dict[str, np.ndarray]:
     senders = {name: payments.distinct(window_s) for name, window_s in COUNTERPARTY_WINDOWS_S.items()}
     firsts = payments.firsts(COUNTERPARTY_WINDOWS_S["7d"])
+    if payments.extra_7d is not None:
+        senders["7d"] = senders["7d"] + payments.extra_7d
+        firsts = firsts + payments.extra_firsts_7d
     return {
         **{f"counterparty_senders_{name}": np.log1p(count) for name, count in senders.items()},
         "counterparty_new_sender_share": np.where(senders["7d"] > 0, firsts / np.maximum(senders["7d"], 1), 0.0),
