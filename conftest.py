@@ -195,17 +195,30 @@ def champion(db):
     return ModelVersion.objects.create(**_trained_champion)
 
 
-@pytest.fixture
-def make_user(db):
-    """make_user("analyst") -> a user in that role's group (roles come from the data migration)."""
+def ensure_roles() -> None:
+    """The role groups, as the roles migration made them: a transactional test's flush empties that table."""
     from django.apps import apps
-    from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
     from finobs.roles import ROLES, sync_roles
 
     if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
-        sync_roles(apps)  # a transactional test's flush empties the tables the roles migration filled
+        sync_roles(apps)
+
+
+@pytest.fixture
+def roles():
+    """For a test (marked django_db) that makes users without make_user, e.g. through a command."""
+    ensure_roles()
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("analyst") -> a user in that role's group (roles come from the data migration)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    ensure_roles()
 
     def make(role: str | None = None, username: str | None = None, organisation=None):
         """A person in `role`, a member of `organisation` (the default one unless named; platform staff

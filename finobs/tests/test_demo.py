@@ -34,7 +34,7 @@ def run_demo(**options) -> str:
 
 
 @pytest.fixture
-def small_demo(settings):
+def small_demo(settings, roles):
     settings.RETRAIN_MIN_ROWS = 300  # the small month is enough traffic to retrain on
     return run_demo()
 

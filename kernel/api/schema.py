@@ -1,7 +1,8 @@
 """The OpenAPI schema says what the API answers when it refuses: the error shape and when each status comes.
 
 A drf-spectacular postprocessing hook: every operation documents the errors any of them can answer
-(400 invalid parameters or body, 401 no or a bad credential, 403 not allowed, 429 over the rate limit),
+(400 invalid parameters or body, 401 no or a bad credential, 403 not allowed, 406 an Accept header asking
+for something other than JSON, 429 over the rate limit),
 operations on one object 404, writes 409 (the object's state refuses it), and operations with a body
 413 and 415; each as the one error shape `{code, message, details}`. An operation may document more
 (ingest's 503) with the same component.
@@ -22,6 +23,7 @@ DESCRIPTIONS = {
     "401": "No credential, or one that is not valid (a revoked or expired key).",
     "403": "The credential may not do this (an API key's scope, a person's permission).",
     "404": "Nothing the caller may see is there.",
+    "406": "The Accept header asks for a representation this operation does not give (it answers JSON).",
     "409": "The object's state does not allow this now.",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not in a format this operation takes.",
@@ -47,7 +49,7 @@ def document_errors(result, generator, request, public):
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query" and parameter["name"] not in PAGINATION:
                     parameter["allowEmptyValue"] = True
-            codes = ["400", "401", "403", "429"]
+            codes = ["400", "401", "403", "406", "429"]
             if "{" in path:
                 codes.append("404")
             if method in WRITES:

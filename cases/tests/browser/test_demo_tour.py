@@ -21,7 +21,7 @@ NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
 @pytest.fixture
-def demo_month(asgi_server, settings):
+def demo_month(asgi_server, settings, roles):
     """The demo, made before the browser starts (Playwright's sync API runs an event loop on this thread)."""
     settings.RETRAIN_MIN_ROWS = 300  # the small month is enough traffic to retrain on
     call_command("demo", accounts=150, days=8, stdout=io.StringIO())
