@@ -1,13 +1,12 @@
 """Runs the demo's steps for each demo organisation, replaying the month on the first run only."""
 
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from finobs.celery import app as celery_app
 from finobs.demo import DEMO_SOURCE, Demo, casework, history, integrations, monitoring, people
 from finobs.demo.clock import Clock
 from organisations.context import organisation_context
@@ -54,17 +53,12 @@ def _has_history(organisation: Organisation) -> bool:
         return Transaction.objects.filter(source=DEMO_SOURCE).exists()
 
 
-@contextmanager
 def tasks_in_process():
     """The demo's background work (relays, callbacks, uploads, retraining) runs in its own process as it goes, as
     in the embedded default, also when a broker is configured: the month is complete when the demo ends, and the
-    replay's clock is the one its tasks read."""
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = eager
+    replay's clock is the one its tasks read. Through the setting, which the Celery app reads on each use:
+    assigning the app's conf would outlive the demo."""
+    return override_settings(CELERY_TASK_ALWAYS_EAGER=True)
 
 
 def run_demo(
