@@ -17,12 +17,11 @@ WORKERS = 4
 
 
 @pytest.fixture
-def sends_only_enqueued():
-    """Fan-out only enqueues its sends (dropped afterwards): the threads below drive them."""
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
+def sends_only_enqueued(settings):
+    """Fan-out only enqueues its sends (dropped afterwards): the threads below drive them. Through the setting
+    the Celery app reads on each use (assigning the app's conf would outlive the test)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     yield
-    app.conf.task_always_eager = eager
     app.control.purge()
 
 

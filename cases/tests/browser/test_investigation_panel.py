@@ -34,7 +34,7 @@ def test_investigate_from_the_case_page_and_decide_the_proposals(
     assert analyst.locator("[data-testid=investigation-panel] >> text=No investigation yet").count() == 1
     analyst.click("[data-testid=investigate]")
     # In-process the run is done by the redirect; with a worker the panel follows it live (queued, running).
-    analyst.wait_for_selector("[data-testid=recommended-outcome] >> text=confirmed fraud")
+    analyst.wait_for_selector("[data-testid=recommended-outcome] >> text=confirmed fraud", timeout=45_000)
     assert analyst.locator("[data-testid=findings] li").count() >= 1
     link = analyst.locator('[data-testid=findings] a[href="#ev-pattern:structuring"]').first
     link.wait_for()
