@@ -718,12 +718,14 @@ TRANSACTION_SEARCH_PAGE_SIZE = int(os.environ.get("TRANSACTION_SEARCH_PAGE_SIZE"
 TRANSACTION_SEARCH_MAX_DAYS = int(os.environ.get("TRANSACTION_SEARCH_MAX_DAYS", "366"))
 
 # --- Notifications: the bell, email -------------------------------------------------------------
-# Email goes through Django's backend: SMTP when EMAIL_HOST is set, else printed to the console.
+# Email goes through Django's backend: SMTP when EMAIL_HOST is set, else one file per message in EMAIL_FILE_PATH
+# (readable there, and the server's output stays the server's).
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
