@@ -644,6 +644,8 @@ DRIFT_WINDOW = int(os.environ.get("DRIFT_WINDOW", "500"))  # latest decisions co
 DRIFT_CHECK_HOURS = float(os.environ.get("DRIFT_CHECK_HOURS", "6"))
 # Features (besides the score) that must drift before a drift report starts retraining.
 DRIFT_RETRAIN_MIN_FEATURES = int(os.environ.get("DRIFT_RETRAIN_MIN_FEATURES", "3"))
+# A drifted report starts no retraining when one was asked for (and did not fail) within this many hours.
+DRIFT_RETRAIN_COOLDOWN_H = float(os.environ.get("DRIFT_RETRAIN_COOLDOWN_H", "72"))
 RETRAIN_WINDOW_DAYS = int(os.environ.get("RETRAIN_WINDOW_DAYS", "30"))
 # The shipped default model each new organisation starts from (scoring.default_model): trained once per
 # installation on generated traffic of this size, kept in VAR_DIR.

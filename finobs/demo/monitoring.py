@@ -1,6 +1,6 @@
-"""Model monitoring in the month: a drift check every few days (what the scheduled check does; past its
-threshold it starts retraining, as in production), and a challenger retrained on the bank's traffic with
-fewer trees, in an A/B experiment against the champion."""
+"""Model monitoring in the month: a drift check every week once a week of decisions exists (what the scheduled
+check does; past its threshold it starts retraining, as in production), and a challenger retrained on the bank's
+traffic with fewer trees, in an A/B experiment against the champion."""
 
 from datetime import timedelta
 from functools import partial
@@ -12,10 +12,10 @@ from scoring.models import Decision, DriftReport, Experiment
 from scoring.services.experiments import experiment_start
 from scoring.services.monitoring import drift_check, model_retrain
 
-DRIFT_EVERY_DAYS = 4
 # Each check compares a week of decisions with the training reference: a shorter window (the default, the last
 # 500 decisions) is a day or so of traffic, whose time-of-day and weekend mix differs from any week's.
 DRIFT_WINDOW_DAYS = 7
+DRIFT_EVERY_DAYS = 7
 CHALLENGER_DAYS_BEFORE_END = 10  # the experiment has run this long when the demo ends
 CHALLENGER_TREES = 50  # the champion has 100
 CHALLENGER_SHARE = 0.3
@@ -27,7 +27,7 @@ def drift_checks(demo: Demo) -> str | None:
     if not demo.is_new:
         report = DriftReport.objects.order_by("-created_at").first()
         return report and _drift_line(report)
-    day = demo.start + timedelta(days=DRIFT_EVERY_DAYS)
+    day = demo.start + timedelta(days=DRIFT_WINDOW_DAYS + 1)
     while day < demo.end:
         demo.at(day, _drift_check)
         day += timedelta(days=DRIFT_EVERY_DAYS)

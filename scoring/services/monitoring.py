@@ -25,7 +25,9 @@ RETRAIN_HOLDOUT_SHARE = 0.2  # the most recent fifth of the window measures cand
 def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
     """Compare the champion's last `window` decisions with its training reference and store a DriftReport.
 
-    When the score or DRIFT_RETRAIN_MIN_FEATURES features drifted, retraining is enqueued after commit.
+    When the score or DRIFT_RETRAIN_MIN_FEATURES features drifted, retraining is enqueued after commit, unless
+    one was asked for in the last DRIFT_RETRAIN_COOLDOWN_H hours (and did not fail): one drift episode gives the
+    reviewers one candidate, not one per check.
     """
     window = window or organisation_setting("DRIFT_WINDOW")
     champion = (
@@ -48,6 +50,7 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
     is_drifted = bool(results) and (
         results["score"]["drifted"] or len(drifted) >= organisation_setting("DRIFT_RETRAIN_MIN_FEATURES")
     )
+    starts_retraining = is_drifted and not _retraining_recently_requested()
     with transaction.atomic():
         report = DriftReport.objects.create(
             model_version=champion,
@@ -58,7 +61,7 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
             results=results,
             drifted_features=drifted,
             is_drifted=is_drifted,
-            retraining_started=is_drifted,
+            retraining_started=starts_retraining,
             alert_rate=float(np.mean([r[3] for r in rows])) if rows else None,
             model_alert_rate=float(np.mean([r[1] >= high for r in rows])) if rows else None,
             alert_budget=settings.ALERT_BUDGET,
@@ -71,8 +74,14 @@ def drift_check(*, actor=None, window: int | None = None) -> DriftReport:
                   payload=payload)  # fmt: skip
         if is_drifted:
             publish("model.drift_detected", payload)
+        if starts_retraining:
             retrain_run_queue(reason=f"drift report {report.pk}")
     return report
+
+
+def _retraining_recently_requested() -> bool:
+    since = timezone.now() - timedelta(hours=settings.DRIFT_RETRAIN_COOLDOWN_H)
+    return RetrainRun.objects.filter(created_at__gte=since).exclude(status=RetrainRun.Status.FAILED).exists()
 
 
 def model_retrain_request(*, actor, reason: str) -> RetrainRun:
@@ -96,9 +105,10 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     two side by side, and either is promoted through four-eyes like any candidate. The supervised one is
     returned. Fewer labels: the unsupervised candidate alone.
 
-    Fewer than RETRAIN_MIN_ROWS stored rows: the generator's traffic is used instead, and the version's
-    params say so. Promotes only with AUTO_PROMOTE and a held-out F1 (or, without labels, alert rate
-    closer to the target) at least the champion's.
+    Fewer than RETRAIN_MIN_ROWS stored rows: the generator's traffic of the shipped default model's size
+    (DEFAULT_MODEL_TRAINING, with a seed of its own) is used instead, and the version's params say so.
+    Promotes only with AUTO_PROMOTE and a held-out F1 (or, without labels, alert rate closer to the target) at
+    least the champion's.
     """
     from scoring.evaluation import serving_rules
     from scoring.features import build_feature_frame
@@ -112,7 +122,9 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
         Transaction.objects.filter(occurred_at__gte=since).order_by("occurred_at", "id")[: settings.RETRAIN_MAX_ROWS]
     )
     if len(rows) < settings.RETRAIN_MIN_ROWS:
-        return model_train(actor=actor, make_champion=False, n_estimators=n_estimators)
+        sizes = {key: settings.DEFAULT_MODEL_TRAINING[key] for key in ("n_accounts", "days")}
+        seed = int(time.time()) % 2**31
+        return model_train(actor=actor, make_champion=False, n_estimators=n_estimators, seed=seed, **sizes)
     frame = build_feature_frame(rows)
     labels = np.array([t.label for t in rows], dtype=object)
     split = int(len(rows) * (1 - RETRAIN_HOLDOUT_SHARE))

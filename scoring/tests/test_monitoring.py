@@ -67,6 +67,31 @@ def test_shifted_traffic_drifts_and_starts_retraining(champion, settings, django
         assert ModelVersion.objects.filter(status=ModelVersion.Status.CANDIDATE).count() == 1
 
 
+def test_a_lasting_drift_starts_one_retraining_per_cooldown(champion, settings, django_capture_on_commit_callbacks):
+    settings.DRIFT_WINDOW = 500
+    settings.DRIFT_RETRAIN_COOLDOWN_H = 72
+    transactions, _ = recent_traffic(seed=104, n_accounts=300, days=14)
+    for txn in transactions:
+        txn.amount *= 40
+        txn.channel, txn.country = "online", "VN"
+    store_scored(transactions, shuffle=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        first = drift_check()
+        second = drift_check()
+    assert first.is_drifted and first.retraining_started
+    assert second.is_drifted and not second.retraining_started  # the first one's run is within the cooldown
+    assert RetrainRun.objects.count() == 1
+
+    RetrainRun.objects.update(status=RetrainRun.Status.FAILED)  # a failed run does not hold the next one back
+    with django_capture_on_commit_callbacks(execute=False):
+        third = drift_check()
+    assert third.retraining_started and RetrainRun.objects.count() == 2
+
+    RetrainRun.objects.update(created_at=timezone.now() - timedelta(hours=73), status=RetrainRun.Status.DONE)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert drift_check().retraining_started  # past the cooldown, a drift that lasts asks again
+
+
 def test_retraining_on_stored_traffic_registers_a_candidate_compared_with_the_champion(champion, settings):
     settings.RETRAIN_MIN_ROWS = 500
     transactions, generated = recent_traffic(seed=103)
