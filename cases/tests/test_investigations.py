@@ -9,6 +9,7 @@ from audit.models import AuditEvent
 from cases.investigations import tools
 from cases.investigations.agent import InvestigationReport, validate
 from cases.investigations.evidence import EvidenceRegister
+from cases.investigations.scope import ReadScope
 from cases.models import AgentAction, Approval, CaseEvent
 from cases.services.investigations import investigation_request
 from cases.services.proposals import agent_action_decide
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def bench_for(case, reader):
     return tools.Workbench(
-        case=case, reader=reader, proposer=reader, register=EvidenceRegister(), deadline=float("inf")
+        case=case, scope=ReadScope(user=reader), proposer=reader, register=EvidenceRegister(), deadline=float("inf")
     )
 
 
