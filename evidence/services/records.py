@@ -238,8 +238,11 @@ def export_root(record: ExportRecord) -> Path:
     return Path(settings.ARCHIVE_PATH if record.is_archive else settings.EXPORT_PATH)
 
 
+PLATFORM_FOLDER = "_platform"  # the platform's own bundles (the archive of its audit chain)
+
+
 def export_path(record: ExportRecord) -> Path:
-    organisation = record.organisation.slug
+    organisation = record.organisation.slug if record.organisation_id else PLATFORM_FOLDER
     stamp = record.created_at.strftime("%Y%m%dT%H%M%SZ")
     safe_subject = "".join(c if c.isalnum() or c in "-_" else "-" for c in record.subject)[:60]
     return export_root(record) / organisation / f"{stamp}-{record.kind}-{safe_subject}-{record.pk}.zip"
