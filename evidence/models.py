@@ -3,8 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from organisations.context import current_organisation_id
-from organisations.models import Organisation, OrganisationOwned, OrganisationQuerySet, organisation_manager
+from organisations.models import OrganisationOwned, OrganisationQuerySet, organisation_field, organisation_manager
 
 
 class ExportRecordQuerySet(OrganisationQuerySet):
@@ -35,15 +34,7 @@ class ExportRecord(OrganisationOwned):
         FAILED = "failed", "Failed"
 
     # The archive of the platform's audit chain belongs to no organisation, as that chain's events do.
-    organisation = models.ForeignKey(
-        Organisation,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        default=current_organisation_id,
-        related_name="+",
-        editable=False,
-    )
+    organisation = organisation_field(platform=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     subject = models.CharField(max_length=200, help_text="What was exported: a case reference, a time range, a filter.")
     parameters = models.JSONField(default=dict, blank=True, help_text="The request, as the job reads it.")
