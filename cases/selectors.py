@@ -273,13 +273,13 @@ def investigations_visible_to(user):
     return Investigation.objects.filter(case__in=Case.objects.visible_to(user))
 
 
-def investigation_detail(user, investigation_id) -> tuple:
-    """(the investigation `user` may see, its proposals) or (None, []): another team's is not found."""
-    from cases.models import AgentAction
+def investigation_detail(user, investigation_id, *, cases=None) -> tuple:
+    """(the investigation `user` may see (or of one of `cases`, an API key's), its proposals) or (None, []):
+    another team's is not found."""
+    from cases.models import AgentAction, Investigation
 
-    investigation = (
-        investigations_visible_to(user).select_related("case", "requested_by").filter(pk=investigation_id).first()
-    )
+    scope = investigations_visible_to(user) if cases is None else Investigation.objects.filter(case__in=cases)
+    investigation = scope.select_related("case", "requested_by", "api_key").filter(pk=investigation_id).first()
     if investigation is None:
         return None, []
     actions = list(AgentAction.objects.filter(investigation=investigation).select_related("decided_by").order_by("pk"))
@@ -290,7 +290,7 @@ def latest_investigation(case: Case):
     """The case's latest investigation with its proposals, for the case page's panel (two queries)."""
     from cases.models import AgentAction, Investigation
 
-    investigation = Investigation.objects.filter(case=case).select_related("requested_by").first()
+    investigation = Investigation.objects.filter(case=case).select_related("requested_by", "api_key").first()
     if investigation is None:
         return None, []
     actions = list(AgentAction.objects.filter(investigation=investigation).select_related("decided_by").order_by("pk"))

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from organisations.models import OrganisationOwned, OrganisationQuerySet, organisation_manager
+from organisations.models import OrganisationOwned, OrganisationQuerySet, organisation_field, organisation_manager
 
 
 class ExportRecordQuerySet(OrganisationQuerySet):
@@ -33,6 +33,8 @@ class ExportRecord(OrganisationOwned):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    # The archive of the platform's audit chain belongs to no organisation, as that chain's events do.
+    organisation = organisation_field(platform=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     subject = models.CharField(max_length=200, help_text="What was exported: a case reference, a time range, a filter.")
     parameters = models.JSONField(default=dict, blank=True, help_text="The request, as the job reads it.")

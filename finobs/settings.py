@@ -363,7 +363,7 @@ CELERY_TIMEZONE = "UTC"
 # worker dies, Redis hands it out again only after the visibility timeout. It must outlast the longest
 # task (an upload of UPLOAD_MAX_BYTES or a retraining on RETRAIN_MAX_ROWS: minutes) and every countdown
 # (CALLBACK_COUNTDOWN_MAX_S), or Redis hands a running task to a second worker. Long jobs do not wait
-# for it: they keep a heartbeat, and the stale-job sweep resumes or fails them (ingestion.services.jobs).
+# for it: they keep a heartbeat, and the stale-job sweep resumes or fails them (finobs.jobs).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_VISIBILITY_TIMEOUT_S = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_S", "3600"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
@@ -844,8 +844,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": CALLBACK_DUE_INTERVAL_S,
     },
     "idempotency-prune": {"task": "ingestion.tasks.idempotency_prune_task", "schedule": 3600},
-    # Long jobs whose worker was lost: resumed or failed (ingestion.services.jobs).
-    "stale-jobs-sweep": {"task": "ingestion.tasks.stale_jobs_sweep_task", "schedule": JOB_SWEEP_INTERVAL_S},
+    # Long jobs (uploads, pull runs, retraining, exports) whose worker was lost: resumed or failed (finobs.jobs).
+    "stale-jobs-sweep": {"task": "finobs.tasks.stale_jobs_sweep_task", "schedule": JOB_SWEEP_INTERVAL_S},
     # Tables that only grow: delivered callbacks, skipped pull runs, old uploads' files, sessions, sign-ins;
     # then records past their retention (closed cases, transactions, audit events): archived, signed, removed.
     "retention-prune": {"task": "finobs.tasks.retention_prune_task", "schedule": 24 * 3600},

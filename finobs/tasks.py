@@ -9,3 +9,12 @@ def retention_prune_task() -> dict:
     from finobs.retention import retention_prune
 
     return retention_prune()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def stale_jobs_sweep_task() -> dict:
+    """Every JOB_SWEEP_INTERVAL_S: long jobs whose worker was lost are resumed, queued again or failed
+    (finobs.jobs)."""
+    from finobs.jobs import stale_jobs_sweep
+
+    return stale_jobs_sweep()

@@ -29,11 +29,3 @@ def idempotency_prune_task() -> int:
     from ingestion.services.idempotency import idempotency_prune
 
     return idempotency_prune()
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def stale_jobs_sweep_task() -> dict:
-    """Every JOB_SWEEP_INTERVAL_S: long jobs whose worker was lost are resumed or failed."""
-    from ingestion.services.jobs import stale_jobs_sweep
-
-    return stale_jobs_sweep()

@@ -1,5 +1,5 @@
 """Long jobs' heartbeats: a timestamp column the running job keeps fresh, so a sweep can tell a job whose
-worker was lost from one that is merely long (the stale-job sweep, ingestion.services.jobs)."""
+worker was lost from one that is merely long (the stale-job sweep, finobs.jobs)."""
 
 import logging
 import threading

@@ -123,11 +123,15 @@ class OrganisationManager(models.Manager.from_queryset(OrganisationQuerySet)):
         return super().get_queryset()
 
 
-def organisation_field(*, hot: bool = False, related_name: str = "+") -> models.ForeignKey:
+def organisation_field(
+    *, hot: bool = False, related_name: str = "+", platform: bool = False, help_text: str = ""
+) -> models.ForeignKey:
     """The organisation foreign key: non-null, indexed, defaulting to the current organisation.
 
     `hot` tables (written by COPY in the ingest path) skip the database's per-row foreign-key check; the
     organisation is never deleted while rows point at it (PROTECT) and the writers set it from the context.
+    `platform` tables also hold the platform's own rows, of no organisation (its audit chain and that
+    chain's archives), which only platform work (outside every organisation's context) sees.
     """
     return models.ForeignKey(
         Organisation,
@@ -136,6 +140,9 @@ def organisation_field(*, hot: bool = False, related_name: str = "+") -> models.
         related_name=related_name,
         db_constraint=not hot,
         editable=False,
+        null=platform,
+        blank=platform,
+        help_text=help_text,
     )
 
 

@@ -29,7 +29,8 @@ class ApiKey(OrganisationOwned):
         STREAM = "stream", "Follow the live streams"
         METRICS = "metrics", "Scrape /metrics"
         CALLBACKS = "callbacks", "Manage its callback endpoints and deliveries"
-        MCP = "mcp", "Connect an AI assistant over MCP (with read or ingest for its tools)"
+        MCP = "mcp", "Connect an AI assistant over MCP (with read, ingest or investigate for its tools)"
+        INVESTIGATE = "investigate", "Ask the investigation agent to investigate a case of its source (over MCP)"
 
     name = models.CharField(max_length=100)
     source = models.SlugField(

@@ -2,8 +2,7 @@
 
 from django.db import models
 
-from organisations.context import current_organisation_id
-from organisations.models import Organisation, OrganisationOwned, OrganisationQuerySet, organisation_manager
+from organisations.models import OrganisationOwned, OrganisationQuerySet, organisation_field, organisation_manager
 
 
 class AuditImmutableError(Exception):
@@ -28,16 +27,7 @@ class AuditEvent(OrganisationOwned):
     the platform's own chain: the rows without an organisation.
     """
 
-    organisation = models.ForeignKey(
-        Organisation,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        default=current_organisation_id,
-        related_name="+",
-        editable=False,
-        help_text="Whose chain; empty for the platform's.",
-    )
+    organisation = organisation_field(platform=True, help_text="Whose chain; empty for the platform's.")
 
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField()

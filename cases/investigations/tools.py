@@ -1,8 +1,9 @@
 """The agent's tools: typed functions over the selectors, each returning evidence items with stable ids.
 
-Every read goes through what the investigation's reader may see (`Case.objects.visible_to`, the
-transactions visibility rule), so an investigation never shows another team's data. The tools are
-bound to one case: the chat model chooses which to call and with what options, never which case.
+Every read goes through the investigation's read scope (cases.investigations.scope: what the person who
+asked may see, `Case.objects.visible_to` and the transactions visibility rule, or an API key's source), so an
+investigation never shows another team's or another source's data. The tools are bound to one case: the
+chat model chooses which to call and with what options, never which case.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from django.conf import settings
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
-from cases import selectors
 from cases.investigations import patterns
 from cases.investigations.evidence import EvidenceItem, EvidenceRegister, ToolOutput
 from cases.investigations.policy import (
@@ -27,10 +27,10 @@ from cases.investigations.policy import (
     assess,
     permitted_outcomes,
 )
+from cases.investigations.scope import ReadScope
 from cases.models import Case, CaseEvent, Comment
 from cases.similarity import similar_cases as nearest_cases
 from scoring.models import Rule, Transaction
-from scoring.visibility import transactions_visible_to
 
 ACTIVITY_LIMIT = 300
 MERCHANT_LIMIT = 300
@@ -49,7 +49,7 @@ class Workbench:
     """What the tools of one investigation share: its case, whose view they read, and the evidence so far."""
 
     case: Case
-    reader: object  # the person who asked, or the agent's system identity in continuous mode
+    scope: ReadScope  # the person who asked, the agent's system identity, or an API key's source
     proposer: object | None  # whose permissions narrow the outcomes offered (None: continuous mode)
     register: EvidenceRegister
     deadline: float  # time.monotonic() after which tools refuse to run
@@ -62,20 +62,18 @@ class Workbench:
     _reads: dict = field(default_factory=dict)  # what the tools read, once per investigation
 
     def visible_case(self) -> Case:
-        """The case as the reader sees it (checked once; PermissionError when they may not)."""
+        """The case as the scope sees it (checked once; PermissionError when it may not)."""
         if "case" not in self._reads:
-            case = (
-                Case.objects.visible_to(self.reader).filter(pk=self.case.pk).select_related("team", "assignee").first()
-            )
+            case = self.scope.cases().filter(pk=self.case.pk).select_related("team", "assignee").first()
             if case is None:
-                raise PermissionError("The case is not visible to the investigation's reader.")
+                raise PermissionError("The case is outside the investigation's read scope.")
             self._reads["case"] = case
         return self._reads["case"]
 
     def links(self) -> list:
-        """The case's transactions with their decisions (selectors.case_transactions), read once."""
+        """The case's transactions with their decisions that the scope may read, read once."""
         if "links" not in self._reads:
-            self._reads["links"] = selectors.case_transactions(self.visible_case())
+            self._reads["links"] = self.scope.case_links(self.visible_case())
         return self._reads["links"]
 
 
@@ -184,7 +182,7 @@ def case_context(bench: Workbench) -> ToolOutput:
                 )
             )
         contributions = ((decision.explanation or {}).get("contributions") or []) if decision else []
-        if contributions and bench.reader.has_perm("scoring.view_explanation"):
+        if contributions and bench.scope.sees_explanations:
             top = sorted(contributions, key=lambda c: -abs(float(c.get("contribution", 0))))[:5]
             evidence.append(
                 EvidenceItem(
@@ -288,11 +286,11 @@ def pattern_analysis(bench: Workbench) -> ToolOutput:
 
 
 def similar_cases(bench: Workbench, k: int = 5) -> ToolOutput:
-    """Nearest closed cases the reader may see, with their outcomes (cases.similarity)."""
+    """Nearest closed cases the investigation may read, with their outcomes (cases.similarity)."""
     case = bench.visible_case()
     links = bench.links()
     vectors = [link.transaction.decision.features for link in links if _decision_features(link.transaction)]
-    found = nearest_cases(case, bench.reader, vectors=vectors, k=k)
+    found = nearest_cases(case, None, vectors=vectors, k=k, visible=bench.scope.cases())
     evidence = [
         EvidenceItem(
             id=f"similar:{s.case.reference}",
@@ -421,7 +419,11 @@ def rule_draft(bench: Workbench, typology: str) -> RuleDraftOutput:
         "risk_level": "HIGH",
         "description": f"Drafted by the investigation agent from {bench.case.reference}: {matched.data['detail']}.",
     }
-    backtest = rule_backtest(rule=Rule(**spec, is_active=False), window=settings.FINOBS_AGENT_BACKTEST_WINDOW)
+    backtest = rule_backtest(
+        rule=Rule(**spec, is_active=False),
+        window=settings.FINOBS_AGENT_BACKTEST_WINDOW,
+        transactions=bench.scope.backtest_transactions(),
+    )
     item = EvidenceItem(
         id=f"backtest:{code}",
         kind="backtest",
@@ -535,7 +537,7 @@ def _actions_for(bench: Workbench, rec: Recommendation) -> list[ProposedAction]:
 
 
 def _activity(bench: Workbench, case: Case, hours: int):
-    """(the account's rows, its merchants' rows from other accounts, the anchor time), visible to the reader;
+    """(the account's rows, its merchants' rows from other accounts, the anchor time), within the scope;
     read once per window in an investigation (account_activity and pattern_analysis share the 72 h)."""
     key = f"activity:{hours}"
     if key not in bench._reads:
@@ -549,7 +551,7 @@ def _read_activity(bench: Workbench, case: Case, hours: int):
         return [], [], None
     anchor = max(link.transaction.occurred_at for link in links)
     since = anchor - timedelta(hours=hours)
-    visible = transactions_visible_to(bench.reader)
+    visible = bench.scope.transactions()
     account_rows = list(
         visible.filter(account_id=case.account_id, occurred_at__gt=since, occurred_at__lte=anchor)
         .select_related("decision")
@@ -570,11 +572,11 @@ def _read_activity(bench: Workbench, case: Case, hours: int):
 
 
 def _baseline(bench: Workbench, case: Case, anchor) -> list:
-    """The account's visible history in the days before the 72 h window: what "new" is measured against."""
+    """The account's history within the scope in the days before the 72 h window: what "new" is measured against."""
     window_start = anchor - timedelta(hours=72)
     since = window_start - timedelta(days=patterns.THRESHOLDS["account_takeover"]["baseline_days"])
     return list(
-        transactions_visible_to(bench.reader)
+        bench.scope.transactions()
         .filter(account_id=case.account_id, occurred_at__gt=since, occurred_at__lte=window_start)
         .only("id", "account_id", "amount", "occurred_at", "merchant_id", "country", "channel", "metadata")
         .order_by("-occurred_at")[:BASELINE_LIMIT]

@@ -19,6 +19,7 @@ class Investigation(OrganisationOwned):
     class Mode(models.TextChoices):
         ON_DEMAND = "on_demand", "On demand"
         CONTINUOUS = "continuous", "Continuous"
+        MCP = "mcp", "Over MCP (an API key)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -37,6 +38,14 @@ class Investigation(OrganisationOwned):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="Whose view of the data the tools read: the person who asked, or the agent's system identity.",
+    )
+    api_key = models.ForeignKey(
+        "apikeys.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The API key that asked over MCP: the tools read only the cases and transactions of its source.",
     )
     provider = models.CharField(max_length=32, blank=True, default="")
     model = models.CharField(max_length=100, blank=True, default="")
@@ -69,6 +78,11 @@ class Investigation(OrganisationOwned):
             models.CheckConstraint(
                 condition=~Q(status="failed") | Q(finished_at__isnull=False) & ~Q(error=""),
                 name="investigation_failure_has_reason",
+            ),
+            # A key's request always carries its key (its scope), and only a key's request does.
+            models.CheckConstraint(
+                condition=Q(mode="mcp", api_key__isnull=False) | ~Q(mode="mcp") & Q(api_key__isnull=True),
+                name="investigation_key_iff_mcp",
             ),
         ]
         permissions = [

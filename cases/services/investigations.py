@@ -14,16 +14,19 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from apikeys.models import ApiKey
 from approvals.services import approval_request, approvals_supersede
 from audit.services import audit_log
 from cases.investigations.agent import AgentFailure, deadline, investigate, prompt_version
 from cases.investigations.evidence import EvidenceRegister
 from cases.investigations.identity import agent_identity
 from cases.investigations.providers import chat_model
+from cases.investigations.scope import ReadScope
 from cases.investigations.tools import Workbench
 from cases.models import AgentAction, Case, CaseEvent, Investigation, Severity
 from cases.services.lifecycle import lock_case, record_change, require_perm
@@ -39,11 +42,19 @@ def investigation_request(*, case: Case, actor, mode: str = Investigation.Mode.O
     """Queue an investigation of `case`, read with `actor`'s view of the data; runs after commit (a task).
 
     On demand, `actor` is the person who asks (cases.request_investigation, and they must see the case);
-    in continuous mode it is the agent's system identity.
+    in continuous mode it is the agent's system identity. Over MCP (mode `mcp`), `actor` is the API key that
+    asks (its `investigate` scope, and a case of its source): the run reads as the agent's system identity
+    narrowed to the key's source, and the key is recorded as the one who asked.
     """
+    api_key = None
     if mode == Investigation.Mode.ON_DEMAND:
         require_perm(actor, "cases.request_investigation")
-    if not Case.objects.visible_to(actor).filter(pk=case.pk).exists():
+    elif mode == Investigation.Mode.MCP:
+        if ApiKey.Scope.INVESTIGATE not in actor.scopes:
+            raise PermissionDenied(f"The API key needs the '{ApiKey.Scope.INVESTIGATE}' scope for this.")
+        api_key = actor
+    scope = ReadScope(user=agent_identity() if api_key else actor, api_key=api_key)
+    if not scope.cases().filter(pk=case.pk).exists():
         raise Conflict("The case is not visible to whoever asks.", code="not_visible")
     investigations_fail_stale(cases=[case])
     if Investigation.objects.filter(case=case, status__in=[Status.QUEUED, Status.RUNNING]).exists():
@@ -53,7 +64,8 @@ def investigation_request(*, case: Case, actor, mode: str = Investigation.Mode.O
         investigation = Investigation.objects.create(
             case=case,
             mode=mode,
-            requested_by=actor,
+            requested_by=scope.user,
+            api_key=api_key,
             provider=provider,
             model=model,
             prompt_version=prompt_version(),
@@ -87,14 +99,16 @@ def investigation_run(*, investigation_id: int, model=None) -> Investigation | N
     )
     if not claimed:
         return None
-    investigation = Investigation.objects.select_related("case", "requested_by").get(pk=investigation_id)
+    investigation = Investigation.objects.select_related("case", "requested_by", "api_key").get(pk=investigation_id)
     _progress_now(investigation, "running")
     started = time.perf_counter()
-    reader = investigation.requested_by
+    if investigation.api_key is not None and not investigation.api_key.is_active:
+        return _fail(investigation, "The API key that asked was revoked or expired before the run.", trace=[],
+                     started=started)  # fmt: skip
     bench = Workbench(
         case=investigation.case,
-        reader=reader,
-        proposer=reader if investigation.mode == Investigation.Mode.ON_DEMAND else None,
+        scope=ReadScope.of(investigation),
+        proposer=investigation.requested_by if investigation.mode == Investigation.Mode.ON_DEMAND else None,
         register=EvidenceRegister(),
         deadline=deadline(),
     )
@@ -148,7 +162,7 @@ def _finish(investigation: Investigation, result, started: float) -> Investigati
                 "investigation_id": investigation.pk,
                 "status": Status.DONE,
                 "mode": investigation.mode,
-                "requested_by": investigation.requested_by.get_username(),
+                "requested_by": requester_label(investigation),
                 "recommendation": result.recommendation.get("outcome"),
                 "confidence": result.recommendation.get("confidence"),
                 "findings": len(result.findings),
@@ -178,11 +192,24 @@ def _fail(investigation: Investigation, reason: str, *, trace: list, started: fl
             case,
             kind=CaseEvent.Kind.INVESTIGATED,
             actor=agent_identity(investigation.organisation_id),
-            data={"investigation_id": investigation.pk, "status": Status.FAILED, "error": reason[:300]},
+            data={
+                "investigation_id": investigation.pk,
+                "status": Status.FAILED,
+                "mode": investigation.mode,
+                "requested_by": requester_label(investigation),
+                "error": reason[:300],
+            },
             action="case.investigation_failed",
         )
     investigation.refresh_from_db()
     return investigation
+
+
+def requester_label(investigation: Investigation) -> str:
+    """Who asked, as the timeline names them: a person's or the agent's username, or an API key's audit label."""
+    if investigation.api_key_id is not None:
+        return investigation.api_key.audit_label
+    return investigation.requested_by.get_username()
 
 
 # A run past its time limit by this much lost its worker; a queued one this old was never picked up.
@@ -201,7 +228,7 @@ def investigations_fail_stale(*, cases=None) -> int:
     )
     if cases is not None:
         stale = stale.filter(case__in=cases)
-    lost = list(stale.select_related("case"))
+    lost = list(stale.select_related("case", "requested_by", "api_key"))
     for investigation in lost:
         _fail(investigation, "The run stopped without finishing (its worker was lost).", trace=investigation.trace,
               started=None)  # fmt: skip

@@ -9,6 +9,7 @@ from audit.models import AuditEvent
 from cases.investigations import tools
 from cases.investigations.agent import InvestigationReport, validate
 from cases.investigations.evidence import EvidenceRegister
+from cases.investigations.scope import ReadScope
 from cases.models import AgentAction, Approval, CaseEvent
 from cases.services.investigations import investigation_request
 from cases.services.proposals import agent_action_decide
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def bench_for(case, reader):
     return tools.Workbench(
-        case=case, reader=reader, proposer=reader, register=EvidenceRegister(), deadline=float("inf")
+        case=case, scope=ReadScope(user=reader), proposer=reader, register=EvidenceRegister(), deadline=float("inf")
     )
 
 
@@ -203,3 +204,31 @@ def test_unknown_evidence_ids_are_dropped_and_counted(case_with, personas):
     assert result.dropped_claims == 3
     assert result.actions == []
     assert result.recommendation["outcome"] == "confirmed_fraud"
+
+
+def test_an_api_keys_investigation_needs_its_scope_and_source_and_fails_once_the_key_is_revoked(
+    case_with, django_capture_on_commit_callbacks
+):
+    from apikeys.services import api_key_create, api_key_revoke
+    from cases.models import Investigation
+    from cases.services.investigations import investigation_run
+    from conftest import default_organisation
+    from kernel.errors import Conflict
+
+    case = case_with("a-1", [9500, 9400])  # of the source "acme"
+
+    def key(source, scopes=("mcp", "read", "investigate")):
+        return api_key_create(organisation=default_organisation(), name=source, source=source, scopes=list(scopes))[0]
+
+    with pytest.raises(Conflict):
+        investigation_request(case=case, actor=key("other-bank"), mode=Investigation.Mode.MCP)
+    with pytest.raises(PermissionDenied):
+        investigation_request(case=case, actor=key("acme", ("mcp", "read")), mode=Investigation.Mode.MCP)
+    asking = key("acme")
+    with django_capture_on_commit_callbacks(execute=False):
+        investigation = investigation_request(case=case, actor=asking, mode=Investigation.Mode.MCP)
+    assert investigation.api_key == asking and investigation.requested_by.username.startswith("finobs-agent.")
+    api_key_revoke(key=asking)
+    investigation = investigation_run(investigation_id=investigation.pk)
+    assert investigation.status == Investigation.Status.FAILED and "revoked" in investigation.error
+    assert not AgentAction.objects.filter(investigation=investigation).exists()

@@ -188,7 +188,9 @@ def _attachments(bundle: BundleWriter, path: str, case: Case) -> None:
 def _investigations(bundle: BundleWriter, path: str, case: Case) -> None:
     """The agent's investigations of the case, each with its evidence, findings, recommendation, trace and the
     proposals it made with who decided them."""
-    investigations = Investigation.objects.filter(case=case).select_related("requested_by").order_by("created_at", "id")
+    investigations = (
+        Investigation.objects.filter(case=case).select_related("requested_by", "api_key").order_by("created_at", "id")
+    )
     actions: dict[int, list[dict]] = {}
     for a in AgentAction.objects.filter(case=case).select_related("decided_by").order_by("pk"):
         actions.setdefault(a.investigation_id, []).append(
@@ -212,6 +214,7 @@ def _investigations(bundle: BundleWriter, path: str, case: Case) -> None:
                 "mode": i.mode,
                 "status": i.status,
                 "requested_by": i.requested_by.get_username() if i.requested_by else None,
+                "api_key": i.api_key.audit_label if i.api_key else None,
                 "provider": i.provider,
                 "model": i.model,
                 "prompt_version": i.prompt_version,

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import actor_label, audit_log, chain_of
@@ -20,6 +21,7 @@ from evidence.bundles import BundleResult, BundleWriter
 from evidence.keys import signing_key_available
 from evidence.models import ExportRecord
 from kernel.errors import Conflict
+from kernel.heartbeats import heartbeating, lost_worker_reason, stale_before
 from kernel.mfa import require_second_factor
 from organisations.context import current_organisation_id, organisation_context
 
@@ -83,17 +85,22 @@ def export_request(*, kind: str, subject: str, parameters: dict, actor, total_it
             payload={"kind": kind, "subject": record.subject, "parameters": parameters},
         )
         if not inline:
-            from evidence.tasks import export_run_task
-
-            transaction.on_commit(lambda: export_run_task.delay(record.pk), robust=True)
+            transaction.on_commit(lambda: export_enqueue(record_id=record.pk), robust=True)
     if inline:
         export_run(record_id=record.pk)
         record.refresh_from_db()
     return record
 
 
+def export_enqueue(*, record_id: int) -> None:
+    from evidence.tasks import export_run_task
+
+    export_run_task.delay(record_id)
+
+
 def export_run(*, record_id: int) -> ExportRecord | None:
-    """Build the bundle of a queued export (the job, or inline); a finished one is left as it is."""
+    """Build the bundle of a queued export (the job, or inline); one already running or finished is left as it
+    is (a task delivered twice builds once; a run whose worker was lost is the stale-job sweep's)."""
     record = ExportRecord.objects.for_all_organisations().select_related("organisation").filter(pk=record_id).first()
     if record is None or record.is_finished:
         return record
@@ -103,14 +110,20 @@ def export_run(*, record_id: int) -> ExportRecord | None:
 
 def _run(record: ExportRecord) -> ExportRecord:
     now = timezone.now()
-    ExportRecord.objects.filter(pk=record.pk).update(status=Status.RUNNING, started_at=now, heartbeat_at=now)
+    claimed = ExportRecord.objects.filter(pk=record.pk, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        return record
     try:
-        result = bundle_write(
-            kind=record.kind,
-            path=export_path(record),
-            build=lambda bundle: BUILDERS[record.kind](bundle=bundle, record=record, progress=_progress(record)),
-            exporter=record.actor,
-        )
+        # A bundle's members may take minutes to write between progress reports: the beat shows it is alive.
+        with heartbeating(ExportRecord, record.pk):
+            result = bundle_write(
+                kind=record.kind,
+                path=export_path(record),
+                build=lambda bundle: BUILDERS[record.kind](bundle=bundle, record=record, progress=_progress(record)),
+                exporter=record.actor,
+            )
     except Exception as exc:
         logger.exception("export %s failed", record.pk)
         ExportRecord.objects.filter(pk=record.pk).update(
@@ -127,6 +140,46 @@ def _run(record: ExportRecord) -> ExportRecord:
         return record
     export_finish(record=record, result=result, file_name=str(result.path.relative_to(export_root(record))))
     return record
+
+
+def exports_sweep_stale() -> dict[str, int]:
+    """Exports whose worker was lost (running, no heartbeat for JOB_STALE_AFTER_S) fail with the reason and an
+    `export.failed` audit event: a bundle is written again from nothing, so it is asked for again rather than
+    repeated unasked. Queued exports never started after JOB_STALE_AFTER_S (their task lost, the broker down
+    at commit) are queued again. Each is claimed by one conditional UPDATE; runs as system work, across
+    organisations."""
+    cutoff = stale_before()
+    stale = ExportRecord.objects.for_all_organisations().filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    reason = f"{lost_worker_reason()} Ask for the export again."
+    failed = 0
+    for record in list(stale.filter(status=Status.RUNNING).select_related("organisation")):
+        claimed = stale.filter(pk=record.pk, status=Status.RUNNING).update(
+            status=Status.FAILED, finished_at=timezone.now(), failure=reason
+        )
+        if not claimed:
+            continue  # it beat since, or another sweep took it
+        with organisation_context(record.organisation):
+            audit_log(
+                actor="system",
+                action="export.failed",
+                object_type="export",
+                object_id=record.pk,
+                payload={"kind": record.kind, "reason": "worker_lost"},
+            )
+        failed += 1
+    requeued = 0
+    for record_id in list(stale.filter(status=Status.QUEUED).values_list("pk", flat=True)):
+        if not stale.filter(pk=record_id, status=Status.QUEUED).update(heartbeat_at=timezone.now()):
+            continue
+        try:
+            export_enqueue(record_id=record_id)
+        except Exception:  # the broker is down: the next sweep after JOB_STALE_AFTER_S tries again
+            logger.warning("export %s: could not queue it again", record_id, exc_info=True)
+            continue
+        requeued += 1
+    return {"exports_requeued": requeued, "exports_failed": failed}
 
 
 def export_finish(*, record: ExportRecord, result: BundleResult, file_name: str) -> None:
@@ -185,8 +238,11 @@ def export_root(record: ExportRecord) -> Path:
     return Path(settings.ARCHIVE_PATH if record.is_archive else settings.EXPORT_PATH)
 
 
+PLATFORM_FOLDER = "_platform"  # the platform's own bundles (the archive of its audit chain)
+
+
 def export_path(record: ExportRecord) -> Path:
-    organisation = record.organisation.slug
+    organisation = record.organisation.slug if record.organisation_id else PLATFORM_FOLDER
     stamp = record.created_at.strftime("%Y%m%dT%H%M%SZ")
     safe_subject = "".join(c if c.isalnum() or c in "-_" else "-" for c in record.subject)[:60]
     return export_root(record) / organisation / f"{stamp}-{record.kind}-{safe_subject}-{record.pk}.zip"

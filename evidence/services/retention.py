@@ -5,9 +5,10 @@ removed, in this order each day (finobs.retention):
    under legal hold;
 2. transactions older than TRANSACTION_RETENTION_DAYS (unset: kept) that no remaining case holds, in
    batches of PRUNE_BATCH_ROWS, with their decisions;
-3. audit events older than AUDIT_RETENTION_YEARS: the oldest segment of each organisation's chain, as one
-   bundle the verifier checks link by link, then an archive checkpoint signs its head before the rows go,
-   so `verify_audit` verifies the chain that remains from there.
+3. audit events older than AUDIT_RETENTION_YEARS: the oldest segment of each organisation's chain, and of
+   the platform's (events outside every organisation, archived as system work into a record of no
+   organisation), as one bundle the verifier checks link by link, then an archive checkpoint signs its head
+   before the rows go, so `verify_audit` verifies the chain that remains from there.
 
 A bundle is written and signed before anything is removed; a failed bundle removes nothing.
 """
@@ -20,12 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.checkpoints import latest_archive
-from audit.models import AuditEvent
-from audit.services import audit_archived_remove, audit_log
+from audit.services import PLATFORM, audit_archived_remove, audit_log, chain_of
 from cases.models import Approval, Case, CaseTransaction, SarDraft
 from evidence.models import ExportRecord
 from evidence.services.records import export_run
-from organisations.context import organisation_context
+from organisations.context import organisation_context, system_context
 from organisations.models import Organisation
 from scoring.models import Decision, Transaction
 
@@ -44,6 +44,8 @@ def records_archive() -> dict[str, int]:
             removed["cases"] += cases_archive()
             removed["transactions"] += transactions_archive()
             removed["audit_events"] += audit_events_archive(organisation=organisation)
+    with system_context():
+        removed["audit_events"] += audit_events_archive(organisation=PLATFORM)
     return removed
 
 
@@ -126,17 +128,20 @@ def transactions_archive() -> int:
             return removed
 
 
-def audit_events_archive(*, organisation: Organisation) -> int:
-    """The chain's events older than AUDIT_RETENTION_YEARS, from where the last archive ended: one bundle (a
-    contiguous segment), then removed behind a signed archive checkpoint."""
+def audit_events_archive(*, organisation: Organisation | str) -> int:
+    """The events of `organisation`'s chain (in its context), or of the platform's (PLATFORM, as system work),
+    older than AUDIT_RETENTION_YEARS, from where the last archive ended: one bundle (a contiguous segment),
+    then removed behind a signed archive checkpoint."""
     cutoff = timezone.now() - timedelta(days=DAYS_PER_YEAR * settings.AUDIT_RETENTION_YEARS)
-    archive = latest_archive(organisation.pk)
+    organisation_id = None if organisation == PLATFORM else organisation.pk
+    chain = chain_of(organisation_id)
+    archive = latest_archive(organisation_id)
     after = archive.head_id if archive else 0
-    last = AuditEvent.objects.filter(created_at__lt=cutoff).order_by("-id").values_list("id", flat=True).first()
+    last = chain.filter(created_at__lt=cutoff).order_by("-id").values_list("id", flat=True).first()
     if last is None or last <= after:
         return 0
-    first = AuditEvent.objects.filter(id__gt=after).order_by("id").values_list("id", flat=True).first()
-    total = AuditEvent.objects.filter(id__gt=after, id__lte=last).count()
+    first = chain.filter(id__gt=after).order_by("id").values_list("id", flat=True).first()
+    total = chain.filter(id__gt=after, id__lte=last).count()
     record = _archive(Kind.ARCHIVE_AUDIT, f"events {first}-{last}", {"first_id": first, "last_id": last}, total)
     if record is None:
         return 0

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.utils.dateparse import parse_datetime
 
 from audit.models import AuditEvent
+from audit.services import chain_of
 from evidence.bundles import BundleWriter
 from evidence.models import ExportRecord
 from evidence.services.records import export_builder
@@ -55,7 +56,8 @@ def audit_segment_write(bundle: BundleWriter, events, progress) -> dict:
 def build_audit_bundle(*, bundle: BundleWriter, record: ExportRecord, progress) -> tuple[dict, dict]:
     parameters = record.parameters
     if record.kind == ExportRecord.Kind.ARCHIVE_AUDIT:
-        events = AuditEvent.objects.filter(id__gte=parameters["first_id"], id__lte=parameters["last_id"])
+        # One chain's segment: the record's organisation's, or the platform's (no organisation).
+        events = chain_of(record.organisation_id).filter(id__gte=parameters["first_id"], id__lte=parameters["last_id"])
     else:
         events = audit_events_in(since=_time(parameters.get("from")), until=_time(parameters.get("to")))
     segment = audit_segment_write(bundle, events, progress)

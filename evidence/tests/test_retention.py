@@ -14,12 +14,13 @@ from django.utils import timezone
 from approvals.services import approval_decide
 from audit.checkpoints import audit_checkpoint_write, audit_checkpoints_read
 from audit.models import AuditEvent
-from audit.services import audit_verify
+from audit.services import PLATFORM, audit_log, audit_verify, chain_of
 from cases.models import Approval, Case
 from cases.services import case_close, case_legal_hold
 from evidence.models import ExportRecord
 from evidence.services.retention import records_archive
 from finobs.retention import retention_prune
+from organisations.context import system_context
 from scoring.models import Decision, Transaction
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,34 @@ def test_retention_archives_expired_records_and_keeps_the_chain_verifiable(expir
     assert capsys.readouterr().out.count("VERIFIED") == archived.count()
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"retention.case_archived", "retention.transactions_archived", "retention.audit_archived"} <= actions
+
+
+def test_the_platforms_chain_is_archived_and_verifies_from_its_checkpoint(expired_world, export_paths, capsys):
+    with system_context():
+        for n in range(3):
+            audit_log(actor="staff:root", action="organisation.created", object_type="organisation", object_id=n,
+                      organisation=PLATFORM)  # fmt: skip
+    platform_before = chain_of(None).count()
+    audit_checkpoint_write(organisation=PLATFORM)
+
+    with time_machine.travel(timezone.now() + timedelta(days=8 * 366), tick=True):
+        records_archive()
+
+    with system_context():
+        record = ExportRecord.objects.get(kind="archive_audit", organisation__isnull=True)
+    assert record.status == "done" and record.file_name.startswith("_platform/")
+    archive = [c for c in audit_checkpoints_read() if c.archived and c.organisation_id is None][-1]
+    assert archive.events == platform_before
+    remaining = chain_of(None).order_by("id")
+    # What the platform's chain holds now begins after the archived segment: the archive's own events.
+    assert remaining.first().prev_hash == archive.head_hash
+    assert set(remaining.values_list("action", flat=True)) <= {"export.completed", "retention.audit_archived"}
+    assert audit_verify(organisation=PLATFORM, checkpoints=audit_checkpoints_read()).ok
+    audit_checkpoint_write(organisation=PLATFORM)
+    call_command("verify_audit")
+    assert capsys.readouterr().out.count("continuing the archived segment") >= 2  # the organisation's, the platform's
+    call_command("verify_bundle", str(export_paths / "archive" / record.file_name))
+    assert "VERIFIED" in capsys.readouterr().out
 
 
 def test_removing_more_of_the_chain_than_was_archived_is_detected(expired_world, tamper):

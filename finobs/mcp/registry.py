@@ -5,13 +5,12 @@ and selectors, registered with `@tools.tool(scope=..., title=...)`; its docstrin
 model reads, its parameters (with `Annotated[..., Field(description=...)]`) the input schema, its return
 type the output schema. Adding a tool is one such function in a module of finobs/mcp/tools/.
 
-Every call, whatever the tool: the key must carry the tool's scope (`read` or `ingest`; `mcp` was checked
-for the whole endpoint); the key's budget for this tool (MCP_TOOL_RATE per key and tool, in the cache:
-Redis when configured) must allow it, else the answer is a tool error with the seconds to wait; the work
-runs on a worker thread, in the key's organisation, and gives back the database connections it opened
-(finobs.mcp.threads); it is one span
-(`mcp.tool <name>`) and one observation of finobs_mcp_tool_calls_total / _duration_seconds; a tool that
-writes leaves an audit event naming the key, the tool and what it did.
+Every call, whatever the tool: the key must carry the tool's scope (`read`, `ingest` or `investigate`; `mcp`
+was checked for the whole endpoint); the key's budget for this tool (MCP_TOOL_RATE per key and tool, in the
+cache: Redis when configured) must allow it, else the answer is a tool error with the seconds to wait; the
+work runs on a worker thread, in the key's organisation, and gives back the database connections it opened
+(finobs.mcp.threads); it is one span (`mcp.tool <name>`) and one observation of finobs_mcp_tool_calls_total /
+_duration_seconds; a tool that writes leaves an audit event naming the key, the tool and what it did.
 """
 
 from __future__ import annotations
@@ -56,6 +55,7 @@ class ToolSpec:
     function: Callable  # function(key, **arguments) -> a pydantic model, run on a worker thread
     # For a tool that writes: what its audit event records of a result (None: the tool only reads).
     audit: Callable[[typing.Any], dict] | None = None
+    idempotent: bool = True  # whether calling it twice with the same arguments does no more than once
 
     @property
     def writes(self) -> bool:
@@ -66,14 +66,16 @@ class ToolRegistry:
     def __init__(self):
         self._specs: dict[str, ToolSpec] = {}
 
-    def tool(self, *, scope: str, title: str, audit: Callable[[typing.Any], dict] | None = None):
+    def tool(
+        self, *, scope: str, title: str, audit: Callable[[typing.Any], dict] | None = None, idempotent: bool = True
+    ):
         """Register the decorated function as a tool named after it (see the module)."""
 
         def register(function: Callable) -> Callable:
             if function.__name__ in self._specs:
                 raise ValueError(f"Two MCP tools are named {function.__name__}.")
             self._specs[function.__name__] = ToolSpec(
-                name=function.__name__, title=title, scope=scope, function=function, audit=audit
+                name=function.__name__, title=title, scope=scope, function=function, audit=audit, idempotent=idempotent
             )
             return function
 
@@ -92,8 +94,9 @@ class ToolRegistry:
                 annotations=ToolAnnotations(
                     read_only_hint=not spec.writes,
                     destructive_hint=False,
-                    # Ingesting a transaction twice stores it once (external_id); reads change nothing.
-                    idempotent_hint=True,
+                    # Ingesting a transaction twice stores it once (external_id); reads change nothing;
+                    # asking for an investigation again starts another once the first has ended.
+                    idempotent_hint=spec.idempotent,
                     open_world_hint=False,
                 ),
                 structured_output=True,

@@ -255,3 +255,63 @@ class ModelVersionOut(BaseModel):
 
 class Leaderboard(BaseModel):
     models: list[ModelVersionOut] = Field(description="Champion first, then by held-out F1.")
+
+
+class InvestigationQueued(BaseModel):
+    investigation_id: int = Field(description="finobs' id of the investigation (for get_investigation).")
+    case_reference: str
+    status: str = Field(description="queued or running while under way; done or failed when it ended.")
+
+
+class EvidenceOut(BaseModel):
+    id: str = Field(description="The evidence id findings and proposals cite, e.g. tx:1042 or pattern:structuring.")
+    kind: str
+    summary: str
+
+
+class FindingOut(BaseModel):
+    title: str
+    detail: str
+    evidence_ids: list[str] = Field(description="The evidence the finding rests on (ids of `evidence`).")
+
+
+class RecommendationOut(BaseModel):
+    outcome: str = Field(
+        description="confirmed_fraud, sar_filed, false_positive, no_action, escalate or request_information."
+    )
+    confidence: float = Field(description="0..1.")
+    rationale: str
+    evidence_ids: list[str]
+
+
+class ProposalOut(BaseModel):
+    id: int
+    kind: str = Field(description="close_as, escalate, assign, request_information or draft_rule.")
+    summary: str = Field(description="What the agent proposes, in one line.")
+    status: str = Field(
+        description="proposed (waiting for a person), accepted (applied as a request waiting for a second "
+        "approver), applied, rejected, or expired (a later investigation superseded it)."
+    )
+    rationale: str
+    evidence_ids: list[str]
+    decided_by: str | None = Field(description="The person who accepted or rejected it.")
+    decided_at: datetime | None
+    reason: str = Field(description="The decider's reason (required for a rejection).")
+
+
+class InvestigationOut(BaseModel):
+    investigation_id: int
+    case_reference: str
+    status: str = Field(description="queued, running, done or failed.")
+    mode: str = Field(description="on_demand (a person asked), continuous (the agent's scan) or mcp (an API key).")
+    requested_by: str = Field(description="The person's username, or api:<prefix> for an API key.")
+    created_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    recommendation: RecommendationOut | None = Field(description="Once done: the outcome the evidence supports.")
+    findings: list[FindingOut]
+    narrative: str
+    evidence: list[EvidenceOut] = Field(description="Every evidence item the agent's tools returned, by id.")
+    proposals: list[ProposalOut] = Field(description="The actions it proposes; each waits for a person to decide.")
+    dropped_claims: int = Field(description="Claims that cited evidence no tool returned: dropped, never shown.")
+    error: str = Field(description="Why it failed, for a failed investigation.")

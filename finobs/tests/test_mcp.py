@@ -15,6 +15,7 @@ import httpx
 import httpx2
 import pytest
 import uvicorn
+from django.utils import timezone
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -22,7 +23,16 @@ from prometheus_client import REGISTRY
 
 from apikeys.services import api_key_create, api_key_revoke
 from audit.models import AuditEvent
-from conftest import child_database_env, default_organisation, run_daphne, suspicious_record, transaction_record
+from cases.investigations.identity import agent_username
+from cases.models import AgentAction, Case, CaseEvent, Investigation
+from conftest import (
+    child_database_env,
+    default_organisation,
+    ensure_roles,
+    run_daphne,
+    suspicious_record,
+    transaction_record,
+)
 from finobs.tests.processes import free_port, start_serve, stop
 from ingestion.services import ingest
 from scoring.models import Transaction
@@ -41,6 +51,8 @@ TOOLS = {
     "get_case",
     "drift_status",
     "model_leaderboard",
+    "run_investigation",
+    "get_investigation",
 }
 
 
@@ -110,7 +122,7 @@ def tool_calls(tool: str, outcome: str) -> float:
     return REGISTRY.get_sample_value("finobs_mcp_tool_calls_total", {"tool": tool, "outcome": outcome}) or 0.0
 
 
-def test_lists_the_nine_tools_with_descriptions_and_typed_outputs(base_url):
+def test_lists_the_eleven_tools_with_descriptions_and_typed_outputs(base_url):
     _, raw = make_key()
 
     async def go():
@@ -125,6 +137,8 @@ def test_lists_the_nine_tools_with_descriptions_and_typed_outputs(base_url):
     ingest_tool = next(t for t in listed if t.name == "ingest_transactions")
     assert ingest_tool.annotations.read_only_hint is False
     assert ingest_tool.input_schema["properties"]["transactions"]["maxItems"] == 10_000
+    run_tool = next(t for t in listed if t.name == "run_investigation")
+    assert run_tool.annotations.read_only_hint is False and run_tool.annotations.idempotent_hint is False
 
 
 def test_score_transaction_scores_without_storing_anything(base_url, champion, shipped_rules):
@@ -236,6 +250,103 @@ def test_drift_status_and_model_leaderboard(base_url, champion):
     assert drift["status"] == "none" and drift["checked_at"] is None
     board = ok(call(base_url, raw, "model_leaderboard"))
     assert board["models"][0]["version"] == champion.version and board["models"][0]["status"] == "champion"
+
+
+@pytest.fixture
+def investigations_in_process(transactional_db, settings):
+    """Investigations run inside the call that queues them (the embedded default), whatever the broker; and the
+    agent role its identity joins (a transactional test's flush empties the role groups)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    ensure_roles()
+
+
+def test_run_investigation_reads_only_the_keys_source_and_its_proposals_wait_for_a_person(
+    base_url, champion, shipped_rules, investigations_in_process
+):
+    key, raw = make_key(("mcp", "read", "investigate"))
+    organisation = default_organisation()
+    own = ingest([suspicious_record(1, account_id="acc-a")], organisation=organisation, source="acme", actor="t")
+    other = ingest(
+        [suspicious_record(2, account_id="acc-a", external_id="theirs")],
+        organisation=organisation,
+        source="other-bank",
+        actor="t",
+    )
+    reference = own.decisions[0]["case_reference"]
+
+    queued = ok(call(base_url, raw, "run_investigation", {"case_reference": reference.lower()}))
+    assert queued["case_reference"] == reference
+    assert queued["status"] == "done"  # in-process: the run ended within the call
+
+    result = ok(call(base_url, raw, "get_investigation", {"investigation_id": queued["investigation_id"]}))
+    assert result["status"] == "done" and result["error"] == ""
+    assert result["mode"] == "mcp" and result["requested_by"] == key.audit_label
+    assert result["recommendation"]["outcome"] and result["findings"] and result["proposals"]
+    evidence = {item["id"] for item in result["evidence"]}
+    assert f"tx:{own.decisions[0]['transaction_id']}" in evidence
+    assert f"tx:{other.decisions[0]['transaction_id']}" not in evidence  # the same account, another source's
+    for cited in [result["recommendation"], *result["findings"], *result["proposals"]]:
+        assert cited["evidence_ids"] and set(cited["evidence_ids"]) <= evidence
+    assert {p["status"] for p in result["proposals"]} == {"proposed"}
+
+    investigation = Investigation.objects.get(pk=queued["investigation_id"])
+    assert investigation.api_key_id == key.pk
+    assert investigation.requested_by.username == agent_username(organisation)
+    assert not investigation.requested_by.has_perm("cases.decide_agent_action")
+    proposals = AgentAction.objects.filter(investigation=investigation)
+    assert {p.status for p in proposals} == {AgentAction.Status.PENDING}  # four-eyes: a person decides
+
+    requested = AuditEvent.objects.get(action="investigation.requested", object_id=str(investigation.pk))
+    assert requested.actor == key.audit_label and requested.payload["mode"] == "mcp"
+    tool_event = AuditEvent.objects.get(action="mcp.run_investigation")
+    assert tool_event.actor == key.audit_label and tool_event.payload["investigation_id"] == investigation.pk
+    entry = CaseEvent.objects.get(case__reference=reference, kind=CaseEvent.Kind.INVESTIGATED)
+    assert entry.data["mode"] == "mcp" and entry.data["requested_by"] == key.audit_label
+
+
+def test_run_investigation_refuses_other_sources_a_run_under_way_and_keys_without_the_scope(
+    base_url, champion, shipped_rules, investigations_in_process, make_user, settings
+):
+    _, raw = make_key(("mcp", "read", "investigate"))
+    organisation = default_organisation()
+    mine = ingest([suspicious_record(1, account_id="acc-a")], organisation=organisation, source="acme", actor="t")
+    theirs = ingest(
+        [suspicious_record(2, account_id="acc-b")], organisation=organisation, source="other-bank", actor="t"
+    )
+    reference = mine.decisions[0]["case_reference"]
+    other_reference = theirs.decisions[0]["case_reference"]
+
+    refused = error_text(call(base_url, raw, "run_investigation", {"case_reference": other_reference}))
+    as_get_case = error_text(call(base_url, raw, "get_case", {"reference": other_reference}))
+    assert refused.split(": ", 1)[1] == as_get_case.split(": ", 1)[1]  # after the tool's name, the same answer
+    assert "No case of your source" in refused
+    assert not Investigation.objects.exists()
+
+    _, other_raw = make_key(("mcp", "read", "investigate"), source="other-bank")
+    theirs_done = ok(call(base_url, other_raw, "run_investigation", {"case_reference": other_reference}))
+    unseen = call(base_url, raw, "get_investigation", {"investigation_id": theirs_done["investigation_id"]})
+    assert "No investigation" in error_text(unseen)
+
+    analyst = make_user("analyst")
+    under_way = Investigation.objects.create(
+        case=Case.objects.get(reference=reference),  # a run under way, its worker busy
+        requested_by=analyst,
+        status=Investigation.Status.RUNNING,
+        created_at=timezone.now(),
+        started_at=timezone.now(),
+    )
+    conflict = error_text(call(base_url, raw, "run_investigation", {"case_reference": reference}))
+    assert "already under way" in conflict and str(under_way.pk) in conflict
+    assert Investigation.objects.filter(case=under_way.case).count() == 1
+
+    _, reader = make_key(("mcp", "read"), source="reader")
+    assert "'investigate' scope" in error_text(
+        call(base_url, reader, "run_investigation", {"case_reference": reference})
+    )
+
+    settings.MCP_TOOL_RATE = "1/min"
+    call(base_url, raw, "run_investigation", {"case_reference": reference})
+    assert "Rate limit" in error_text(call(base_url, raw, "run_investigation", {"case_reference": reference}))
 
 
 def test_a_key_of_another_organisation_sees_nothing_of_this_one(base_url, champion, organisation):

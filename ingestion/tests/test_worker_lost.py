@@ -12,9 +12,9 @@ import pytest
 from django.conf import settings as django_settings
 
 from conftest import child_database_env, default_organisation
+from finobs.jobs import stale_jobs_sweep
 from ingestion.models import UploadJob
 from ingestion.services import upload_create
-from ingestion.services.jobs import stale_jobs_sweep
 from scoring.models import Transaction
 
 ROOT = Path(__file__).resolve().parents[2]

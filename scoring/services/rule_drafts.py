@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 from django.contrib.admin.utils import quote
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 
 from approvals.kinds import ApprovalKind
@@ -30,19 +30,19 @@ REPLAYED = (
 BACKTEST_WINDOW = 50_000
 
 
-def rule_backtest(*, rule: Rule, window: int = BACKTEST_WINDOW) -> dict:
-    """Replay the organisation's latest `window` stored transactions through `rule` alone.
+def rule_backtest(*, rule: Rule, window: int = BACKTEST_WINDOW, transactions: QuerySet | None = None) -> dict:
+    """Replay the organisation's latest `window` stored transactions (of `transactions`, a narrower set, when
+    given) through `rule` alone.
 
     Returns the hits, precision and recall on the labelled transactions (fraud vs legitimate), and the
     alerts it would add: hits whose stored decision was not flagged, over the transactions replayed.
     """
     params = rule_params(rule)
     # Plain rows rather than model instances: the replay reads a few columns of each (features and the rule).
+    replayed = StoredTransaction.objects.all() if transactions is None else transactions
     rows = [
         SimpleNamespace(**row)
-        for row in StoredTransaction.objects.order_by("-occurred_at", "-id").values(
-            *REPLAYED, flagged=F("decision__flagged")
-        )[:window]
+        for row in replayed.order_by("-occurred_at", "-id").values(*REPLAYED, flagged=F("decision__flagged"))[:window]
     ]
     rows.reverse()
     n = len(rows)

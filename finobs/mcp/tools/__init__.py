@@ -1,5 +1,5 @@
 """The MCP tools, one module per area; importing this package registers every tool (finobs.mcp.registry)."""
 
-from finobs.mcp.tools import cases, scoring
+from finobs.mcp.tools import cases, investigations, scoring
 
-__all__ = ["cases", "scoring"]
+__all__ = ["cases", "investigations", "scoring"]

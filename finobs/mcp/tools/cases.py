@@ -69,9 +69,7 @@ def get_case(
     with their outcomes.
 
     Use explain_transaction on a transaction_id for why it scored as it did."""
-    case = selectors.case_for(None, reference.strip().upper(), queryset=selectors.cases_for_api_key(key))
-    if case is None:
-        raise ToolRefused(f"No case of your source has the reference {reference!r}.")
+    case = source_case(key, reference)
     links = selectors.case_transactions(case)
     own = [link for link in links if link.transaction.source == key.source]
     selectors.attach_transaction_counts([case])
@@ -108,6 +106,14 @@ def get_case(
             for s in similar
         ],
     )
+
+
+def source_case(key, reference: str) -> Case:
+    """The case of the key's source with this reference (any case); ToolRefused when there is none."""
+    case = selectors.case_for(None, reference.strip().upper(), queryset=selectors.cases_for_api_key(key))
+    if case is None:
+        raise ToolRefused(f"No case of your source has the reference {reference!r}.")
+    return case
 
 
 def _query_dict(params: dict) -> QueryDict:

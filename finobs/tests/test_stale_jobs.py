@@ -8,10 +8,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from conftest import default_organisation
+from evidence.models import ExportRecord
+from evidence.services import export_run
+from finobs.jobs import stale_jobs_sweep
 from ingestion.models import PullRun, PullSource, UploadJob
 from ingestion.services import upload_create
-from ingestion.services.jobs import stale_jobs_sweep
 from scoring.models import RetrainRun
 from scoring.services.monitoring import model_retrain_request
 
@@ -23,7 +26,7 @@ CSV = b"external_id,account_id,amount,currency,timestamp\nx-1,acc-1,10.00,EUR,20
 @pytest.fixture
 def queued(monkeypatch):
     """What the sweep queued, by kind, instead of a broker (the tasks themselves are other tests')."""
-    sent: dict[str, list] = {"uploads": [], "pulls": [], "retrains": []}
+    sent: dict[str, list] = {"uploads": [], "pulls": [], "retrains": [], "exports": []}
     monkeypatch.setattr("ingestion.services.uploads.upload_enqueue", lambda *, job_id: sent["uploads"].append(job_id))
     monkeypatch.setattr(
         "ingestion.tasks.pull_source_run_task.delay",
@@ -31,6 +34,9 @@ def queued(monkeypatch):
     )
     monkeypatch.setattr(
         "scoring.services.retraining.retrain_run_enqueue", lambda *, run_id: sent["retrains"].append(run_id)
+    )
+    monkeypatch.setattr(
+        "evidence.services.records.export_enqueue", lambda *, record_id: sent["exports"].append(record_id)
     )
     return sent
 
@@ -161,6 +167,45 @@ class TestRetraining:
         assert stale_jobs_sweep()["retrain_runs_requeued"] == 1
         assert stale_jobs_sweep()["retrain_runs_requeued"] == 0
         assert queued["retrains"] == [run.pk]
+
+
+def make_export(*, status=ExportRecord.Status.RUNNING, heartbeat_s=None) -> ExportRecord:
+    record = ExportRecord.objects.create(
+        kind=ExportRecord.Kind.AUDIT, subject="a year", actor="alice", total_items=50_000, status=status,
+        started_at=None if status == ExportRecord.Status.QUEUED else ago(3600),
+        heartbeat_at=None if heartbeat_s is None else ago(heartbeat_s),
+    )  # fmt: skip
+    ExportRecord.objects.filter(pk=record.pk).update(created_at=ago(3600))
+    return record
+
+
+class TestExports:
+    def test_a_lost_export_fails_with_the_reason_and_an_audit_event(self, queued):
+        lost = make_export(heartbeat_s=600)
+        live = make_export(heartbeat_s=5)
+        assert stale_jobs_sweep()["exports_failed"] == 1
+        assert stale_jobs_sweep()["exports_failed"] == 0
+        lost.refresh_from_db()
+        live.refresh_from_db()
+        assert lost.status == ExportRecord.Status.FAILED and lost.finished_at is not None
+        assert "no sign of life" in lost.failure and "Ask for the export again" in lost.failure
+        assert live.status == ExportRecord.Status.RUNNING and queued["exports"] == []
+        failed = AuditEvent.objects.get(action="export.failed")
+        assert failed.object_id == str(lost.pk) and failed.payload["reason"] == "worker_lost"
+
+    def test_an_export_whose_task_was_lost_is_queued_again_once(self, queued):
+        record = make_export(status=ExportRecord.Status.QUEUED)
+        fresh = make_export(status=ExportRecord.Status.QUEUED)
+        ExportRecord.objects.filter(pk=fresh.pk).update(created_at=ago(5))
+        assert stale_jobs_sweep()["exports_requeued"] == 1
+        assert stale_jobs_sweep()["exports_requeued"] == 0  # claimed: its heartbeat moved to the sweep's time
+        assert queued["exports"] == [record.pk]
+
+    def test_a_task_delivered_again_leaves_a_running_export_to_the_sweep(self):
+        record = make_export(heartbeat_s=600)
+        assert export_run(record_id=record.pk).status == ExportRecord.Status.RUNNING
+        record.refresh_from_db()
+        assert record.status == ExportRecord.Status.RUNNING and record.file_name == ""
 
 
 def test_the_sweep_sees_every_organisation(organisation, make_user, queued):
