@@ -43,3 +43,28 @@ def test_a_failed_training_says_why(monkeypatch):
         retrain_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RetrainRun.Status.FAILED and run.failure == "MemoryError: out of memory" and run.finished_at
+
+
+def test_a_training_on_the_embedded_background_thread_beats_too(settings, monkeypatch):
+    """Embedded, the training runs on the web process's background thread, which a stopping process loses:
+    its heartbeat lets the stale-job sweep fail it, as for a lost worker."""
+    from kernel.background import long_task_send, wait_idle
+    from scoring.tasks import retrain_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default, also on the broker's run
+    settings.JOB_HEARTBEAT_S = 0.1
+    run = RetrainRun.objects.create(reason="test")
+    beats = []
+
+    def training(**kwargs):
+        for _ in range(5):
+            time.sleep(0.1)
+            beats.append(RetrainRun.objects.get(pk=run.pk).heartbeat_at)
+        return None
+
+    monkeypatch.setattr("scoring.services.monitoring.model_retrain", training)
+    long_task_send(retrain_task, run.pk)
+    assert wait_idle()
+    run.refresh_from_db()
+    assert run.status == RetrainRun.Status.DONE and run.percent == 100
+    assert len(set(beats)) >= 3
