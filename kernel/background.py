@@ -10,7 +10,6 @@ import logging
 import os
 import queue
 import threading
-import time
 
 from django.conf import settings
 from django.db import connections
@@ -52,18 +51,18 @@ def in_background() -> bool:
 
 def wait_idle(timeout_s: float = 60) -> bool:
     """Wait until every job sent so far has finished (tests; a process stopping cleanly); False on timeout."""
-    deadline = time.monotonic() + timeout_s
     with _lock:
-        return _lock.wait_for(lambda: _unfinished == 0, timeout=max(0.0, deadline - time.monotonic()))
+        return _lock.wait_for(lambda: _unfinished == 0, timeout=timeout_s)
 
 
-def every(interval_s: float, func, *, name: str) -> threading.Thread:
-    """Call `func()` every `interval_s` on a daemon thread of its own, with its own database connection: the
-    embedded default's stand-in for beat where one job must still run periodically (the stale-job sweep)."""
+def every(interval_s: float, func, *, name: str) -> threading.Event:
+    """Call `func()` every `interval_s` on a daemon thread of its own, with its own database connection, until
+    the returned event is set: the embedded default's stand-in for beat where one job must still run
+    periodically (the stale-job sweep)."""
+    stop = threading.Event()
 
     def loop() -> None:
-        while True:
-            time.sleep(interval_s)
+        while not stop.wait(interval_s):
             try:
                 func()
             except Exception:
@@ -71,9 +70,8 @@ def every(interval_s: float, func, *, name: str) -> threading.Thread:
             finally:
                 connections.close_all()
 
-    thread = threading.Thread(target=loop, name=f"finobs-{name}", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=loop, name=f"finobs-{name}", daemon=True).start()
+    return stop
 
 
 def _forget_the_parents_workers() -> None:
