@@ -98,6 +98,15 @@ def _in_the_default_organisation(request):
     request.getfixturevalue("_django_db_helper")  # the database the test asked for, set up first
     with organisation_context(default_organisation()):
         yield
+    _background_jobs_finish()
+
+
+def _background_jobs_finish():
+    """Long jobs a test sent to the background thread (kernel.background) finish before its database is
+    emptied, so none runs on into the next test."""
+    from kernel.background import wait_idle
+
+    assert wait_idle(timeout_s=120), "a background job was still running two minutes after its test"
 
 
 @pytest.fixture

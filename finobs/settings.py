@@ -367,6 +367,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_VISIBILITY_TIMEOUT_S = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_S", "3600"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT_S}
+# Long jobs (retraining, large exports) in the embedded default: the same Celery tasks on this many
+# background threads of the web process (kernel.background), so no request waits on them. With a broker they
+# go to the workers. BACKGROUND_TASKS_INLINE runs them inside their caller instead (the demo's replay).
+BACKGROUND_WORKERS = int(os.environ.get("BACKGROUND_WORKERS", "1"))
+BACKGROUND_TASKS_INLINE = False
 
 # --- Security: people, sessions, lockout, production switches ----------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -485,7 +490,7 @@ EXPORT_SIGNING_KEY_PATH = os.environ.get("EXPORT_SIGNING_KEY_PATH", str(VAR_DIR 
 EXPORT_KEYRING_PATH = os.environ.get("EXPORT_KEYRING_PATH", str(VAR_DIR / "export-keyring.json"))
 # Where finished bundles wait for download; shared storage when web and workers run on several hosts.
 EXPORT_PATH = os.environ.get("EXPORT_PATH", str(VAR_DIR / "exports"))
-# Audit and transaction exports with more rows than this run as a Celery job with progress.
+# Audit and transaction exports with more rows than this run as a background job with progress.
 EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "10000"))
 
 # --- Retention of records (the daily retention run): archived into signed bundles, then removed ---

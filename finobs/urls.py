@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("approvals.urls")),
     path("", include("ingestion.urls")),
     path("", include("evidence.urls")),
+    path("", include("scoring.urls")),
     path("", include("cases.urls")),
     path("", include("notifications.urls")),
 ]

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from kernel.background import in_background
+
 logger = logging.getLogger(__name__)
 
 
@@ -24,10 +26,11 @@ def heartbeating(model, pk: int, *, every_s: float | None = None) -> Iterator[No
     """While the block runs, a thread records the job's heartbeat every JOB_HEARTBEAT_S: for work that
     spends minutes in one call (training a model) and has no chunk boundary to beat at.
 
-    Not for in-process (eager) tasks: they run in their caller's transaction, which may hold the
-    database's only writer lock (SQLite), and there is no worker to lose.
+    Not for in-process (eager) tasks run by their caller: they run in its transaction, which may hold the
+    database's only writer lock (SQLite), and there is no worker to lose. A task on a background thread
+    (kernel.background) beats: its process may stop under it.
     """
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.CELERY_TASK_ALWAYS_EAGER and not in_background():
         yield
         return
     every_s = settings.JOB_HEARTBEAT_S if every_s is None else every_s

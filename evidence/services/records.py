@@ -2,8 +2,9 @@
 
 A request checks the permission (cases.export_case for case bundles and SAR packages, audit.export_audit for
 the audit trail and transactions) and a session verified with a second factor, records the export, then
-builds the bundle at once (small ones) or in a Celery job with progress (export_run_task), to be downloaded
-when done. Each kind's builder writes the members; this module writes the manifest around them.
+builds the bundle at once (small ones) or in a job with progress (export_run_task: on a worker, or on the web
+process's background thread in the embedded default), to be downloaded when done. Each kind's builder writes
+the members; this module writes the manifest around them.
 """
 
 import logging
@@ -20,6 +21,7 @@ from audit.services import actor_label, audit_log, chain_of
 from evidence.bundles import BundleResult, BundleWriter
 from evidence.keys import signing_key_available
 from evidence.models import ExportRecord
+from kernel.background import long_task_send
 from kernel.errors import Conflict
 from kernel.heartbeats import heartbeating, lost_worker_reason, stale_before
 from kernel.mfa import require_second_factor
@@ -95,7 +97,7 @@ def export_request(*, kind: str, subject: str, parameters: dict, actor, total_it
 def export_enqueue(*, record_id: int) -> None:
     from evidence.tasks import export_run_task
 
-    export_run_task.delay(record_id)
+    long_task_send(export_run_task, record_id)
 
 
 def export_run(*, record_id: int) -> ExportRecord | None:

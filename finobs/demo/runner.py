@@ -54,11 +54,12 @@ def _has_history(organisation: Organisation) -> bool:
 
 
 def tasks_in_process():
-    """The demo's background work (relays, callbacks, uploads, retraining) runs in its own process as it goes, as
-    in the embedded default, also when a broker is configured: the month is complete when the demo ends, and the
-    replay's clock is the one its tasks read. Through the setting, which the Celery app reads on each use:
-    assigning the app's conf would outlive the demo."""
-    return override_settings(CELERY_TASK_ALWAYS_EAGER=True)
+    """The demo's background work (relays, callbacks, uploads, retraining, exports) runs inside the step that
+    asks for it, also when a broker is configured and also the long jobs the embedded default gives to a
+    background thread: the month is complete when the demo ends, and the replay's clock is the one its tasks
+    read. Through the settings, which the Celery app and kernel.background read on each use: assigning the
+    app's conf would outlive the demo."""
+    return override_settings(CELERY_TASK_ALWAYS_EAGER=True, BACKGROUND_TASKS_INLINE=True)
 
 
 def run_demo(

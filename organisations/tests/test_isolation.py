@@ -26,7 +26,7 @@ from ingestion.services import ingest, upload_create
 from notifications.services import notification_send
 from organisations.context import organisation_context
 from organisations.models import Organisation
-from scoring.models import ModelVersion, Transaction
+from scoring.models import ModelVersion, RetrainRun, Transaction
 from scoring.services import promotion_request
 from scoring.services.experiments import experiment_start
 from scoring.tests.builders import copy_model_version
@@ -114,6 +114,7 @@ def theirs(champion, make_user, settings, tmp_path):
     )
     return {
         "export": export,
+        "retrain_run": RetrainRun.objects.create(reason="theirs", requested_by=officer),
         "suppressed_alert": held,
         "attachment": attachment,
         "checklist_item": item,
@@ -194,6 +195,7 @@ def _url(route: str, objects: dict) -> str:
         "notifications/": objects["notification"].pk,
         "api/v1/exports/": objects["export"].pk,
         "exports/": objects["export"].pk,
+        "models/retrain/": objects["retrain_run"].pk,
         "api/v1/investigations/": objects["investigation"].pk,
         "api/v1/agent-actions/": objects["proposal"].pk,
     }

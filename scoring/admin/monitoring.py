@@ -33,7 +33,10 @@ class DriftReportAdmin(_OfAModelVersion, OrganisationScoped, ReadOnlyAdmin):
 
 @admin.register(RetrainRun)
 class RetrainRunAdmin(OrganisationScoped, ReadOnlyAdmin):
-    list_display = ["created_at", "reason", "requested_by", "status", "heartbeat_at", "model_version", "failure"]
+    list_display = [
+        "created_at", "reason", "requested_by", "status", "percent", "stage", "heartbeat_at", "model_version",
+        "failure",
+    ]  # fmt: skip
     list_filter = ["status"]
     list_select_related = ["requested_by", "model_version"]
 

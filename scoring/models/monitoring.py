@@ -57,9 +57,12 @@ class RetrainRun(OrganisationOwned):
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The candidate."
     )
     failure = models.TextField(blank=True, help_text="Why it failed.")
+    percent = models.PositiveSmallIntegerField(default=0, help_text="How far the training is, 0 to 100.")
+    stage = models.CharField(max_length=100, blank=True, help_text="What the training is doing now.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="retrainrun_percent_at_most_100")]
         indexes = [
             models.Index(
                 fields=["heartbeat_at"], condition=Q(status__in=["queued", "running"]), name="retrainrun_unfinished"
@@ -68,6 +71,10 @@ class RetrainRun(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"retraining #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
 
 
 class Experiment(OrganisationOwned):

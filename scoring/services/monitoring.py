@@ -94,7 +94,7 @@ def model_retrain_request(*, actor, reason: str) -> RetrainRun:
     return run
 
 
-def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> ModelVersion:
+def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100, progress=None) -> ModelVersion:
     """Train a candidate on the last RETRAIN_WINDOW_DAYS of stored traffic, measure it against the champion
     on the same held-out window (the most recent fifth), register it, and notify. Known fraud (labels from
     case outcomes) is kept out of the unsupervised detectors' training and measures the models where present.
@@ -109,6 +109,8 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     (DEFAULT_MODEL_TRAINING, with a seed of its own) is used instead, and the version's params say so.
     Promotes only with AUTO_PROMOTE and a held-out F1 (or, without labels, alert rate closer to the target) at
     least the champion's.
+
+    `progress(percent, stage)`, when given, hears how far it is (the retraining run's page shows it).
     """
     from scoring.evaluation import serving_rules
     from scoring.features import build_feature_frame
@@ -116,21 +118,26 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     from scoring.services.registry import model_promote, model_register, model_train, registry_fields, unsaved_scorer
     from scoring.training import Labelled, evaluate, fit_detectors, train_ensemble
 
+    progress = progress or (lambda percent, stage: None)
     started = time.perf_counter()
+    progress(2, "reading the stored transactions")
     since = timezone.now() - timedelta(days=organisation_setting("RETRAIN_WINDOW_DAYS"))
     rows = list(
         Transaction.objects.filter(occurred_at__gte=since).order_by("occurred_at", "id")[: settings.RETRAIN_MAX_ROWS]
     )
     if len(rows) < settings.RETRAIN_MIN_ROWS:
+        progress(10, f"training on generated traffic ({len(rows):,} stored transactions are too few)")
         sizes = {key: settings.DEFAULT_MODEL_TRAINING[key] for key in ("n_accounts", "days")}
         seed = int(time.time()) % 2**31
         return model_train(actor=actor, make_champion=False, n_estimators=n_estimators, seed=seed, **sizes)
+    progress(10, f"building the features of {len(rows):,} transactions")
     frame = build_feature_frame(rows)
     labels = np.array([t.label for t in rows], dtype=object)
     split = int(len(rows) * (1 - RETRAIN_HOLDOUT_SHARE))
     train_mask = np.zeros(len(rows), bool)
     train_mask[:split] = labels[:split] != Label.FRAUD
     seed = int(time.time()) % 2**31
+    progress(25, f"training the isolation forest and detectors on {int(train_mask.sum()):,} rows")
     detectors = fit_detectors(frame.matrix[train_mask], seed=seed, n_estimators=n_estimators)
     training_data = {
         "source": "stored transactions",
@@ -140,8 +147,10 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
         "reason": reason,
     }
     positives = int(np.sum(labels[:split] == Label.FRAUD))
+    progress(45, "training the ensemble and exporting ONNX")
     trained = {"candidate": train_ensemble(frame.matrix[train_mask], seed=seed, detectors=detectors)}
     if positives >= settings.SUPERVISED_MIN_POSITIVES:
+        progress(60, f"training the supervised candidate on {positives:,} fraud labels and exporting ONNX")
         trained["candidate_supervised"] = train_ensemble(
             frame.matrix[train_mask],
             seed=seed,
@@ -167,9 +176,13 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
     comparison = {}
     champion = ModelVersion.objects.filter(status=ModelVersion.Status.CHAMPION).first()
     scorers = {name: unsaved_scorer(f) for name, f in fields.items()} | {"champion": champion and scorer_for(champion)}
-    for name, scorer in scorers.items():
+    for step, (name, scorer) in enumerate(scorers.items()):
         if scorer is None:
             continue
+        progress(
+            75 + 15 * step // len(scorers),
+            f"evaluating the {name.replace('_', ' ')} on {len(rows) - split:,} held-out rows",
+        )
         scores = scorer.score(frame.matrix[holdout])
         outcome = evaluate_rules(rules, frame.take(holdout), scorer.risk_levels(scores), scorer.flagged(scores))
         result = {"alert_rate": round(float(outcome.flagged.mean()), 4), "n": len(scores)}
@@ -177,6 +190,7 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100) -> M
             result |= evaluate(scores[known], labels[holdout][known] == Label.FRAUD, scorer.thresholds,
                                flagged=outcome.flagged[known])  # fmt: skip
         comparison[name] = result
+    progress(92, "registering the candidate")
     registered = {}
     for name, model_fields in fields.items():
         model_fields["metrics"] = {"holdout": comparison[name], "comparison": comparison,

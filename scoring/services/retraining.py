@@ -1,18 +1,23 @@
-"""Retraining as a job: a RetrainRun row first, then a worker claims it, trains with a heartbeat, and records
-the candidate or the failure; the stale-job sweep queues lost requests again and fails lost trainings."""
+"""Retraining as a job: a RetrainRun row first, then a worker claims it, trains with a heartbeat and its
+progress, and records the candidate or the failure; the stale-job sweep queues lost requests again and fails
+lost trainings. In the embedded default the worker is a background thread of the web process
+(kernel.background), so the request that asked returns at once and its page follows the run."""
 
 import logging
+import time
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from kernel.background import long_task_send
 from kernel.heartbeats import heartbeating, lost_worker_reason, stale_before
 from scoring.models import RetrainRun
 
 logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system:retrain"
+PROGRESS_EVERY_S = 1.0  # at most one progress UPDATE a second within a stage (a new stage is written at once)
 
 
 def retrain_run_queue(*, reason: str, requested_by=None) -> RetrainRun:
@@ -27,7 +32,7 @@ def retrain_run_queue(*, reason: str, requested_by=None) -> RetrainRun:
 def retrain_run_enqueue(*, run_id: int) -> None:
     from scoring.tasks import retrain_task
 
-    retrain_task.delay(run_id)
+    long_task_send(retrain_task, run_id)
 
 
 def retrain_run_execute(*, run_id: int) -> RetrainRun | None:
@@ -45,14 +50,36 @@ def retrain_run_execute(*, run_id: int) -> RetrainRun | None:
     runs = RetrainRun.objects.for_all_organisations().filter(pk=run_id, status=RetrainRun.Status.RUNNING)
     try:
         with organisation_context(run.organisation), heartbeating(RetrainRun, run_id):
-            candidate = model_retrain(actor=run.requested_by or SYSTEM_ACTOR, reason=run.reason)
+            candidate = model_retrain(
+                actor=run.requested_by or SYSTEM_ACTOR, reason=run.reason, progress=retrain_run_progress(run_id=run_id)
+            )
     except Exception as exc:
         logger.exception("retraining %s failed", run_id)
         runs.update(status=RetrainRun.Status.FAILED, finished_at=timezone.now(), failure=f"{type(exc).__name__}: {exc}")
         raise
-    runs.update(status=RetrainRun.Status.DONE, finished_at=timezone.now(), model_version=candidate)
+    runs.update(
+        status=RetrainRun.Status.DONE, finished_at=timezone.now(), model_version=candidate, percent=100, stage="done"
+    )
     run.refresh_from_db()
     return run
+
+
+def retrain_run_progress(*, run_id: int):
+    """progress(percent, stage) for the training of run `run_id`: one UPDATE of the running row (its heartbeat
+    too), at once for a new stage and at most every PROGRESS_EVERY_S within one, so a SQLite writer lock is
+    held for one short statement and the page's poll reads something new."""
+    last = {"stage": None, "at": 0.0}
+
+    def progress(percent: int, stage: str) -> None:
+        now = time.monotonic()
+        if stage == last["stage"] and now - last["at"] < PROGRESS_EVERY_S:
+            return
+        last.update(stage=stage, at=now)
+        RetrainRun.objects.for_all_organisations().filter(pk=run_id, status=RetrainRun.Status.RUNNING).update(
+            percent=max(0, min(99, int(percent))), stage=stage[:100], heartbeat_at=timezone.now()
+        )
+
+    return progress
 
 
 def retrain_runs_sweep_stale() -> dict[str, int]:

@@ -57,6 +57,9 @@ def test_shifted_traffic_drifts_and_starts_retraining(champion, settings, django
         txn.channel, txn.country = "online", "VN"
     store_scored(transactions, shuffle=True)
     eager = settings.CELERY_TASK_ALWAYS_EAGER
+    # The retraining runs in this test's transaction, where it can read the report it follows; the background
+    # thread it gets in the embedded default is test_retrain_page's.
+    settings.BACKGROUND_TASKS_INLINE = True
     with django_capture_on_commit_callbacks(execute=eager) as callbacks:
         report = drift_check()
     assert report.is_drifted and report.retraining_started
@@ -122,6 +125,7 @@ def test_drift_and_retrain_api(champion, make_user, settings, django_capture_on_
     officer = APIClient()
     officer.force_authenticate(make_user("compliance"))
     settings.RETRAIN_MIN_ROWS = 50
+    settings.BACKGROUND_TASKS_INLINE = True  # followed to its end in this test's transaction, as above
     eager = settings.CELERY_TASK_ALWAYS_EAGER
     with django_capture_on_commit_callbacks(execute=eager) as callbacks:
         response = officer.post("/api/v1/models/retrain")

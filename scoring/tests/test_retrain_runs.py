@@ -11,11 +11,8 @@ from scoring.services.retraining import retrain_run_execute
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_training_beats_while_it_runs_and_is_claimed_once(settings, monkeypatch):
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker: the heartbeat thread runs
-    settings.JOB_HEARTBEAT_S = 0.1
-    run = RetrainRun.objects.create(reason="test")
-    beats = []
+def training_that_notes_heartbeats(run: RetrainRun, beats: list):
+    """A training of half a second that notes the run's heartbeat every tenth of one."""
 
     def training(**kwargs):
         for _ in range(5):
@@ -23,7 +20,15 @@ def test_a_training_beats_while_it_runs_and_is_claimed_once(settings, monkeypatc
             beats.append(RetrainRun.objects.get(pk=run.pk).heartbeat_at)
         return None
 
-    monkeypatch.setattr("scoring.services.monitoring.model_retrain", training)
+    return training
+
+
+def test_a_training_beats_while_it_runs_and_is_claimed_once(settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in a worker: the heartbeat thread runs
+    settings.JOB_HEARTBEAT_S = 0.1
+    run = RetrainRun.objects.create(reason="test")
+    beats = []
+    monkeypatch.setattr("scoring.services.monitoring.model_retrain", training_that_notes_heartbeats(run, beats))
     assert retrain_run_execute(run_id=run.pk).status == RetrainRun.Status.DONE
     assert len(set(beats)) >= 3  # the heartbeat moved while the model trained
     called = []
@@ -43,3 +48,21 @@ def test_a_failed_training_says_why(monkeypatch):
         retrain_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RetrainRun.Status.FAILED and run.failure == "MemoryError: out of memory" and run.finished_at
+
+
+def test_a_training_on_the_embedded_background_thread_beats_too(settings, monkeypatch):
+    """Embedded, the training runs on the web process's background thread, which a stopping process loses:
+    its heartbeat lets the stale-job sweep fail it, as for a lost worker."""
+    from kernel.background import long_task_send, wait_idle
+    from scoring.tasks import retrain_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default, also on the broker's run
+    settings.JOB_HEARTBEAT_S = 0.1
+    run = RetrainRun.objects.create(reason="test")
+    beats = []
+    monkeypatch.setattr("scoring.services.monitoring.model_retrain", training_that_notes_heartbeats(run, beats))
+    long_task_send(retrain_task, run.pk)
+    assert wait_idle()
+    run.refresh_from_db()
+    assert run.status == RetrainRun.Status.DONE and run.percent == 100
+    assert len(set(beats)) >= 3

@@ -2,7 +2,7 @@
 
 With --demo (what bin/run does) the same process first migrates (when migrations are pending), collects the
 static files (when they changed) and sets up the demo, then serves: one Django start-up instead of one per
-step, so a second start takes a few seconds."""
+step, so a second start takes a few seconds. Embedded (no broker), it also runs the stale-job sweep."""
 
 import hashlib
 import ipaddress
@@ -56,6 +56,15 @@ def collect_static_if_changed() -> bool:
     return True
 
 
+def sweep_lost_jobs_in_process() -> None:
+    """Embedded (no broker, no beat), long jobs run on this process's background thread: a job lost when a
+    previous process stopped is found by the stale-job sweep, which runs here every JOB_SWEEP_INTERVAL_S."""
+    from ingestion.services.jobs import stale_jobs_sweep
+    from kernel.background import every
+
+    every(settings.JOB_SWEEP_INTERVAL_S, stale_jobs_sweep, name="stale-jobs-sweep")
+
+
 class Command(BaseCommand):
     help = "Serve finobs (daphne). With DEBUG on it binds only to this machine: DEBUG pages show settings and URLs."
 
@@ -79,6 +88,8 @@ class Command(BaseCommand):
         if not demo:
             os.execv(sys.executable, [sys.executable, "-m", "daphne", *daphne])  # noqa: S606 (signals reach daphne)
         self._prepare(base_url=f"http://{host if ':' not in host else f'[{host}]'}:{port}")
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            sweep_lost_jobs_in_process()
         from daphne.cli import CommandLineInterface
 
         connection.close()  # the server's requests open their own
