@@ -14,7 +14,7 @@ from django.utils import timezone
 from cases.models import Attachment, Case
 from cases.services.attachments import attachment_add, attachments_add
 from finobs.demo import Demo
-from finobs.demo.people import COLLEAGUES
+from finobs.demo.casework import worker_of
 
 ATTACH_HOURS_BEFORE_END = 6  # the files arrive on cases the team is working that afternoon
 SCREENSHOT_NOTE = (
@@ -36,13 +36,8 @@ def _attach(demo: Demo) -> None:
     """The two latest cases under investigation get the statement and the screenshot from whoever works them."""
     worked = Case.objects.filter(status=Case.Status.INVESTIGATING).order_by("-opened_at", "-id")[:2]
     for case, attach in zip(worked, (_statement, _screenshot), strict=False):
-        attach(case, _worker(demo, case))
+        attach(case, demo.user(worker_of(demo, case)))
     demo.write(_attachments_line())
-
-
-def _worker(demo: Demo, case: Case):
-    return next((demo.user(n) for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id),
-                demo.user("analyst"))  # fmt: skip
 
 
 def _statement(case: Case, worker) -> None:

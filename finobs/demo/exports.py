@@ -43,5 +43,10 @@ def _export(demo: Demo) -> None:
 
 def _exports_line() -> str:
     done = ExportRecord.objects.filter(status=ExportRecord.Status.DONE).order_by("created_at")
-    listed = ", ".join(f"{record.get_kind_display().lower()} {record.subject[:30]}" for record in done)
+    listed = ", ".join(_described(record) for record in done)
     return f"  Exports: {done.count()} signed bundles ({listed or 'none'})."
+
+
+def _described(record: ExportRecord) -> str:
+    kind = record.get_kind_display().lower()
+    return kind if record.kind == ExportRecord.Kind.AUDIT else f"{kind} {record.subject}"

@@ -1,6 +1,9 @@
 """The investigation agent in the month: shortly before now the analyst asks it to investigate the latest
-severe open cases (the configured provider: the offline model unless one is set up), then decides two of its
-proposals, accepting one and rejecting another with a reason; the rest wait in the recommendations queue."""
+severe cases under way (not escalated, no closure waiting) with the configured provider (the offline model
+unless one is set up), and the compliance officer decides two of its proposals, accepting one and rejecting
+another with a reason; the rest wait in the recommendations queue. Deciding a proposal is a four-eyes
+decision, which needs a session verified with a second factor: the officer's (finobs.demo.people.signed_in),
+not the analyst's, who signs in without one."""
 
 from datetime import timedelta
 from functools import partial
@@ -8,6 +11,7 @@ from functools import partial
 from approvals.models import ApprovalStatus
 from cases.models import AgentAction, Case, Investigation, Severity
 from cases.services.investigations import investigation_request
+from cases.services.lifecycle import TRANSITIONS
 from cases.services.proposals import agent_action_decide
 from finobs.demo import Demo
 from finobs.demo.casework import QUIET_MINUTES
@@ -43,7 +47,7 @@ def _investigate(demo: Demo) -> None:
         Case.objects.visible_to(analyst)
         .open()
         .filter(severity__in=[Severity.HIGH, Severity.CRITICAL])
-        .exclude(status=Case.Status.PENDING_APPROVAL)
+        .exclude(status__in=[Case.Status.PENDING_APPROVAL, Case.Status.ESCALATED])
         .order_by("-opened_at", "-id")[:INVESTIGATED_CASES]
     )
     for case in severe:
@@ -51,21 +55,31 @@ def _investigate(demo: Demo) -> None:
 
 
 def _decide(demo: Demo) -> None:
-    analyst = demo.user("analyst")
+    officer = demo.user("compliance")
     pending = list(
-        AgentAction.objects.filter(status=ApprovalStatus.PENDING, investigation__requested_by=analyst).order_by(
-            "investigation__created_at", "id"
-        )
+        AgentAction.objects.filter(status=ApprovalStatus.PENDING, investigation__requested_by=demo.user("analyst"))
+        .select_related("case")
+        .order_by("investigation__created_at", "id")
     )
     if not pending:
         return
-    accepted = min(pending, key=lambda action: ACCEPT_FIRST.index(action.action_kind))
-    agent_action_decide(action=accepted, actor=analyst, accept=True)
-    rejected = next((action for action in pending if action.case_id != accepted.case_id), None)
-    rejected = rejected or next((action for action in pending if action.pk != accepted.pk), None)
-    if rejected is not None:
-        agent_action_decide(action=rejected, actor=analyst, accept=False, reason=REJECTION)
+    applicable = [action for action in pending if _applies(action)]
+    accepted = min(applicable, key=lambda action: ACCEPT_FIRST.index(action.action_kind), default=None)
+    if accepted is not None:
+        agent_action_decide(action=accepted, actor=officer, accept=True)
+    others = [action for action in pending if action != accepted]
+    rejected = next((a for a in others if accepted is None or a.case_id != accepted.case_id), None)
+    if rejected := rejected or next(iter(others), None):
+        agent_action_decide(action=rejected, actor=officer, accept=False, reason=REJECTION)
     demo.write(_investigations_line())
+
+
+def _applies(action: AgentAction) -> bool:
+    """Whether accepting `action` can take effect now (the agent may propose escalating a case whose status
+    cannot move to escalated)."""
+    if action.action_kind == AgentAction.Kind.ESCALATE:
+        return Case.Status.ESCALATED in TRANSITIONS[action.case.status]
+    return True
 
 
 def _investigations_line() -> str:
