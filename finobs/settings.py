@@ -340,7 +340,10 @@ else:
 # The worker's channel layer sends (the outbox relay's hints, the workspace's) give up after this long.
 CHANNEL_LAYER_SEND_TIMEOUT_S = 10
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Without Redis, tasks run in-process; Celery still takes a producer from the broker's pool for each one (to
+# serialise its arguments as a broker would), so the in-memory broker is named with a host, which it ignores:
+# without one kombu warns, as it opens the connection, that it falls back to localhost.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

@@ -87,8 +87,13 @@ def replan_sooner(demo: Demo, case: Case) -> None:
         return
     now = timezone.now()
     rng = demo.rng("sooner", case.reference, case.sla_due_at.isoformat())
-    worker = next((n for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id), "analyst")
+    worker = worker_of(demo, case)
     demo.at(now + (case.sla_due_at - now) * rng.uniform(0.3, 0.8), partial(_close, demo, case.reference, worker))
+
+
+def worker_of(demo: Demo, case: Case) -> str:
+    """Which of the demo's analysts works `case` (its assignee; the analyst when it has none of them)."""
+    return next((n for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id), "analyst")
 
 
 def waiting_for_you(demo: Demo) -> None:
@@ -114,7 +119,7 @@ def _propose_latest(demo: Demo) -> None:
         .order_by("-opened_at")[:PENDING_APPROVALS]
     )
     for case in latest:
-        worker = next((n for n in ("analyst", *COLLEAGUES) if demo.user(n).pk == case.assignee_id), "analyst")
+        worker = worker_of(demo, case)
         _close(demo, case.reference, worker, decide=False)
         demo.tally["pending"] += 1
 

@@ -7,7 +7,19 @@ from datetime import timedelta
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from finobs.demo import DEMO_SOURCE, Demo, casework, history, integrations, monitoring, people
+from finobs.demo import (
+    DEMO_SOURCE,
+    Demo,
+    casefiles,
+    casework,
+    exports,
+    history,
+    integrations,
+    investigations,
+    monitoring,
+    notifications,
+    people,
+)
 from finobs.demo.clock import Clock
 from organisations.context import organisation_context
 from organisations.models import Organisation
@@ -35,12 +47,19 @@ STEPS: list[Callable[[Demo], str | None]] = [
     integrations.pull_source,
     integrations.upload,
     casework.waiting_for_you,
+    casefiles.attachments,
+    investigations.investigations,
+    exports.exports,
+    notifications.notifications,
     history.history,
 ]
 
 # The demo's partner server (pull source and callback receiver) listens on this machine: the SSRF guards
 # allow it for the demo's own requests only, not for the server's.
 LOCAL_PARTNER = {"CALLBACK_ALLOW_PRIVATE": True, "PULL_ALLOW_PRIVATE": True}
+# The demo's people are made up (@demo.finobs): the emails their notifications send while the month is made
+# stay in memory, neither printed among the demo's output (the console backend) nor sent (SMTP).
+DEMO_EMAIL = {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
 
 
 DEFAULT_ACCOUNTS = 150
@@ -85,7 +104,7 @@ def run_demo(
                     is_showcase=not offset, new_passwords=passwords)  # fmt: skip
         # On the first run the organisation, its people and its month happen in the past, in time order.
         clock = Clock(start=demo.start - timedelta(hours=1), end=end) if is_new else nullcontext()
-        with clock, override_settings(**LOCAL_PARTNER), tasks_in_process():
+        with clock, override_settings(**LOCAL_PARTNER, **DEMO_EMAIL), tasks_in_process():
             demo.clock = clock if is_new else None
             demo.organisation = people.organisation(slug, name)
             write(f"{name} ({slug}):")

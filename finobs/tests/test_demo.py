@@ -5,23 +5,35 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Max, Min
+from django.test import Client
 from django.utils import timezone
 
 from apikeys.models import ApiKey
 from approvals.models import ApprovalStatus
+from audit.models import AuditEvent
 from audit.services import audit_verify
-from cases.models import Approval, Case, CaseEvent, Mention
+from cases.models import AgentAction, Approval, Attachment, Case, CaseEvent, Investigation, Mention, Severity
+from cases.services.attachments import attachment_open
+from cases.tests.test_attachments import private_storage  # noqa: F401 (autouse: attachments in a temporary directory)
 from delivery.models import Delivery
+from evidence.models import ExportRecord
+from evidence.services import export_file
+from evidence.tests.conftest import export_paths  # noqa: F401 (autouse: a signing key and bundle directories)
 from finobs.demo import DEMO_SOURCE
 from finobs.demo.history import BATCH_HOURS, SEND_LAG_MINUTES
+from finobs.demo.people import ORGANISATION_ROLES
 from ingestion.models import PullRun, PullSource, UploadJob
+from notifications.models import Notification
 from organisations.context import organisation_context
 from organisations.models import Organisation
 from scoring.models import DriftReport, Experiment, Label, Transaction
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# With the second factor the production default asks for (MFA_REQUIRED_FOR=staff): the demo's four-eyes
+# decisions and exports are made in sessions verified with one, as they must be on a server.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mfa]
 
 # Small enough for the suite: eight days of 150 accounts' traffic (the default is 30 days of 150).
 SMALL = {"accounts": 150, "days": 8}
@@ -52,6 +64,11 @@ def counts() -> dict:
                 "deliveries": Delivery.objects.count(),
                 "uploads": UploadJob.objects.count(),
                 "pull_runs": PullRun.objects.count(),
+                "attachments": Attachment.objects.count(),
+                "investigations": sorted(Investigation.objects.values_list("case__reference", "status")),
+                "proposals": sorted(AgentAction.objects.values_list("pk", "status")),
+                "notifications": sorted(Notification.objects.values_list("pk", "read_at")),
+                "exports": ExportRecord.objects.count(),
             }
     return figures
 
@@ -106,6 +123,7 @@ def test_a_month_worked_by_a_team_ends_now_and_reruns_change_nothing(small_demo,
         upload = UploadJob.objects.get()
         assert upload.status == UploadJob.Status.DONE and upload.invalid == 3 and len(upload.errors) == 3
         first_key = ApiKey.objects.get(source=DEMO_SOURCE, revoked_at__isnull=True)
+        assert_case_work_extras(now)
 
     for organisation in Organisation.objects.all():
         assert audit_verify(organisation=organisation).ok, organisation.slug
@@ -119,3 +137,50 @@ def test_a_month_worked_by_a_team_ends_now_and_reruns_change_nothing(small_demo,
     assert key.prefix in second and "analyst " in second and "password" in second
     for organisation in Organisation.objects.all():
         assert audit_verify(organisation=organisation).ok, organisation.slug
+
+
+def assert_case_work_extras(now) -> None:
+    """Attachments, the agent's investigations, the bell and the exports have something to show."""
+    # A statement PDF and an app screenshot (on a comment), sniffed, hashed, scanned and served verified.
+    files = Attachment.objects.select_related("case")
+    assert {f.sniffed_type for f in files} == {"application/pdf", "image/png"}
+    assert files.filter(comment__isnull=False, sniffed_type="image/png").exists()
+    assert all(f.scan_status == Attachment.ScanStatus.CLEAN and len(f.sha256) == 64 for f in files)
+    compliance = get_user_model().objects.get(username="compliance")
+    with attachment_open(attachment=files.first(), actor=compliance) as verified:
+        assert verified.read(5) == (b"%PDF-" if files.first().sniffed_type == "application/pdf" else b"\x89PNG\r")
+    assert AuditEvent.objects.filter(action="case.attachment_added").count() == files.count()
+
+    # Finished investigations of severe open cases; one proposal accepted, one rejected with a reason, and the
+    # rest wait in the analyst's recommendations queue.
+    done = Investigation.objects.filter(status=Investigation.Status.DONE).select_related("case")
+    assert done.exists() and all(i.case.severity in (Severity.HIGH, Severity.CRITICAL) for i in done)
+    proposals = AgentAction.objects.filter(investigation__in=done)
+    assert proposals.filter(status=ApprovalStatus.APPROVED).count() == 1
+    rejected = proposals.get(status=ApprovalStatus.REJECTED)
+    assert rejected.decision_note and rejected.decided_by.username == "compliance"
+    pending = proposals.filter(status=ApprovalStatus.PENDING)
+    assert pending.exists()
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="analyst"))
+    assert pending.first().case.reference in client.get("/recommendations/").content.decode()
+
+    # Every role finds unread notifications in its bell, of the day before now, of several kinds.
+    unread = Notification.objects.filter(read_at__isnull=True)
+    for role in ORGANISATION_ROLES:
+        assert unread.filter(user__username=role).exists(), role
+    assert unread.filter(created_at__lt=now - timedelta(hours=24, minutes=30)).count() == 0
+    assert {"mention", "assignment", "approval"} <= set(unread.values_list("kind", flat=True))
+    assert Notification.objects.filter(kind="sla").exists()
+    page = client.get("/cases/").content.decode()
+    assert f'aria-label="Notifications: {unread.filter(user__username="analyst").count()} unread"' in page
+
+    # Signed bundles: a closed case's, a SAR package when the month closed a case as SAR filed, the audit trail.
+    exports = ExportRecord.objects.filter(status=ExportRecord.Status.DONE)
+    kinds = set(exports.values_list("kind", flat=True))
+    assert {ExportRecord.Kind.CASE, ExportRecord.Kind.AUDIT} <= kinds
+    if Case.objects.filter(outcome=Case.Outcome.SAR_FILED, sar_draft__isnull=False).exists():
+        assert ExportRecord.Kind.SAR in kinds
+    for record in exports:
+        assert export_file(record) is not None
+        assert AuditEvent.objects.filter(action="export.completed", object_id=str(record.pk)).exists()

@@ -11,6 +11,8 @@ from django.core.management import call_command
 
 from cases.models import Case
 from cases.tests.browser.conftest import log_in
+from cases.tests.test_attachments import private_storage  # noqa: F401 (autouse: the demo's files in a temporary directory)
+from evidence.tests.conftest import export_paths  # noqa: F401 (autouse: the demo's exports too)
 from organisations.context import organisation_context
 from organisations.models import Organisation
 
