@@ -500,7 +500,7 @@ def _actions_for(bench: Workbench, rec: Recommendation) -> list[ProposedAction]:
                 evidence_ids=cite,
             )
         ]
-    elif rec.outcome == "escalate" and case.team_id:
+    elif rec.outcome == "escalate" and case.team_id and case.status != Case.Status.ESCALATED:
         actions = [
             ProposedAction(
                 kind="escalate",

@@ -232,3 +232,21 @@ def test_an_api_keys_investigation_needs_its_scope_and_source_and_fails_once_the
     investigation = investigation_run(investigation_id=investigation.pk)
     assert investigation.status == Investigation.Status.FAILED and "revoked" in investigation.error
     assert not AgentAction.objects.filter(investigation=investigation).exists()
+
+
+def test_an_escalated_case_is_not_proposed_for_escalation_again(case_with, personas):
+    """An escalation the case already has cannot be applied: the agent asks for information instead."""
+    case = case_with("a-mid", [320, 290])
+    case.status = case.Status.ESCALATED
+    bench = bench_for(case, personas["alice"])
+    call(bench, "case_context")
+    recommendation = tools.Recommendation(
+        outcome="escalate",
+        confidence=0.5,
+        rationale="A senior look is warranted.",
+        evidence_ids=[f"case:{case.reference}"],
+    )
+    kinds = [action.kind for action in tools._actions_for(bench, recommendation)]
+    assert "escalate" not in kinds and "request_information" in kinds
+    case.status = case.Status.INVESTIGATING
+    assert "escalate" in [action.kind for action in tools._actions_for(bench, recommendation)]
