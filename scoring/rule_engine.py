@@ -30,7 +30,13 @@ PARAMS: dict[str, dict[str, tuple[type, object]]] = {
     Rule.Kind.AMOUNT_OVER_LIMIT: {"limit": (float, 20_000.0)},
     Rule.Kind.VELOCITY: {"window_minutes": (float, 60.0), "min_count": (int, 15)},
     Rule.Kind.FAN_IN: {"min_senders": (int, 8), "window_hours": (float, 24.0), "min_amount": (float, 1_000.0)},
-    Rule.Kind.AMOUNT_JUMP: {"multiple": (float, 20.0), "min_zscore": (float, 2.5), "over_max": (float, 1.0)},
+    Rule.Kind.FAN_OUT: {"min_new_payees": (int, 4), "min_amount": (float, 250.0)},
+    Rule.Kind.AMOUNT_JUMP: {
+        "multiple": (float, 20.0),
+        "min_category_zscore": (float, 3.0),
+        "min_zscore": (float, 2.5),
+        "over_max": (float, 1.0),
+    },
 }
 FAN_IN_MAX_WINDOW_HOURS = 24.0  # the raw payments a batch's frame holds
 
@@ -87,13 +93,24 @@ DEFAULT_RULES = [
         "within 24 hours (money mule collection).",
     },
     {
+        "code": "fan-out-24h",
+        "name": "Fan-out to new payees",
+        "kind": Rule.Kind.FAN_OUT,
+        "action": Rule.Action.FLAG,
+        "risk_level": RiskLevel.HIGH,
+        "description": "A payment of 250 euros or more by an account that paid four or more payees for the first "
+        "time within 24 hours, this one included (money mule distribution; accounts with at least 3 earlier "
+        "transactions).",
+    },
+    {
         "code": "amount-jump-20x",
         "name": "Amount jump",
         "kind": Rule.Kind.AMOUNT_JUMP,
         "action": Rule.Action.FLAG,
         "risk_level": RiskLevel.HIGH,
-        "description": "An amount 20 times the account's usual in the merchant category, 2.5 standard deviations "
-        "above its mean and above the largest it ever paid (accounts with at least 3 earlier transactions).",
+        "description": "An amount 20 times the account's median in the merchant category and 3 robust standard "
+        "deviations above it, 2.5 standard deviations above the mean of all its amounts and above the largest "
+        "it ever paid (accounts with at least 3 earlier transactions).",
     },
 ]
 
@@ -220,13 +237,27 @@ def _check(rule: Rule, p: dict, frame: FeatureFrame):
             f"within {p['window_hours']:g} h"
             for r in rows
         ]
+    if rule.kind == Rule.Kind.FAN_OUT:
+        new_payees = frame.column("new_counterparties_24h")
+        mask = (np.abs(amount) >= p["min_amount"]) & (new_payees >= p["min_new_payees"])
+        return mask, lambda rows: [
+            f"{new_payees[r]:.0f} payees paid for the first time by this account within 24 h, this one "
+            f"{np.abs(amount[r]):,.2f} EUR"
+            for r in rows
+        ]
     if rule.kind == Rule.Kind.AMOUNT_JUMP:
         vs_usual, vs_max = frame.column("amount_vs_category"), frame.column("amount_vs_max")
-        zscore = frame.column("amount_zscore")
-        mask = (vs_usual >= np.log(p["multiple"])) & (zscore >= p["min_zscore"]) & (vs_max >= np.log(p["over_max"]))
+        category_z, zscore = frame.column("amount_category_zscore"), frame.column("amount_zscore")
+        mask = (
+            (vs_usual >= np.log(p["multiple"]))
+            & (category_z >= p["min_category_zscore"])
+            & (zscore >= p["min_zscore"])
+            & (vs_max >= np.log(p["over_max"]))
+        )
         return mask, lambda rows: [
-            f"{np.exp(vs_usual[r]):,.0f} x the account's usual in this category, "
-            f"{zscore[r]:.1f} standard deviations above its mean, {np.exp(vs_max[r]):,.1f} x its largest earlier amount"
+            f"{np.exp(vs_usual[r]):,.0f} x the account's median in this category "
+            f"({category_z[r]:.1f} robust standard deviations), {zscore[r]:.1f} standard deviations above its mean, "
+            f"{np.exp(vs_max[r]):,.1f} x its largest earlier amount"
             for r in rows
         ]
     if rule.kind == Rule.Kind.VELOCITY:
