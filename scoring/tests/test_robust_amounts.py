@@ -152,3 +152,25 @@ def test_serving_reads_the_bands_and_first_payments_from_the_database():
     np.testing.assert_allclose(serving.matrix, training.matrix[-len(batch) :], rtol=1e-5, atol=1e-4)
     assert serving.column("new_counterparties_24h").tolist() == [3, 3, 4, 4]
     assert np.exp(serving.column("amount_vs_category")[-1]) > 50  # its median (~22 euros), not the 5,000
+
+
+def test_takeover_signs_need_a_rare_country_an_odd_hour_and_a_larger_amount():
+    rng = np.random.default_rng(9)
+    usual = [
+        transaction(i, amount=f"{rng.uniform(30, 60):.2f}", timestamp=f"2026-11-{1 + i:02d}T12:{i:02d}:00Z")
+        for i in range(20)
+    ]
+
+    def then(**overrides):
+        last = {"amount": "400.00", "country": "NG", "channel": "online", "timestamp": "2026-11-25T01:00:00Z"}
+        rows = [*usual, transaction(20, merchant_id="m-new", **{**last, **overrides})]
+        frame = build_feature_frame(rows)
+        rules = [Rule(**spec) for spec in DEFAULT_RULES if spec["code"] == "takeover-signs"]
+        return evaluate_rules(rules, frame, np.array(["LOW"] * len(rows)), np.zeros(len(rows), bool))
+
+    taken_over = then()
+    assert taken_over.flagged.tolist() == [False] * 20 + [True]
+    assert "a country the account used for 0% of its transactions" in taken_over.hits[-1][0]["reason"]
+    assert not then(country="DE").flagged[-1]  # at home
+    assert not then(timestamp="2026-11-25T13:00:00Z").flagged[-1]  # at its usual hour
+    assert not then(amount="45.00").flagged[-1]  # its usual amount
