@@ -141,6 +141,7 @@ CATEGORY_PRIOR_WEIGHT = 2.0  # the category's typical counts as this many of the
 CATEGORY_PRIOR_MAD = 0.35  # the category's prior spread (MAD of log-amounts: about x1.4 either side of the median)
 MIN_LOG_MAD = 0.1  # floor on the shrunk MAD, so an account paying one amount every time keeps a sane z-score
 MAD_TO_STD = 1.4826  # MAD x this estimates a normal distribution's standard deviation
+QUANTILE_CHUNK_ROWS = 16_384
 RATIO_CLIP = 12.0  # |log ratio| cap: beyond e^12 (160,000x) the size of the jump no longer matters
 
 
@@ -427,7 +428,7 @@ def _prior_band_histograms(account_code, values, t, seq, log_eur, stored: dict, 
     One pass per band over the rows sorted by (account, value, time): memory stays one column per row.
     """
     m = len(values)
-    histogram = np.zeros((m - batch_from, AMOUNT_BANDS), dtype=np.float64)
+    histogram = np.zeros((m - batch_from, AMOUNT_BANDS), dtype=np.float32)  # counts: exact up to 2**24
     if not m:
         return histogram
     _, value_code = np.unique(values.astype(str), return_inverse=True)
@@ -452,21 +453,26 @@ def _prior_band_histograms(account_code, values, t, seq, log_eur, stored: dict, 
 def band_median_mad(histogram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row of band counts: the median of the counted log-amounts and their median absolute deviation,
     read from the histogram (values spread evenly within a band). The MAD is estimated as half the
-    interquartile range, which equals it for a symmetric distribution. Rows with no counts give 0, 0."""
-    q25, median, q75 = (_band_quantile(histogram, q) for q in (0.25, 0.5, 0.75))
-    return median, (q75 - q25) / 2
+    interquartile range, which equals it for a symmetric distribution. Rows with no counts give 0, 0.
+    In chunks of rows, so a 200,000-row training set needs a few megabytes beyond the histogram."""
+    median, mad = np.zeros(len(histogram)), np.zeros(len(histogram))
+    for start in range(0, len(histogram), QUANTILE_CHUNK_ROWS):
+        chunk = histogram[start : start + QUANTILE_CHUNK_ROWS]
+        n = chunk.sum(axis=1)
+        cumulative = np.cumsum(chunk, axis=1)
+        q25, q50, q75 = (_band_quantile(chunk, cumulative, q * n) for q in (0.25, 0.5, 0.75))
+        median[start : start + len(chunk)] = np.where(n > 0, q50, 0.0)
+        mad[start : start + len(chunk)] = np.where(n > 0, (q75 - q25) / 2, 0.0)
+    return median, mad
 
 
-def _band_quantile(histogram: np.ndarray, q: float) -> np.ndarray:
-    n = histogram.sum(axis=1)
-    cumulative = np.cumsum(histogram, axis=1)
-    target = q * n
+def _band_quantile(histogram: np.ndarray, cumulative: np.ndarray, target: np.ndarray) -> np.ndarray:
     band = np.minimum((cumulative < target[:, None]).sum(axis=1), AMOUNT_BANDS - 1)
     rows = np.arange(len(histogram))
     before = np.where(band > 0, cumulative[rows, np.maximum(band - 1, 0)], 0.0)
     within = histogram[rows, band]
     fraction = np.clip((target - before) / np.where(within > 0, within, 1.0), 0.0, 1.0)
-    return np.where(n > 0, (band + fraction) * AMOUNT_BAND_WIDTH, 0.0)
+    return (band + fraction) * AMOUNT_BAND_WIDTH
 
 
 def _prior_pair_count(account_code, values, t, seq, stored: dict, account, batch_from: int) -> np.ndarray:
