@@ -199,9 +199,13 @@ def describe(name: str, v: dict, contribution: float) -> str:
             if math.expm1(value) >= SECONDS_CAP - 1
             else f"{_duration(math.expm1(value))} since this account's previous transaction"
         ),
-        "amount_vs_category": lambda: f"amount is {_ratio(value)} this account's usual in this merchant category",
+        "amount_vs_category": lambda: f"amount is {_ratio(value)} this account's median in this merchant category",
+        "amount_category_zscore": lambda: (
+            f"{value:.1f} robust standard deviations from this account's median in this merchant category"
+        ),
         "amount_vs_max": lambda: f"amount is {_ratio(value)} the largest this account paid before",
         "counterparties_24h": lambda: f"{value:.0f} different payees of this account in the last 24 hours",
+        "new_counterparties_24h": lambda: f"{value:.0f} payees paid by this account for the first time in 24 hours",
         "counterparty_senders_1h": lambda: f"{math.expm1(value):.0f} accounts paid this payee in the last hour",
         "counterparty_senders_24h": lambda: f"{math.expm1(value):.0f} accounts paid this payee in the last 24 hours",
         "counterparty_senders_7d": lambda: f"{math.expm1(value):.0f} accounts paid this payee in the last 7 days",

@@ -29,7 +29,7 @@ from scoring.counterparties import (
     counterparty_payments,
     grouped,
 )
-from scoring.history import EMPTY_HISTORY, AccountHistory, RecentRows
+from scoring.history import AMOUNT_BAND_WIDTH, AMOUNT_BANDS, EMPTY_HISTORY, AccountHistory, RecentRows, amount_band
 from scoring.models import Transaction
 from scoring.risk_tables import (
     CHANNEL_RISK,
@@ -74,12 +74,15 @@ BEHAVIOURAL_FEATURES: tuple[str, ...] = (
     "log_sum_24h",
     "near_threshold_count_24h",  # the account's other 8,000-10,000 amounts in the last 24 hours
     "log_seconds_since_previous",  # log1p(seconds since the account's previous transaction), capped
-    # Robust outliers: against the account's typical amount in this merchant category, shrunk towards the
-    # category's typical ticket (MCC_TYPICAL_EUR) while the account has few payments there, so a short or
-    # skewed history cannot hide a jump; and against the largest amount the account ever paid.
-    "amount_vs_category",  # log(amount) - that typical, in euros: exp() is "N x its usual in the category"
+    # Robust outliers: against the median and median absolute deviation of the account's amounts in this
+    # merchant category (from a histogram of its log-amounts), shrunk towards the category's typical ticket
+    # (MCC_TYPICAL_EUR) while the account has few payments there, so a short or skewed history cannot hide
+    # a jump; and against the largest amount the account ever paid.
+    "amount_vs_category",  # log(amount) - that median, in euros: exp() is "N x its usual in the category"
+    "amount_category_zscore",  # (log(amount) - that median) / (1.4826 x that MAD): a robust z-score
     "amount_vs_max",  # log(amount) - log(largest earlier amount), euros (0 without history)
     "counterparties_24h",  # distinct merchants or payees the account paid in 24 h, this one included (fan-out)
+    "new_counterparties_24h",  # of those, the ones it paid for the first time ever (0 until MIN_HISTORY)
 )
 COUNTERPARTY_FEATURES: tuple[str, ...] = (
     "counterparty_senders_1h",  # log1p(distinct accounts that paid this merchant or payee in 1 h, this one included)
@@ -118,8 +121,10 @@ FEATURE_LABELS = {
     "near_threshold_count_24h": "Near-threshold payments in 24 h",
     "log_seconds_since_previous": "Time since previous",
     "amount_vs_category": "Amount vs usual in the category",
+    "amount_category_zscore": "Amount vs spread in the category",
     "amount_vs_max": "Amount vs largest so far",
     "counterparties_24h": "Payees in 24 h (fan-out)",
+    "new_counterparties_24h": "New payees in 24 h (fan-out)",
     "counterparty_senders_1h": "Senders to the payee in 1 h (fan-in)",
     "counterparty_senders_24h": "Senders to the payee in 24 h (fan-in)",
     "counterparty_senders_7d": "Senders to the payee in 7 days (fan-in)",
@@ -133,6 +138,10 @@ ZSCORE_CLIP = 8.0
 SECONDS_CAP = 30 * 86_400  # "no previous transaction" reads as 30 days
 VELOCITY_WINDOWS_S = {"10m": 600.0, "1h": 3600.0, "24h": 86_400.0}
 CATEGORY_PRIOR_WEIGHT = 2.0  # the category's typical counts as this many of the account's own payments
+CATEGORY_PRIOR_MAD = 0.35  # the category's prior spread (MAD of log-amounts: about x1.4 either side of the median)
+MIN_LOG_MAD = 0.1  # floor on the shrunk MAD, so an account paying one amount every time keeps a sane z-score
+MAD_TO_STD = 1.4826  # MAD x this estimates a normal distribution's standard deviation
+QUANTILE_CHUNK_ROWS = 16_384
 RATIO_CLIP = 12.0  # |log ratio| cap: beyond e^12 (160,000x) the size of the jump no longer matters
 
 
@@ -331,19 +340,27 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     hour_atypical = np.where(has_profile, 1 - (np.sin(angle) * mean_sin + np.cos(angle) * mean_cos), 0.0)
 
     country_seen = _prior_pair_count(account_code, country, t, seq, history.country_counts, account, n_recent)[order]
-    merchant_seen = _prior_pair_count(account_code, merchant, t, seq, history.merchant_counts, account, n_recent)[order]
+    # Merchants: stored counts for the recent rows too, so each row knows whether it is a first payment.
+    merchant_seen = _prior_pair_count(account_code, merchant, t, seq, history.merchant_counts, account, 0)[order]
 
-    # Robust outliers, in euros: against the account's typical amount in the category, shrunk to the
-    # category's typical ticket while it has few payments there; and against its largest earlier amount.
+    # Robust outliers, in euros: against the median and MAD of the account's amounts in the category, shrunk
+    # to the category's typical ticket while it has few payments there; and against its largest earlier amount.
     log_eur = np.log1p(np.abs(amount_eur))
-    in_category, category_sum = _prior_pair_sums(
-        account_code, category, t, seq, log_eur, history.category_sums, account, n_recent
+    histogram = _prior_band_histograms(
+        account_code, category, t, seq, log_eur, history.category_bands, account, n_recent
     )
+    in_category = histogram.sum(axis=1)
+    median, mad = band_median_mad(histogram)
     prior_log = np.log1p(
-        np.fromiter((MCC_TYPICAL_EUR.get(c, MCC_TYPICAL_EUR_DEFAULT) for c in category.tolist()), np.float64, m)
+        np.fromiter((MCC_TYPICAL_EUR.get(c, MCC_TYPICAL_EUR_DEFAULT) for c in category[n_recent:].tolist()), np.float64)
     )
-    typical = (category_sum + CATEGORY_PRIOR_WEIGHT * prior_log) / (in_category + CATEGORY_PRIOR_WEIGHT)
-    amount_vs_category = np.clip(log_eur - typical, -RATIO_CLIP, RATIO_CLIP)[order]
+    typical = (in_category * median + CATEGORY_PRIOR_WEIGHT * prior_log) / (in_category + CATEGORY_PRIOR_WEIGHT)
+    spread = (in_category * mad + CATEGORY_PRIOR_WEIGHT * CATEGORY_PRIOR_MAD) / (in_category + CATEGORY_PRIOR_WEIGHT)
+    deviation = log_eur[n_recent:] - typical
+    amount_vs_category = np.clip(deviation, -RATIO_CLIP, RATIO_CLIP)
+    amount_category_zscore = np.clip(
+        deviation / (MAD_TO_STD * np.maximum(spread, MIN_LOG_MAD)), -ZSCORE_CLIP, ZSCORE_CLIP
+    )
     log_eur_sorted = log_eur[order]
     offset = a * (2 * RATIO_CLIP + 64.0)  # log-amounts stay far below this stride, so the running max stays per account
     running = np.maximum.accumulate(log_eur_sorted + offset) - offset if m else np.empty(0)
@@ -360,6 +377,10 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     near = _near_threshold(reporting[order]).astype(np.float64)
     cumulative_abs = np.concatenate([[0.0], np.cumsum(abs_amount)])
     cumulative_near = np.concatenate([[0.0], np.cumsum(near)])
+    # A first payment to a payee (an account with a history): each payee counts once, so a window's sum is
+    # the distinct new payees in it.
+    first_payee = (has_profile & has_merchant & (merchant_seen == 0)).astype(np.float64)
+    cumulative_first = np.concatenate([[0.0], np.cumsum(first_payee)])
     right = np.searchsorted(key, key, "right")
     columns = {}
     for suffix, window_s in VELOCITY_WINDOWS_S.items():
@@ -368,6 +389,7 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
         columns[f"log_sum_{suffix}"] = np.log1p(cumulative_abs[right] - cumulative_abs[left] - abs_amount)
         if suffix == "24h":
             columns["near_threshold_count_24h"] = cumulative_near[right] - cumulative_near[left] - near
+            columns["new_counterparties_24h"] = cumulative_first[right] - cumulative_first[left]
     previous = np.where(seq > starts, ts - np.concatenate([[np.nan], ts[:-1]]), ts - p_last)
     previous = np.where(np.isnan(previous), SECONDS_CAP, np.clip(previous, 0, SECONDS_CAP))
     columns.update(
@@ -383,7 +405,8 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
         }
     )
     behaviour = {name: values[batch_pos] for name, values in columns.items()}
-    behaviour["amount_vs_category"] = amount_vs_category[batch_pos]
+    behaviour["amount_vs_category"] = amount_vs_category
+    behaviour["amount_category_zscore"] = amount_category_zscore
     payees = grouped(
         group=account_code,
         member=merchant,
@@ -398,29 +421,58 @@ def _behavioural(batch: RecentRows, history: AccountHistory):
     return behaviour, key, amount_eur[order], reporting[order], batch_pos
 
 
-def _prior_pair_sums(account_code, values, t, seq, weights, stored: dict, account, batch_from: int):
-    """Per row (original order): (count, sum of `weights`) over the account's earlier rows with the same value,
-    stored (count, sum) pairs added to the batch rows, as _prior_pair_count does for counts."""
+def _prior_band_histograms(account_code, values, t, seq, log_eur, stored: dict, account, batch_from: int):
+    """Per batch row (rows from `batch_from` on, original order): the histogram over AMOUNT_BANDS of the
+    account's earlier log-amounts with the same value (category), stored histograms added.
+
+    One pass per band over the rows sorted by (account, value, time): memory stays one column per row.
+    """
     m = len(values)
+    histogram = np.zeros((m - batch_from, AMOUNT_BANDS), dtype=np.float32)  # counts: exact up to 2**24
     if not m:
-        return np.empty(0), np.empty(0)
+        return histogram
     _, value_code = np.unique(values.astype(str), return_inverse=True)
     pair = account_code.astype(np.int64) * (value_code.max() + 1) + value_code
     order = np.lexsort((seq, t, pair))
     sorted_pair = pair[order]
     group_start = np.searchsorted(sorted_pair, sorted_pair, "left")
-    count = np.empty(m, dtype=np.float64)
-    count[order] = np.arange(m) - group_start
-    w = weights[order]
-    exclusive = np.cumsum(w) - w
-    total = np.empty(m, dtype=np.float64)
-    total[order] = exclusive - exclusive[group_start]
+    position = np.empty(m, dtype=np.int64)
+    position[order] = np.arange(m)
+    at, start = position[batch_from:], group_start[position[batch_from:]]
+    band = amount_band(log_eur)[order]
+    for b in np.unique(band).tolist():
+        cumulative = np.concatenate([[0], np.cumsum(band == b)])
+        histogram[:, b] = cumulative[at] - cumulative[start]
     if stored:
-        batch = zip(account[batch_from:].tolist(), values[batch_from:].tolist(), strict=True)
-        found = [stored.get(key, (0, 0.0)) for key in batch]
-        count[batch_from:] += np.fromiter((f[0] for f in found), np.float64, m - batch_from)
-        total[batch_from:] += np.fromiter((f[1] for f in found), np.float64, m - batch_from)
-    return count, total
+        keys = zip(account[batch_from:].tolist(), values[batch_from:].tolist(), strict=True)
+        empty = np.zeros(AMOUNT_BANDS)
+        histogram += np.array([stored.get(key, empty) for key in keys]).reshape(histogram.shape)
+    return histogram
+
+
+def band_median_mad(histogram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of band counts: the median of the counted log-amounts and their median absolute deviation,
+    read from the histogram (values spread evenly within a band). The MAD is estimated as half the
+    interquartile range, which equals it for a symmetric distribution. Rows with no counts give 0, 0.
+    In chunks of rows, so a 200,000-row training set needs a few megabytes beyond the histogram."""
+    median, mad = np.zeros(len(histogram)), np.zeros(len(histogram))
+    for start in range(0, len(histogram), QUANTILE_CHUNK_ROWS):
+        chunk = histogram[start : start + QUANTILE_CHUNK_ROWS]
+        n = chunk.sum(axis=1)
+        cumulative = np.cumsum(chunk, axis=1)
+        q25, q50, q75 = (_band_quantile(chunk, cumulative, q * n) for q in (0.25, 0.5, 0.75))
+        median[start : start + len(chunk)] = np.where(n > 0, q50, 0.0)
+        mad[start : start + len(chunk)] = np.where(n > 0, (q75 - q25) / 2, 0.0)
+    return median, mad
+
+
+def _band_quantile(histogram: np.ndarray, cumulative: np.ndarray, target: np.ndarray) -> np.ndarray:
+    band = np.minimum((cumulative < target[:, None]).sum(axis=1), AMOUNT_BANDS - 1)
+    rows = np.arange(len(histogram))
+    before = np.where(band > 0, cumulative[rows, np.maximum(band - 1, 0)], 0.0)
+    within = histogram[rows, band]
+    fraction = np.clip((target - before) / np.where(within > 0, within, 1.0), 0.0, 1.0)
+    return (band + fraction) * AMOUNT_BAND_WIDTH
 
 
 def _prior_pair_count(account_code, values, t, seq, stored: dict, account, batch_from: int) -> np.ndarray:

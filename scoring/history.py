@@ -5,8 +5,9 @@ Loaded in a constant number of queries per batch (five), whatever its size:
   1. raw recent rows of the batch's accounts (the velocity window before the batch, and the batch's span),
   2. their AccountProfile rows (running aggregates over everything stored: count, log-amount moments,
      time of day on the unit circle, last time seen, largest amount),
-  3. their AccountValueCount rows (per country, merchant and merchant category; on PostgreSQL only the
-     batch's own triples),
+  3. their AccountValueCount rows (per country and merchant, and per merchant category and amount band; on
+     PostgreSQL only the triples the features look up: the batch's own, the merchants of the recent rows,
+     and every band of the batch's (account, category) pairs),
   4. raw recent rows paid to the batch's counterparties (merchants and payees) in the same window,
   5. the CounterpartySender rows of those counterparties active in the last 7 days (first and last payment
      of each sender), for the 7-day fan-in and the first-time senders; on PostgreSQL the senders that add
@@ -21,6 +22,7 @@ Why running aggregates: aggregating 90 days of history per batch measured ~3 s o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -40,6 +42,21 @@ VELOCITY_LOOKBACK = timedelta(hours=24)
 COUNTERPARTY_LOOKBACK = timedelta(days=7)
 # Seconds kept clear of a window's edge when senders are folded into counts, so rounding cannot move one.
 FOLD_MARGIN_S = 1.0
+# Per account and category, its log1p(euro amounts) are counted in bands of this width (the last one open):
+# the streaming form of their distribution (AccountValueCount rows of kind AMOUNT_BAND), whose median and
+# MAD the robust outlier features read.
+AMOUNT_BAND_WIDTH = 0.25
+AMOUNT_BANDS = 64  # 0 .. 16 in log1p(euros): the last band holds everything from 8.9 million euros up
+
+
+def amount_band(log_eur: np.ndarray) -> np.ndarray:
+    """The band index of each log1p(|amount in euros|)."""
+    return np.clip(np.floor(log_eur / AMOUNT_BAND_WIDTH), 0, AMOUNT_BANDS - 1).astype(np.int64)
+
+
+def band_value(category: str, band: int) -> str:
+    """AccountValueCount.value of a category's amount band: the category, a colon, two digits."""
+    return f"{category}:{band:02d}"
 
 
 def eur_amounts(amount: np.ndarray, currencies) -> np.ndarray:
@@ -166,8 +183,8 @@ class AccountHistory:
     profiles: dict[str, Profile] = field(default_factory=dict)
     country_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     merchant_counts: dict[tuple[str, str], int] = field(default_factory=dict)
-    # (account, category) -> (count, sum of log1p(|amount in euros|)) before the recent rows
-    category_sums: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    # (account, category) -> counts per amount band (AMOUNT_BANDS) before the recent rows
+    category_bands: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     # Counterparty memory: raw payments in the velocity window (recent_from on), senders before it.
     counterparty_recent: CounterpartyPayments = field(default_factory=CounterpartyPayments.empty)
     counterparty_senders: CounterpartySenders = field(default_factory=CounterpartySenders.empty)
@@ -227,8 +244,11 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
         (organisation_id, accounts_param),
     )
     countries = sorted({(t.country or "").strip().upper() for t in transactions})
-    merchants = sorted({t.merchant_id for t in transactions if t.merchant_id})
+    merchants = sorted({t.merchant_id for t in transactions if t.merchant_id} | {r[4] for r in recent_rows if r[4]})
     categories = sorted({(t.merchant_category or "").strip() for t in transactions})
+    value_table = AccountValueCount._meta.db_table
+    band_kind = AccountValueCount.Kind.AMOUNT_BAND.value
+    pairs = sorted({(t.account_id, (t.merchant_category or "").strip()) for t in transactions})
     count_rows = _fetch_all(
         lambda: (
             AccountValueCount.objects.for_organisation(organisation_id)
@@ -236,20 +256,30 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
             .filter(
                 Q(kind=AccountValueCount.Kind.COUNTRY, value__in=countries)
                 | Q(kind=AccountValueCount.Kind.MERCHANT, value__in=merchants)
-                | Q(kind=AccountValueCount.Kind.CATEGORY, value__in=categories)
+                | Q(kind=band_kind, value__regex=r"^(" + "|".join(map(re.escape, categories)) + r"):[0-9]{2}$")
             )
-            .values_list("account_id", "kind", "value", "n", "sum_log_amount")
+            .values_list("account_id", "kind", "value", "n")
         ),
-        # Only the batch's own (account, kind, value) triples: the features look nothing else up. The account
-        # filter lets PostgreSQL hash the triples and scan the accounts' index range once; reading every count
-        # of the accounts instead returned 139,000 rows for a 10,000-row batch (19,191 here), and turning
-        # them into dictionaries cost more than the query.
-        f"SELECT v.account_id, v.kind, v.value, v.n, v.sum_log_amount FROM {AccountValueCount._meta.db_table} v "  # noqa: S608
+        # Only the triples the features look up: the batch's own, the recent rows' merchants (whether each
+        # recent row was a first payment), and the amount bands of the batch's (account, category) pairs.
+        # The account filter lets PostgreSQL hash the triples and scan the accounts' index range once;
+        # reading every count of the accounts instead returned 139,000 rows for a 10,000-row batch (19,191
+        # here), and turning them into dictionaries cost more than the query.
+        f"SELECT v.account_id, v.kind, v.value, v.n FROM {value_table} v "  # noqa: S608
         "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS b(account_id, kind, value) "
         "ON v.account_id = b.account_id AND v.kind = b.kind AND v.value = b.value "
+        "WHERE v.organisation_id = %s AND v.account_id = ANY(%s::text[]) "
+        f"UNION ALL SELECT v.account_id, v.kind, v.value, v.n FROM {value_table} v "
+        "JOIN unnest(%s::text[], %s::text[]) AS p(account_id, category) "
+        "ON v.account_id = p.account_id AND v.kind = %s AND left(v.value, -3) = p.category "
         "WHERE v.organisation_id = %s AND v.account_id = ANY(%s::text[])",
         (
-            *(text_array(column) for column in zip(*_value_keys(transactions), strict=True)),
+            *(text_array(column) for column in zip(*_value_keys(transactions, recent_rows), strict=True)),
+            organisation_id,
+            accounts_param,
+            text_array([a for a, _ in pairs]),
+            text_array([c for _, c in pairs]),
+            band_kind,
             organisation_id,
             accounts_param,
         ),
@@ -324,7 +354,7 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
         profiles=history.profiles,
         country_counts=history.country_counts,
         merchant_counts=history.merchant_counts,
-        category_sums=history.category_sums,
+        category_bands=history.category_bands,
         counterparty_recent=CounterpartyPayments(
             merchant=np.array([r[0] for r in counterparty_rows], dtype=object),
             account=np.array([r[1] for r in counterparty_rows], dtype=object),
@@ -342,15 +372,14 @@ def load_history(transactions: Sequence[Transaction]) -> AccountHistory:
     )
 
 
-def _value_keys(transactions: Sequence[Transaction]) -> list[tuple[str, str, str]]:
-    """The batch's distinct (account, kind, value) triples of AccountValueCount, as profiles_record keys them."""
+def _value_keys(transactions: Sequence[Transaction], recent_rows: list[tuple]) -> list[tuple[str, str, str]]:
+    """The (account, kind, value) triples of AccountValueCount the features look up one by one, as
+    profiles_record keys them: the batch's countries and merchants, and the recent rows' merchants."""
     country = AccountValueCount.Kind.COUNTRY.value
     merchant = AccountValueCount.Kind.MERCHANT.value
-    category = AccountValueCount.Kind.CATEGORY.value
-    keys = set()
+    keys = {(r[0], merchant, r[4]) for r in recent_rows if r[4]}
     for t in transactions:
         keys.add((t.account_id, country, (t.country or "").strip().upper()))
-        keys.add((t.account_id, category, (t.merchant_category or "").strip()))
         if t.merchant_id:
             keys.add((t.account_id, merchant, t.merchant_id))
     return list(keys)  # any order: they are joined, not ranged over
@@ -397,31 +426,33 @@ def _assemble(
 
     country_counts: dict[tuple[str, str], int] = {}
     merchant_counts: dict[tuple[str, str], int] = {}
-    category_sums: dict[tuple[str, str], list] = {}
-    category = AccountValueCount.Kind.CATEGORY.value
-    for account, kind, value, n, sum_log in count_rows:
-        if kind == category:
-            category_sums[(account, value)] = [n, sum_log]
+    category_bands: dict[tuple[str, str], np.ndarray] = {}
+    band_kind = AccountValueCount.Kind.AMOUNT_BAND.value
+    for account, kind, value, n in count_rows:
+        if kind == band_kind:
+            bands = category_bands.get((account, value[:-3]))
+            if bands is None:
+                bands = category_bands[(account, value[:-3])] = np.zeros(AMOUNT_BANDS)
+            bands[int(value[-2:])] = n
             continue
         target = country_counts if kind == AccountValueCount.Kind.COUNTRY else merchant_counts
         target[(account, value)] = n
-    log_eur = np.log1p(np.abs(recent.amount_eur)).tolist()
-    rows_by_key = zip(recent.account, recent.country, recent.merchant, recent.category, log_eur, strict=True)
-    for account, country, merchant, mcc, log_amount_eur in rows_by_key:
+    band = amount_band(np.log1p(np.abs(recent.amount_eur))).tolist()
+    rows_by_key = zip(recent.account, recent.country, recent.merchant, recent.category, band, strict=True)
+    for account, country, merchant, mcc, recent_band in rows_by_key:
         if (account, country) in country_counts:
             country_counts[(account, country)] -= 1
         if merchant and (account, merchant) in merchant_counts:
             merchant_counts[(account, merchant)] -= 1
-        sums = category_sums.get((account, mcc))
-        if sums is not None:
-            sums[0] -= 1
-            sums[1] -= log_amount_eur
+        bands = category_bands.get((account, mcc))
+        if bands is not None:
+            bands[recent_band] -= 1
     return AccountHistory(
         recent=recent,
         profiles=profiles,
         country_counts=country_counts,
         merchant_counts=merchant_counts,
-        category_sums={key: (n, total) for key, (n, total) in category_sums.items()},
+        category_bands=category_bands,
     )
 
 

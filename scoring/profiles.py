@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 
 from kernel.bulk import copy_rows
-from scoring.history import epoch_s, eur_amounts
+from scoring.history import amount_band, band_value, epoch_s, eur_amounts
 from scoring.models import AccountProfile, AccountValueCount, CounterpartySender, Transaction
 
 CHUNK_ROWS = 2000  # keeps parameters under SQLite's 32,766 and PostgreSQL's 65,535
@@ -56,11 +56,15 @@ def profiles_record(transactions: Sequence[Transaction]) -> None:
     country = AccountValueCount.Kind.COUNTRY.value
     merchant = AccountValueCount.Kind.MERCHANT.value
     category = AccountValueCount.Kind.CATEGORY.value
-    for t, t_s, log_amount_eur in zip(transactions, seconds.tolist(), log_eur.tolist(), strict=True):
+    band_kind = AccountValueCount.Kind.AMOUNT_BAND.value
+    bands = amount_band(log_eur).tolist()
+    for t, t_s, log_amount_eur, band in zip(transactions, seconds.tolist(), log_eur.tolist(), bands, strict=True):
         values[(t.account_id, country, (t.country or "").strip().upper())][0] += 1
-        totals = values[(t.account_id, category, (t.merchant_category or "").strip())]
+        mcc = (t.merchant_category or "").strip()
+        totals = values[(t.account_id, category, mcc)]
         totals[0] += 1
         totals[1] += log_amount_eur
+        values[(t.account_id, band_kind, band_value(mcc, band))][0] += 1
         if t.merchant_id:
             values[(t.account_id, merchant, t.merchant_id)][0] += 1
             sender = senders.get((t.merchant_id, t.account_id))

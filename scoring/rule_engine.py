@@ -29,8 +29,20 @@ PARAMS: dict[str, dict[str, tuple[type, object]]] = {
     Rule.Kind.HIGH_RISK_COUNTRY: {"countries": (list, list(FATF_CALL_FOR_ACTION))},
     Rule.Kind.AMOUNT_OVER_LIMIT: {"limit": (float, 20_000.0)},
     Rule.Kind.VELOCITY: {"window_minutes": (float, 60.0), "min_count": (int, 15)},
-    Rule.Kind.FAN_IN: {"min_senders": (int, 8), "window_hours": (float, 24.0), "min_amount": (float, 1_000.0)},
-    Rule.Kind.AMOUNT_JUMP: {"multiple": (float, 20.0), "min_zscore": (float, 2.5), "over_max": (float, 1.0)},
+    Rule.Kind.FAN_IN: {
+        "min_senders": (int, 5),
+        "window_hours": (float, 24.0),
+        "min_amount": (float, 1_000.0),
+        "min_new_sender_share": (float, 0.8),
+    },
+    Rule.Kind.FAN_OUT: {"min_new_payees": (int, 4), "min_amount": (float, 250.0)},
+    Rule.Kind.TAKEOVER: {"max_country_share": (float, 0.1), "min_hour_shift": (float, 6.0), "min_zscore": (float, 1.5)},
+    Rule.Kind.AMOUNT_JUMP: {
+        "multiple": (float, 20.0),
+        "min_category_zscore": (float, 3.0),
+        "min_zscore": (float, 2.5),
+        "over_max": (float, 1.0),
+    },
 }
 FAN_IN_MAX_WINDOW_HOURS = 24.0  # the raw payments a batch's frame holds
 
@@ -83,8 +95,29 @@ DEFAULT_RULES = [
         "kind": Rule.Kind.FAN_IN,
         "action": Rule.Action.FLAG,
         "risk_level": RiskLevel.HIGH,
-        "description": "Eight or more distinct accounts each paying one merchant or payee 1,000 euros or more "
-        "within 24 hours (money mule collection).",
+        "description": "Five or more distinct accounts each paying one merchant or payee 1,000 euros or more "
+        "within 24 hours, at least 80% of its senders in 7 days paying it for the first time (money mule "
+        "collection, not a busy shop's regulars).",
+    },
+    {
+        "code": "fan-out-24h",
+        "name": "Fan-out to new payees",
+        "kind": Rule.Kind.FAN_OUT,
+        "action": Rule.Action.FLAG,
+        "risk_level": RiskLevel.HIGH,
+        "description": "A payment of 250 euros or more by an account that paid four or more payees for the first "
+        "time within 24 hours, this one included (money mule distribution; accounts with at least 3 earlier "
+        "transactions).",
+    },
+    {
+        "code": "takeover-signs",
+        "name": "Account takeover signs",
+        "kind": Rule.Kind.TAKEOVER,
+        "action": Rule.Action.FLAG,
+        "risk_level": RiskLevel.HIGH,
+        "description": "A payment in a country the account used for at most 10% of its history, at least 6 hours "
+        "away from its usual time of day, and 1.5 standard deviations above its mean amount (accounts with at "
+        "least 3 earlier transactions).",
     },
     {
         "code": "amount-jump-20x",
@@ -92,8 +125,9 @@ DEFAULT_RULES = [
         "kind": Rule.Kind.AMOUNT_JUMP,
         "action": Rule.Action.FLAG,
         "risk_level": RiskLevel.HIGH,
-        "description": "An amount 20 times the account's usual in the merchant category, 2.5 standard deviations "
-        "above its mean and above the largest it ever paid (accounts with at least 3 earlier transactions).",
+        "description": "An amount 20 times the account's median in the merchant category and 3 robust standard "
+        "deviations above it, 2.5 standard deviations above the mean of all its amounts and above the largest "
+        "it ever paid (accounts with at least 3 earlier transactions).",
     },
 ]
 
@@ -214,19 +248,50 @@ def _check(rule: Rule, p: dict, frame: FeatureFrame):
         return mask, lambda rows: [f"amount {eur[r]:,.2f} EUR is at or over the {p['limit']:,.0f} limit" for r in rows]
     if rule.kind == Rule.Kind.FAN_IN:
         senders = frame.distinct_senders(p["window_hours"] * 3600, p["min_amount"])
-        mask = (np.abs(frame.amount_eur) >= p["min_amount"]) & (senders >= p["min_senders"])
+        new_share = frame.column("counterparty_new_sender_share")
+        mask = (
+            (np.abs(frame.amount_eur) >= p["min_amount"])
+            & (senders >= p["min_senders"])
+            & (new_share >= p["min_new_sender_share"])
+        )
         return mask, lambda rows: [
             f"{senders[r]} accounts paid this counterparty {p['min_amount']:,.0f} EUR or more "
-            f"within {p['window_hours']:g} h"
+            f"within {p['window_hours']:g} h, {100 * new_share[r]:.0f}% of its senders in 7 days for the first time"
+            for r in rows
+        ]
+    if rule.kind == Rule.Kind.FAN_OUT:
+        new_payees = frame.column("new_counterparties_24h")
+        mask = (np.abs(amount) >= p["min_amount"]) & (new_payees >= p["min_new_payees"])
+        return mask, lambda rows: [
+            f"{new_payees[r]:.0f} payees paid for the first time by this account within 24 h, this one "
+            f"{np.abs(amount[r]):,.2f} EUR"
+            for r in rows
+        ]
+    if rule.kind == Rule.Kind.TAKEOVER:
+        # All three read 0 below MIN_HISTORY earlier transactions, so a new account never matches.
+        country_share = 1 - frame.column("country_mismatch")
+        hour_atypical, zscore = frame.column("hour_atypical"), frame.column("amount_zscore")
+        shift = 1 - np.cos(2 * np.pi * min(p["min_hour_shift"], 12.0) / 24)
+        mask = (country_share <= p["max_country_share"]) & (hour_atypical >= shift) & (zscore >= p["min_zscore"])
+        return mask, lambda rows: [
+            f"a country the account used for {100 * country_share[r]:.0f}% of its transactions, at least "
+            f"{p['min_hour_shift']:g} h from its usual time of day, {zscore[r]:.1f} standard deviations above its "
+            "mean amount"
             for r in rows
         ]
     if rule.kind == Rule.Kind.AMOUNT_JUMP:
         vs_usual, vs_max = frame.column("amount_vs_category"), frame.column("amount_vs_max")
-        zscore = frame.column("amount_zscore")
-        mask = (vs_usual >= np.log(p["multiple"])) & (zscore >= p["min_zscore"]) & (vs_max >= np.log(p["over_max"]))
+        category_z, zscore = frame.column("amount_category_zscore"), frame.column("amount_zscore")
+        mask = (
+            (vs_usual >= np.log(p["multiple"]))
+            & (category_z >= p["min_category_zscore"])
+            & (zscore >= p["min_zscore"])
+            & (vs_max >= np.log(p["over_max"]))
+        )
         return mask, lambda rows: [
-            f"{np.exp(vs_usual[r]):,.0f} x the account's usual in this category, "
-            f"{zscore[r]:.1f} standard deviations above its mean, {np.exp(vs_max[r]):,.1f} x its largest earlier amount"
+            f"{np.exp(vs_usual[r]):,.0f} x the account's median in this category "
+            f"({category_z[r]:.1f} robust standard deviations), {zscore[r]:.1f} standard deviations above its mean, "
+            f"{np.exp(vs_max[r]):,.1f} x its largest earlier amount"
             for r in rows
         ]
     if rule.kind == Rule.Kind.VELOCITY:

@@ -31,12 +31,15 @@ class AccountProfile(OrganisationOwned):
 
 class AccountValueCount(OrganisationOwned):
     """How many of an account's stored transactions went to a country, a merchant or a merchant category
-    (with, per category, their summed log-amount in the reference currency)."""
+    (with, per category, their summed log-amount in the reference currency), and how many of them in a
+    category fell in each amount band (value "<category>:<band>", scoring.history.amount_band): the
+    histogram the robust outlier features read their median and MAD from."""
 
     class Kind(models.TextChoices):
         COUNTRY = "c", "Country"
         MERCHANT = "m", "Merchant"
         CATEGORY = "k", "Merchant category"
+        AMOUNT_BAND = "b", "Amount band in a merchant category"
 
     organisation = organisation_field(hot=True)
     account_id = models.CharField(max_length=128)

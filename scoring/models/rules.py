@@ -18,6 +18,8 @@ class Rule(OrganisationOwned):
         AMOUNT_OVER_LIMIT = "amount_over_limit", "Amount over limit"
         VELOCITY = "velocity", "Velocity"
         FAN_IN = "fan_in", "Fan-in to one counterparty"
+        FAN_OUT = "fan_out", "Fan-out to new counterparties"
+        TAKEOVER = "takeover", "Account takeover signs"
         AMOUNT_JUMP = "amount_jump", "Amount jump against the account's history"
 
     class Action(models.TextChoices):

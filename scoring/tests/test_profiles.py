@@ -4,8 +4,10 @@ import math
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
+from scoring.history import amount_band, band_value
 from scoring.models import AccountProfile, AccountValueCount, CounterpartySender, Transaction
 from scoring.profiles import profiles_record
 
@@ -46,7 +48,10 @@ def test_profiles_and_counts_add_up_for_any_account_and_merchant_text():
     assert counts[(AWKWARD[1], "m", f"m {AWKWARD[1]}")] == 1
     assert (AWKWARD[0], "m", "") not in counts
     assert counts[(AWKWARD[0], "k", "")] == 3  # per merchant category (blank here), with its log-amounts
-    assert len(counts) == 3 * len(AWKWARD)
+    # Per category, an amount band per payment: 10.50 euros twice and 3 euros once for the first account.
+    assert counts[(AWKWARD[0], "b", band_value("", int(amount_band(np.log1p([10.5]))[0])))] == 2
+    assert counts[(AWKWARD[0], "b", band_value("", int(amount_band(np.log1p([3.0]))[0])))] == 1
+    assert len(counts) == 4 * len(AWKWARD) + 1
     category = AccountValueCount.objects.get(account_id=AWKWARD[0], kind="k")
     assert category.sum_log_amount == pytest.approx(2 * math.log1p(10.5) + math.log1p(3))
     assert first.max_log_amount == pytest.approx(math.log1p(10.5))
