@@ -215,3 +215,19 @@ def test_the_sweep_sees_every_organisation(organisation, make_user, queued):
         job = make_upload(make_user("analyst", "harbour-analyst", organisation=organisation), heartbeat_s=600)
     stale_jobs_sweep()  # called from the default organisation's context: it runs as system work all the same
     assert queued["uploads"] == [job.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_server_sweeps_lost_jobs_on_a_thread_of_its_own(settings):
+    """`serve --demo` (no broker, no beat) runs the sweep itself: a training its previous process lost fails."""
+    from conftest import wait_until
+    from finobs.management.commands.serve import sweep_lost_jobs_in_process
+
+    settings.JOB_SWEEP_INTERVAL_S = 0.05
+    run = RetrainRun.objects.create(reason="test", status=RetrainRun.Status.RUNNING, heartbeat_at=ago(600))
+    stop = sweep_lost_jobs_in_process()
+    try:
+        runs = RetrainRun.objects.for_all_organisations().filter(pk=run.pk, status=RetrainRun.Status.FAILED)
+        assert wait_until(runs.exists, timeout_s=30)
+    finally:
+        stop.set()

@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 import os
 import sys
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -56,13 +57,14 @@ def collect_static_if_changed() -> bool:
     return True
 
 
-def sweep_lost_jobs_in_process() -> None:
+def sweep_lost_jobs_in_process() -> threading.Event:
     """Embedded (no broker, no beat), long jobs run on this process's background thread: a job lost when a
-    previous process stopped is found by the stale-job sweep, which runs here every JOB_SWEEP_INTERVAL_S."""
-    from ingestion.services.jobs import stale_jobs_sweep
+    previous process stopped is found by the stale-job sweep, which runs here every JOB_SWEEP_INTERVAL_S
+    until the returned event is set."""
+    from finobs.jobs import stale_jobs_sweep
     from kernel.background import every
 
-    every(settings.JOB_SWEEP_INTERVAL_S, stale_jobs_sweep, name="stale-jobs-sweep")
+    return every(settings.JOB_SWEEP_INTERVAL_S, stale_jobs_sweep, name="stale-jobs-sweep")
 
 
 class Command(BaseCommand):
