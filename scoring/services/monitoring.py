@@ -120,6 +120,7 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100, prog
 
     progress = progress or (lambda percent, stage: None)
     started = time.perf_counter()
+    seed = int(time.time()) % 2**31
     progress(2, "reading the stored transactions")
     since = timezone.now() - timedelta(days=organisation_setting("RETRAIN_WINDOW_DAYS"))
     rows = list(
@@ -128,7 +129,6 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100, prog
     if len(rows) < settings.RETRAIN_MIN_ROWS:
         progress(10, f"training on generated traffic ({len(rows):,} stored transactions are too few)")
         sizes = {key: settings.DEFAULT_MODEL_TRAINING[key] for key in ("n_accounts", "days")}
-        seed = int(time.time()) % 2**31
         return model_train(actor=actor, make_champion=False, n_estimators=n_estimators, seed=seed, **sizes)
     progress(10, f"building the features of {len(rows):,} transactions")
     frame = build_feature_frame(rows)
@@ -136,7 +136,6 @@ def model_retrain(*, actor=None, reason: str = "", n_estimators: int = 100, prog
     split = int(len(rows) * (1 - RETRAIN_HOLDOUT_SHARE))
     train_mask = np.zeros(len(rows), bool)
     train_mask[:split] = labels[:split] != Label.FRAUD
-    seed = int(time.time()) % 2**31
     progress(25, f"training the isolation forest and detectors on {int(train_mask.sum()):,} rows")
     detectors = fit_detectors(frame.matrix[train_mask], seed=seed, n_estimators=n_estimators)
     training_data = {
