@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from conftest import default_organisation
+from conftest import default_organisation, wait_until
 from evidence.models import ExportRecord
 from evidence.services import export_run
 from finobs.jobs import stale_jobs_sweep
@@ -220,7 +220,6 @@ def test_the_sweep_sees_every_organisation(organisation, make_user, queued):
 @pytest.mark.django_db(transaction=True)
 def test_the_embedded_server_sweeps_lost_jobs_on_a_thread_of_its_own(settings):
     """`serve --demo` (no broker, no beat) runs the sweep itself: a training its previous process lost fails."""
-    from conftest import wait_until
     from finobs.management.commands.serve import sweep_lost_jobs_in_process
 
     settings.JOB_SWEEP_INTERVAL_S = 0.05
